@@ -1,0 +1,390 @@
+/* SPDX-License-Identifier: MIT */
+#include "clientd/client.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clientd/probe.h"
+#include "common/daemon.h"
+#include "common/log.h"
+#include "netlink/rtnl.h"
+
+#define VXLAN_OVERHEAD     50
+#define MAX_DEFAULT_ROUTES 16
+#define RESOLVE_RETRY_MS   500
+#define PROBE_INTERVAL_MS  200
+/* Only looked up, never sent to: TEST-NET-1 stands for "the internet". */
+#define OUTSIDE_ADDRESS    "192.0.2.1"
+
+/* Every change setup makes is recorded with its inverse, so a failure at
+ * any step undoes exactly what was done, newest first. */
+enum undo_kind { UNDO_DEL_ROUTE, UNDO_ADD_ROUTE, UNDO_DEL_LINK };
+
+struct undo {
+	enum undo_kind kind;
+	struct pg_route route;
+	int ifindex;
+};
+
+struct pg_client {
+	const struct pg_config *cfg;
+	struct pg_rtnl *rt;
+	struct pg_probe *probe;
+	struct pg_prefix gw_pod_ip;
+	struct pg_prefix gw_overlay;
+	struct pg_route path; /* how the pod reached the gateway before us */
+	int vxlan_ifindex;
+	struct undo *undo;
+	size_t n_undo;
+};
+
+static int push_undo(struct pg_client *c, enum undo_kind kind, const struct pg_route *route,
+		     int ifindex)
+{
+	struct undo *u = realloc(c->undo, (c->n_undo + 1) * sizeof(*u));
+
+	if (!u)
+		return -ENOMEM;
+	c->undo = u;
+	u += c->n_undo++;
+	memset(u, 0, sizeof(*u));
+	u->kind = kind;
+	u->ifindex = ifindex;
+	if (route)
+		u->route = *route;
+	return 0;
+}
+
+static void rollback(struct pg_client *c)
+{
+	while (c->n_undo > 0) {
+		const struct undo *u = &c->undo[--c->n_undo];
+		int r = 0;
+
+		switch (u->kind) {
+		case UNDO_DEL_ROUTE:
+			r = pg_route_del(c->rt, &u->route);
+			break;
+		case UNDO_ADD_ROUTE:
+			r = pg_route_add(c->rt, &u->route, false);
+			break;
+		case UNDO_DEL_LINK:
+			r = pg_link_delete(c->rt, u->ifindex);
+			break;
+		}
+		/* Routes through a deleted link vanish with it. */
+		if (r < 0 && r != -ESRCH && r != -ENODEV && r != -EEXIST)
+			pg_warn("rollback step failed: %s", strerror(-r));
+	}
+}
+
+static const char *ext(const struct pg_client *c)
+{
+	return pg_rtnl_errmsg(c->rt);
+}
+
+static int fail_netlink(const struct pg_client *c, const char *what, int r)
+{
+	pg_err("%s: %s%s%s", what, strerror(-r), *ext(c) ? ": " : "", ext(c));
+	return PG_EXIT_RUNTIME;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The gateway is a pod IP or a name that may not resolve yet while the
+ * gateway's pod starts: retry until the timeout. */
+static int resolve_gateway(struct pg_client *c)
+{
+	const struct pg_config *cfg = c->cfg;
+	struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_DGRAM};
+	uint64_t deadline = now_ms() + (uint64_t)cfg->resolve_timeout * 1000;
+	int r;
+
+	if (pg_addr_parse(cfg->gateway, &c->gw_pod_ip) == 0) {
+		if (c->gw_pod_ip.family == AF_INET)
+			return PG_EXIT_OK;
+		pg_err("GATEWAY_NAME: '%s': an IPv6 underlay is not supported", cfg->gateway);
+		return PG_EXIT_CONFIG;
+	}
+	for (;;) {
+		struct addrinfo *res = NULL;
+
+		r = getaddrinfo(cfg->gateway, NULL, &hints, &res);
+		if (r == 0) {
+			struct sockaddr_in sin;
+
+			memcpy(&sin, res->ai_addr, sizeof(sin));
+			pg_prefix_from_v4(&c->gw_pod_ip, sin.sin_addr, 32);
+			freeaddrinfo(res);
+			return PG_EXIT_OK;
+		}
+		if ((r != EAI_AGAIN && r != EAI_NONAME && r != EAI_FAIL) || now_ms() >= deadline)
+			break;
+		usleep(RESOLVE_RETRY_MS * 1000);
+	}
+	pg_err("GATEWAY_NAME: '%s': cannot resolve within %u s: %s", cfg->gateway,
+	       cfg->resolve_timeout, gai_strerror(r));
+	return PG_EXIT_RUNTIME;
+}
+
+/* A vxlan link of our name is a previous run's: replaced. Anything else is
+ * the operator's and is refused. */
+static int remove_previous_link(struct pg_client *c)
+{
+	struct pg_link_info old;
+	int r = pg_link_get(c->rt, c->cfg->vxlan_if, &old);
+
+	if (r == -ENODEV)
+		return PG_EXIT_OK;
+	if (r < 0)
+		return fail_netlink(c, "looking up the vxlan link", r);
+	if (strcmp(old.kind, "vxlan") != 0) {
+		pg_err("VXLAN_INTERFACE: '%s': exists and is not a vxlan link", c->cfg->vxlan_if);
+		return PG_EXIT_CONFIG;
+	}
+	r = pg_link_delete(c->rt, old.ifindex);
+	return r < 0 ? fail_netlink(c, "deleting the previous vxlan link", r) : PG_EXIT_OK;
+}
+
+/* Adds dst via the pod network path of its family; a route that already
+ * exists is left alone and not rolled back. */
+static int keep_local(struct pg_client *c, const struct pg_prefix *dst, const struct pg_route *via)
+{
+	struct pg_route r = *via;
+	char text[PG_PREFIX_STRLEN];
+	int err;
+
+	r.dst = *dst;
+	r.table = 0;
+	r.priority = 0;
+	r.protocol = 0;
+	err = pg_route_add(c->rt, &r, false);
+	if (err == -EEXIST)
+		return PG_EXIT_OK;
+	if (err < 0) {
+		char what[96];
+
+		snprintf(what, sizeof(what), "routing %s through the pod network",
+			 pg_prefix_fmt(dst, text, true));
+		return fail_netlink(c, what, err);
+	}
+	return push_undo(c, UNDO_DEL_ROUTE, &r, 0) < 0 ? PG_EXIT_RUNTIME : PG_EXIT_OK;
+}
+
+static int keep_cluster_local(struct pg_client *c)
+{
+	const struct pg_config *cfg = c->cfg;
+	struct pg_route v6[MAX_DEFAULT_ROUTES];
+	size_t n6 = 0;
+	int r;
+
+	r = pg_route_defaults(c->rt, AF_INET6, v6, MAX_DEFAULT_ROUTES, &n6);
+	if (r < 0 && r != -EAFNOSUPPORT)
+		return fail_netlink(c, "listing IPv6 default routes", r);
+
+	if ((r = keep_local(c, &c->gw_pod_ip, &c->path)) != PG_EXIT_OK)
+		return r;
+	for (unsigned pass = 0; pass < 2; pass++) {
+		const struct pg_prefix_list *list = pass ? &cfg->dns : &cfg->not_routed;
+
+		for (unsigned i = 0; i < list->n; i++) {
+			const struct pg_prefix *p = &list->items[i];
+			char text[PG_PREFIX_STRLEN];
+
+			if (p->family == AF_INET)
+				r = keep_local(c, p, &c->path);
+			else if (n6 > 0)
+				r = keep_local(c, p, &v6[0]);
+			else {
+				pg_warn("%s: no IPv6 route on the pod network, not routed",
+					pg_prefix_fmt(p, text, true));
+				r = PG_EXIT_OK;
+			}
+			if (r != PG_EXIT_OK)
+				return r;
+		}
+	}
+	return PG_EXIT_OK;
+}
+
+/* Both families: IPv6 must not leave around the tunnel either. */
+static int remove_default_routes(struct pg_client *c)
+{
+	static const int families[] = {AF_INET, AF_INET6};
+
+	for (size_t f = 0; f < 2; f++) {
+		struct pg_route routes[MAX_DEFAULT_ROUTES];
+		size_t n = 0;
+		int r = pg_route_defaults(c->rt, families[f], routes, MAX_DEFAULT_ROUTES, &n);
+
+		if (r < 0 && r != -EAFNOSUPPORT)
+			return fail_netlink(c, "listing default routes", r);
+		if (n > MAX_DEFAULT_ROUTES)
+			n = MAX_DEFAULT_ROUTES;
+		for (size_t i = 0; i < n; i++) {
+			r = pg_route_del(c->rt, &routes[i]);
+			if (r < 0 && r != -ESRCH)
+				return fail_netlink(c, "removing a default route", r);
+			if (r == 0 && push_undo(c, UNDO_ADD_ROUTE, &routes[i], 0) < 0)
+				return PG_EXIT_RUNTIME;
+		}
+	}
+	return PG_EXIT_OK;
+}
+
+static int create_tunnel(struct pg_client *c)
+{
+	static const uint8_t zero_mac[6];
+	const struct pg_config *cfg = c->cfg;
+	struct pg_link_info underlay;
+	struct pg_route def = {0};
+	unsigned mtu;
+	int r;
+
+	r = pg_link_get_index(c->rt, c->path.oif, &underlay);
+	if (r < 0)
+		return fail_netlink(c, "looking up the pod network interface", r);
+	if (underlay.mtu <= VXLAN_OVERHEAD + 576) {
+		pg_err("pod network interface %s: MTU %u is too small for VXLAN", underlay.name,
+		       underlay.mtu);
+		return PG_EXIT_RUNTIME;
+	}
+	mtu = underlay.mtu - VXLAN_OVERHEAD;
+	if (cfg->vpn_mtu && cfg->vpn_mtu < mtu)
+		mtu = cfg->vpn_mtu;
+
+	struct pg_vxlan vx = {
+		.name = cfg->vxlan_if,
+		.vni = cfg->vxlan_id,
+		.port = (uint16_t)cfg->vxlan_port,
+		.underlay_ifindex = underlay.ifindex,
+		.learning = false, /* everything goes to the gateway */
+		.mtu = mtu,
+	};
+	r = pg_link_vxlan_create(c->rt, &vx, &c->vxlan_ifindex);
+	if (r < 0)
+		return fail_netlink(c, "creating the vxlan link", r);
+	if (push_undo(c, UNDO_DEL_LINK, NULL, c->vxlan_ifindex) < 0)
+		return PG_EXIT_RUNTIME;
+	if ((r = pg_fdb_add(c->rt, c->vxlan_ifindex, zero_mac, &c->gw_pod_ip)) < 0)
+		return fail_netlink(c, "adding the FDB entry toward the gateway", r);
+	if ((r = pg_addr_add(c->rt, c->vxlan_ifindex, &cfg->client_addr)) < 0)
+		return fail_netlink(c, "adding the overlay address", r);
+	if ((r = pg_link_set_up(c->rt, c->vxlan_ifindex, true)) < 0)
+		return fail_netlink(c, "bringing the vxlan link up", r);
+
+	def.dst.family = AF_INET;
+	def.gw = c->gw_overlay;
+	def.gw.len = 32;
+	def.oif = c->vxlan_ifindex;
+	if ((r = pg_route_add(c->rt, &def, true)) < 0)
+		return fail_netlink(c, "adding the default route through the gateway", r);
+	return PG_EXIT_OK;
+}
+
+static int verify(struct pg_client *c)
+{
+	struct pg_prefix outside;
+	struct pg_route path;
+	char gw[PG_PREFIX_STRLEN];
+	int r;
+
+	pg_addr_parse(OUTSIDE_ADDRESS, &outside);
+	r = pg_route_lookup(c->rt, &outside, &path);
+	if (r < 0)
+		return fail_netlink(c, "route lookup of an outside address", r);
+	if (path.oif != c->vxlan_ifindex) {
+		pg_err("an outside address does not route through %s (interface %d instead)",
+		       c->cfg->vxlan_if, path.oif);
+		return PG_EXIT_RUNTIME;
+	}
+	r = pg_probe_echo(c->probe, pg_prefix_v4(&c->gw_overlay), c->cfg->check_timeout * 1000,
+			  PROBE_INTERVAL_MS);
+	if (r < 0) {
+		pg_err("gateway %s (%s) did not answer through the tunnel within %u s: %s",
+		       c->cfg->gateway, pg_prefix_fmt(&c->gw_overlay, gw, false),
+		       c->cfg->check_timeout, r == -ETIMEDOUT ? "no reply" : strerror(-r));
+		return PG_EXIT_RUNTIME;
+	}
+	return PG_EXIT_OK;
+}
+
+static int setup_steps(struct pg_client *c)
+{
+	int r;
+
+	if ((r = pg_rtnl_open(&c->rt)) < 0) {
+		pg_err("opening rtnetlink: %s", strerror(-r));
+		return PG_EXIT_RUNTIME;
+	}
+	if ((r = pg_probe_open(&c->probe)) < 0) {
+		pg_err("opening the ICMP socket for the gateway check: %s%s", strerror(-r),
+		       r == -EPERM ? " (needs CAP_NET_RAW)" : "");
+		return PG_EXIT_RUNTIME;
+	}
+	if ((r = resolve_gateway(c)) != PG_EXIT_OK || (r = remove_previous_link(c)) != PG_EXIT_OK)
+		return r;
+	if ((r = pg_route_lookup(c->rt, &c->gw_pod_ip, &c->path)) < 0) {
+		char ip[PG_PREFIX_STRLEN];
+
+		pg_err("no route to the gateway's pod IP %s: %s",
+		       pg_prefix_fmt(&c->gw_pod_ip, ip, false), strerror(-r));
+		return PG_EXIT_RUNTIME;
+	}
+	if ((r = keep_cluster_local(c)) != PG_EXIT_OK || (r = remove_default_routes(c)) != PG_EXIT_OK ||
+	    (r = create_tunnel(c)) != PG_EXIT_OK)
+		return r;
+	return verify(c);
+}
+
+int pg_client_setup(const struct pg_config *cfg, struct pg_client **out)
+{
+	struct pg_client *c = calloc(1, sizeof(*c));
+	char a[PG_PREFIX_STRLEN], g[PG_PREFIX_STRLEN];
+	int status;
+
+	*out = NULL;
+	if (!c) {
+		pg_err("out of memory");
+		return PG_EXIT_RUNTIME;
+	}
+	c->cfg = cfg;
+	pg_prefix_host(&cfg->overlay, 1, &c->gw_overlay);
+	status = setup_steps(c);
+	if (status != PG_EXIT_OK) {
+		if (c->rt)
+			rollback(c);
+		pg_client_free(c);
+		return status;
+	}
+	free(c->undo);
+	c->undo = NULL;
+	c->n_undo = 0;
+	pg_info("routed through %s (%s) over %s as %s", cfg->gateway,
+		pg_prefix_fmt(&c->gw_pod_ip, g, false), cfg->vxlan_if,
+		pg_prefix_fmt(&cfg->client_addr, a, true));
+	*out = c;
+	return PG_EXIT_OK;
+}
+
+void pg_client_free(struct pg_client *c)
+{
+	if (!c)
+		return;
+	pg_probe_close(c->probe);
+	if (c->rt)
+		pg_rtnl_close(c->rt);
+	free(c->undo);
+	free(c);
+}

@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: MIT */
+#include "clientd/probe.h"
+
+#include <errno.h>
+#include <netinet/ip.h>
+#include <netinet/ip_icmp.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+struct pg_probe {
+	int fd;
+	uint16_t id;
+	uint16_t seq;
+};
+
+uint16_t pg_inet_checksum(const void *data, size_t len)
+{
+	const uint8_t *b = data;
+	uint32_t sum = 0;
+
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)(b[i] << 8 | b[i + 1]);
+	if (len & 1)
+		sum += (uint32_t)(b[len - 1] << 8);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return htons((uint16_t)~sum);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int pg_probe_open(struct pg_probe **out)
+{
+	struct pg_probe *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return -ENOMEM;
+	p->fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_ICMP);
+	if (p->fd < 0) {
+		int r = -errno;
+
+		free(p);
+		return r;
+	}
+	p->id = (uint16_t)getpid();
+	*out = p;
+	return 0;
+}
+
+void pg_probe_close(struct pg_probe *p)
+{
+	if (!p)
+		return;
+	close(p->fd);
+	free(p);
+}
+
+static int send_echo(struct pg_probe *p, struct in_addr dst)
+{
+	struct sockaddr_in to = {.sin_family = AF_INET, .sin_addr = dst};
+	struct icmphdr h = {.type = ICMP_ECHO};
+
+	h.un.echo.id = htons(p->id);
+	h.un.echo.sequence = htons(++p->seq);
+	h.checksum = pg_inet_checksum(&h, sizeof(h));
+	if (sendto(p->fd, &h, sizeof(h), 0, (struct sockaddr *)&to, sizeof(to)) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Raw ICMP sockets see every ICMP packet of the namespace: only an echo
+ * reply from dst carrying our id counts. */
+static bool is_our_reply(const struct pg_probe *p, const uint8_t *buf, size_t len,
+			 struct in_addr dst)
+{
+	struct iphdr ip;
+	struct icmphdr h;
+	size_t ihl;
+
+	if (len < sizeof(ip))
+		return false;
+	memcpy(&ip, buf, sizeof(ip));
+	ihl = (size_t)ip.ihl * 4;
+	if (ihl < sizeof(ip) || len < ihl + sizeof(h) || ip.saddr != dst.s_addr)
+		return false;
+	memcpy(&h, buf + ihl, sizeof(h));
+	return h.type == ICMP_ECHOREPLY && ntohs(h.un.echo.id) == p->id;
+}
+
+int pg_probe_echo(struct pg_probe *p, struct in_addr dst, unsigned timeout_ms,
+		  unsigned interval_ms)
+{
+	uint64_t deadline = now_ms() + timeout_ms, next_send = 0;
+	int last_err = 0;
+
+	for (;;) {
+		uint64_t now = now_ms();
+		struct pollfd pfd = {.fd = p->fd, .events = POLLIN};
+		uint8_t buf[256];
+		ssize_t n;
+		int wait;
+
+		if (now >= deadline)
+			return last_err ? last_err : -ETIMEDOUT;
+		if (now >= next_send) {
+			int r = send_echo(p, dst);
+
+			/* Unreachable while ARP resolves is normal: retry. */
+			if (r < 0)
+				last_err = r;
+			next_send = now + interval_ms;
+		}
+		wait = (int)((next_send < deadline ? next_send : deadline) - now);
+		if (poll(&pfd, 1, wait) < 0 && errno != EINTR)
+			return -errno;
+		while ((n = recv(p->fd, buf, sizeof(buf), 0)) > 0)
+			if (is_our_reply(p, buf, (size_t)n, dst))
+				return 0;
+	}
+}

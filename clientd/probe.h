@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef PODGW_PROBE_H
+#define PODGW_PROBE_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ICMP echo toward the gateway's overlay address: proof that the tunnel
+ * carries packets both ways. The raw socket is opened once, while the
+ * process still has CAP_NET_RAW, and keeps working after capabilities are
+ * dropped. */
+struct pg_probe;
+
+int pg_probe_open(struct pg_probe **out);
+void pg_probe_close(struct pg_probe *p);
+/* Sends echo requests every interval_ms until one is answered or
+ * timeout_ms passes: 0 when answered, -ETIMEDOUT, or another -errno. */
+int pg_probe_echo(struct pg_probe *p, struct in_addr dst, unsigned timeout_ms,
+		  unsigned interval_ms);
+
+/* RFC 1071 checksum; exposed for the unit test. */
+uint16_t pg_inet_checksum(const void *data, size_t len);
+
+#endif

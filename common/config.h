@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef PODGW_CONFIG_H
+#define PODGW_CONFIG_H
+
+/* Settings for both daemons. Each setting has an environment name
+ * (pod-gateway's where it has one), a long option and a default; it may
+ * also come from a KEY=VALUE file in the subset of shell that pod-gateway's
+ * settings.sh uses. Options beat environment, environment beats the file.
+ * Everything is parsed first and validated in a second pass, which reports
+ * every problem as "SOURCE: KEY: 'value': why" before refusing to start. */
+
+#include <limits.h>
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/addr.h"
+#include "common/log.h"
+
+#define PG_MAX_PREFIXES 64
+#define PG_HOSTNAME_MAX 253
+
+enum pg_role {
+	PG_ROLE_GATEWAY = 1u << 0,
+	PG_ROLE_CLIENT = 1u << 1,
+};
+
+struct pg_prefix_list {
+	unsigned n;
+	struct pg_prefix items[PG_MAX_PREFIXES];
+};
+
+struct pg_config {
+	uint32_t vxlan_id;
+	uint32_t vxlan_port;
+	struct pg_prefix overlay; /* the overlay network, host bits clear */
+	char vxlan_if[IF_NAMESIZE];
+	char underlay_if[IF_NAMESIZE];
+	char vpn_if[IF_NAMESIZE];
+	uint32_t vpn_mtu; /* 0: not set */
+	char gateway[PG_HOSTNAME_MAX + 1];
+	struct pg_prefix client_addr; /* family 0: not set */
+	struct pg_prefix_list not_routed;
+	struct pg_prefix_list dns;
+	uint32_t resolve_timeout;
+	uint32_t check_timeout;
+	char ready_file[PATH_MAX];
+	enum pg_log_level log_level;
+};
+
+enum pg_config_result {
+	PG_CONFIG_OK = 0,
+	PG_CONFIG_EXIT = 1, /* --help or --version was printed: exit 0 */
+};
+
+/* Loads the configuration of one role from argv (after getopt's
+ * permutation, argv[*first_arg..argc) are the positional arguments), envp
+ * and the --config file. Errors and warnings are written to err, one line
+ * each. Returns PG_CONFIG_OK, PG_CONFIG_EXIT, or -EINVAL after reporting. */
+int pg_config_load(struct pg_config *cfg, enum pg_role role, int argc, char **argv, char **envp,
+		   FILE *err, int *first_arg);
+
+/* Parses settings file text alone (for the fuzzer and tests): the same
+ * reading and validation as a --config file with an empty environment. */
+int pg_config_load_text(struct pg_config *cfg, enum pg_role role, const char *name,
+			const char *text, size_t len, FILE *err);
+
+void pg_config_usage(FILE *out, enum pg_role role, const char *prog);
+
+#endif

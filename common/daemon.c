@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+#include "common/daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+int pg_signals_open(void)
+{
+	sigset_t set;
+	int fd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	return fd < 0 ? -errno : fd;
+}
+
+int pg_signals_read(int fd)
+{
+	struct signalfd_siginfo si;
+	ssize_t n = read(fd, &si, sizeof(si));
+
+	if (n < 0)
+		return -errno;
+	if (n != (ssize_t)sizeof(si))
+		return -EIO;
+	return (int)si.ssi_signo;
+}
+
+int pg_signals_wait_term(int fd)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+
+	for (;;) {
+		int sig;
+
+		if (poll(&pfd, 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		sig = pg_signals_read(fd);
+		if (sig == SIGTERM || sig == SIGINT || (sig < 0 && sig != -EAGAIN))
+			return sig;
+	}
+}
+
+int pg_ready_file_write(const char *path, const char *content)
+{
+	char tmp[PATH_MAX];
+	size_t len = strlen(content);
+	int fd, r = 0;
+
+	if (!*path)
+		return 0;
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, content, len) != (ssize_t)len)
+		r = -EIO;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0)
+		unlink(tmp);
+	return r;
+}
+
+void pg_ready_file_remove(const char *path)
+{
+	if (*path)
+		unlink(path);
+}

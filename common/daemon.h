@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef PODGW_DAEMON_H
+#define PODGW_DAEMON_H
+
+/* What both daemons do around their work: exit codes, termination signals
+ * as a file descriptor, readiness files. */
+
+enum pg_exit {
+	PG_EXIT_OK = 0,
+	PG_EXIT_RUNTIME = 1,
+	PG_EXIT_CONFIG = 2,
+};
+
+/* Blocks SIGTERM, SIGINT and SIGHUP and returns a signalfd for them (or a
+ * negative errno), so the event loop sees termination as input. */
+int pg_signals_open(void);
+/* Reads one signal from the signalfd; returns its number or a negative errno. */
+int pg_signals_read(int fd);
+/* Waits for SIGTERM or SIGINT (others are read and ignored); returns the
+ * signal's number or a negative errno. */
+int pg_signals_wait_term(int fd);
+
+/* Writes path atomically (temp file + rename); "" means no ready file. */
+int pg_ready_file_write(const char *path, const char *content);
+void pg_ready_file_remove(const char *path);
+
+#endif

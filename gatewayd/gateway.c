@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: MIT */
+#include "gatewayd/gateway.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/netfilter.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/daemon.h"
+#include "common/log.h"
+#include "netlink/rtnl.h"
+
+#define VXLAN_OVERHEAD 50 /* outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14 */
+#define IP_FORWARD     "/proc/sys/net/ipv4/ip_forward"
+
+struct pg_gateway {
+	const struct pg_config *cfg;
+	struct pg_rtnl *rt;
+	struct pg_nft *nft;
+	int vxlan_ifindex;
+	bool table_created;
+};
+
+static int sysctl_enable(const char *path)
+{
+	char cur = '0';
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0) {
+		/* A read-only /proc/sys is fine if the pod's sysctls already say 1. */
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		if (read(fd, &cur, 1) != 1)
+			cur = '0';
+		close(fd);
+		return cur == '1' ? 0 : -EROFS;
+	}
+	if (write(fd, "1\n", 2) != 2) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	close(fd);
+	return 0;
+}
+
+/* A link of that name left by a crashed gatewayd is replaced; anything
+ * else carrying the name is the operator's and is refused. */
+static int remove_leftover(struct pg_gateway *gw)
+{
+	struct pg_link_info old;
+	int r = pg_link_get(gw->rt, gw->cfg->vxlan_if, &old);
+
+	if (r == -ENODEV)
+		return 0;
+	if (r < 0) {
+		pg_err("looking up %s: %s", gw->cfg->vxlan_if, strerror(-r));
+		return PG_EXIT_RUNTIME;
+	}
+	if (strcmp(old.kind, "vxlan") != 0) {
+		pg_err("VXLAN_INTERFACE: '%s': exists and is not a vxlan link", gw->cfg->vxlan_if);
+		return PG_EXIT_CONFIG;
+	}
+	pg_info("replacing leftover %s", gw->cfg->vxlan_if);
+	r = pg_link_delete(gw->rt, old.ifindex);
+	if (r < 0) {
+		pg_err("deleting leftover %s: %s", gw->cfg->vxlan_if, strerror(-r));
+		return PG_EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+static int create_link(struct pg_gateway *gw, const struct pg_link_info *underlay)
+{
+	const struct pg_config *cfg = gw->cfg;
+	struct pg_prefix addr;
+	struct pg_vxlan vx = {
+		.name = cfg->vxlan_if,
+		.vni = cfg->vxlan_id,
+		.port = (uint16_t)cfg->vxlan_port,
+		.underlay_ifindex = underlay->ifindex,
+		/* Until membership programs the FDB, clients are learned from
+		 * their packets. */
+		.learning = true,
+		.mtu = underlay->mtu - VXLAN_OVERHEAD,
+	};
+	const char *step = "creating";
+	int r;
+
+	pg_prefix_host(&cfg->overlay, 1, &addr);
+	r = pg_link_vxlan_create(gw->rt, &vx, &gw->vxlan_ifindex);
+	if (r == 0) {
+		step = "adding the overlay address to";
+		r = pg_addr_add(gw->rt, gw->vxlan_ifindex, &addr);
+	}
+	if (r == 0) {
+		step = "bringing up";
+		r = pg_link_set_up(gw->rt, gw->vxlan_ifindex, true);
+	}
+	if (r < 0) {
+		const char *ext = pg_rtnl_errmsg(gw->rt);
+
+		pg_err("%s %s: %s%s%s", step, cfg->vxlan_if, strerror(-r), *ext ? ": " : "", ext);
+	}
+	return r;
+}
+
+static int install_table(struct pg_gateway *gw)
+{
+	struct pg_nft_table *t = pg_gateway_ruleset(gw->cfg);
+	int r;
+
+	if (!t) {
+		pg_err("building the nftables table: out of memory or invalid ruleset");
+		return -ENOMEM;
+	}
+	/* Even a failed commit may follow a crashed run's table: ours to remove. */
+	gw->table_created = true;
+	r = pg_nft_table_commit(gw->nft, t);
+	pg_nft_table_free(t);
+	if (r < 0) {
+		const char *ext = pg_nft_errmsg(gw->nft);
+
+		pg_err("installing nftables table inet %s: %s%s%s", PG_GATEWAY_TABLE, strerror(-r),
+		       *ext ? ": " : "", ext);
+		return r;
+	}
+	return 0;
+}
+
+int pg_gateway_setup(const struct pg_config *cfg, struct pg_gateway **out)
+{
+	struct pg_gateway *gw = calloc(1, sizeof(*gw));
+	struct pg_link_info underlay;
+	int r, status = PG_EXIT_RUNTIME;
+
+	*out = NULL;
+	if (!gw) {
+		pg_err("out of memory");
+		return PG_EXIT_RUNTIME;
+	}
+	gw->cfg = cfg;
+	if ((r = pg_rtnl_open(&gw->rt)) < 0 || (r = pg_nft_open(&gw->nft)) < 0) {
+		pg_err("opening netlink sockets: %s", strerror(-r));
+		goto fail;
+	}
+
+	r = pg_link_get(gw->rt, cfg->underlay_if, &underlay);
+	if (r < 0) {
+		pg_err("UNDERLAY_INTERFACE: '%s': %s", cfg->underlay_if,
+		       r == -ENODEV ? "no such interface" : strerror(-r));
+		status = r == -ENODEV ? PG_EXIT_CONFIG : PG_EXIT_RUNTIME;
+		goto fail;
+	}
+	if (underlay.mtu <= VXLAN_OVERHEAD + 68) {
+		pg_err("UNDERLAY_INTERFACE: '%s': MTU %u is too small for VXLAN", cfg->underlay_if,
+		       underlay.mtu);
+		status = PG_EXIT_CONFIG;
+		goto fail;
+	}
+	if ((status = remove_leftover(gw)) != 0)
+		goto fail;
+	status = PG_EXIT_RUNTIME;
+
+	r = sysctl_enable(IP_FORWARD);
+	if (r < 0) {
+		pg_err("net.ipv4.ip_forward: cannot enable (%s); allow the sysctl in the pod's "
+		       "securityContext.sysctls",
+		       strerror(-r));
+		goto fail;
+	}
+	if (create_link(gw, &underlay) < 0 || install_table(gw) < 0)
+		goto fail;
+
+	pg_info("ready: %s vni %u port %u on %s, overlay %s, egress %s", cfg->vxlan_if,
+		cfg->vxlan_id, cfg->vxlan_port, cfg->underlay_if,
+		pg_prefix_fmt(&cfg->overlay, (char[PG_PREFIX_STRLEN]){0}, true),
+		cfg->vpn_if[0] ? cfg->vpn_if : cfg->underlay_if);
+	*out = gw;
+	return PG_EXIT_OK;
+
+fail:
+	pg_gateway_teardown(gw);
+	return status;
+}
+
+void pg_gateway_teardown(struct pg_gateway *gw)
+{
+	int r;
+
+	if (!gw)
+		return;
+	if (gw->table_created && (r = pg_nft_table_delete(gw->nft, NFPROTO_INET,
+							   PG_GATEWAY_TABLE)) < 0 &&
+	    r != -ENOENT)
+		pg_warn("deleting nftables table inet %s: %s", PG_GATEWAY_TABLE, strerror(-r));
+	if (gw->vxlan_ifindex && (r = pg_link_delete(gw->rt, gw->vxlan_ifindex)) < 0 &&
+	    r != -ENODEV)
+		pg_warn("deleting %s: %s", gw->cfg->vxlan_if, strerror(-r));
+	if (gw->nft)
+		pg_nft_close(gw->nft);
+	if (gw->rt)
+		pg_rtnl_close(gw->rt);
+	free(gw);
+}

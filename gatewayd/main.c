@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/* gatewayd: the gateway pod's entrypoint. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/caps.h"
+#include "common/config.h"
+#include "common/daemon.h"
+#include "common/log.h"
+#include "gatewayd/gateway.h"
+
+extern char **environ;
+
+int main(int argc, char **argv)
+{
+	struct pg_config cfg;
+	struct pg_gateway *gw;
+	int first_arg, sigfd, r, status;
+
+	pg_log_init(argv[0]);
+	r = pg_config_load(&cfg, PG_ROLE_GATEWAY, argc, argv, environ, stderr, &first_arg);
+	if (r == PG_CONFIG_EXIT)
+		return PG_EXIT_OK;
+	if (r < 0)
+		return PG_EXIT_CONFIG;
+	if (first_arg < argc) {
+		pg_err("unexpected argument '%s' (see --help)", argv[first_arg]);
+		return PG_EXIT_CONFIG;
+	}
+	pg_log_set_level(cfg.log_level);
+
+	/* Signals are blocked before setup so a SIGTERM during it is not lost
+	 * and still gets everything removed. */
+	sigfd = pg_signals_open();
+	if (sigfd < 0) {
+		pg_err("signalfd: %s", strerror(-sigfd));
+		return PG_EXIT_RUNTIME;
+	}
+	status = pg_gateway_setup(&cfg, &gw);
+	if (status != PG_EXIT_OK)
+		return status;
+
+	r = pg_caps_keep_net_admin(false);
+	if (r < 0) {
+		pg_err("dropping capabilities: %s", strerror(-r));
+		pg_gateway_teardown(gw);
+		return PG_EXIT_RUNTIME;
+	}
+	r = pg_ready_file_write(cfg.ready_file, "ready\n");
+	if (r < 0) {
+		pg_err("READY_FILE: '%s': %s", cfg.ready_file, strerror(-r));
+		pg_gateway_teardown(gw);
+		return PG_EXIT_RUNTIME;
+	}
+
+	r = pg_signals_wait_term(sigfd);
+	if (r < 0)
+		pg_err("waiting for signals: %s", strerror(-r));
+	else
+		pg_info("%s: removing what was set up", strsignal(r));
+	status = r < 0 ? PG_EXIT_RUNTIME : PG_EXIT_OK;
+	pg_ready_file_remove(cfg.ready_file);
+	pg_gateway_teardown(gw);
+	close(sigfd);
+	return status;
+}

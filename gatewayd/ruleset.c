@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+#include "gatewayd/gateway.h"
+
+#include <linux/netfilter.h>
+#include <stdbool.h>
+
+static const char *egress_if(const struct pg_config *cfg)
+{
+	return cfg->vpn_if[0] ? cfg->vpn_if : cfg->underlay_if;
+}
+
+/* forward: overlay sources may leave through the egress only, replies come
+ * back, and everything else entering or leaving the overlay is dropped (no
+ * client-to-client traffic, no spoofed sources, no IPv6). */
+static int add_forward(struct pg_nft_table *t, const struct pg_config *cfg)
+{
+	struct pg_nft_rule *r;
+
+	if (pg_nft_table_add_chain(t, "forward", PG_CHAIN_FILTER, PG_HOOK_FORWARD, 0, false) < 0)
+		return -1;
+
+	r = pg_nft_rule_new(t, "forward");
+	if (!r || pg_nft_match_iifname(r, cfg->vxlan_if, false) ||
+	    pg_nft_match_oifname(r, egress_if(cfg), false) ||
+	    pg_nft_match_saddr(r, &cfg->overlay) || pg_nft_counter(r) || pg_nft_accept(r))
+		return -1;
+
+	r = pg_nft_rule_new(t, "forward");
+	if (!r || pg_nft_match_oifname(r, cfg->vxlan_if, false) ||
+	    pg_nft_match_ct_state(r, PG_CT_ESTABLISHED | PG_CT_RELATED) || pg_nft_counter(r) ||
+	    pg_nft_accept(r))
+		return -1;
+
+	r = pg_nft_rule_new(t, "forward");
+	if (!r || pg_nft_match_iifname(r, cfg->vxlan_if, false) || pg_nft_counter(r) ||
+	    pg_nft_drop(r))
+		return -1;
+
+	r = pg_nft_rule_new(t, "forward");
+	if (!r || pg_nft_match_oifname(r, cfg->vxlan_if, false) || pg_nft_counter(r) ||
+	    pg_nft_drop(r))
+		return -1;
+	return 0;
+}
+
+static int add_nat(struct pg_nft_table *t, const struct pg_config *cfg)
+{
+	struct pg_nft_rule *r;
+
+	if (pg_nft_table_add_chain(t, "postrouting", PG_CHAIN_NAT, PG_HOOK_POSTROUTING, 100,
+				   false) < 0)
+		return -1;
+	r = pg_nft_rule_new(t, "postrouting");
+	if (!r || pg_nft_match_saddr(r, &cfg->overlay) ||
+	    pg_nft_match_oifname(r, egress_if(cfg), false) || pg_nft_counter(r) ||
+	    pg_nft_masquerade(r))
+		return -1;
+	return 0;
+}
+
+struct pg_nft_table *pg_gateway_ruleset(const struct pg_config *cfg)
+{
+	struct pg_nft_table *t = pg_nft_table_new(NFPROTO_INET, PG_GATEWAY_TABLE);
+
+	if (!t)
+		return NULL;
+	if (add_forward(t, cfg) < 0 || add_nat(t, cfg) < 0) {
+		pg_nft_table_free(t);
+		return NULL;
+	}
+	return t;
+}

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef PODGW_NFT_H
+#define PODGW_NFT_H
+
+/* nftables through libnftnl over libmnl. A daemon owns exactly one table:
+ * it describes the whole table in memory (struct pg_nft_table) and replaces
+ * it in one atomic batch; per-client changes are set-element batches. Tables
+ * we do not own are never touched. Calls return 0 or a negative errno; after
+ * a failure pg_nft_errmsg() has the kernel's extended-ack text (or ""). */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/addr.h"
+
+struct pg_nft;       /* the netlink socket */
+struct pg_nft_table; /* a table description, built then committed */
+struct pg_nft_rule;  /* a rule inside a table description */
+
+enum pg_nft_hook {
+	PG_HOOK_PREROUTING,
+	PG_HOOK_INPUT,
+	PG_HOOK_FORWARD,
+	PG_HOOK_OUTPUT,
+	PG_HOOK_POSTROUTING,
+};
+
+enum pg_nft_chain_type { PG_CHAIN_FILTER, PG_CHAIN_NAT };
+
+/* Set key types; a set's key is one type or a concatenation of two. */
+enum pg_nft_key { PG_KEY_IPV4, PG_KEY_IPV6, PG_KEY_ETHER, PG_KEY_INET_SERVICE };
+
+/* ct state bits, as the kernel defines them (NF_CT_STATE_BIT). */
+#define PG_CT_INVALID     (1u << 0)
+#define PG_CT_ESTABLISHED (1u << 1)
+#define PG_CT_RELATED     (1u << 2)
+#define PG_CT_NEW         (1u << 3)
+
+int pg_nft_open(struct pg_nft **out);
+void pg_nft_close(struct pg_nft *nft);
+const char *pg_nft_errmsg(const struct pg_nft *nft);
+
+/* family: NFPROTO_INET, NFPROTO_IPV4, ... */
+struct pg_nft_table *pg_nft_table_new(int family, const char *name);
+void pg_nft_table_free(struct pg_nft_table *t);
+int pg_nft_table_add_chain(struct pg_nft_table *t, const char *chain, enum pg_nft_chain_type type,
+			   enum pg_nft_hook hook, int priority, bool policy_drop);
+int pg_nft_table_add_set(struct pg_nft_table *t, const char *set, enum pg_nft_key key,
+			 enum pg_nft_key key2_or_minus1, bool interval);
+
+/* A rule is a sequence of matches ending in one action, appended to chain in
+ * the order built. Matches fail with -EINVAL on nonsense (e.g. v6 prefix in
+ * an ip match). */
+struct pg_nft_rule *pg_nft_rule_new(struct pg_nft_table *t, const char *chain);
+int pg_nft_match_iifname(struct pg_nft_rule *r, const char *ifname, bool negate);
+int pg_nft_match_oifname(struct pg_nft_rule *r, const char *ifname, bool negate);
+int pg_nft_match_nfproto(struct pg_nft_rule *r, int nfproto);
+int pg_nft_match_ct_state(struct pg_nft_rule *r, uint32_t states);
+int pg_nft_match_saddr(struct pg_nft_rule *r, const struct pg_prefix *p); /* ip or ip6 */
+int pg_nft_match_daddr(struct pg_nft_rule *r, const struct pg_prefix *p);
+int pg_nft_match_l4proto(struct pg_nft_rule *r, uint8_t proto);
+int pg_nft_match_dport(struct pg_nft_rule *r, uint8_t proto, uint16_t port); /* host order */
+int pg_nft_match_saddr_in_set(struct pg_nft_rule *r, int family, const char *set, bool negate);
+int pg_nft_counter(struct pg_nft_rule *r);
+int pg_nft_accept(struct pg_nft_rule *r);
+int pg_nft_drop(struct pg_nft_rule *r);
+int pg_nft_masquerade(struct pg_nft_rule *r);
+int pg_nft_snat(struct pg_nft_rule *r, const struct pg_prefix *to);
+
+/* Builds the batch (create table, delete it, create it with everything) into
+ * buf without sending; for tests and fuzzers. Returns bytes used or -errno. */
+long pg_nft_table_serialize(const struct pg_nft_table *t, void *buf, size_t size);
+/* Replaces the kernel's table with this description in one transaction. */
+int pg_nft_table_commit(struct pg_nft *nft, const struct pg_nft_table *t);
+int pg_nft_table_delete(struct pg_nft *nft, int family, const char *name); /* -ENOENT if absent */
+
+/* Adds (add=true) or deletes set elements in one batch. Each key is
+ * key_len bytes, network order (an IPv4 address is 4 bytes). */
+int pg_nft_set_update(struct pg_nft *nft, int family, const char *table, const char *set, bool add,
+		      const void *keys, size_t key_len, size_t count);
+
+#endif

@@ -1,0 +1,341 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "common/config.h"
+
+/* Runs one load; returns its result and leaves what it reported in errs. */
+static int load(enum pg_role role, char **argv, char **envp, struct pg_config *cfg, char **errs)
+{
+	size_t len;
+	FILE *f = open_memstream(errs, &len);
+	int argc = 0, first;
+	int r;
+
+	while (argv[argc])
+		argc++;
+	r = pg_config_load(cfg, role, argc, argv, envp, f, &first);
+	fclose(f);
+	return r;
+}
+
+static int count_lines(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* One environment setting; the gateway role unless client is set. */
+struct env_case {
+	const char *env;
+	bool client;
+	bool ok;
+	const char *expect; /* substring of the error line */
+};
+
+static const struct env_case env_cases[] = {
+	{"VXLAN_ID=42", false, true, NULL},
+	{"VXLAN_ID=1", false, true, NULL},
+	{"VXLAN_ID=16777215", false, true, NULL},
+	{"VXLAN_ID=16777216", false, false, "VXLAN_ID: '16777216': must be between 1 and 16777215"},
+	{"VXLAN_ID=0", false, false, "VXLAN_ID: '0'"},
+	{"VXLAN_ID=abc", false, false, "VXLAN_ID: 'abc': not a number"},
+	{"VXLAN_ID=-1", false, false, "VXLAN_ID: '-1': not a number"},
+	{"VXLAN_ID=42x", false, false, "VXLAN_ID: '42x'"},
+	{"VXLAN_ID=", false, false, "VXLAN_ID: ''"},
+	{"VXLAN_ID=99999999999999999999999", false, false, "VXLAN_ID"},
+	{"VXLAN_PORT=8472", false, true, NULL},
+	{"VXLAN_PORT=4789", true, true, NULL},
+	{"VXLAN_PORT=0", false, false, "VXLAN_PORT: '0'"},
+	{"VXLAN_PORT=65536", false, false, "VXLAN_PORT: '65536'"},
+	{"VXLAN_IP_NETWORK=172.16.0", false, true, NULL},
+	{"VXLAN_IP_NETWORK=10.99.0.0/16", false, true, NULL},
+	{"VXLAN_IP_NETWORK=10.99.0.8/29", false, true, NULL},
+	{"VXLAN_IP_NETWORK=172.16.0.1/24", false, false, "VXLAN_IP_NETWORK: '172.16.0.1/24': host bits"},
+	{"VXLAN_IP_NETWORK=300.1.1.0/24", false, false, "VXLAN_IP_NETWORK: '300.1.1.0/24'"},
+	{"VXLAN_IP_NETWORK=10.0.0.0/8", false, false, "between /16 and /29"},
+	{"VXLAN_IP_NETWORK=10.0.0.0/30", false, false, "between /16 and /29"},
+	{"VXLAN_IP_NETWORK=fd00::/64", false, false, "not an IPv4 CIDR"},
+	{"VXLAN_IP_NETWORK=172.16.0.0", false, false, "not a CIDR"},
+	{"VXLAN_INTERFACE=vx0", false, true, NULL},
+	{"VXLAN_INTERFACE=", false, false, "VXLAN_INTERFACE: '': must not be empty"},
+	{"VXLAN_INTERFACE=abcdefghijklmnop", false, false, "longer than 15"},
+	{"VXLAN_INTERFACE=a/b", false, false, "VXLAN_INTERFACE: 'a/b'"},
+	{"UNDERLAY_INTERFACE=net1", false, true, NULL},
+	{"UNDERLAY_INTERFACE=a b", false, false, "UNDERLAY_INTERFACE: 'a b'"},
+	{"VPN_INTERFACE=tun0", false, true, NULL},
+	{"VPN_INTERFACE=", false, true, NULL},
+	{"VPN_INTERFACE=..", false, false, "VPN_INTERFACE"},
+	{"VPN_INTERFACE_MTU=1420", true, true, NULL},
+	{"VPN_INTERFACE_MTU=", true, true, NULL},
+	{"VPN_INTERFACE_MTU=100", true, false, "VPN_INTERFACE_MTU: '100'"},
+	{"NOT_ROUTED_TO_GATEWAY_CIDRS=10.0.0.0/8 192.168.0.0/16", true, true, NULL},
+	{"NOT_ROUTED_TO_GATEWAY_CIDRS=10.0.0.0/8,fd00::/8", true, true, NULL},
+	{"NOT_ROUTED_TO_GATEWAY_CIDRS=10.0.0.1/8", true, false,
+	 "NOT_ROUTED_TO_GATEWAY_CIDRS: '10.0.0.1/8': '10.0.0.1/8' is not a CIDR"},
+	{"NOT_ROUTED_TO_GATEWAY_CIDRS=10.0.0.0/8 nonsense", true, false, "'nonsense'"},
+	{"K8S_DNS_IPS=10.96.0.10", true, true, NULL},
+	{"K8S_DNS_IPS=10.96.0.10 fd00::a", true, true, NULL},
+	{"K8S_DNS_IPS=10.96.0.0/12", true, false, "K8S_DNS_IPS"},
+	{"GATEWAY_RESOLVE_TIMEOUT=0", true, false, "GATEWAY_RESOLVE_TIMEOUT: '0'"},
+	{"GATEWAY_RESOLVE_TIMEOUT=60", true, true, NULL},
+	{"GATEWAY_CHECK_TIMEOUT=3601", true, false, "GATEWAY_CHECK_TIMEOUT"},
+	{"READY_FILE=/run/podgw.ready", false, true, NULL},
+	{"READY_FILE=relative", false, false, "READY_FILE: 'relative': must be an absolute path"},
+	{"LOG_LEVEL=debug", false, true, NULL},
+	{"LOG_LEVEL=loud", false, false, "LOG_LEVEL: 'loud'"},
+	{"GATEWAY_NAME=10.244.0.2", true, true, NULL},
+	{"GATEWAY_NAME=foo bar", true, false, "environment GATEWAY_NAME: GATEWAY_NAME: 'foo bar'"},
+	{"CLIENT_ADDRESS=172.16.0.254", true, true, NULL},
+	{"CLIENT_ADDRESS=172.16.0.11/24", true, true, NULL},
+	{"CLIENT_ADDRESS=172.16.0.11/16", true, false, "prefix length differs"},
+	{"CLIENT_ADDRESS=172.16.1.11", true, false, "CLIENT_ADDRESS: '172.16.1.11': outside"},
+	{"CLIENT_ADDRESS=172.16.0.1", true, false, "gateway or broadcast"},
+	{"CLIENT_ADDRESS=172.16.0.255", true, false, "gateway or broadcast"},
+	{"CLIENT_ADDRESS=172.16.0.0", true, false, "gateway or broadcast"},
+	{"CLIENT_ADDRESS=fd00::1", true, false, "not an IPv4 address"},
+};
+
+static void test_env_table(void)
+{
+	for (size_t i = 0; i < sizeof(env_cases) / sizeof(env_cases[0]); i++) {
+		const struct env_case *c = &env_cases[i];
+		char *argv[] = {"prog", "run", NULL};
+		/* Clients need a gateway and an address; the case overrides them
+		 * because later entries lose (the first match is used). */
+		char *envp[] = {(char *)c->env, "GATEWAY_NAME=gw", "CLIENT_ADDRESS=172.16.0.9", NULL};
+		struct pg_config cfg;
+		char *errs = NULL;
+		int r = load(c->client ? PG_ROLE_CLIENT : PG_ROLE_GATEWAY, argv, envp, &cfg, &errs);
+
+		if ((r == 0) != c->ok || (c->expect && !strstr(errs, c->expect)) ||
+		    (!c->ok && count_lines(errs) != 1)) {
+			fprintf(stderr, "case %s: r=%d errors: %s\n", c->env, r, errs);
+			check_failures++;
+		}
+		free(errs);
+	}
+}
+
+/* pod-gateway's lower-case "gateway"; GATEWAY_NAME wins when both are set. */
+static void test_gateway_alias(void)
+{
+	char *argv[] = {"clientd", "init", NULL};
+	char *envp[] = {"gateway=foo", "CLIENT_ADDRESS=172.16.0.9", NULL};
+	char *envp2[] = {"gateway=foo", "GATEWAY_NAME=bar", "CLIENT_ADDRESS=172.16.0.9", NULL};
+	struct pg_config cfg;
+	char *errs = NULL;
+
+	CHECK(load(PG_ROLE_CLIENT, argv, envp, &cfg, &errs) == 0);
+	CHECK_STR(cfg.gateway, "foo");
+	free(errs);
+	CHECK(load(PG_ROLE_CLIENT, argv, envp2, &cfg, &errs) == 0);
+	CHECK_STR(cfg.gateway, "bar");
+	free(errs);
+}
+
+static void test_defaults(void)
+{
+	char *argv[] = {"gatewayd", NULL};
+	char *envp[] = {NULL};
+	struct pg_config cfg;
+	char *errs = NULL, buf[PG_PREFIX_STRLEN];
+
+	CHECK(load(PG_ROLE_GATEWAY, argv, envp, &cfg, &errs) == 0);
+	CHECK(cfg.vxlan_id == 42);
+	CHECK(cfg.vxlan_port == 8472);
+	CHECK_STR(pg_prefix_fmt(&cfg.overlay, buf, true), "172.16.0.0/24");
+	CHECK_STR(cfg.vxlan_if, "vxlan0");
+	CHECK_STR(cfg.underlay_if, "eth0");
+	CHECK_STR(cfg.vpn_if, "");
+	CHECK(cfg.log_level == PG_LOG_INFO);
+	CHECK_STR(errs, "");
+	free(errs);
+}
+
+/* Options beat environment, environment beats the file. */
+static void test_precedence(void)
+{
+	char path[] = "/tmp/podgw-test-config-XXXXXX";
+	int fd = mkstemp(path);
+	FILE *f = fdopen(fd, "w");
+	struct pg_config cfg;
+	char *errs = NULL;
+
+	fputs("VXLAN_ID=7\nVXLAN_PORT=1000\nLOG_LEVEL=debug\n", f);
+	fclose(f);
+	{
+		char *argv[] = {"gatewayd", "--config", path, "--vxlan-id", "9", NULL};
+		char *envp[] = {"VXLAN_ID=8", "VXLAN_PORT=2000", NULL};
+
+		CHECK(load(PG_ROLE_GATEWAY, argv, envp, &cfg, &errs) == 0);
+		CHECK(cfg.vxlan_id == 9);
+		CHECK(cfg.vxlan_port == 2000);
+		CHECK(cfg.log_level == PG_LOG_DEBUG);
+		free(errs);
+	}
+	{
+		char *argv[] = {"gatewayd", "--vxlan-port=3000", "--config=/nonexistent/podgw", NULL};
+		char *envp[] = {NULL};
+
+		CHECK(load(PG_ROLE_GATEWAY, argv, envp, &cfg, &errs) == -EINVAL);
+		CHECK(strstr(errs, "--config: '/nonexistent/podgw'") != NULL);
+		free(errs);
+	}
+	unlink(path);
+}
+
+static void test_errors_collected(void)
+{
+	char *argv[] = {"gatewayd", "--vxlan-id", "0", "--bogus", "--vxlan-port", NULL};
+	char *envp[] = {"VXLAN_IP_NETWORK=1.2.3.4/24", NULL};
+	struct pg_config cfg;
+	char *errs = NULL;
+
+	/* Option errors stop before validation, so two lines: --bogus and the
+	 * missing value. */
+	CHECK(load(PG_ROLE_GATEWAY, argv, envp, &cfg, &errs) == -EINVAL);
+	CHECK(strstr(errs, "--bogus: unknown option") != NULL);
+	CHECK(strstr(errs, "--vxlan-port: missing value") != NULL);
+	free(errs);
+
+	char *argv2[] = {"gatewayd", "--vxlan-id", "0", NULL};
+	CHECK(load(PG_ROLE_GATEWAY, argv2, envp, &cfg, &errs) == -EINVAL);
+	CHECK(count_lines(errs) == 2);
+	CHECK(strstr(errs, "option --vxlan-id: VXLAN_ID: '0'") != NULL);
+	CHECK(strstr(errs, "environment VXLAN_IP_NETWORK: VXLAN_IP_NETWORK: '1.2.3.4/24'") != NULL);
+	free(errs);
+
+	/* A client's own options are unknown to the gateway. */
+	char *argv3[] = {"gatewayd", "--gateway", "foo", NULL};
+	CHECK(load(PG_ROLE_GATEWAY, argv3, envp, &cfg, &errs) == -EINVAL);
+	free(errs);
+
+	char *argv4[] = {"clientd", "init", NULL};
+	char *envp4[] = {NULL};
+	CHECK(load(PG_ROLE_CLIENT, argv4, envp4, &cfg, &errs) == -EINVAL);
+	CHECK(strstr(errs, "GATEWAY_NAME: required setting is missing") != NULL);
+	CHECK(strstr(errs, "CLIENT_ADDRESS: required setting is missing") != NULL);
+	free(errs);
+}
+
+static int load_text(const char *text, enum pg_role role, struct pg_config *cfg, char **errs)
+{
+	size_t len;
+	FILE *f = open_memstream(errs, &len);
+	int r = pg_config_load_text(cfg, role, "settings.sh", text, strlen(text), f);
+
+	fclose(f);
+	return r;
+}
+
+/* pod-gateway's settings.sh, as shipped, must read without error. */
+static const char pod_gateway_settings[] =
+	"#!/bin/sh\n"
+	"# hostname of the gateway - it must accept vxlan and DHCP traffic\n"
+	"GATEWAY_NAME=\"${gateway}\"\n"
+	"K8S_DNS_IPS=\"10.96.0.10\"\n"
+	"NOT_ROUTED_TO_GATEWAY_CIDRS=\"\"\n"
+	"\n"
+	"# Vxlan ID to use\n"
+	"VXLAN_ID=\"42\"\n"
+	"VXLAN_IP_NETWORK=\"172.16.0\"\n"
+	"VXLAN_GATEWAY_FIRST_DYNAMIC_IP=20\n"
+	"VPN_INTERFACE=tun0\n"
+	"VPN_BLOCK_OTHER_TRAFFIC=true\n"
+	"VPN_TRAFFIC_PORT=443\n"
+	"VPN_LOCAL_CIDRS=\"10.0.0.0/8 192.168.0.0/16\"\n"
+	"DNS_LOCAL_CIDRS=\"local\"\n"
+	"RESOLV_CONF_COPY=/etc/resolv_copy\n"
+	"GATEWAY_ENABLE_DNSSEC=false\n";
+
+static void test_file_syntax(void)
+{
+	struct pg_config cfg;
+	char *errs = NULL, buf[PG_PREFIX_STRLEN];
+
+	CHECK(load_text(pod_gateway_settings, PG_ROLE_GATEWAY, &cfg, &errs) == 0);
+	CHECK_STR(cfg.vpn_if, "tun0");
+	CHECK_STR(pg_prefix_fmt(&cfg.overlay, buf, true), "172.16.0.0/24");
+	CHECK(strstr(errs, "warning: pod-gateway settings not implemented, ignored: "
+			   "VXLAN_GATEWAY_FIRST_DYNAMIC_IP, VPN_BLOCK_OTHER_TRAFFIC") != NULL);
+	CHECK(count_lines(errs) == 1);
+	free(errs);
+
+	CHECK(load_text("export VXLAN_ID='7' # comment\r\nVXLAN_PORT=1$VXLAN_ID\"0\"\n"
+			"  VPN_INTERFACE=\"t/\\\"\"\n",
+			PG_ROLE_GATEWAY, &cfg, &errs) == -EINVAL);
+	/* t/" is not an interface name: the escaped quote was read as one */
+	CHECK(strstr(errs, "settings.sh:3: VPN_INTERFACE: 't/\"'") != NULL);
+	CHECK(count_lines(errs) == 1);
+	free(errs);
+
+	CHECK(load_text("VXLAN_ID=7\nVXLAN_PORT=1${VXLAN_ID}0\n", PG_ROLE_GATEWAY, &cfg, &errs) ==
+	      0);
+	CHECK(cfg.vxlan_id == 7 && cfg.vxlan_port == 170);
+	free(errs);
+
+	static const struct {
+		const char *text;
+		const char *expect;
+	} bad[] = {
+		{"VXLAN_ID=$(reboot)\n", "settings.sh:1: 'VXLAN_ID=$(reboot)': command substitution"},
+		{"VXLAN_ID=`reboot`\n", "shell syntax beyond KEY=VALUE"},
+		{"VXLAN_ID=\"`reboot`\"\n", "command substitution"},
+		{"\n\nVXLAN_ID=1 2\n", "settings.sh:3:"},
+		{"VXLAN_ID='1\n", "unterminated single quote"},
+		{"VXLAN_ID=\"1\n", "unterminated double quote"},
+		{"if true; then\n", "expected KEY=VALUE"},
+		{"VXLAN_ID\n", "expected KEY=VALUE"},
+		{"VXLAN_ID=${X:-1}\n", "only $NAME and ${NAME}"},
+		{"VXLN_ID=1\n", "settings.sh:1: VXLN_ID: unknown setting"},
+		{"VXLAN_ID=1; VXLAN_PORT=2\n", "shell syntax"},
+		{"VXLAN_ID=0\n", "settings.sh:1: VXLAN_ID: '0'"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int r = load_text(bad[i].text, PG_ROLE_GATEWAY, &cfg, &errs);
+
+		if (r != -EINVAL || !strstr(errs, bad[i].expect) || count_lines(errs) != 1) {
+			fprintf(stderr, "file case %zu: r=%d errors: %s", i, r, errs);
+			check_failures++;
+		}
+		free(errs);
+	}
+
+	/* Two bad lines: both are reported. */
+	CHECK(load_text("A=1\nB=2\n", PG_ROLE_GATEWAY, &cfg, &errs) == -EINVAL);
+	CHECK(count_lines(errs) == 2);
+	free(errs);
+}
+
+static void test_usage_lists_all(void)
+{
+	char *out = NULL;
+	size_t len;
+	FILE *f = open_memstream(&out, &len);
+
+	pg_config_usage(f, PG_ROLE_CLIENT, "clientd");
+	fclose(f);
+	CHECK(strstr(out, "--gateway HOST") && strstr(out, "GATEWAY_NAME or gateway"));
+	CHECK(strstr(out, "--vxlan-id N") && strstr(out, "(default: 42)"));
+	CHECK(strstr(out, "--not-routed-to-gateway-cidrs"));
+	CHECK(!strstr(out, "--underlay-interface"));
+	free(out);
+}
+
+int main(void)
+{
+	test_env_table();
+	test_defaults();
+	test_gateway_alias();
+	test_precedence();
+	test_errors_collected();
+	test_file_syntax();
+	test_usage_lists_all();
+	return check_result();
+}

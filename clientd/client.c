@@ -14,12 +14,12 @@
 #include "common/log.h"
 #include "netlink/rtnl.h"
 
-#define VXLAN_OVERHEAD     50
+#define VXLAN_OVERHEAD	   50
 #define MAX_DEFAULT_ROUTES 16
 #define RESOLVE_RETRY_MS   500
 #define PROBE_INTERVAL_MS  200
 /* Only looked up, never sent to: TEST-NET-1 stands for "the internet". */
-#define OUTSIDE_ADDRESS    "192.0.2.1"
+#define OUTSIDE_ADDRESS "192.0.2.1"
 
 /* Every change setup makes is recorded with its inverse, so a failure at
  * any step undoes exactly what was done, newest first. */
@@ -265,12 +265,12 @@ static int create_tunnel(struct pg_client *c)
 		mtu = cfg->vpn_mtu;
 
 	struct pg_vxlan vx = {
-		.name = cfg->vxlan_if,
-		.vni = cfg->vxlan_id,
-		.port = (uint16_t)cfg->vxlan_port,
-		.underlay_ifindex = underlay.ifindex,
-		.learning = false, /* everything goes to the gateway */
-		.mtu = mtu,
+	    .name = cfg->vxlan_if,
+	    .vni = cfg->vxlan_id,
+	    .port = (uint16_t)cfg->vxlan_port,
+	    .underlay_ifindex = underlay.ifindex,
+	    .learning = false, /* everything goes to the gateway */
+	    .mtu = mtu,
 	};
 	r = pg_link_vxlan_create(c->rt, &vx, &c->vxlan_ifindex);
 	if (r < 0)
@@ -342,8 +342,8 @@ static int setup_steps(struct pg_client *c)
 		       pg_prefix_fmt(&c->gw_pod_ip, ip, false), strerror(-r));
 		return PG_EXIT_RUNTIME;
 	}
-	if ((r = keep_cluster_local(c)) != PG_EXIT_OK || (r = remove_default_routes(c)) != PG_EXIT_OK ||
-	    (r = create_tunnel(c)) != PG_EXIT_OK)
+	if ((r = keep_cluster_local(c)) != PG_EXIT_OK ||
+	    (r = remove_default_routes(c)) != PG_EXIT_OK || (r = create_tunnel(c)) != PG_EXIT_OK)
 		return r;
 	return verify(c);
 }

@@ -99,8 +99,7 @@ static bool is_our_reply(const struct pg_probe *p, const uint8_t *buf, size_t le
 	return h.type == ICMP_ECHOREPLY && ntohs(h.un.echo.id) == p->id;
 }
 
-int pg_probe_echo(struct pg_probe *p, struct in_addr dst, unsigned timeout_ms,
-		  unsigned interval_ms)
+int pg_probe_echo(struct pg_probe *p, struct in_addr dst, unsigned timeout_ms, unsigned interval_ms)
 {
 	uint64_t deadline = now_ms() + timeout_ms, next_send = 0;
 	int last_err = 0;

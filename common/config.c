@@ -118,7 +118,8 @@ static int parse_ifname(const struct setting *s, const char *text, void *field, 
 		return -EINVAL;
 	}
 	for (const char *c = text; *c; c++) {
-		if (*c == '/' || *c == ':' || isspace((unsigned char)*c) || !isprint((unsigned char)*c)) {
+		if (*c == '/' || *c == ':' || isspace((unsigned char)*c) ||
+		    !isprint((unsigned char)*c)) {
 			*why = "interface names cannot contain '/', ':' or spaces";
 			return -EINVAL;
 		}
@@ -212,8 +213,7 @@ static int parse_list(const struct setting *s, const char *text, void *field, co
 	return 0;
 }
 
-static int parse_cidr_list(const struct setting *s, const char *text, void *field,
-			   const char **why)
+static int parse_cidr_list(const struct setting *s, const char *text, void *field, const char **why)
 {
 	return parse_list(s, text, field, why, false);
 }
@@ -261,49 +261,49 @@ static const struct value_type t_level = {"LEVEL", parse_level};
 
 /* ---- the settings ---- */
 
-#define FIELD(f)     offsetof(struct pg_config, f), sizeof(((struct pg_config *)0)->f)
-#define GW           PG_ROLE_GATEWAY
-#define CL           PG_ROLE_CLIENT
-#define SECONDS_MAX  3600
+#define FIELD(f)    offsetof(struct pg_config, f), sizeof(((struct pg_config *)0)->f)
+#define GW	    PG_ROLE_GATEWAY
+#define CL	    PG_ROLE_CLIENT
+#define SECONDS_MAX 3600
 
 static const struct setting settings[] = {
-	{"VXLAN_ID", NULL, "vxlan-id", "42", "VXLAN network identifier", GW | CL, false, &t_number,
-	 FIELD(vxlan_id), 1, (1ul << 24) - 1},
-	{"VXLAN_PORT", NULL, "vxlan-port", "8472", "VXLAN UDP port", GW | CL, false, &t_number,
-	 FIELD(vxlan_port), 1, 65535},
-	{"VXLAN_IP_NETWORK", NULL, "vxlan-ip-network", "172.16.0.0/24",
-	 "overlay network (\"172.16.0\" means /24); the gateway is its first host", GW | CL, false,
-	 &t_network, FIELD(overlay), 16, 29},
-	{"VXLAN_INTERFACE", NULL, "vxlan-interface", "vxlan0", "name of the vxlan link", GW | CL,
-	 true, &t_ifname, FIELD(vxlan_if), 0, 0},
-	{"UNDERLAY_INTERFACE", NULL, "underlay-interface", "eth0",
-	 "pod network interface that carries the tunnel", GW, true, &t_ifname, FIELD(underlay_if),
-	 0, 0},
-	{"VPN_INTERFACE", NULL, "vpn-interface", "",
-	 "egress interface (a VPN's tun0/wg0); empty: the underlay", GW, false, &t_ifname,
-	 FIELD(vpn_if), 0, 0},
-	{"VPN_INTERFACE_MTU", NULL, "vpn-interface-mtu", "",
-	 "upper bound for the vxlan MTU; empty: underlay MTU - 50", CL, false, &t_opt_number,
-	 FIELD(vpn_mtu), 576, 65535},
-	{"GATEWAY_NAME", "gateway", "gateway", "", "gateway to route through: DNS name or pod IP",
-	 CL, true, &t_host, FIELD(gateway), 0, 0},
-	{"CLIENT_ADDRESS", NULL, "address", "", "this pod's overlay address", CL, true,
-	 &t_overlay_addr, FIELD(client_addr), 0, 0},
-	{"NOT_ROUTED_TO_GATEWAY_CIDRS", NULL, "not-routed-to-gateway-cidrs", "",
-	 "CIDRs kept on the pod network (cluster and service ranges)", CL, false, &t_cidr_list,
-	 FIELD(not_routed), 0, 0},
-	{"K8S_DNS_IPS", NULL, "k8s-dns-ips", "", "cluster DNS addresses kept on the pod network",
-	 CL, false, &t_ip_list, FIELD(dns), 0, 0},
-	{"GATEWAY_RESOLVE_TIMEOUT", NULL, "gateway-resolve-timeout", "10",
-	 "seconds to keep resolving the gateway's name", CL, false, &t_number,
-	 FIELD(resolve_timeout), 1, SECONDS_MAX},
-	{"GATEWAY_CHECK_TIMEOUT", NULL, "gateway-check-timeout", "5",
-	 "seconds to wait for the gateway to answer through the tunnel", CL, false, &t_number,
-	 FIELD(check_timeout), 1, SECONDS_MAX},
-	{"READY_FILE", NULL, "ready-file", "", "file written once set up (for probes)", GW | CL,
-	 false, &t_path, FIELD(ready_file), 0, 0},
-	{"LOG_LEVEL", NULL, "log-level", "info", "error, warning, info or debug", GW | CL, false,
-	 &t_level, FIELD(log_level), 0, 0},
+    {"VXLAN_ID", NULL, "vxlan-id", "42", "VXLAN network identifier", GW | CL, false, &t_number,
+     FIELD(vxlan_id), 1, (1ul << 24) - 1},
+    {"VXLAN_PORT", NULL, "vxlan-port", "8472", "VXLAN UDP port", GW | CL, false, &t_number,
+     FIELD(vxlan_port), 1, 65535},
+    {"VXLAN_IP_NETWORK", NULL, "vxlan-ip-network", "172.16.0.0/24",
+     "overlay network (\"172.16.0\" means /24); the gateway is its first host", GW | CL, false,
+     &t_network, FIELD(overlay), 16, 29},
+    {"VXLAN_INTERFACE", NULL, "vxlan-interface", "vxlan0", "name of the vxlan link", GW | CL, true,
+     &t_ifname, FIELD(vxlan_if), 0, 0},
+    {"UNDERLAY_INTERFACE", NULL, "underlay-interface", "eth0",
+     "pod network interface that carries the tunnel", GW, true, &t_ifname, FIELD(underlay_if), 0,
+     0},
+    {"VPN_INTERFACE", NULL, "vpn-interface", "",
+     "egress interface (a VPN's tun0/wg0); empty: the underlay", GW, false, &t_ifname,
+     FIELD(vpn_if), 0, 0},
+    {"VPN_INTERFACE_MTU", NULL, "vpn-interface-mtu", "",
+     "upper bound for the vxlan MTU; empty: underlay MTU - 50", CL, false, &t_opt_number,
+     FIELD(vpn_mtu), 576, 65535},
+    {"GATEWAY_NAME", "gateway", "gateway", "", "gateway to route through: DNS name or pod IP", CL,
+     true, &t_host, FIELD(gateway), 0, 0},
+    {"CLIENT_ADDRESS", NULL, "address", "", "this pod's overlay address", CL, true, &t_overlay_addr,
+     FIELD(client_addr), 0, 0},
+    {"NOT_ROUTED_TO_GATEWAY_CIDRS", NULL, "not-routed-to-gateway-cidrs", "",
+     "CIDRs kept on the pod network (cluster and service ranges)", CL, false, &t_cidr_list,
+     FIELD(not_routed), 0, 0},
+    {"K8S_DNS_IPS", NULL, "k8s-dns-ips", "", "cluster DNS addresses kept on the pod network", CL,
+     false, &t_ip_list, FIELD(dns), 0, 0},
+    {"GATEWAY_RESOLVE_TIMEOUT", NULL, "gateway-resolve-timeout", "10",
+     "seconds to keep resolving the gateway's name", CL, false, &t_number, FIELD(resolve_timeout),
+     1, SECONDS_MAX},
+    {"GATEWAY_CHECK_TIMEOUT", NULL, "gateway-check-timeout", "5",
+     "seconds to wait for the gateway to answer through the tunnel", CL, false, &t_number,
+     FIELD(check_timeout), 1, SECONDS_MAX},
+    {"READY_FILE", NULL, "ready-file", "", "file written once set up (for probes)", GW | CL, false,
+     &t_path, FIELD(ready_file), 0, 0},
+    {"LOG_LEVEL", NULL, "log-level", "info", "error, warning, info or debug", GW | CL, false,
+     &t_level, FIELD(log_level), 0, 0},
 };
 
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -311,18 +311,18 @@ static const struct setting settings[] = {
 /* pod-gateway settings that podgw reads without error but does not act on
  * yet: named once in a warning, so that nothing silently does nothing. */
 static const char *const not_implemented[] = {
-	"VXLAN_GATEWAY_FIRST_DYNAMIC_IP",
-	"VPN_BLOCK_OTHER_TRAFFIC",
-	"VPN_TRAFFIC_PORT",
-	"VPN_LOCAL_CIDRS",
-	"DNS_LOCAL_CIDRS",
-	"DNS_LOCAL_SERVER",
-	"RESOLV_CONF_COPY",
-	"GATEWAY_ENABLE_DNSSEC",
-	"SNAT_IP",
-	"IPTABLES_NFT",
-	"DHCP_LEASE_TIME",
-	"CONNECTION_RETRY_COUNT",
+    "VXLAN_GATEWAY_FIRST_DYNAMIC_IP",
+    "VPN_BLOCK_OTHER_TRAFFIC",
+    "VPN_TRAFFIC_PORT",
+    "VPN_LOCAL_CIDRS",
+    "DNS_LOCAL_CIDRS",
+    "DNS_LOCAL_SERVER",
+    "RESOLV_CONF_COPY",
+    "GATEWAY_ENABLE_DNSSEC",
+    "SNAT_IP",
+    "IPTABLES_NFT",
+    "DHCP_LEASE_TIME",
+    "CONNECTION_RETRY_COUNT",
 };
 
 #define N_NOT_IMPLEMENTED (sizeof(not_implemented) / sizeof(not_implemented[0]))
@@ -626,7 +626,8 @@ static int load_text(struct loader *ld, const char *name, const char *text, size
 		snprintf(source, sizeof(source), "%s:%u", name, lineno);
 		if (memchr(line, '\0', (size_t)(end - line))) {
 			report(ld, "%s: NUL byte in settings file", source);
-		} else if ((r = parse_line(ld, line, end, key, sizeof(key), &val, &why)) == -EINVAL) {
+		} else if ((r = parse_line(ld, line, end, key, sizeof(key), &val, &why)) ==
+			   -EINVAL) {
 			char shown[256];
 			size_t n = (size_t)(end - line) < 80 ? (size_t)(end - line) : 80;
 			char raw[81];
@@ -746,8 +747,9 @@ static void validate(struct loader *ld, struct pg_config *cfg)
 		pg_prefix_host(&cfg->overlay, 1, &gw);
 		pg_prefix_host(&cfg->overlay, (1u << (32 - cfg->overlay.len)) - 1, &bcast);
 		if (cfg->client_addr.len && cfg->client_addr.len != cfg->overlay.len)
-			report(ld, "CLIENT_ADDRESS: '%s/%u': prefix length differs from "
-				   "VXLAN_IP_NETWORK's /%u",
+			report(ld,
+			       "CLIENT_ADDRESS: '%s/%u': prefix length differs from "
+			       "VXLAN_IP_NETWORK's /%u",
 			       a, cfg->client_addr.len, cfg->overlay.len);
 		cfg->client_addr.len = cfg->overlay.len;
 		if (!pg_prefix_contains(&cfg->overlay, &cfg->client_addr))
@@ -755,8 +757,9 @@ static void validate(struct loader *ld, struct pg_config *cfg)
 		else if (memcmp(cfg->client_addr.bytes, cfg->overlay.bytes, 4) == 0 ||
 			 memcmp(cfg->client_addr.bytes, gw.bytes, 4) == 0 ||
 			 memcmp(cfg->client_addr.bytes, bcast.bytes, 4) == 0)
-			report(ld, "CLIENT_ADDRESS: '%s': the network, gateway or broadcast "
-				   "address",
+			report(ld,
+			       "CLIENT_ADDRESS: '%s': the network, gateway or broadcast "
+			       "address",
 			       a);
 	}
 }
@@ -836,8 +839,8 @@ int pg_config_load(struct pg_config *cfg, enum pg_role role, int argc, char **ar
 	ld->envp = envp;
 	for (size_t i = 0; i < N_SETTINGS; i++)
 		if (settings[i].roles & role)
-			longopts[n++] = (struct option){settings[i].option, required_argument, NULL,
-							(int)i};
+			longopts[n++] =
+			    (struct option){settings[i].option, required_argument, NULL, (int)i};
 	longopts[n++] = (struct option){"config", required_argument, NULL, OPT_CONFIG};
 	longopts[n++] = (struct option){"help", no_argument, NULL, OPT_HELP};
 	longopts[n++] = (struct option){"version", no_argument, NULL, OPT_VERSION};
@@ -892,6 +895,6 @@ void pg_config_usage(FILE *out, enum pg_role role, const char *prog)
 		fprintf(out, "  %-38s   %s (default: %s)\n", "", s->help,
 			s->required ? "required" : (*s->def ? s->def : "empty"));
 	}
-	fprintf(out, "  %-38s settings file\n  %-38s this text\n  %-38s version\n",
-		"--config FILE", "--help", "--version");
+	fprintf(out, "  %-38s settings file\n  %-38s this text\n  %-38s version\n", "--config FILE",
+		"--help", "--version");
 }

@@ -10,10 +10,10 @@ static const char *prog_name = "podgw";
 static enum pg_log_level max_level = PG_LOG_INFO;
 
 static const char *const level_names[] = {
-	[PG_LOG_ERR] = "error",
-	[PG_LOG_WARN] = "warning",
-	[PG_LOG_INFO] = "info",
-	[PG_LOG_DEBUG] = "debug",
+    [PG_LOG_ERR] = "error",
+    [PG_LOG_WARN] = "warning",
+    [PG_LOG_INFO] = "info",
+    [PG_LOG_DEBUG] = "debug",
 };
 
 void pg_log_init(const char *prog)

@@ -79,14 +79,14 @@ static int create_link(struct pg_gateway *gw, const struct pg_link_info *underla
 	const struct pg_config *cfg = gw->cfg;
 	struct pg_prefix addr;
 	struct pg_vxlan vx = {
-		.name = cfg->vxlan_if,
-		.vni = cfg->vxlan_id,
-		.port = (uint16_t)cfg->vxlan_port,
-		.underlay_ifindex = underlay->ifindex,
-		/* Until membership programs the FDB, clients are learned from
-		 * their packets. */
-		.learning = true,
-		.mtu = underlay->mtu - VXLAN_OVERHEAD,
+	    .name = cfg->vxlan_if,
+	    .vni = cfg->vxlan_id,
+	    .port = (uint16_t)cfg->vxlan_port,
+	    .underlay_ifindex = underlay->ifindex,
+	    /* Until membership programs the FDB, clients are learned from
+	     * their packets. */
+	    .learning = true,
+	    .mtu = underlay->mtu - VXLAN_OVERHEAD,
 	};
 	const char *step = "creating";
 	int r;
@@ -194,9 +194,8 @@ void pg_gateway_teardown(struct pg_gateway *gw)
 
 	if (!gw)
 		return;
-	if (gw->table_created && (r = pg_nft_table_delete(gw->nft, NFPROTO_INET,
-							   PG_GATEWAY_TABLE)) < 0 &&
-	    r != -ENOENT)
+	if (gw->table_created &&
+	    (r = pg_nft_table_delete(gw->nft, NFPROTO_INET, PG_GATEWAY_TABLE)) < 0 && r != -ENOENT)
 		pg_warn("deleting nftables table inet %s: %s", PG_GATEWAY_TABLE, strerror(-r));
 	if (gw->vxlan_ifindex && (r = pg_link_delete(gw->rt, gw->vxlan_ifindex)) < 0 &&
 	    r != -ENODEV)

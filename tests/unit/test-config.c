@@ -39,66 +39,67 @@ struct env_case {
 };
 
 static const struct env_case env_cases[] = {
-	{"VXLAN_ID=42", false, true, NULL},
-	{"VXLAN_ID=1", false, true, NULL},
-	{"VXLAN_ID=16777215", false, true, NULL},
-	{"VXLAN_ID=16777216", false, false, "VXLAN_ID: '16777216': must be between 1 and 16777215"},
-	{"VXLAN_ID=0", false, false, "VXLAN_ID: '0'"},
-	{"VXLAN_ID=abc", false, false, "VXLAN_ID: 'abc': not a number"},
-	{"VXLAN_ID=-1", false, false, "VXLAN_ID: '-1': not a number"},
-	{"VXLAN_ID=42x", false, false, "VXLAN_ID: '42x'"},
-	{"VXLAN_ID=", false, false, "VXLAN_ID: ''"},
-	{"VXLAN_ID=99999999999999999999999", false, false, "VXLAN_ID"},
-	{"VXLAN_PORT=8472", false, true, NULL},
-	{"VXLAN_PORT=4789", true, true, NULL},
-	{"VXLAN_PORT=0", false, false, "VXLAN_PORT: '0'"},
-	{"VXLAN_PORT=65536", false, false, "VXLAN_PORT: '65536'"},
-	{"VXLAN_IP_NETWORK=172.16.0", false, true, NULL},
-	{"VXLAN_IP_NETWORK=10.99.0.0/16", false, true, NULL},
-	{"VXLAN_IP_NETWORK=10.99.0.8/29", false, true, NULL},
-	{"VXLAN_IP_NETWORK=172.16.0.1/24", false, false, "VXLAN_IP_NETWORK: '172.16.0.1/24': host bits"},
-	{"VXLAN_IP_NETWORK=300.1.1.0/24", false, false, "VXLAN_IP_NETWORK: '300.1.1.0/24'"},
-	{"VXLAN_IP_NETWORK=10.0.0.0/8", false, false, "between /16 and /29"},
-	{"VXLAN_IP_NETWORK=10.0.0.0/30", false, false, "between /16 and /29"},
-	{"VXLAN_IP_NETWORK=fd00::/64", false, false, "not an IPv4 CIDR"},
-	{"VXLAN_IP_NETWORK=172.16.0.0", false, false, "not a CIDR"},
-	{"VXLAN_INTERFACE=vx0", false, true, NULL},
-	{"VXLAN_INTERFACE=", false, false, "VXLAN_INTERFACE: '': must not be empty"},
-	{"VXLAN_INTERFACE=abcdefghijklmnop", false, false, "longer than 15"},
-	{"VXLAN_INTERFACE=a/b", false, false, "VXLAN_INTERFACE: 'a/b'"},
-	{"UNDERLAY_INTERFACE=net1", false, true, NULL},
-	{"UNDERLAY_INTERFACE=a b", false, false, "UNDERLAY_INTERFACE: 'a b'"},
-	{"VPN_INTERFACE=tun0", false, true, NULL},
-	{"VPN_INTERFACE=", false, true, NULL},
-	{"VPN_INTERFACE=..", false, false, "VPN_INTERFACE"},
-	{"VPN_INTERFACE_MTU=1420", true, true, NULL},
-	{"VPN_INTERFACE_MTU=", true, true, NULL},
-	{"VPN_INTERFACE_MTU=100", true, false, "VPN_INTERFACE_MTU: '100'"},
-	{"NOT_ROUTED_TO_GATEWAY_CIDRS=10.0.0.0/8 192.168.0.0/16", true, true, NULL},
-	{"NOT_ROUTED_TO_GATEWAY_CIDRS=10.0.0.0/8,fd00::/8", true, true, NULL},
-	{"NOT_ROUTED_TO_GATEWAY_CIDRS=10.0.0.1/8", true, false,
-	 "NOT_ROUTED_TO_GATEWAY_CIDRS: '10.0.0.1/8': '10.0.0.1/8' is not a CIDR"},
-	{"NOT_ROUTED_TO_GATEWAY_CIDRS=10.0.0.0/8 nonsense", true, false, "'nonsense'"},
-	{"K8S_DNS_IPS=10.96.0.10", true, true, NULL},
-	{"K8S_DNS_IPS=10.96.0.10 fd00::a", true, true, NULL},
-	{"K8S_DNS_IPS=10.96.0.0/12", true, false, "K8S_DNS_IPS"},
-	{"GATEWAY_RESOLVE_TIMEOUT=0", true, false, "GATEWAY_RESOLVE_TIMEOUT: '0'"},
-	{"GATEWAY_RESOLVE_TIMEOUT=60", true, true, NULL},
-	{"GATEWAY_CHECK_TIMEOUT=3601", true, false, "GATEWAY_CHECK_TIMEOUT"},
-	{"READY_FILE=/run/podgw.ready", false, true, NULL},
-	{"READY_FILE=relative", false, false, "READY_FILE: 'relative': must be an absolute path"},
-	{"LOG_LEVEL=debug", false, true, NULL},
-	{"LOG_LEVEL=loud", false, false, "LOG_LEVEL: 'loud'"},
-	{"GATEWAY_NAME=10.244.0.2", true, true, NULL},
-	{"GATEWAY_NAME=foo bar", true, false, "environment GATEWAY_NAME: GATEWAY_NAME: 'foo bar'"},
-	{"CLIENT_ADDRESS=172.16.0.254", true, true, NULL},
-	{"CLIENT_ADDRESS=172.16.0.11/24", true, true, NULL},
-	{"CLIENT_ADDRESS=172.16.0.11/16", true, false, "prefix length differs"},
-	{"CLIENT_ADDRESS=172.16.1.11", true, false, "CLIENT_ADDRESS: '172.16.1.11': outside"},
-	{"CLIENT_ADDRESS=172.16.0.1", true, false, "gateway or broadcast"},
-	{"CLIENT_ADDRESS=172.16.0.255", true, false, "gateway or broadcast"},
-	{"CLIENT_ADDRESS=172.16.0.0", true, false, "gateway or broadcast"},
-	{"CLIENT_ADDRESS=fd00::1", true, false, "not an IPv4 address"},
+    {"VXLAN_ID=42", false, true, NULL},
+    {"VXLAN_ID=1", false, true, NULL},
+    {"VXLAN_ID=16777215", false, true, NULL},
+    {"VXLAN_ID=16777216", false, false, "VXLAN_ID: '16777216': must be between 1 and 16777215"},
+    {"VXLAN_ID=0", false, false, "VXLAN_ID: '0'"},
+    {"VXLAN_ID=abc", false, false, "VXLAN_ID: 'abc': not a number"},
+    {"VXLAN_ID=-1", false, false, "VXLAN_ID: '-1': not a number"},
+    {"VXLAN_ID=42x", false, false, "VXLAN_ID: '42x'"},
+    {"VXLAN_ID=", false, false, "VXLAN_ID: ''"},
+    {"VXLAN_ID=99999999999999999999999", false, false, "VXLAN_ID"},
+    {"VXLAN_PORT=8472", false, true, NULL},
+    {"VXLAN_PORT=4789", true, true, NULL},
+    {"VXLAN_PORT=0", false, false, "VXLAN_PORT: '0'"},
+    {"VXLAN_PORT=65536", false, false, "VXLAN_PORT: '65536'"},
+    {"VXLAN_IP_NETWORK=172.16.0", false, true, NULL},
+    {"VXLAN_IP_NETWORK=10.99.0.0/16", false, true, NULL},
+    {"VXLAN_IP_NETWORK=10.99.0.8/29", false, true, NULL},
+    {"VXLAN_IP_NETWORK=172.16.0.1/24", false, false,
+     "VXLAN_IP_NETWORK: '172.16.0.1/24': host bits"},
+    {"VXLAN_IP_NETWORK=300.1.1.0/24", false, false, "VXLAN_IP_NETWORK: '300.1.1.0/24'"},
+    {"VXLAN_IP_NETWORK=10.0.0.0/8", false, false, "between /16 and /29"},
+    {"VXLAN_IP_NETWORK=10.0.0.0/30", false, false, "between /16 and /29"},
+    {"VXLAN_IP_NETWORK=fd00::/64", false, false, "not an IPv4 CIDR"},
+    {"VXLAN_IP_NETWORK=172.16.0.0", false, false, "not a CIDR"},
+    {"VXLAN_INTERFACE=vx0", false, true, NULL},
+    {"VXLAN_INTERFACE=", false, false, "VXLAN_INTERFACE: '': must not be empty"},
+    {"VXLAN_INTERFACE=abcdefghijklmnop", false, false, "longer than 15"},
+    {"VXLAN_INTERFACE=a/b", false, false, "VXLAN_INTERFACE: 'a/b'"},
+    {"UNDERLAY_INTERFACE=net1", false, true, NULL},
+    {"UNDERLAY_INTERFACE=a b", false, false, "UNDERLAY_INTERFACE: 'a b'"},
+    {"VPN_INTERFACE=tun0", false, true, NULL},
+    {"VPN_INTERFACE=", false, true, NULL},
+    {"VPN_INTERFACE=..", false, false, "VPN_INTERFACE"},
+    {"VPN_INTERFACE_MTU=1420", true, true, NULL},
+    {"VPN_INTERFACE_MTU=", true, true, NULL},
+    {"VPN_INTERFACE_MTU=100", true, false, "VPN_INTERFACE_MTU: '100'"},
+    {"NOT_ROUTED_TO_GATEWAY_CIDRS=10.0.0.0/8 192.168.0.0/16", true, true, NULL},
+    {"NOT_ROUTED_TO_GATEWAY_CIDRS=10.0.0.0/8,fd00::/8", true, true, NULL},
+    {"NOT_ROUTED_TO_GATEWAY_CIDRS=10.0.0.1/8", true, false,
+     "NOT_ROUTED_TO_GATEWAY_CIDRS: '10.0.0.1/8': '10.0.0.1/8' is not a CIDR"},
+    {"NOT_ROUTED_TO_GATEWAY_CIDRS=10.0.0.0/8 nonsense", true, false, "'nonsense'"},
+    {"K8S_DNS_IPS=10.96.0.10", true, true, NULL},
+    {"K8S_DNS_IPS=10.96.0.10 fd00::a", true, true, NULL},
+    {"K8S_DNS_IPS=10.96.0.0/12", true, false, "K8S_DNS_IPS"},
+    {"GATEWAY_RESOLVE_TIMEOUT=0", true, false, "GATEWAY_RESOLVE_TIMEOUT: '0'"},
+    {"GATEWAY_RESOLVE_TIMEOUT=60", true, true, NULL},
+    {"GATEWAY_CHECK_TIMEOUT=3601", true, false, "GATEWAY_CHECK_TIMEOUT"},
+    {"READY_FILE=/run/podgw.ready", false, true, NULL},
+    {"READY_FILE=relative", false, false, "READY_FILE: 'relative': must be an absolute path"},
+    {"LOG_LEVEL=debug", false, true, NULL},
+    {"LOG_LEVEL=loud", false, false, "LOG_LEVEL: 'loud'"},
+    {"GATEWAY_NAME=10.244.0.2", true, true, NULL},
+    {"GATEWAY_NAME=foo bar", true, false, "environment GATEWAY_NAME: GATEWAY_NAME: 'foo bar'"},
+    {"CLIENT_ADDRESS=172.16.0.254", true, true, NULL},
+    {"CLIENT_ADDRESS=172.16.0.11/24", true, true, NULL},
+    {"CLIENT_ADDRESS=172.16.0.11/16", true, false, "prefix length differs"},
+    {"CLIENT_ADDRESS=172.16.1.11", true, false, "CLIENT_ADDRESS: '172.16.1.11': outside"},
+    {"CLIENT_ADDRESS=172.16.0.1", true, false, "gateway or broadcast"},
+    {"CLIENT_ADDRESS=172.16.0.255", true, false, "gateway or broadcast"},
+    {"CLIENT_ADDRESS=172.16.0.0", true, false, "gateway or broadcast"},
+    {"CLIENT_ADDRESS=fd00::1", true, false, "not an IPv4 address"},
 };
 
 static void test_env_table(void)
@@ -108,7 +109,8 @@ static void test_env_table(void)
 		char *argv[] = {"prog", "run", NULL};
 		/* Clients need a gateway and an address; the case overrides them
 		 * because later entries lose (the first match is used). */
-		char *envp[] = {(char *)c->env, "GATEWAY_NAME=gw", "CLIENT_ADDRESS=172.16.0.9", NULL};
+		char *envp[] = {(char *)c->env, "GATEWAY_NAME=gw", "CLIENT_ADDRESS=172.16.0.9",
+				NULL};
 		struct pg_config cfg;
 		char *errs = NULL;
 		int r = load(c->client ? PG_ROLE_CLIENT : PG_ROLE_GATEWAY, argv, envp, &cfg, &errs);
@@ -180,7 +182,8 @@ static void test_precedence(void)
 		free(errs);
 	}
 	{
-		char *argv[] = {"gatewayd", "--vxlan-port=3000", "--config=/nonexistent/podgw", NULL};
+		char *argv[] = {"gatewayd", "--vxlan-port=3000", "--config=/nonexistent/podgw",
+				NULL};
 		char *envp[] = {NULL};
 
 		CHECK(load(PG_ROLE_GATEWAY, argv, envp, &cfg, &errs) == -EINVAL);
@@ -236,23 +239,23 @@ static int load_text(const char *text, enum pg_role role, struct pg_config *cfg,
 
 /* pod-gateway's settings.sh, as shipped, must read without error. */
 static const char pod_gateway_settings[] =
-	"#!/bin/sh\n"
-	"# hostname of the gateway - it must accept vxlan and DHCP traffic\n"
-	"GATEWAY_NAME=\"${gateway}\"\n"
-	"K8S_DNS_IPS=\"10.96.0.10\"\n"
-	"NOT_ROUTED_TO_GATEWAY_CIDRS=\"\"\n"
-	"\n"
-	"# Vxlan ID to use\n"
-	"VXLAN_ID=\"42\"\n"
-	"VXLAN_IP_NETWORK=\"172.16.0\"\n"
-	"VXLAN_GATEWAY_FIRST_DYNAMIC_IP=20\n"
-	"VPN_INTERFACE=tun0\n"
-	"VPN_BLOCK_OTHER_TRAFFIC=true\n"
-	"VPN_TRAFFIC_PORT=443\n"
-	"VPN_LOCAL_CIDRS=\"10.0.0.0/8 192.168.0.0/16\"\n"
-	"DNS_LOCAL_CIDRS=\"local\"\n"
-	"RESOLV_CONF_COPY=/etc/resolv_copy\n"
-	"GATEWAY_ENABLE_DNSSEC=false\n";
+    "#!/bin/sh\n"
+    "# hostname of the gateway - it must accept vxlan and DHCP traffic\n"
+    "GATEWAY_NAME=\"${gateway}\"\n"
+    "K8S_DNS_IPS=\"10.96.0.10\"\n"
+    "NOT_ROUTED_TO_GATEWAY_CIDRS=\"\"\n"
+    "\n"
+    "# Vxlan ID to use\n"
+    "VXLAN_ID=\"42\"\n"
+    "VXLAN_IP_NETWORK=\"172.16.0\"\n"
+    "VXLAN_GATEWAY_FIRST_DYNAMIC_IP=20\n"
+    "VPN_INTERFACE=tun0\n"
+    "VPN_BLOCK_OTHER_TRAFFIC=true\n"
+    "VPN_TRAFFIC_PORT=443\n"
+    "VPN_LOCAL_CIDRS=\"10.0.0.0/8 192.168.0.0/16\"\n"
+    "DNS_LOCAL_CIDRS=\"local\"\n"
+    "RESOLV_CONF_COPY=/etc/resolv_copy\n"
+    "GATEWAY_ENABLE_DNSSEC=false\n";
 
 static void test_file_syntax(void)
 {
@@ -284,18 +287,18 @@ static void test_file_syntax(void)
 		const char *text;
 		const char *expect;
 	} bad[] = {
-		{"VXLAN_ID=$(reboot)\n", "settings.sh:1: 'VXLAN_ID=$(reboot)': command substitution"},
-		{"VXLAN_ID=`reboot`\n", "shell syntax beyond KEY=VALUE"},
-		{"VXLAN_ID=\"`reboot`\"\n", "command substitution"},
-		{"\n\nVXLAN_ID=1 2\n", "settings.sh:3:"},
-		{"VXLAN_ID='1\n", "unterminated single quote"},
-		{"VXLAN_ID=\"1\n", "unterminated double quote"},
-		{"if true; then\n", "expected KEY=VALUE"},
-		{"VXLAN_ID\n", "expected KEY=VALUE"},
-		{"VXLAN_ID=${X:-1}\n", "only $NAME and ${NAME}"},
-		{"VXLN_ID=1\n", "settings.sh:1: VXLN_ID: unknown setting"},
-		{"VXLAN_ID=1; VXLAN_PORT=2\n", "shell syntax"},
-		{"VXLAN_ID=0\n", "settings.sh:1: VXLAN_ID: '0'"},
+	    {"VXLAN_ID=$(reboot)\n", "settings.sh:1: 'VXLAN_ID=$(reboot)': command substitution"},
+	    {"VXLAN_ID=`reboot`\n", "shell syntax beyond KEY=VALUE"},
+	    {"VXLAN_ID=\"`reboot`\"\n", "command substitution"},
+	    {"\n\nVXLAN_ID=1 2\n", "settings.sh:3:"},
+	    {"VXLAN_ID='1\n", "unterminated single quote"},
+	    {"VXLAN_ID=\"1\n", "unterminated double quote"},
+	    {"if true; then\n", "expected KEY=VALUE"},
+	    {"VXLAN_ID\n", "expected KEY=VALUE"},
+	    {"VXLAN_ID=${X:-1}\n", "only $NAME and ${NAME}"},
+	    {"VXLN_ID=1\n", "settings.sh:1: VXLN_ID: unknown setting"},
+	    {"VXLAN_ID=1; VXLAN_PORT=2\n", "shell syntax"},
+	    {"VXLAN_ID=0\n", "settings.sh:1: VXLAN_ID: '0'"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int r = load_text(bad[i].text, PG_ROLE_GATEWAY, &cfg, &errs);

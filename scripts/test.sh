@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# test.sh: the one command that runs podgw's tests on a fresh Debian 12
+# machine. Installs what it needs, builds, runs every test (namespace tests
+# need root and are skipped without it), then repeats the unit tests under
+# AddressSanitizer + UndefinedBehaviorSanitizer. Ends with one line:
+# "N passed, N failed, N skipped".
+set -euo pipefail
+
+src=$(cd "$(dirname "$0")/.." && pwd)
+cd "$src"
+
+"$src/scripts/deps.sh"
+
+build=${PODGW_BUILD_DIR:-build}
+asan=${PODGW_ASAN_BUILD_DIR:-build-asan}
+
+setup() { # dir [meson options...]
+	local dir=$1
+	shift
+	if [[ -f $dir/build.ninja ]]; then
+		meson setup --reconfigure "$dir" "$@" >/dev/null
+	else
+		meson setup "$dir" "$@" >/dev/null
+	fi
+	meson compile -C "$dir"
+}
+
+setup "$build"
+setup "$asan" -Db_sanitize=address,undefined -Db_lundef=false
+
+status=0
+meson test -C "$build" --print-errorlogs || status=1
+# Sanitizers catch memory errors the ordinary build hides; the namespace
+# tests already ran the daemons above, so only the unit suite runs here.
+meson test -C "$asan" --suite unit --print-errorlogs || status=1
+
+python3 - "$build/meson-logs/testlog.json" "$asan/meson-logs/testlog.json" <<'PY'
+import json, sys
+counts = {"passed": 0, "failed": 0, "skipped": 0}
+for path in sys.argv[1:]:
+    with open(path) as f:
+        for line in f:
+            result = json.loads(line)["result"]
+            if result in ("OK", "EXPECTEDFAIL"):
+                counts["passed"] += 1
+            elif result == "SKIP":
+                counts["skipped"] += 1
+            else:
+                counts["failed"] += 1
+print(f'{counts["passed"]} passed, {counts["failed"]} failed, {counts["skipped"]} skipped')
+PY
+exit $status

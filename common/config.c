@@ -82,8 +82,13 @@ static int parse_network(const struct setting *s, const char *text, void *field,
 
 	for (const char *c = text; *c; c++)
 		dots += *c == '.';
-	if (dots == 2 && !strchr(text, '/') && strlen(text) + 3 < sizeof(buf)) {
-		snprintf(buf, sizeof(buf), "%s.0/24", text);
+	if (dots == 2 && !strchr(text, '/')) {
+		int n = snprintf(buf, sizeof(buf), "%s.0/24", text);
+
+		if (n < 0 || (size_t)n >= sizeof(buf)) {
+			*why = "not a CIDR";
+			return -EINVAL;
+		}
 		text = buf;
 	}
 	if (!strchr(text, '/')) {
@@ -603,33 +608,34 @@ static int parse_line(struct loader *ld, const char *line, const char *end, char
 	return 0;
 }
 
-static int load_text(struct loader *ld, const char *name, const char *text, size_t len)
+static int load_text(struct loader *ld, const char *name, const char *text, size_t size)
 {
-	const char *line = text, *stop = text + len;
+	const char *line = text, *stop = text + size;
 	unsigned lineno = 0;
 	struct strbuf val = {0};
 	int r = 0;
 
 	while (line < stop && r >= 0) {
-		const char *end = memchr(line, '\n', (size_t)(stop - line));
-		const char *next = end ? end + 1 : stop;
+		size_t rest = (size_t)(stop - line);
+		const char *nl = memchr(line, '\n', rest);
+		size_t len = nl ? (size_t)(nl - line) : rest;
+		const char *next = nl ? nl + 1 : stop, *end;
 		char key[128], source[PATH_MAX + 32];
 		const char *why = NULL;
 		int idx;
 
-		if (!end)
-			end = stop;
 		lineno++;
-		if (end > line && end[-1] == '\r')
-			end--;
+		if (len > 0 && line[len - 1] == '\r')
+			len--;
+		end = line + len;
 		val.len = 0;
 		snprintf(source, sizeof(source), "%s:%u", name, lineno);
-		if (memchr(line, '\0', (size_t)(end - line))) {
+		if (memchr(line, '\0', len)) {
 			report(ld, "%s: NUL byte in settings file", source);
 		} else if ((r = parse_line(ld, line, end, key, sizeof(key), &val, &why)) ==
 			   -EINVAL) {
 			char shown[256];
-			size_t n = (size_t)(end - line) < 80 ? (size_t)(end - line) : 80;
+			size_t n = len < 80 ? len : 80;
 			char raw[81];
 
 			memcpy(raw, line, n);

@@ -14,7 +14,7 @@
 
 #include "common/addr.h"
 
-struct pg_nft;       /* the netlink socket */
+struct pg_nft;	     /* the netlink socket */
 struct pg_nft_table; /* a table description, built then committed */
 struct pg_nft_rule;  /* a rule inside a table description */
 
@@ -32,26 +32,45 @@ enum pg_nft_chain_type { PG_CHAIN_FILTER, PG_CHAIN_NAT };
 enum pg_nft_key { PG_KEY_IPV4, PG_KEY_IPV6, PG_KEY_ETHER, PG_KEY_INET_SERVICE };
 
 /* ct state bits, as the kernel defines them (NF_CT_STATE_BIT). */
-#define PG_CT_INVALID     (1u << 0)
+#define PG_CT_INVALID	  (1u << 0)
 #define PG_CT_ESTABLISHED (1u << 1)
-#define PG_CT_RELATED     (1u << 2)
-#define PG_CT_NEW         (1u << 3)
+#define PG_CT_RELATED	  (1u << 2)
+#define PG_CT_NEW	  (1u << 3)
 
 int pg_nft_open(struct pg_nft **out);
 void pg_nft_close(struct pg_nft *nft);
 const char *pg_nft_errmsg(const struct pg_nft *nft);
 
-/* family: NFPROTO_INET, NFPROTO_IPV4, ... */
+/* family: NFPROTO_INET, NFPROTO_IPV4 or NFPROTO_IPV6 (else NULL, errno EINVAL). */
 struct pg_nft_table *pg_nft_table_new(int family, const char *name);
 void pg_nft_table_free(struct pg_nft_table *t);
 int pg_nft_table_add_chain(struct pg_nft_table *t, const char *chain, enum pg_nft_chain_type type,
 			   enum pg_nft_hook hook, int priority, bool policy_drop);
 int pg_nft_table_add_set(struct pg_nft_table *t, const char *set, enum pg_nft_key key,
 			 enum pg_nft_key key2_or_minus1, bool interval);
+/* Elements committed with the table, so a replace never leaves a set empty.
+ * key is laid out as for pg_nft_set_update; in an interval set a key is a
+ * range of one. Prefixes go into interval sets of ipv4_addr or ipv6_addr.
+ * An interval set cannot be a concatenation (-EOPNOTSUPP). */
+int pg_nft_table_add_elem(struct pg_nft_table *t, const char *set, const void *key, size_t key_len);
+int pg_nft_table_add_prefix(struct pg_nft_table *t, const char *set, const struct pg_prefix *p);
+
+/* An element key as the kernel wants it: values in network order, each field
+ * of a concatenation padded to 4 bytes (ipv4_addr . ether_addr is 12 bytes:
+ * address, MAC, two zero bytes). v1 and v2 have the type's natural length
+ * (4, 16, 6, 2). Both return the key length or -EINVAL (-ENOBUFS if size is
+ * too small). */
+long pg_nft_key_len(enum pg_nft_key key, enum pg_nft_key key2_or_minus1);
+long pg_nft_key_pack(void *out, size_t size, enum pg_nft_key key, const void *v1,
+		     enum pg_nft_key key2_or_minus1, const void *v2);
 
 /* A rule is a sequence of matches ending in one action, appended to chain in
  * the order built. Matches fail with -EINVAL on nonsense (e.g. v6 prefix in
- * an ip match). */
+ * an ip match, host bits under a prefix, a match after the action, an
+ * unknown set); pg_nft_rule_new gives NULL with errno EINVAL for an unknown
+ * chain. The first error of any builder call sticks to the table: serialize
+ * and commit return it, so a half-built table is never installed. In inet
+ * tables address matches add `meta nfproto` as nft does. */
 struct pg_nft_rule *pg_nft_rule_new(struct pg_nft_table *t, const char *chain);
 int pg_nft_match_iifname(struct pg_nft_rule *r, const char *ifname, bool negate);
 int pg_nft_match_oifname(struct pg_nft_rule *r, const char *ifname, bool negate);
@@ -62,22 +81,39 @@ int pg_nft_match_daddr(struct pg_nft_rule *r, const struct pg_prefix *p);
 int pg_nft_match_l4proto(struct pg_nft_rule *r, uint8_t proto);
 int pg_nft_match_dport(struct pg_nft_rule *r, uint8_t proto, uint16_t port); /* host order */
 int pg_nft_match_saddr_in_set(struct pg_nft_rule *r, int family, const char *set, bool negate);
+int pg_nft_match_daddr_in_set(struct pg_nft_rule *r, int family, const char *set, bool negate);
+/* ip saddr . ether saddr against a set of ipv4_addr . ether_addr; needs a
+ * link-layer header, so only in prerouting, input and forward chains (adds
+ * `meta iiftype ether` as nft does). */
+int pg_nft_match_saddr_ether_in_set(struct pg_nft_rule *r, const char *set, bool negate);
 int pg_nft_counter(struct pg_nft_rule *r);
 int pg_nft_accept(struct pg_nft_rule *r);
 int pg_nft_drop(struct pg_nft_rule *r);
+/* Both need a nat chain: masquerade in postrouting, snat in postrouting or
+ * input. A prefix as snat target is a range of addresses. */
 int pg_nft_masquerade(struct pg_nft_rule *r);
 int pg_nft_snat(struct pg_nft_rule *r, const struct pg_prefix *to);
 
 /* Builds the batch (create table, delete it, create it with everything) into
- * buf without sending; for tests and fuzzers. Returns bytes used or -errno. */
+ * buf without sending; for tests and fuzzers. Sequence numbers start at 1.
+ * Returns bytes used, -ENOBUFS if buf is too small, or the table's error. */
 long pg_nft_table_serialize(const struct pg_nft_table *t, void *buf, size_t size);
-/* Replaces the kernel's table with this description in one transaction. */
+/* Replaces the kernel's table with this description in one transaction:
+ * afterwards its sets hold only the description's elements. -ENOBUFS means
+ * our receive queue overflowed and the outcome is unknown; commit again. */
 int pg_nft_table_commit(struct pg_nft *nft, const struct pg_nft_table *t);
 int pg_nft_table_delete(struct pg_nft *nft, int family, const char *name); /* -ENOENT if absent */
 
 /* Adds (add=true) or deletes set elements in one batch. Each key is
- * key_len bytes, network order (an IPv4 address is 4 bytes). */
+ * key_len bytes, network order (an IPv4 address is 4 bytes; see
+ * pg_nft_key_pack for concatenations). Adding a present key is not an error;
+ * deleting an absent one fails with -ENOENT and changes nothing. Not for
+ * interval sets. */
 int pg_nft_set_update(struct pg_nft *nft, int family, const char *table, const char *set, bool add,
 		      const void *keys, size_t key_len, size_t count);
+/* The batch pg_nft_set_update sends, for tests and fuzzers (as serialize). */
+long pg_nft_set_update_serialize(int family, const char *table, const char *set, bool add,
+				 const void *keys, size_t key_len, size_t count, void *buf,
+				 size_t size);
 
 #endif

@@ -57,8 +57,8 @@ int pg_addr_del(struct pg_rtnl *rt, int ifindex, const struct pg_prefix *addr);
 struct pg_route {
 	struct pg_prefix dst; /* len 0: default route */
 	struct pg_prefix gw;  /* family 0: no gateway (on-link) */
-	int oif;              /* 0: none */
-	uint32_t table;       /* 0: main */
+	int oif;	      /* 0: none */
+	uint32_t table;	      /* 0: main */
 	uint32_t priority;    /* metric */
 	uint8_t protocol;     /* 0: RTPROT_STATIC */
 };

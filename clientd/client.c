@@ -272,6 +272,7 @@ static int create_tunnel(struct pg_client *c)
 	    .learning = false, /* everything goes to the gateway */
 	    .mtu = mtu,
 	};
+	pg_overlay_mac(&cfg->client_addr, vx.mac);
 	r = pg_link_vxlan_create(c->rt, &vx, &c->vxlan_ifindex);
 	if (r < 0)
 		return fail_netlink(c, "creating the vxlan link", r);

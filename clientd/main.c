@@ -41,9 +41,13 @@ int main(int argc, char **argv)
 		return PG_EXIT_OK;
 	if (r < 0)
 		return PG_EXIT_CONFIG;
+	if (first_arg == argc) {
+		pg_err("missing command: init or run (see --help)");
+		return PG_EXIT_CONFIG;
+	}
 	if (first_arg + 1 != argc ||
 	    (strcmp(argv[first_arg], "init") != 0 && strcmp(argv[first_arg], "run") != 0)) {
-		pg_err("expected one command, init or run (see --help)");
+		pg_err("unknown command '%s': expected init or run (see --help)", argv[first_arg]);
 		return PG_EXIT_CONFIG;
 	}
 	cmd = argv[first_arg];

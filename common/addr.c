@@ -135,3 +135,11 @@ void pg_prefix_from_v4(struct pg_prefix *out, struct in_addr a, uint8_t len)
 	out->len = len;
 	memcpy(out->bytes, &a.s_addr, 4);
 }
+
+void pg_overlay_mac(const struct pg_prefix *addr, uint8_t mac[6])
+{
+	mac[0] = 0x02; /* locally administered, unicast */
+	mac[1] = 'p';
+	mac[2] = 'g';
+	memcpy(mac + 3, addr->bytes + 1, 3);
+}

@@ -25,5 +25,9 @@ int pg_prefix_host(const struct pg_prefix *net, uint32_t index, struct pg_prefix
 const char *pg_prefix_fmt(const struct pg_prefix *p, char buf[PG_PREFIX_STRLEN], bool with_len);
 struct in_addr pg_prefix_v4(const struct pg_prefix *p);
 void pg_prefix_from_v4(struct pg_prefix *out, struct in_addr a, uint8_t len);
+/* The vxlan MAC of an overlay address: locally administered, stable across
+ * restarts and unique within a /16, so that peers' neighbour caches stay
+ * right when a daemon recreates its link. */
+void pg_overlay_mac(const struct pg_prefix *addr, uint8_t mac[6]);
 
 #endif

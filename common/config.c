@@ -899,7 +899,7 @@ void pg_config_usage(FILE *out, enum pg_role role, const char *prog)
 		fprintf(out, "  %-38s %s%s%s\n", opt, s->key, s->alias ? " or " : "",
 			s->alias ? s->alias : "");
 		fprintf(out, "  %-38s   %s (default: %s)\n", "", s->help,
-			s->required ? "required" : (*s->def ? s->def : "empty"));
+			*s->def ? s->def : (s->required ? "required" : "empty"));
 	}
 	fprintf(out, "  %-38s settings file\n  %-38s this text\n  %-38s version\n", "--config FILE",
 		"--help", "--version");

@@ -48,9 +48,38 @@ static int sysctl_enable(const char *path)
 	return 0;
 }
 
-/* A link of that name left by a crashed gatewayd is replaced; anything
- * else carrying the name is the operator's and is refused. */
-static int remove_leftover(struct pg_gateway *gw)
+static void wanted_link(const struct pg_gateway *gw, const struct pg_link_info *underlay,
+			struct pg_vxlan *vx, struct pg_prefix *addr)
+{
+	const struct pg_config *cfg = gw->cfg;
+
+	*vx = (struct pg_vxlan){
+	    .name = cfg->vxlan_if,
+	    .vni = cfg->vxlan_id,
+	    .port = (uint16_t)cfg->vxlan_port,
+	    .underlay_ifindex = underlay->ifindex,
+	    /* Until membership programs the FDB, clients are learned from
+	     * their packets. */
+	    .learning = true,
+	    .mtu = underlay->mtu - VXLAN_OVERHEAD,
+	};
+	pg_prefix_host(&cfg->overlay, 1, addr);
+	pg_overlay_mac(addr, vx->mac);
+}
+
+static bool link_matches(const struct pg_link_info *l, const struct pg_vxlan *vx)
+{
+	return l->vxlan.vni == vx->vni && l->vxlan.port == vx->port &&
+	       l->vxlan.underlay_ifindex == vx->underlay_ifindex &&
+	       l->vxlan.learning == vx->learning && l->mtu == vx->mtu &&
+	       memcmp(l->mac, vx->mac, sizeof(l->mac)) == 0;
+}
+
+/* A link of our name left by a crashed gatewayd is kept when it matches,
+ * which keeps what the kernel learned about clients on it (so they resume
+ * at once), and replaced otherwise: vxlan settings cannot change on a live
+ * link. Anything else carrying the name is the operator's and is refused. */
+static int adopt_or_remove_leftover(struct pg_gateway *gw, const struct pg_vxlan *vx)
 {
 	struct pg_link_info old;
 	int r = pg_link_get(gw->rt, gw->cfg->vxlan_if, &old);
@@ -65,7 +94,12 @@ static int remove_leftover(struct pg_gateway *gw)
 		pg_err("VXLAN_INTERFACE: '%s': exists and is not a vxlan link", gw->cfg->vxlan_if);
 		return PG_EXIT_CONFIG;
 	}
-	pg_info("replacing leftover %s", gw->cfg->vxlan_if);
+	if (link_matches(&old, vx)) {
+		pg_info("adopting leftover %s", gw->cfg->vxlan_if);
+		gw->vxlan_ifindex = old.ifindex;
+		return 0;
+	}
+	pg_info("replacing leftover %s: its settings differ", gw->cfg->vxlan_if);
 	r = pg_link_delete(gw->rt, old.ifindex);
 	if (r < 0) {
 		pg_err("deleting leftover %s: %s", gw->cfg->vxlan_if, strerror(-r));
@@ -74,28 +108,19 @@ static int remove_leftover(struct pg_gateway *gw)
 	return 0;
 }
 
-static int create_link(struct pg_gateway *gw, const struct pg_link_info *underlay)
+static int create_link(struct pg_gateway *gw, const struct pg_vxlan *vx,
+		       const struct pg_prefix *addr)
 {
-	const struct pg_config *cfg = gw->cfg;
-	struct pg_prefix addr;
-	struct pg_vxlan vx = {
-	    .name = cfg->vxlan_if,
-	    .vni = cfg->vxlan_id,
-	    .port = (uint16_t)cfg->vxlan_port,
-	    .underlay_ifindex = underlay->ifindex,
-	    /* Until membership programs the FDB, clients are learned from
-	     * their packets. */
-	    .learning = true,
-	    .mtu = underlay->mtu - VXLAN_OVERHEAD,
-	};
 	const char *step = "creating";
-	int r;
+	int r = 0;
 
-	pg_prefix_host(&cfg->overlay, 1, &addr);
-	r = pg_link_vxlan_create(gw->rt, &vx, &gw->vxlan_ifindex);
+	if (!gw->vxlan_ifindex)
+		r = pg_link_vxlan_create(gw->rt, vx, &gw->vxlan_ifindex);
 	if (r == 0) {
 		step = "adding the overlay address to";
-		r = pg_addr_add(gw->rt, gw->vxlan_ifindex, &addr);
+		r = pg_addr_add(gw->rt, gw->vxlan_ifindex, addr);
+		if (r == -EEXIST) /* an adopted link */
+			r = 0;
 	}
 	if (r == 0) {
 		step = "bringing up";
@@ -104,7 +129,8 @@ static int create_link(struct pg_gateway *gw, const struct pg_link_info *underla
 	if (r < 0) {
 		const char *ext = pg_rtnl_errmsg(gw->rt);
 
-		pg_err("%s %s: %s%s%s", step, cfg->vxlan_if, strerror(-r), *ext ? ": " : "", ext);
+		pg_err("%s %s: %s%s%s", step, gw->cfg->vxlan_if, strerror(-r), *ext ? ": " : "",
+		       ext);
 	}
 	return r;
 }
@@ -136,6 +162,8 @@ int pg_gateway_setup(const struct pg_config *cfg, struct pg_gateway **out)
 {
 	struct pg_gateway *gw = calloc(1, sizeof(*gw));
 	struct pg_link_info underlay;
+	struct pg_vxlan vx;
+	struct pg_prefix addr;
 	int r, status = PG_EXIT_RUNTIME;
 
 	*out = NULL;
@@ -162,7 +190,8 @@ int pg_gateway_setup(const struct pg_config *cfg, struct pg_gateway **out)
 		status = PG_EXIT_CONFIG;
 		goto fail;
 	}
-	if ((status = remove_leftover(gw)) != 0)
+	wanted_link(gw, &underlay, &vx, &addr);
+	if ((status = adopt_or_remove_leftover(gw, &vx)) != 0)
 		goto fail;
 	status = PG_EXIT_RUNTIME;
 
@@ -173,7 +202,7 @@ int pg_gateway_setup(const struct pg_config *cfg, struct pg_gateway **out)
 		       strerror(-r));
 		goto fail;
 	}
-	if (create_link(gw, &underlay) < 0 || install_table(gw) < 0)
+	if (create_link(gw, &vx, &addr) < 0 || install_table(gw) < 0)
 		goto fail;
 
 	pg_info("ready: %s vni %u port %u on %s, overlay %s, egress %s", cfg->vxlan_if,

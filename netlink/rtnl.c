@@ -458,6 +458,17 @@ static void fill_link_info(struct rtnl_link *link, struct pg_link_info *out)
 		snprintf(out->name, sizeof(out->name), "%s", name);
 	if (kind)
 		snprintf(out->kind, sizeof(out->kind), "%s", kind);
+	if (kind && strcmp(kind, "vxlan") == 0) {
+		uint32_t vni = 0, port = 0, underlay = 0;
+
+		rtnl_link_vxlan_get_id(link, &vni);
+		rtnl_link_vxlan_get_port(link, &port); /* libnl returns host order */
+		rtnl_link_vxlan_get_link(link, &underlay);
+		out->vxlan.vni = vni;
+		out->vxlan.port = (uint16_t)port;
+		out->vxlan.underlay_ifindex = (int)underlay;
+		out->vxlan.learning = rtnl_link_vxlan_get_learning(link) == 1;
+	}
 }
 
 struct link_reply {
@@ -545,7 +556,7 @@ static int fix_vxlan_attrs(struct nl_msg *msg, uint16_t port)
 int pg_rtnl_vxlan_request(const struct pg_vxlan *vx, struct nl_msg **out)
 {
 	struct rtnl_link *link = NULL;
-	struct nl_addr *local = NULL;
+	struct nl_addr *local = NULL, *mac = NULL;
 	int r;
 
 	if (!vx->name || !*vx->name || strlen(vx->name) >= IF_NAMESIZE)
@@ -568,6 +579,14 @@ int pg_rtnl_vxlan_request(const struct pg_vxlan *vx, struct nl_msg **out)
 	rtnl_link_set_name(link, vx->name);
 	if (vx->mtu)
 		rtnl_link_set_mtu(link, vx->mtu);
+	if (memcmp(vx->mac, (uint8_t[6]){0}, 6) != 0) {
+		mac = nl_addr_build(AF_LLC, vx->mac, 6);
+		if (!mac) {
+			r = -ENOMEM;
+			goto out;
+		}
+		rtnl_link_set_addr(link, mac);
+	}
 	r = rtnl_link_vxlan_set_id(link, vx->vni);
 	/* Host order here; libnl stores htons(port). See fix_vxlan_attrs. */
 	if (r >= 0 && vx->port)
@@ -596,6 +615,7 @@ int pg_rtnl_vxlan_request(const struct pg_vxlan *vx, struct nl_msg **out)
 out:
 	rtnl_link_put(link);
 	nl_addr_put(local);
+	nl_addr_put(mac);
 	return r;
 }
 

@@ -29,6 +29,14 @@ struct pg_link_info {
 	uint8_t mac[6];
 	char name[IF_NAMESIZE];
 	char kind[16]; /* "vxlan", "veth", ... or "" */
+	/* Filled for kind "vxlan" only, so that a daemon can keep a matching
+	 * link (and the peers' FDB and neighbour state on it) across a crash. */
+	struct {
+		uint32_t vni;
+		uint16_t port;
+		int underlay_ifindex;
+		bool learning;
+	} vxlan;
 };
 
 struct pg_vxlan {
@@ -38,7 +46,8 @@ struct pg_vxlan {
 	int underlay_ifindex;
 	struct pg_prefix local; /* family 0: unset */
 	bool learning;
-	unsigned mtu; /* 0: kernel default */
+	unsigned mtu;	/* 0: kernel default */
+	uint8_t mac[6]; /* all zero: the kernel picks a random one */
 };
 
 int pg_link_get(struct pg_rtnl *rt, const char *name, struct pg_link_info *out); /* -ENODEV */

@@ -131,6 +131,10 @@ static void test_vxlan(struct pg_rtnl *rt, int underlay, int *vx_index)
 	CHECK(!info.up);
 	CHECK_STR(info.kind, "vxlan");
 	CHECK_STR(info.name, "vxlan0");
+	CHECK(info.vxlan.vni == 42);
+	CHECK(info.vxlan.port == 8472);
+	CHECK(info.vxlan.underlay_ifindex == underlay);
+	CHECK(!info.vxlan.learning);
 
 	CHECK_ERR(pg_link_vxlan_create(rt, &vx, &again), -EEXIST);
 	CHECK(again == -1);

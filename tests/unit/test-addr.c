@@ -68,6 +68,11 @@ int main(void)
 	pg_addr_parse("203.0.113.9", &p);
 	CHECK(pg_prefix_contains(&net, &p));
 
+	uint8_t mac[6];
+	pg_addr_parse("172.16.0.11", &p);
+	pg_overlay_mac(&p, mac);
+	CHECK(memcmp(mac, (uint8_t[]){0x02, 'p', 'g', 16, 0, 11}, 6) == 0);
+
 	/* RFC 1071's example words sum to 0xddf2, so the checksum is ~0xddf2. */
 	const uint8_t words[] = {0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7};
 	CHECK(pg_inet_checksum(words, sizeof(words)) == htons(0x220d));

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# deps.sh: installs what building and testing podgw needs on Debian 12.
+# Quick when everything is there already (no apt run at all).
+# Extra package names may be given as arguments (e.g. shellcheck).
+set -euo pipefail
+
+packages=(
+	build-essential meson ninja-build pkg-config
+	libnl-3-dev libnl-route-3-dev libnftnl-dev libmnl-dev libcap-ng-dev libsodium-dev
+	nftables iproute2 tcpdump iputils-ping procps libcap2-bin
+	clang libclang-rt-dev # fuzzers: libFuzzer and the sanitizer runtimes
+	"$@"
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	if [[ $status != installed ]]; then
+		missing+=("$p")
+	fi
+done
+
+if ((${#missing[@]} == 0)); then
+	echo "deps.sh: all ${#packages[@]} packages are installed" >&2
+	exit 0
+fi
+
+if ((EUID != 0)); then
+	if command -v sudo >/dev/null 2>&1; then
+		exec sudo -- "$0" "$@"
+	fi
+	echo "deps.sh: must run as root (missing: ${missing[*]})" >&2
+	exit 1
+fi
+
+echo "deps.sh: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+apt-get install -y --no-install-recommends "${missing[@]}"

@@ -1,0 +1,435 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: MIT
+#
+# lab-lib.sh: the one-machine lab of podgw, out of network namespaces.
+# Source it from bash; it defines functions only (no side effects on source).
+#
+#   node      namespace  bridge br0 10.244.0.1/24 (the pod network), forwarding on,
+#                        inet0 203.0.113.1/24 towards the "internet"; no masquerade
+#   internet  namespace  eth0 203.0.113.10/24, default via 203.0.113.1
+#   pods      namespaces eth0 10.244.0.X/24 (veth, other end "vpX" on br0), lo up,
+#                        default via 10.244.0.1
+#
+# Every namespace is named PREFIX + role ("podgw-node", "pgt123-crawler-foo-1").
+# Nothing is linked to the root namespace or to a real interface, and no route is
+# added outside the lab's namespaces. Names resolve through /etc/netns/NS/hosts,
+# which `ip netns exec` bind-mounts over /etc/hosts.
+#
+# Usage:
+#   lab_init PREFIX                  # select the prefix (and the state dir)
+#   lab_create_base                  # node + internet
+#   lab_add_gateway NAME IP          # a pod, plus hosts entries NAME, pod-gateway-NAME
+#   lab_add_pod NAME IP              # a pod
+#   lab_start_gatewayd NAME [ARGS]   # background, waits for --ready-file; sets LAB_PID
+#   lab_clientd_init POD GW ADDR [ARGS]
+#   lab_start_clientd_run POD GW ADDR [ARGS]   # background, waits for ready; sets LAB_PID
+#   lab_stop_pid PID [SIGNAL [TIMEOUT]]         # sets LAB_RC to the exit code
+#   lab_exec NAME CMD...             # run a command in PREFIX+NAME
+#   lab_net_dump NAME                # links, addresses, routes, rules (for diffs)
+#   lab_snapshot NAME                # the same plus nft ruleset and forwarding sysctls
+#   lab_down PREFIX                  # kill, delete, forget: idempotent, crash-safe
+#
+# Settings (environment): PODGW_BUILD (build dir, default SRC/build),
+# LAB_READY_TIMEOUT (seconds, 15), LAB_STATE_ROOT (/run/podgw-lab).
+
+LAB_POD_NET_ROUTER=10.244.0.1
+LAB_POD_NET_PLEN=24
+LAB_INTERNET_IP=203.0.113.10
+LAB_INTERNET_ROUTER=203.0.113.1
+LAB_INTERNET_PLEN=24
+LAB_STATE_ROOT=${LAB_STATE_ROOT:-/run/podgw-lab}
+LAB_READY_TIMEOUT=${LAB_READY_TIMEOUT:-15}
+# Results for the caller: the last daemon started, the last exit code collected.
+# shellcheck disable=SC2034
+LAB_PID=
+# shellcheck disable=SC2034
+LAB_RC=
+
+lab_log() {
+	printf 'lab: %s\n' "$*" >&2
+}
+
+# Prints an error; the caller returns 1 itself.
+lab_err() {
+	printf 'lab: error: %s\n' "$*" >&2
+}
+
+# A prefix is used in namespace names and in paths we delete: keep it tame.
+lab_check_prefix() {
+	local prefix=${1-}
+	if [[ ! $prefix =~ ^[A-Za-z][A-Za-z0-9_.-]{0,23}$ ]]; then
+		lab_err "bad namespace prefix '${prefix}' (letters, digits, _ . -; at most 24)"
+		return 1
+	fi
+}
+
+lab_src_dir() {
+	local here
+	here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+	dirname "$here"
+}
+
+# lab_init PREFIX: selects the lab; sets LAB_PREFIX, LAB_STATE, LAB_GATEWAYD, LAB_CLIENTD.
+lab_init() {
+	local prefix=${1:?lab_init PREFIX}
+	lab_check_prefix "$prefix" || return 1
+	LAB_PREFIX=$prefix
+	LAB_STATE=$LAB_STATE_ROOT/$prefix
+	LAB_SRC=${PODGW_SRC:-$(lab_src_dir)}
+	LAB_BUILD=$(realpath -m -- "${PODGW_BUILD:-$LAB_SRC/build}")
+	LAB_GATEWAYD=${LAB_GATEWAYD:-$LAB_BUILD/gatewayd/gatewayd}
+	LAB_CLIENTD=${LAB_CLIENTD:-$LAB_BUILD/clientd/clientd}
+	export LAB_PREFIX LAB_STATE LAB_SRC LAB_BUILD LAB_GATEWAYD LAB_CLIENTD
+}
+
+lab_require_init() {
+	if [[ -z ${LAB_PREFIX-} || -z ${LAB_STATE-} ]]; then
+		lab_err "lab_init PREFIX first"
+		return 1
+	fi
+}
+
+lab_ns() {
+	printf '%s%s\n' "$LAB_PREFIX" "$1"
+}
+
+lab_ns_exists() {
+	[[ -e /run/netns/$1 ]]
+}
+
+# Namespaces whose name starts with PREFIX (one a line).
+lab_list_ns() {
+	local prefix=$1 ns _rest
+	ip netns list 2>/dev/null | while read -r ns _rest; do
+		if [[ -n $ns && $ns == "$prefix"* ]]; then
+			printf '%s\n' "$ns"
+		fi
+	done
+}
+
+lab_exec() {
+	local name=${1:?lab_exec NAME CMD...}
+	shift
+	ip netns exec "$(lab_ns "$name")" "$@"
+}
+
+# Bounded wait: lab_wait_for SECONDS CMD... (polls every 0.1 s)
+lab_wait_for() {
+	local seconds=$1 i
+	shift
+	for ((i = 0; i < seconds * 10; i++)); do
+		if "$@"; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	"$@"
+}
+
+lab_sysctl() {
+	local ns=$1 key=$2 value=$3
+	ip netns exec "$ns" sysctl -qw "$key=$value" >/dev/null
+}
+
+lab_new_ns() {
+	local ns=$1
+	if lab_ns_exists "$ns"; then
+		lab_err "namespace $ns exists already (run lab_down ${LAB_PREFIX} first)"
+		return 1
+	fi
+	ip netns add "$ns"
+	mkdir -p "/etc/netns/$ns"
+	lab_write_hosts_file "$ns"
+	ip -n "$ns" link set lo up
+	# No duplicate address detection: addresses are usable at once, and
+	# before/after dumps never catch a "tentative" flag.
+	lab_sysctl "$ns" net.ipv6.conf.all.accept_dad 0
+	lab_sysctl "$ns" net.ipv6.conf.default.accept_dad 0
+}
+
+lab_write_hosts_file() {
+	local ns=$1 tmp
+	[[ -d /etc/netns/$ns ]] || return 0
+	tmp=/etc/netns/$ns/hosts.tmp
+	{
+		printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n'
+		if [[ -f $LAB_STATE/hosts ]]; then
+			cat "$LAB_STATE/hosts"
+		fi
+	} >"$tmp"
+	# Keep the inode: a running `ip netns exec` has this very file bind-mounted.
+	cat "$tmp" >"/etc/netns/$ns/hosts"
+	rm -f "$tmp"
+}
+
+lab_write_hosts() {
+	local ns
+	while read -r ns; do
+		lab_write_hosts_file "$ns"
+	done < <(lab_list_ns "$LAB_PREFIX")
+}
+
+# lab_create_base: the node (pod network bridge, router) and the internet.
+lab_create_base() {
+	lab_require_init || return 1
+	mkdir -p "$LAB_STATE"
+	chmod 0755 "$LAB_STATE"
+	: >"$LAB_STATE/hosts"
+	local node inet
+	node=$(lab_ns node)
+	inet=$(lab_ns internet)
+	lab_new_ns "$node" || return 1
+	lab_new_ns "$inet" || return 1
+
+	ip -n "$node" link add br0 type bridge
+	ip -n "$node" addr add "$LAB_POD_NET_ROUTER/$LAB_POD_NET_PLEN" dev br0
+	ip -n "$node" link set br0 up
+	lab_sysctl "$node" net.ipv4.ip_forward 1
+
+	ip -n "$node" link add inet0 type veth peer name eth0 netns "$inet"
+	ip -n "$node" addr add "$LAB_INTERNET_ROUTER/$LAB_INTERNET_PLEN" dev inet0
+	ip -n "$node" link set inet0 up
+	ip -n "$inet" addr add "$LAB_INTERNET_IP/$LAB_INTERNET_PLEN" dev eth0
+	ip -n "$inet" link set eth0 up
+	ip -n "$inet" route add default via "$LAB_INTERNET_ROUTER"
+}
+
+# lab_add_pod NAME IP: namespace PREFIX+NAME, eth0 IP/24 on the node's bridge.
+lab_add_pod() {
+	lab_require_init || return 1
+	local name=${1:?lab_add_pod NAME IP} ip=${2:?lab_add_pod NAME IP}
+	local ns node port
+	ns=$(lab_ns "$name")
+	node=$(lab_ns node)
+	if [[ ! $ip =~ ^10\.244\.0\.([0-9]{1,3})$ ]] || ((BASH_REMATCH[1] < 2 || BASH_REMATCH[1] > 254)); then
+		lab_err "pod IP '$ip' is not a host of 10.244.0.0/24 (2..254)"
+		return 1
+	fi
+	port=vp${BASH_REMATCH[1]}
+	if ip -n "$node" link show "$port" >/dev/null 2>&1; then
+		lab_err "pod IP $ip is taken (bridge port $port exists)"
+		return 1
+	fi
+	lab_new_ns "$ns" || return 1
+	ip -n "$node" link add "$port" type veth peer name eth0 netns "$ns"
+	ip -n "$node" link set "$port" master br0 up
+	ip -n "$ns" addr add "$ip/$LAB_POD_NET_PLEN" dev eth0
+	ip -n "$ns" link set eth0 up
+	ip -n "$ns" route add default via "$LAB_POD_NET_ROUTER"
+	printf '%s %s\n' "$name" "$ip" >>"$LAB_STATE/pods"
+}
+
+# lab_add_gateway NAME IP: a pod whose name resolves everywhere in the lab as
+# NAME and pod-gateway-NAME.
+lab_add_gateway() {
+	local name=${1:?lab_add_gateway NAME IP} ip=${2:?lab_add_gateway NAME IP}
+	lab_add_pod "$name" "$ip" || return 1
+	printf '%s\t%s pod-gateway-%s\n' "$ip" "$name" "$name" >>"$LAB_STATE/hosts"
+	lab_write_hosts
+}
+
+lab_pod_ip() {
+	local name=$1 n ip
+	while read -r n ip; do
+		if [[ $n == "$name" ]]; then
+			printf '%s\n' "$ip"
+			return 0
+		fi
+	done <"$LAB_STATE/pods"
+	return 1
+}
+
+lab_pid_alive() {
+	kill -0 "$1" 2>/dev/null
+}
+
+# lab_start_daemon NAME TAG READYFILE CMD...: runs CMD in PREFIX+NAME in the
+# background (stdin /dev/null, output to STATE/NAME.TAG.log), pid in
+# STATE/NAME.TAG.pid and LAB_PID, then waits (bounded) for READYFILE.
+# SIGINT/SIGQUIT are reset to default: a non-interactive shell would have the
+# background job ignore them.
+lab_start_daemon() {
+	local name=$1 tag=$2 ready=$3
+	shift 3
+	local ns log pidfile pid
+	ns=$(lab_ns "$name")
+	log=$LAB_STATE/$name.$tag.log
+	pidfile=$LAB_STATE/$name.$tag.pid
+	rm -f "$ready"
+	ip netns exec "$ns" env --default-signal=INT,QUIT "$@" </dev/null >>"$log" 2>&1 &
+	pid=$!
+	printf '%s\n' "$pid" >"$pidfile"
+	# shellcheck disable=SC2034
+	LAB_PID=$pid
+	local i
+	for ((i = 0; i < LAB_READY_TIMEOUT * 10; i++)); do
+		if [[ -e $ready ]]; then
+			return 0
+		fi
+		if ! lab_pid_alive "$pid"; then
+			local rc=0
+			wait "$pid" 2>/dev/null || rc=$?
+			LAB_RC=$rc
+			lab_err "$tag in $ns exited with code $rc before it was ready; its log:"
+			sed 's/^/    /' "$log" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+	lab_err "$tag in $ns not ready after ${LAB_READY_TIMEOUT}s (no $ready); its log:"
+	sed 's/^/    /' "$log" >&2
+	return 1
+}
+
+# lab_start_gatewayd NAME [ARGS...]: gatewayd in gateway pod NAME.
+lab_start_gatewayd() {
+	lab_require_init || return 1
+	local name=${1:?lab_start_gatewayd NAME [ARGS]}
+	shift
+	local ready=$LAB_STATE/$name.gatewayd.ready
+	lab_start_daemon "$name" gatewayd "$ready" \
+		"$LAB_GATEWAYD" --ready-file "$ready" "$@"
+}
+
+# lab_clientd_init POD GATEWAY ADDRESS [ARGS...]: `clientd init` in the pod,
+# in the foreground, bounded by LAB_INIT_TIMEOUT seconds (120); its output goes
+# to the caller. Returns clientd's exit code (124 on timeout).
+lab_clientd_init() {
+	lab_require_init || return 1
+	local name=${1:?lab_clientd_init POD GATEWAY ADDRESS} gw=${2:?gateway} addr=${3:?address}
+	shift 3
+	local rc=0
+	timeout --kill-after=5 "${LAB_INIT_TIMEOUT:-120}" ip netns exec "$(lab_ns "$name")" \
+		"$LAB_CLIENTD" init --gateway "$gw" --address "$addr" "$@" </dev/null || rc=$?
+	return "$rc"
+}
+
+# lab_start_clientd_run POD GATEWAY ADDRESS [ARGS...]: the sidecar, in the
+# background; waits for its ready file; sets LAB_PID.
+lab_start_clientd_run() {
+	lab_require_init || return 1
+	local name=${1:?lab_start_clientd_run POD GATEWAY ADDRESS} gw=${2:?gateway} addr=${3:?address}
+	shift 3
+	local ready=$LAB_STATE/$name.clientd.ready
+	lab_start_daemon "$name" clientd "$ready" \
+		"$LAB_CLIENTD" run --gateway "$gw" --address "$addr" --ready-file "$ready" "$@"
+}
+
+# lab_stop_pid PID [SIGNAL [TIMEOUT]]: signals a daemon started by this shell
+# and waits (bounded) for it; LAB_RC is its exit code (128+n when killed by n).
+# Returns 1 when it did not exit in time (it is then killed with SIGKILL).
+lab_stop_pid() {
+	local pid=${1:?lab_stop_pid PID} sig=${2:-TERM} seconds=${3:-10} i
+	LAB_RC=
+	kill -s "$sig" "$pid" 2>/dev/null || true
+	for ((i = 0; i < seconds * 10; i++)); do
+		lab_pid_alive "$pid" || break
+		# A zombie child is "alive" for kill -0 until reaped: check its state.
+		if [[ $(awk '/^State:/ {print $2}' "/proc/$pid/status" 2>/dev/null) == Z ]]; then
+			break
+		fi
+		sleep 0.1
+	done
+	if lab_pid_alive "$pid" && [[ $(awk '/^State:/ {print $2}' "/proc/$pid/status" 2>/dev/null) != Z ]]; then
+		kill -s KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+		LAB_RC=timeout
+		return 1
+	fi
+	local rc=0
+	wait "$pid" 2>/dev/null || rc=$?
+	# shellcheck disable=SC2034
+	LAB_RC=$rc
+	return 0
+}
+
+# lab_net_dump NAME: links, addresses, routes and rules of pod NAME (for diffs).
+lab_net_dump() {
+	local ns
+	ns=$(lab_ns "${1:?lab_net_dump NAME}")
+	echo "## ip -d link"
+	# Without the counters the kernel changes on its own.
+	ip -n "$ns" -d link show | sed -E 's/ (promiscuity|allmulti) [0-9]+//g'
+	echo "## ip addr"
+	ip -n "$ns" addr show
+	echo "## ip -4 route"
+	ip -n "$ns" -4 route show table all
+	echo "## ip -6 route"
+	ip -n "$ns" -6 route show table all
+	echo "## ip -4 rule"
+	ip -n "$ns" -4 rule show
+	echo "## ip -6 rule"
+	ip -n "$ns" -6 rule show
+}
+
+# lab_snapshot NAME: lab_net_dump plus the nftables ruleset and forwarding.
+lab_snapshot() {
+	local ns
+	ns=$(lab_ns "${1:?lab_snapshot NAME}")
+	lab_net_dump "$1"
+	echo "## nft list ruleset"
+	ip netns exec "$ns" nft list ruleset
+	echo "## sysctl"
+	ip netns exec "$ns" sysctl net.ipv4.ip_forward net.ipv6.conf.all.forwarding
+}
+
+# lab_kill_ns_processes NS: every process inside the namespace (they are the
+# lab's: only the lab enters these namespaces), TERM then KILL, bounded.
+lab_kill_ns_processes() {
+	local ns=$1 pids i
+	pids=$(ip netns pids "$ns" 2>/dev/null || true)
+	[[ -n $pids ]] || return 0
+	# shellcheck disable=SC2086 # a list of pids
+	kill -s TERM $pids 2>/dev/null || true
+	for ((i = 0; i < 30; i++)); do
+		pids=$(ip netns pids "$ns" 2>/dev/null || true)
+		[[ -n $pids ]] || return 0
+		sleep 0.1
+	done
+	# shellcheck disable=SC2086
+	kill -s KILL $pids 2>/dev/null || true
+	for ((i = 0; i < 20; i++)); do
+		pids=$(ip netns pids "$ns" 2>/dev/null || true)
+		[[ -n $pids ]] || return 0
+		sleep 0.1
+	done
+}
+
+# lab_down PREFIX: removes everything a lab with that prefix made. Safe to run
+# any number of times, after a crash, and when nothing exists.
+lab_down() {
+	local prefix=${1:-${LAB_PREFIX-}}
+	lab_check_prefix "$prefix" || return 1
+	local state=$LAB_STATE_ROOT/$prefix ns f pid pidns
+	local -a namespaces=()
+	mapfile -t namespaces < <(lab_list_ns "$prefix")
+
+	# Daemons from pid files, when they still live in one of our namespaces
+	# (a recycled pid elsewhere is left alone).
+	if [[ -d $state ]]; then
+		for f in "$state"/*.pid; do
+			[[ -f $f ]] || continue
+			pid=$(<"$f")
+			if [[ $pid =~ ^[0-9]+$ ]] && lab_pid_alive "$pid"; then
+				pidns=$(ip netns identify "$pid" 2>/dev/null || true)
+				if [[ -n $pidns && $pidns == "$prefix"* ]]; then
+					kill -s TERM "$pid" 2>/dev/null || true
+				fi
+			fi
+		done
+	fi
+	for ns in "${namespaces[@]}"; do
+		lab_kill_ns_processes "$ns"
+	done
+	for ns in "${namespaces[@]}"; do
+		ip netns delete "$ns" 2>/dev/null || true
+	done
+	for f in /etc/netns/"$prefix"*; do
+		[[ -d $f ]] || continue
+		rm -rf -- "$f"
+	done
+	rm -rf -- "$state"
+	rmdir /etc/netns 2>/dev/null || true
+	rmdir "$LAB_STATE_ROOT" 2>/dev/null || true
+	return 0
+}

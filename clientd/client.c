@@ -271,6 +271,7 @@ static int create_tunnel(struct pg_client *c)
 	    .underlay_ifindex = underlay.ifindex,
 	    .learning = false, /* everything goes to the gateway */
 	    .mtu = mtu,
+	    .no_ipv6 = true, /* nothing IPv6 may use the tunnel either */
 	};
 	pg_overlay_mac(&cfg->client_addr, vx.mac);
 	r = pg_link_vxlan_create(c->rt, &vx, &c->vxlan_ifindex);

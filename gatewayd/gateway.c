@@ -62,6 +62,7 @@ static void wanted_link(const struct pg_gateway *gw, const struct pg_link_info *
 	     * their packets. */
 	    .learning = true,
 	    .mtu = underlay->mtu - VXLAN_OVERHEAD,
+	    .no_ipv6 = true, /* the overlay is IPv4 only */
 	};
 	pg_prefix_host(&cfg->overlay, 1, addr);
 	pg_overlay_mac(addr, vx->mac);

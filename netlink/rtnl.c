@@ -619,6 +619,28 @@ out:
 	return r;
 }
 
+/* The kernel refuses IPv6 settings in the request that creates a link (it
+ * has no inet6 state yet), so they follow in a request of their own. */
+static int disable_ipv6_linklocal(struct pg_rtnl *rt, int ifindex)
+{
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = ifindex};
+	struct nl_msg *msg = nlmsg_alloc_simple(RTM_SETLINK, 0);
+	struct nlattr *spec, *inet6;
+
+	if (!msg)
+		return -ENOMEM;
+	if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
+	    !(spec = nla_nest_start(msg, IFLA_AF_SPEC)) ||
+	    !(inet6 = nla_nest_start(msg, AF_INET6)) ||
+	    nla_put_u8(msg, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE) < 0) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(msg, inet6);
+	nla_nest_end(msg, spec);
+	return request(rt, msg, NULL, NULL);
+}
+
 int pg_link_vxlan_create(struct pg_rtnl *rt, const struct pg_vxlan *vx, int *ifindex)
 {
 	struct pg_link_info info;
@@ -629,12 +651,23 @@ int pg_link_vxlan_create(struct pg_rtnl *rt, const struct pg_vxlan *vx, int *ifi
 	if (r < 0)
 		return r;
 	r = request(rt, msg, NULL, NULL);
-	if (r < 0 || !ifindex)
+	if (r < 0)
 		return r;
 	r = pg_link_get(rt, vx->name, &info);
 	if (r < 0)
 		return r;
-	*ifindex = info.ifindex;
+	if (vx->no_ipv6 && (r = disable_ipv6_linklocal(rt, info.ifindex)) < 0) {
+		char *keep = rt->errmsg;
+
+		/* Half a link is no link: remove it, keeping the first error. */
+		rt->errmsg = NULL;
+		pg_link_delete(rt, info.ifindex);
+		free(rt->errmsg);
+		rt->errmsg = keep;
+		return r;
+	}
+	if (ifindex)
+		*ifindex = info.ifindex;
 	return 0;
 }
 

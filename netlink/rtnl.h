@@ -48,6 +48,7 @@ struct pg_vxlan {
 	bool learning;
 	unsigned mtu;	/* 0: kernel default */
 	uint8_t mac[6]; /* all zero: the kernel picks a random one */
+	bool no_ipv6;	/* no IPv6 link-local address: no ND or MLD chatter */
 };
 
 int pg_link_get(struct pg_rtnl *rt, const char *name, struct pg_link_info *out); /* -ENODEV */

@@ -112,6 +112,8 @@ static void test_vxlan(struct pg_rtnl *rt, int underlay, int *vx_index)
 	    .local = pfx("10.244.0.5", 32),
 	    .learning = false,
 	    .mtu = 1450,
+	    .mac = {0x02, 'p', 'g', 0, 0, 1},
+	    .no_ipv6 = true,
 	};
 	struct pg_link_info info;
 	int again = -1;
@@ -122,6 +124,8 @@ static void test_vxlan(struct pg_rtnl *rt, int underlay, int *vx_index)
 	CHECK_OUT("dstport 8472 ", 1, "ip -d link show vxlan0");
 	CHECK_OUT("nolearning", 1, "ip -d link show vxlan0");
 	CHECK_OUT("mtu 1450 ", 1, "ip -d link show vxlan0");
+	CHECK_OUT("addrgenmode none ", 1, "ip -d link show vxlan0");
+	CHECK_OUT("link/ether 02:70:67:00:00:01 ", 1, "ip -d link show vxlan0");
 	CHECK_OUT("local 10.244.0.5 dev ul0 ", 1, "ip -d link show vxlan0");
 	CHECK_OUT("\"port\":8472", 1, "ip -d -j link show vxlan0");
 

@@ -4,11 +4,15 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "clientd/member.h"
 #include "clientd/probe.h"
 #include "common/daemon.h"
 #include "common/log.h"
@@ -18,6 +22,9 @@
 #define MAX_DEFAULT_ROUTES 16
 #define RESOLVE_RETRY_MS   500
 #define PROBE_INTERVAL_MS  200
+#define JOIN_RESEND_MS	   250
+#define RENEW_TIMEOUT_MS   2000
+#define RELEASE_TIMEOUT_MS 1000
 /* Only looked up, never sent to: TEST-NET-1 stands for "the internet". */
 #define OUTSIDE_ADDRESS "192.0.2.1"
 
@@ -35,8 +42,13 @@ struct pg_client {
 	const struct pg_config *cfg;
 	struct pg_rtnl *rt;
 	struct pg_probe *probe;
+	struct pg_member *member;
+	bool have_key;
+	struct pg_key key;
 	struct pg_prefix gw_pod_ip;
-	struct pg_prefix gw_overlay;
+	struct pg_grant grant; /* address, gateway address and MAC, MTU */
+	bool joined;
+	bool renew_failing;
 	struct pg_route path; /* how the pod reached the gateway before us */
 	int vxlan_ifindex;
 	struct undo *undo;
@@ -243,6 +255,39 @@ static int remove_default_routes(struct pg_client *c)
 	return PG_EXIT_OK;
 }
 
+static int join(struct pg_client *c)
+{
+	const struct pg_config *cfg = c->cfg;
+	struct in_addr wish = {.s_addr = htonl(INADDR_ANY)};
+	char why[PG_ERROR_TEXT_MAX + 64], a[PG_PREFIX_STRLEN];
+	uint16_t error;
+	int r;
+
+	r = pg_member_open(cfg, &c->gw_pod_ip, c->have_key ? &c->key : NULL, &c->member);
+	if (r < 0) {
+		pg_err("opening the membership socket: %s", strerror(-r));
+		return PG_EXIT_RUNTIME;
+	}
+	if (cfg->client_addr.family)
+		wish = pg_prefix_v4(&cfg->client_addr);
+	r = pg_member_request(c->member, PG_MSG_JOIN, wish, cfg->check_timeout * 1000,
+			      JOIN_RESEND_MS, &c->grant, &error, why, sizeof(why));
+	if (r < 0) {
+		pg_err("joining gateway %s (%s port %u): %s", cfg->gateway,
+		       pg_prefix_fmt(&c->gw_pod_ip, a, false), cfg->control_port, why);
+		return PG_EXIT_RUNTIME;
+	}
+	c->joined = true;
+	if (cfg->client_addr.family &&
+	    memcmp(c->grant.addr.bytes, cfg->client_addr.bytes, 4) != 0) {
+		pg_err("CLIENT_ADDRESS: '%s': the gateway granted %s instead",
+		       pg_prefix_fmt(&cfg->client_addr, a, false),
+		       pg_prefix_fmt(&c->grant.addr, (char[PG_PREFIX_STRLEN]){0}, false));
+		return PG_EXIT_RUNTIME;
+	}
+	return PG_EXIT_OK;
+}
+
 static int create_tunnel(struct pg_client *c)
 {
 	static const uint8_t zero_mac[6];
@@ -260,7 +305,11 @@ static int create_tunnel(struct pg_client *c)
 		       underlay.mtu);
 		return PG_EXIT_RUNTIME;
 	}
+	/* The smallest of what our underlay carries, what the gateway's link
+	 * carries and what the VPN behind it carries. */
 	mtu = underlay.mtu - VXLAN_OVERHEAD;
+	if (c->grant.mtu && c->grant.mtu < mtu)
+		mtu = c->grant.mtu;
 	if (cfg->vpn_mtu && cfg->vpn_mtu < mtu)
 		mtu = cfg->vpn_mtu;
 
@@ -273,7 +322,7 @@ static int create_tunnel(struct pg_client *c)
 	    .mtu = mtu,
 	    .no_ipv6 = true, /* nothing IPv6 may use the tunnel either */
 	};
-	pg_overlay_mac(&cfg->client_addr, vx.mac);
+	pg_member_mac(c->member, vx.mac);
 	r = pg_link_vxlan_create(c->rt, &vx, &c->vxlan_ifindex);
 	if (r < 0)
 		return fail_netlink(c, "creating the vxlan link", r);
@@ -281,14 +330,17 @@ static int create_tunnel(struct pg_client *c)
 		return PG_EXIT_RUNTIME;
 	if ((r = pg_fdb_add(c->rt, c->vxlan_ifindex, zero_mac, &c->gw_pod_ip)) < 0)
 		return fail_netlink(c, "adding the FDB entry toward the gateway", r);
-	if ((r = pg_addr_add(c->rt, c->vxlan_ifindex, &cfg->client_addr)) < 0)
+	if ((r = pg_addr_add(c->rt, c->vxlan_ifindex, &c->grant.addr)) < 0)
 		return fail_netlink(c, "adding the overlay address", r);
+	/* The gateway told us its MAC: no ARP through the tunnel. */
+	if ((r = pg_neigh_add(c->rt, c->vxlan_ifindex, &c->grant.gateway, c->grant.gateway_mac)) <
+	    0)
+		return fail_netlink(c, "adding the gateway's neighbour entry", r);
 	if ((r = pg_link_set_up(c->rt, c->vxlan_ifindex, true)) < 0)
 		return fail_netlink(c, "bringing the vxlan link up", r);
 
 	def.dst.family = AF_INET;
-	def.gw = c->gw_overlay;
-	def.gw.len = 32;
+	def.gw = c->grant.gateway;
 	def.oif = c->vxlan_ifindex;
 	if ((r = pg_route_add(c->rt, &def, true)) < 0)
 		return fail_netlink(c, "adding the default route through the gateway", r);
@@ -311,11 +363,11 @@ static int verify(struct pg_client *c)
 		       c->cfg->vxlan_if, path.oif);
 		return PG_EXIT_RUNTIME;
 	}
-	r = pg_probe_echo(c->probe, pg_prefix_v4(&c->gw_overlay), c->cfg->check_timeout * 1000,
+	r = pg_probe_echo(c->probe, pg_prefix_v4(&c->grant.gateway), c->cfg->check_timeout * 1000,
 			  PROBE_INTERVAL_MS);
 	if (r < 0) {
 		pg_err("gateway %s (%s) did not answer through the tunnel within %u s: %s",
-		       c->cfg->gateway, pg_prefix_fmt(&c->gw_overlay, gw, false),
+		       c->cfg->gateway, pg_prefix_fmt(&c->grant.gateway, gw, false),
 		       c->cfg->check_timeout, r == -ETIMEDOUT ? "no reply" : strerror(-r));
 		return PG_EXIT_RUNTIME;
 	}
@@ -344,10 +396,40 @@ static int setup_steps(struct pg_client *c)
 		       pg_prefix_fmt(&c->gw_pod_ip, ip, false), strerror(-r));
 		return PG_EXIT_RUNTIME;
 	}
+	/* Fail-closed from here: the default routes go before the tunnel
+	 * exists, so nothing leaves around it meanwhile. */
 	if ((r = keep_cluster_local(c)) != PG_EXIT_OK ||
-	    (r = remove_default_routes(c)) != PG_EXIT_OK || (r = create_tunnel(c)) != PG_EXIT_OK)
+	    (r = remove_default_routes(c)) != PG_EXIT_OK || (r = join(c)) != PG_EXIT_OK ||
+	    (r = create_tunnel(c)) != PG_EXIT_OK)
 		return r;
 	return verify(c);
+}
+
+static int load_key(struct pg_client *c)
+{
+	const char *why = "";
+
+	if (!c->cfg->key_file[0])
+		return PG_EXIT_OK;
+	if (pg_key_load(c->cfg->key_file, &c->key, &why) < 0) {
+		pg_err("MEMBERSHIP_KEY_FILE: '%s': %s", c->cfg->key_file, why);
+		return PG_EXIT_CONFIG;
+	}
+	c->have_key = true;
+	return PG_EXIT_OK;
+}
+
+static void release(struct pg_client *c)
+{
+	char why[PG_ERROR_TEXT_MAX + 64];
+	uint16_t error;
+
+	if (!c->joined)
+		return;
+	if (pg_member_request(c->member, PG_MSG_RELEASE, (struct in_addr){0}, RELEASE_TIMEOUT_MS,
+			      JOIN_RESEND_MS, NULL, &error, why, sizeof(why)) < 0)
+		pg_warn("releasing the lease: %s", why);
+	c->joined = false;
 }
 
 int pg_client_setup(const struct pg_config *cfg, struct pg_client **out)
@@ -362,11 +444,13 @@ int pg_client_setup(const struct pg_config *cfg, struct pg_client **out)
 		return PG_EXIT_RUNTIME;
 	}
 	c->cfg = cfg;
-	pg_prefix_host(&cfg->overlay, 1, &c->gw_overlay);
-	status = setup_steps(c);
+	status = load_key(c);
+	if (status == PG_EXIT_OK)
+		status = setup_steps(c);
 	if (status != PG_EXIT_OK) {
 		if (c->rt)
 			rollback(c);
+		release(c);
 		pg_client_free(c);
 		return status;
 	}
@@ -375,15 +459,92 @@ int pg_client_setup(const struct pg_config *cfg, struct pg_client **out)
 	c->n_undo = 0;
 	pg_info("routed through %s (%s) over %s as %s", cfg->gateway,
 		pg_prefix_fmt(&c->gw_pod_ip, g, false), cfg->vxlan_if,
-		pg_prefix_fmt(&cfg->client_addr, a, true));
+		pg_prefix_fmt(&c->grant.addr, a, true));
 	*out = c;
 	return PG_EXIT_OK;
+}
+
+/* Renews the lease at a third of its time; a gateway that forgot it
+ * (NO_LEASE, after its leases were lost) is joined again asking for the
+ * same address. */
+/* The gateway may move a lease (a reservation for another pod came to
+ * hold its address): follow it, new address first so the link never has
+ * none. */
+static int follow_address(struct pg_client *c, const struct pg_grant *g)
+{
+	char a[PG_PREFIX_STRLEN], b[PG_PREFIX_STRLEN];
+	int r;
+
+	if (memcmp(g->addr.bytes, c->grant.addr.bytes, 4) == 0 && g->addr.len == c->grant.addr.len)
+		return 0;
+	pg_warn("the gateway moved this pod from %s to %s", pg_prefix_fmt(&c->grant.addr, a, true),
+		pg_prefix_fmt(&g->addr, b, true));
+	r = pg_addr_add(c->rt, c->vxlan_ifindex, &g->addr);
+	if (r == 0 || r == -EEXIST)
+		r = pg_addr_del(c->rt, c->vxlan_ifindex, &c->grant.addr);
+	return r == -EADDRNOTAVAIL ? 0 : r;
+}
+
+static void renew(struct pg_client *c)
+{
+	char why[PG_ERROR_TEXT_MAX + 64];
+	struct pg_grant g;
+	uint16_t error;
+	int r;
+
+	r = pg_member_request(c->member, PG_MSG_RENEW, (struct in_addr){0}, RENEW_TIMEOUT_MS,
+			      JOIN_RESEND_MS, &g, &error, why, sizeof(why));
+	if (r == -EPROTO && error == PG_ERR_NO_LEASE)
+		r = pg_member_request(c->member, PG_MSG_JOIN, pg_prefix_v4(&c->grant.addr),
+				      RENEW_TIMEOUT_MS, JOIN_RESEND_MS, &g, &error, why,
+				      sizeof(why));
+	if (r == 0 && (r = follow_address(c, &g)) < 0)
+		snprintf(why, sizeof(why), "moving to the new address: %s", strerror(-r));
+	if (r == 0)
+		c->grant = g;
+	if (r < 0 && !c->renew_failing)
+		pg_warn("renewing the lease: %s", why);
+	else if (r == 0 && c->renew_failing)
+		pg_info("lease renewed again");
+	c->renew_failing = r < 0;
+}
+
+int pg_client_run(struct pg_client *c, int sigfd)
+{
+	struct pollfd pfd = {.fd = sigfd, .events = POLLIN};
+	unsigned interval_ms = c->grant.lease_time * 1000 / 3;
+
+	if (interval_ms < 500)
+		interval_ms = 500;
+	for (;;) {
+		int n = poll(&pfd, 1, (int)interval_ms);
+
+		if (n < 0 && errno != EINTR) {
+			pg_err("poll: %s", strerror(errno));
+			return PG_EXIT_RUNTIME;
+		}
+		if (n > 0) {
+			int sig = pg_signals_read(sigfd);
+
+			if (sig == SIGTERM || sig == SIGINT) {
+				pg_info("%s: releasing the lease; routing stays fail-closed",
+					strsignal(sig));
+				release(c);
+				return PG_EXIT_OK;
+			}
+			continue;
+		}
+		if (n == 0)
+			renew(c);
+	}
 }
 
 void pg_client_free(struct pg_client *c)
 {
 	if (!c)
 		return;
+	pg_member_close(c->member);
+	sodium_memzero(&c->key, sizeof(c->key));
 	pg_probe_close(c->probe);
 	if (c->rt)
 		pg_rtnl_close(c->rt);

@@ -13,6 +13,9 @@ struct pg_client;
  * gateway answers. Any other enum pg_exit comes after one line saying why,
  * with everything it changed undone. */
 int pg_client_setup(const struct pg_config *cfg, struct pg_client **out);
+/* The sidecar: renews the lease until SIGTERM/SIGINT arrives on sigfd,
+ * then releases it; the routing stays (fail-closed). */
+int pg_client_run(struct pg_client *c, int sigfd);
 /* Frees c; the kernel state is left as it is. */
 void pg_client_free(struct pg_client *c);
 

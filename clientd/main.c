@@ -80,11 +80,9 @@ int main(int argc, char **argv)
 		pg_client_free(c);
 		return PG_EXIT_RUNTIME;
 	}
-	r = pg_signals_wait_term(sigfd);
-	if (r > 0)
-		pg_info("%s: exiting, routing left in place", strsignal(r));
+	status = pg_client_run(c, sigfd);
 	pg_ready_file_remove(cfg.ready_file);
 	pg_client_free(c);
 	close(sigfd);
-	return r < 0 ? PG_EXIT_RUNTIME : PG_EXIT_OK;
+	return status;
 }

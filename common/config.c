@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define FILE_MAX_BYTES (1u << 20)
 
@@ -253,6 +254,33 @@ static int parse_level(const struct setting *s, const char *text, void *field, c
 	return 0;
 }
 
+/* Kubernetes object names as the membership protocol carries them: pod
+ * names printable without spaces, namespaces DNS labels. Empty: derived
+ * at start (hostname, service account namespace). */
+static int parse_k8s_name(const struct setting *s, const char *text, void *field, const char **why)
+{
+	size_t len = strlen(text);
+	bool label = s->max == PG_NAMESPACE_MAX;
+
+	if (len > s->max) {
+		*why = label ? "longer than 63 characters" : "longer than 253 characters";
+		return -EINVAL;
+	}
+	for (const char *c = text; *c; c++) {
+		bool ok =
+		    label ? (islower((unsigned char)*c) || isdigit((unsigned char)*c) || *c == '-')
+			  : (isgraph((unsigned char)*c) != 0);
+
+		if (!ok) {
+			*why = label ? "not a DNS label (a-z, 0-9, '-')"
+				     : "not printable without spaces";
+			return -EINVAL;
+		}
+	}
+	memcpy(field, text, len + 1);
+	return 0;
+}
+
 static const struct value_type t_number = {"N", parse_number};
 static const struct value_type t_opt_number = {"N", parse_opt_number};
 static const struct value_type t_network = {"CIDR", parse_network};
@@ -263,6 +291,7 @@ static const struct value_type t_cidr_list = {"CIDRS", parse_cidr_list};
 static const struct value_type t_ip_list = {"IPS", parse_ip_list};
 static const struct value_type t_path = {"PATH", parse_path};
 static const struct value_type t_level = {"LEVEL", parse_level};
+static const struct value_type t_k8s_name = {"NAME", parse_k8s_name};
 
 /* ---- the settings ---- */
 
@@ -292,7 +321,8 @@ static const struct setting settings[] = {
      FIELD(vpn_mtu), 576, 65535},
     {"GATEWAY_NAME", "gateway", "gateway", "", "gateway to route through: DNS name or pod IP", CL,
      true, &t_host, FIELD(gateway), 0, 0},
-    {"CLIENT_ADDRESS", NULL, "address", "", "this pod's overlay address", CL, true, &t_overlay_addr,
+    {"CLIENT_ADDRESS", NULL, "address", "",
+     "overlay address to ask for; empty: the gateway assigns one", CL, false, &t_overlay_addr,
      FIELD(client_addr), 0, 0},
     {"NOT_ROUTED_TO_GATEWAY_CIDRS", NULL, "not-routed-to-gateway-cidrs", "",
      "CIDRs kept on the pod network (cluster and service ranges)", CL, false, &t_cidr_list,
@@ -305,6 +335,28 @@ static const struct setting settings[] = {
     {"GATEWAY_CHECK_TIMEOUT", NULL, "gateway-check-timeout", "5",
      "seconds to wait for the gateway to answer through the tunnel", CL, false, &t_number,
      FIELD(check_timeout), 1, SECONDS_MAX},
+    {"GATEWAY_CONTROL_PORT", NULL, "gateway-control-port", "8473",
+     "UDP port of the membership service on the gateway's pod IP", GW | CL, false, &t_number,
+     FIELD(control_port), 1, 65535},
+    {"MEMBERSHIP_KEY_FILE", NULL, "membership-key-file", "",
+     "shared key authenticating membership messages (mode 0600); empty: any pod may join", GW | CL,
+     false, &t_path, FIELD(key_file), 0, 0},
+    {"VXLAN_GATEWAY_FIRST_DYNAMIC_IP", NULL, "vxlan-gateway-first-dynamic-ip", "20",
+     "first host index leased dynamically; lower ones only by reservation or request", GW, false,
+     &t_number, FIELD(first_dynamic), 2, 65533},
+    {"LEASE_TIME", NULL, "lease-time", "30", "seconds a lease lives without renewal", GW, false,
+     &t_number, FIELD(lease_time), 2, SECONDS_MAX},
+    {"LEASES_FILE", NULL, "leases-file", "/var/lib/podgw/leases",
+     "where leases persist across restarts; empty: not persisted", GW, false, &t_path,
+     FIELD(leases_file), 0, 0},
+    {"NAT_CONF_FILE", NULL, "nat-conf-file", "",
+     "pod-gateway's nat.conf (\"name index ports\"): address reservations", GW, false, &t_path,
+     FIELD(nat_conf), 0, 0},
+    {"POD_NAME", NULL, "pod-name", "", "this pod's name, its identity (default: hostname)", CL,
+     false, &t_k8s_name, FIELD(pod_name), 0, PG_POD_NAME_MAX},
+    {"POD_NAMESPACE", NULL, "pod-namespace", "",
+     "this pod's namespace (default: the service account's, else \"default\")", CL, false,
+     &t_k8s_name, FIELD(pod_namespace), 0, PG_NAMESPACE_MAX},
     {"READY_FILE", NULL, "ready-file", "", "file written once set up (for probes)", GW | CL, false,
      &t_path, FIELD(ready_file), 0, 0},
     {"LOG_LEVEL", NULL, "log-level", "info", "error, warning, info or debug", GW | CL, false,
@@ -316,7 +368,6 @@ static const struct setting settings[] = {
 /* pod-gateway settings that podgw reads without error but does not act on
  * yet: named once in a warning, so that nothing silently does nothing. */
 static const char *const not_implemented[] = {
-    "VXLAN_GATEWAY_FIRST_DYNAMIC_IP",
     "VPN_BLOCK_OTHER_TRAFFIC",
     "VPN_TRAFFIC_PORT",
     "VPN_LOCAL_CIDRS",
@@ -716,6 +767,26 @@ static void load_env(struct loader *ld)
 
 /* ---- second pass: validation ---- */
 
+/* The pod's identity defaults to what Kubernetes gives every pod: its
+ * hostname and its service account's namespace. */
+static void default_identity(struct pg_config *cfg)
+{
+	static const char sa_ns[] = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+
+	if (!cfg->pod_name[0] && gethostname(cfg->pod_name, sizeof(cfg->pod_name)) < 0)
+		snprintf(cfg->pod_name, sizeof(cfg->pod_name), "unknown");
+	cfg->pod_name[sizeof(cfg->pod_name) - 1] = '\0';
+	if (!cfg->pod_namespace[0]) {
+		FILE *f = fopen(sa_ns, "re");
+
+		if (!f || !fgets(cfg->pod_namespace, sizeof(cfg->pod_namespace), f))
+			snprintf(cfg->pod_namespace, sizeof(cfg->pod_namespace), "default");
+		cfg->pod_namespace[strcspn(cfg->pod_namespace, "\n")] = '\0';
+		if (f)
+			fclose(f);
+	}
+}
+
 static void validate(struct loader *ld, struct pg_config *cfg)
 {
 	for (size_t i = 0; i < N_SETTINGS; i++) {
@@ -745,6 +816,17 @@ static void validate(struct loader *ld, struct pg_config *cfg)
 	if (ld->errors)
 		return;
 
+	if (ld->role == PG_ROLE_GATEWAY) {
+		uint32_t last_host = (1u << (32 - cfg->overlay.len)) - 2;
+
+		if (cfg->first_dynamic > last_host)
+			report(ld,
+			       "VXLAN_GATEWAY_FIRST_DYNAMIC_IP: '%u': beyond the last host (%u) of "
+			       "VXLAN_IP_NETWORK's /%u",
+			       cfg->first_dynamic, last_host, cfg->overlay.len);
+	}
+	if (ld->role == PG_ROLE_CLIENT)
+		default_identity(cfg);
 	if (ld->role == PG_ROLE_CLIENT && cfg->client_addr.family) {
 		struct pg_prefix gw, bcast;
 		char a[PG_PREFIX_STRLEN];

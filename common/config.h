@@ -17,6 +17,7 @@
 
 #include "common/addr.h"
 #include "common/log.h"
+#include "common/wire.h" /* the identity's limits */
 
 #define PG_MAX_PREFIXES 64
 #define PG_HOSTNAME_MAX 253
@@ -45,6 +46,14 @@ struct pg_config {
 	struct pg_prefix_list dns;
 	uint32_t resolve_timeout;
 	uint32_t check_timeout;
+	uint32_t control_port;
+	char key_file[PATH_MAX];
+	uint32_t first_dynamic;
+	uint32_t lease_time;
+	char leases_file[PATH_MAX];
+	char nat_conf[PATH_MAX];
+	char pod_name[PG_POD_NAME_MAX + 1];
+	char pod_namespace[PG_NAMESPACE_MAX + 1];
 	char ready_file[PATH_MAX];
 	enum pg_log_level log_level;
 };

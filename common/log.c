@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static const char *prog_name = "podgw";
 static enum pg_log_level max_level = PG_LOG_INFO;
@@ -56,4 +57,31 @@ void pg_log(enum pg_log_level level, const char *fmt, ...)
 	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "%s\n", line);
+}
+
+void pg_log_limited(struct pg_ratelimit *rl, enum pg_log_level level, const char *fmt, ...)
+{
+	struct timespec ts;
+	char line[768];
+	va_list ap;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if ((uint64_t)ts.tv_sec >= rl->window_start + rl->interval_s) {
+		rl->window_start = (uint64_t)ts.tv_sec;
+		rl->printed = 0;
+	}
+	if (rl->printed >= rl->burst) {
+		rl->suppressed++;
+		return;
+	}
+	rl->printed++;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (rl->suppressed) {
+		pg_log(level, "%s (%u similar messages suppressed)", line, rl->suppressed);
+		rl->suppressed = 0;
+	} else {
+		pg_log(level, "%s", line);
+	}
 }

@@ -5,12 +5,32 @@
 /* One line per event on stderr, prefixed with the program's name, so a
  * failing init container's log says what went wrong in its last line. */
 
+#include <stdint.h>
+
 enum pg_log_level { PG_LOG_ERR, PG_LOG_WARN, PG_LOG_INFO, PG_LOG_DEBUG };
 
 void pg_log_init(const char *prog);
 void pg_log_set_level(enum pg_log_level level);
 int pg_log_level_parse(const char *text, enum pg_log_level *out);
 void pg_log(enum pg_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* At most burst lines per interval_s seconds per limiter; what was held back
+ * is counted and reported with the next line that passes. */
+struct pg_ratelimit {
+	unsigned interval_s;
+	unsigned burst;
+	uint64_t window_start;
+	unsigned printed;
+	unsigned suppressed;
+};
+
+#define PG_RATELIMIT_INIT(interval, lines)                                                         \
+	{                                                                                          \
+		.interval_s = (interval), .burst = (lines)                                         \
+	}
+
+void pg_log_limited(struct pg_ratelimit *rl, enum pg_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #define pg_err(...)   pg_log(PG_LOG_ERR, __VA_ARGS__)
 #define pg_warn(...)  pg_log(PG_LOG_WARN, __VA_ARGS__)

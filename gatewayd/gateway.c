@@ -2,14 +2,20 @@
 #include "gatewayd/gateway.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <fcntl.h>
 #include <linux/netfilter.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "common/daemon.h"
 #include "common/log.h"
+#include "common/wire.h"
+#include "gatewayd/admission.h"
+#include "gatewayd/membership.h"
 #include "netlink/rtnl.h"
 
 #define VXLAN_OVERHEAD 50 /* outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14 */
@@ -21,6 +27,11 @@ struct pg_gateway {
 	struct pg_nft *nft;
 	int vxlan_ifindex;
 	bool table_created;
+	bool have_key;
+	struct pg_key key;
+	struct pg_pool *pool;
+	struct pg_admission admission;
+	struct pg_membership *membership;
 };
 
 static int sysctl_enable(const char *path)
@@ -58,9 +69,8 @@ static void wanted_link(const struct pg_gateway *gw, const struct pg_link_info *
 	    .vni = cfg->vxlan_id,
 	    .port = (uint16_t)cfg->vxlan_port,
 	    .underlay_ifindex = underlay->ifindex,
-	    /* Until membership programs the FDB, clients are learned from
-	     * their packets. */
-	    .learning = true,
+	    /* Membership programs the FDB: nothing is learned from packets. */
+	    .learning = false,
 	    .mtu = underlay->mtu - VXLAN_OVERHEAD,
 	    .no_ipv6 = true, /* the overlay is IPv4 only */
 	};
@@ -138,7 +148,7 @@ static int create_link(struct pg_gateway *gw, const struct pg_vxlan *vx,
 
 static int install_table(struct pg_gateway *gw)
 {
-	struct pg_nft_table *t = pg_gateway_ruleset(gw->cfg);
+	struct pg_nft_table *t = pg_gateway_ruleset(gw->cfg, gw->pool);
 	int r;
 
 	if (!t) {
@@ -157,6 +167,86 @@ static int install_table(struct pg_gateway *gw)
 		return r;
 	}
 	return 0;
+}
+
+/* The key, the reservations and the persisted leases: read before the
+ * kernel is touched, so that a bad file changes nothing. */
+static int load_membership_state(struct pg_gateway *gw)
+{
+	const struct pg_config *cfg = gw->cfg;
+	const char *why = "";
+	unsigned line = 0;
+	int r;
+
+	if (cfg->key_file[0]) {
+		r = pg_key_load(cfg->key_file, &gw->key, &why);
+		if (r < 0) {
+			pg_err("MEMBERSHIP_KEY_FILE: '%s': %s", cfg->key_file, why);
+			return PG_EXIT_CONFIG;
+		}
+		gw->have_key = true;
+	} else {
+		pg_warn("MEMBERSHIP_KEY_FILE is not set: any pod that reaches port %u may join",
+			cfg->control_port);
+	}
+	r = pg_pool_new(&cfg->overlay, cfg->first_dynamic, &gw->pool);
+	if (r < 0) {
+		pg_err("VXLAN_GATEWAY_FIRST_DYNAMIC_IP: '%u': %s", cfg->first_dynamic,
+		       strerror(-r));
+		return PG_EXIT_CONFIG;
+	}
+	if (cfg->nat_conf[0] &&
+	    (r = pg_pool_load_nat_conf(gw->pool, cfg->nat_conf, &line, &why)) < 0) {
+		if (line)
+			pg_err("NAT_CONF_FILE: '%s':%u: %s", cfg->nat_conf, line, why);
+		else
+			pg_err("NAT_CONF_FILE: '%s': %s", cfg->nat_conf, strerror(-r));
+		return PG_EXIT_CONFIG;
+	}
+	if (cfg->leases_file[0]) {
+		r = pg_pool_load(gw->pool, cfg->leases_file, &line);
+		if (r == -EBADMSG)
+			pg_warn("LEASES_FILE: '%s':%u: corrupt, set aside as %s.corrupt; clients "
+				"rejoin asking for their addresses",
+				cfg->leases_file, line, cfg->leases_file);
+		else if (r < 0)
+			pg_warn("LEASES_FILE: '%s': %s; starting without leases", cfg->leases_file,
+				strerror(-r));
+		else if (pg_pool_count(gw->pool))
+			pg_info("restored %zu leases from %s", pg_pool_count(gw->pool),
+				cfg->leases_file);
+	}
+	return PG_EXIT_OK;
+}
+
+static int regrant(const struct pg_lease *l, void *arg)
+{
+	struct pg_gateway *gw = arg;
+	int r = pg_admission_grant(&gw->admission, l);
+
+	if (r < 0)
+		pg_warn("restoring the lease of %s: %s", l->id, strerror(-r));
+	return 0;
+}
+
+static int open_membership(struct pg_gateway *gw, const struct pg_vxlan *vx,
+			   const struct pg_prefix *addr)
+{
+	struct pg_membership_params params = {
+	    .cfg = gw->cfg,
+	    .admission = &gw->admission,
+	    .pool = gw->pool,
+	    .key = gw->have_key ? &gw->key : NULL,
+	    .gateway_addr = pg_prefix_v4(addr),
+	    .mtu = (uint16_t)vx->mtu,
+	};
+	int r;
+
+	memcpy(params.gateway_mac, vx->mac, sizeof(params.gateway_mac));
+	r = pg_membership_open(&params, &gw->membership);
+	if (r < 0)
+		pg_err("GATEWAY_CONTROL_PORT: '%u': %s", gw->cfg->control_port, strerror(-r));
+	return r;
 }
 
 int pg_gateway_setup(const struct pg_config *cfg, struct pg_gateway **out)
@@ -191,7 +281,12 @@ int pg_gateway_setup(const struct pg_config *cfg, struct pg_gateway **out)
 		status = PG_EXIT_CONFIG;
 		goto fail;
 	}
+	if ((status = load_membership_state(gw)) != PG_EXIT_OK)
+		goto fail;
 	wanted_link(gw, &underlay, &vx, &addr);
+	status = PG_EXIT_RUNTIME;
+	if (open_membership(gw, &vx, &addr) < 0)
+		goto fail;
 	if ((status = adopt_or_remove_leftover(gw, &vx)) != 0)
 		goto fail;
 	status = PG_EXIT_RUNTIME;
@@ -205,11 +300,18 @@ int pg_gateway_setup(const struct pg_config *cfg, struct pg_gateway **out)
 	}
 	if (create_link(gw, &vx, &addr) < 0 || install_table(gw) < 0)
 		goto fail;
+	gw->admission = (struct pg_admission){
+	    .rt = gw->rt,
+	    .nft = gw->nft,
+	    .table = PG_GATEWAY_TABLE,
+	    .vxlan_ifindex = gw->vxlan_ifindex,
+	};
+	pg_pool_foreach(gw->pool, regrant, gw);
 
-	pg_info("ready: %s vni %u port %u on %s, overlay %s, egress %s", cfg->vxlan_if,
-		cfg->vxlan_id, cfg->vxlan_port, cfg->underlay_if,
+	pg_info("ready: %s vni %u port %u on %s, overlay %s, egress %s, membership on port %u",
+		cfg->vxlan_if, cfg->vxlan_id, cfg->vxlan_port, cfg->underlay_if,
 		pg_prefix_fmt(&cfg->overlay, (char[PG_PREFIX_STRLEN]){0}, true),
-		cfg->vpn_if[0] ? cfg->vpn_if : cfg->underlay_if);
+		cfg->vpn_if[0] ? cfg->vpn_if : cfg->underlay_if, cfg->control_port);
 	*out = gw;
 	return PG_EXIT_OK;
 
@@ -218,12 +320,47 @@ fail:
 	return status;
 }
 
+int pg_gateway_run(struct pg_gateway *gw, int sigfd)
+{
+	struct pollfd pfd[2] = {
+	    {.fd = sigfd, .events = POLLIN},
+	    {.fd = pg_membership_fd(gw->membership), .events = POLLIN},
+	};
+
+	for (;;) {
+		int timeout = pg_membership_tick(gw->membership);
+
+		if (poll(pfd, 2, timeout) < 0) {
+			if (errno == EINTR)
+				continue;
+			pg_err("poll: %s", strerror(errno));
+			return PG_EXIT_RUNTIME;
+		}
+		if (pfd[0].revents & POLLIN) {
+			int sig = pg_signals_read(sigfd);
+
+			if (sig == SIGTERM || sig == SIGINT) {
+				pg_info("%s: removing what was set up", strsignal(sig));
+				return PG_EXIT_OK;
+			}
+		}
+		if (pfd[1].revents & POLLIN)
+			pg_membership_receive(gw->membership);
+	}
+}
+
 void pg_gateway_teardown(struct pg_gateway *gw)
 {
 	int r;
 
 	if (!gw)
 		return;
+	if (gw->membership) {
+		pg_membership_save(gw->membership);
+		pg_membership_close(gw->membership);
+	}
+	pg_pool_free(gw->pool);
+	sodium_memzero(&gw->key, sizeof(gw->key));
 	if (gw->table_created &&
 	    (r = pg_nft_table_delete(gw->nft, NFPROTO_INET, PG_GATEWAY_TABLE)) < 0 && r != -ENOENT)
 		pg_warn("deleting nftables table inet %s: %s", PG_GATEWAY_TABLE, strerror(-r));

@@ -3,6 +3,7 @@
 #define PODGW_GATEWAY_H
 
 #include "common/config.h"
+#include "gatewayd/pool.h"
 #include "netlink/nft.h"
 
 #define PG_GATEWAY_TABLE "podgw"
@@ -13,10 +14,14 @@ struct pg_gateway;
  * table. Returns an enum pg_exit; on failure everything it created is gone
  * and one line said why. */
 int pg_gateway_setup(const struct pg_config *cfg, struct pg_gateway **out);
+/* Serves the membership protocol until SIGTERM or SIGINT arrives on sigfd;
+ * returns an enum pg_exit. */
+int pg_gateway_run(struct pg_gateway *gw, int sigfd);
 /* Removes what setup created and frees gw. */
 void pg_gateway_teardown(struct pg_gateway *gw);
 
-/* The gateway's whole table, built from the configuration alone. */
-struct pg_nft_table *pg_gateway_ruleset(const struct pg_config *cfg);
+/* The gateway's whole table: rules from the configuration, set elements
+ * for the pool's live leases (pool may be NULL: empty sets). */
+struct pg_nft_table *pg_gateway_ruleset(const struct pg_config *cfg, const struct pg_pool *pool);
 
 #endif

@@ -55,12 +55,7 @@ int main(int argc, char **argv)
 		return PG_EXIT_RUNTIME;
 	}
 
-	r = pg_signals_wait_term(sigfd);
-	if (r < 0)
-		pg_err("waiting for signals: %s", strerror(-r));
-	else
-		pg_info("%s: removing what was set up", strsignal(r));
-	status = r < 0 ? PG_EXIT_RUNTIME : PG_EXIT_OK;
+	status = pg_gateway_run(gw, sigfd);
 	pg_ready_file_remove(cfg.ready_file);
 	pg_gateway_teardown(gw);
 	close(sigfd);

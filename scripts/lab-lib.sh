@@ -21,12 +21,15 @@
 #   lab_add_gateway NAME IP          # a pod, plus hosts entries NAME, pod-gateway-NAME
 #   lab_add_pod NAME IP              # a pod
 #   lab_start_gatewayd NAME [ARGS]   # background, waits for --ready-file; sets LAB_PID
-#   lab_clientd_init POD GW ADDR [ARGS]
+#                                    # (leases in STATE/NAME.leases unless ARGS say otherwise)
+#   lab_clientd_init POD GW ADDR [ARGS]        # ADDR "-": none, the gateway assigns one
 #   lab_start_clientd_run POD GW ADDR [ARGS]   # background, waits for ready; sets LAB_PID
+#                                    # clientd's identity is the pod's name (--pod-name POD)
 #   lab_stop_pid PID [SIGNAL [TIMEOUT]]         # sets LAB_RC to the exit code
 #   lab_exec NAME CMD...             # run a command in PREFIX+NAME
 #   lab_net_dump NAME                # links, addresses, routes, rules (for diffs)
 #   lab_snapshot NAME                # the same plus nft ruleset and forwarding sysctls
+#   lab_admission_dump GW            # the gateway's FDB, neighbours, peers and clients sets
 #   lab_down PREFIX                  # kill, delete, forget: idempotent, crash-safe
 #
 # Settings (environment): PODGW_BUILD (build dir, default SRC/build),
@@ -281,38 +284,57 @@ lab_start_daemon() {
 	return 1
 }
 
-# lab_start_gatewayd NAME [ARGS...]: gatewayd in gateway pod NAME.
+# lab_start_gatewayd NAME [ARGS...]: gatewayd in gateway pod NAME. Its leases
+# persist in STATE/NAME.leases (never the system's default path); ARGS come
+# later and win (--leases-file "" for none).
 lab_start_gatewayd() {
 	lab_require_init || return 1
 	local name=${1:?lab_start_gatewayd NAME [ARGS]}
 	shift
 	local ready=$LAB_STATE/$name.gatewayd.ready
 	lab_start_daemon "$name" gatewayd "$ready" \
-		"$LAB_GATEWAYD" --ready-file "$ready" "$@"
+		"$LAB_GATEWAYD" --ready-file "$ready" --leases-file "$LAB_STATE/$name.leases" "$@"
+}
+
+# lab_clientd_args POD GATEWAY ADDRESS: the arguments every clientd of the lab
+# gets, one a line: the gateway, the pod's name as its identity (namespaces
+# share the machine's hostname, clientd's default), and --address ADDRESS
+# unless ADDRESS is "-" (the gateway assigns one). Later ARGS win.
+lab_clientd_args() {
+	local name=$1 gw=$2 addr=$3
+	printf '%s\n' --gateway "$gw" --pod-name "$name"
+	if [[ $addr != - ]]; then
+		printf '%s\n' --address "$addr"
+	fi
 }
 
 # lab_clientd_init POD GATEWAY ADDRESS [ARGS...]: `clientd init` in the pod,
 # in the foreground, bounded by LAB_INIT_TIMEOUT seconds (120); its output goes
-# to the caller. Returns clientd's exit code (124 on timeout).
+# to the caller. ADDRESS "-": none, the gateway assigns one. Returns clientd's
+# exit code (124 on timeout).
 lab_clientd_init() {
 	lab_require_init || return 1
 	local name=${1:?lab_clientd_init POD GATEWAY ADDRESS} gw=${2:?gateway} addr=${3:?address}
 	shift 3
 	local rc=0
+	local -a base
+	mapfile -t base < <(lab_clientd_args "$name" "$gw" "$addr")
 	timeout --kill-after=5 "${LAB_INIT_TIMEOUT:-120}" ip netns exec "$(lab_ns "$name")" \
-		"$LAB_CLIENTD" init --gateway "$gw" --address "$addr" "$@" </dev/null || rc=$?
+		"$LAB_CLIENTD" init "${base[@]}" "$@" </dev/null || rc=$?
 	return "$rc"
 }
 
 # lab_start_clientd_run POD GATEWAY ADDRESS [ARGS...]: the sidecar, in the
-# background; waits for its ready file; sets LAB_PID.
+# background; waits for its ready file; sets LAB_PID. ADDRESS "-": none.
 lab_start_clientd_run() {
 	lab_require_init || return 1
 	local name=${1:?lab_start_clientd_run POD GATEWAY ADDRESS} gw=${2:?gateway} addr=${3:?address}
 	shift 3
 	local ready=$LAB_STATE/$name.clientd.ready
+	local -a base
+	mapfile -t base < <(lab_clientd_args "$name" "$gw" "$addr")
 	lab_start_daemon "$name" clientd "$ready" \
-		"$LAB_CLIENTD" run --gateway "$gw" --address "$addr" --ready-file "$ready" "$@"
+		"$LAB_CLIENTD" run "${base[@]}" --ready-file "$ready" "$@"
 }
 
 # lab_stop_pid PID [SIGNAL [TIMEOUT]]: signals a daemon started by this shell
@@ -371,6 +393,23 @@ lab_snapshot() {
 	ip netns exec "$ns" nft list ruleset
 	echo "## sysctl"
 	ip netns exec "$ns" sysctl net.ipv4.ip_forward net.ipv6.conf.all.forwarding
+}
+
+# lab_admission_dump GW [IFACE]: what membership programmed on gateway GW's
+# vxlan link (vxlan0): static FDB entries, neighbours, and the elements of
+# the `inet podgw` sets peers and clients (without expiry times). For diffs.
+lab_admission_dump() {
+	local ns dev=${2:-vxlan0} set
+	ns=$(lab_ns "${1:?lab_admission_dump GW [IFACE]}")
+	echo "## bridge fdb show dev $dev"
+	ip netns exec "$ns" bridge fdb show dev "$dev" 2>&1 || true
+	echo "## ip neigh show dev $dev"
+	ip -n "$ns" neigh show dev "$dev" 2>&1 || true
+	for set in peers clients; do
+		echo "## nft list set inet podgw $set"
+		{ ip netns exec "$ns" nft list set inet podgw "$set" 2>&1 || true; } |
+			sed -E 's/ expires [0-9a-z.]+//g'
+	done
 }
 
 # lab_kill_ns_processes NS: every process inside the namespace (they are the

@@ -86,8 +86,9 @@ cmd_up() {
 	for entry in "${CRAWLERS[@]}"; do
 		read -r name ip gw addr <<<"$entry"
 		lab_add_pod "$name" "$ip"
-		lab_clientd_init "$name" "$gw" "$addr"
-		echo "lab.sh: crawler $name ($ip, overlay $addr) routed through $gw" >&2
+		# The sidecar: it joins, and its renewals keep the lease alive.
+		lab_start_clientd_run "$name" "$gw" "$addr"
+		echo "lab.sh: crawler $name ($ip, overlay $addr) routed through $gw, clientd run pid $LAB_PID" >&2
 	done
 	# shellcheck disable=SC2034 # read by the EXIT trap
 	UP_DONE=1

@@ -15,6 +15,8 @@ cd "$src"
 
 build=${PODGW_BUILD_DIR:-build}
 asan=${PODGW_ASAN_BUILD_DIR:-build-asan}
+fuzz=${PODGW_FUZZ_BUILD_DIR:-build-fuzz}
+fuzz_seconds=${PODGW_FUZZ_SECONDS:-20}
 
 setup() { # dir [meson options...]
 	local dir=$1
@@ -29,14 +31,20 @@ setup() { # dir [meson options...]
 
 setup "$build"
 setup "$asan" -Db_sanitize=address,undefined -Db_lundef=false
+# clang builds everything once more (its warnings are errors too) and runs
+# each libFuzzer target for a bounded time.
+CC=clang setup "$fuzz" -Dfuzz=true -Dfuzz_seconds="$fuzz_seconds" \
+	-Db_sanitize=address,undefined -Db_lundef=false
 
 status=0
 meson test -C "$build" --print-errorlogs || status=1
 # Sanitizers catch memory errors the ordinary build hides; the namespace
 # tests already ran the daemons above, so only the unit suite runs here.
 meson test -C "$asan" --suite unit --print-errorlogs || status=1
+meson test -C "$fuzz" --suite fuzz --print-errorlogs || status=1
 
-python3 - "$build/meson-logs/testlog.json" "$asan/meson-logs/testlog.json" <<'PY'
+python3 - "$build/meson-logs/testlog.json" "$asan/meson-logs/testlog.json" \
+	"$fuzz/meson-logs/testlog.json" <<'PY'
 import json, sys
 counts = {"passed": 0, "failed": 0, "skipped": 0}
 for path in sys.argv[1:]:

@@ -138,3 +138,133 @@ t_records() {
 t_vxlan_count() {
 	ip -n "$(lab_ns "$1")" -o link show type vxlan | wc -l
 }
+
+# t_overlay_addr POD: the pod's first IPv4 address on vxlan0 (none: empty).
+t_overlay_addr() {
+	ip -n "$(lab_ns "$1")" -4 -o addr show dev vxlan0 2>/dev/null |
+		awk '{ sub(/\/.*/, "", $4); print $4; exit }' || true
+}
+
+# t_link_mac POD [IFACE]: the MAC address of IFACE (vxlan0) in the pod.
+t_link_mac() {
+	ip -n "$(lab_ns "$1")" -o link show "${2:-vxlan0}" 2>/dev/null |
+		grep -Eo 'link/ether [0-9a-f:]+' | awk '{ print $2 }' || true
+}
+
+# t_nft_packets GW CHAIN REGEX: the packet counter of the first rule of chain
+# CHAIN in the gateway's `inet podgw` table that matches REGEX (empty: none).
+t_nft_packets() {
+	local gw=$1 chain=$2 re=$3
+	ip netns exec "$(lab_ns "$gw")" nft list chain inet podgw "$chain" 2>/dev/null |
+		awk -v re="$re" '$0 ~ re && match($0, /counter packets [0-9]+/) {
+			split(substr($0, RSTART, RLENGTH), f, " "); print f[3]; exit }' || true
+}
+
+# t_ping_all SECONDS POD...: pings 203.0.113.10 from every POD until each
+# got one answer, at most SECONDS; sets T_FIRST[POD] to the seconds (with
+# milliseconds) each took and T_MISSING to the pods that never got through.
+# shellcheck disable=SC2034 # read by the tests
+declare -A T_FIRST=()
+T_MISSING=
+t_ping_all() {
+	local seconds=$1 start now pod
+	shift
+	local -a left=("$@") still
+	T_FIRST=()
+	start=$EPOCHREALTIME
+	while ((${#left[@]} > 0)); do
+		still=()
+		for pod in "${left[@]}"; do
+			if t_ping "$pod" 203.0.113.10 1; then
+				# shellcheck disable=SC2034 # read by the tests
+				T_FIRST[$pod]=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
+			else
+				still+=("$pod")
+			fi
+		done
+		left=("${still[@]}")
+		now=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { print int(b - a) }')
+		((now < seconds)) || break
+		((${#left[@]} == 0)) || sleep 0.2
+	done
+	T_MISSING=${left[*]}
+	[[ -z $T_MISSING ]]
+}
+
+# t_pg_messages PCAP [DIR]: the membership messages (UDP, magic "PGWM") of a
+# classic pcap file (tcpdump -w), one a line:
+#   N SRC:PORT > DST:PORT TYPE [pod=NS/NAME] [wanted=IP] [addr=IP/LEN] [error=CODE] [text=...]
+# TYPE: JOIN RENEW RELEASE GRANT RELEASED ERROR (else type-0xNN); CODE as in
+# common/wire.h (7: NO_LEASE). With DIR, the UDP payload of message N is
+# written to DIR/N.bin. Needs python3.
+t_pg_messages() {
+	python3 - "$@" <<'PY'
+import os
+import socket
+import struct
+import sys
+
+path = sys.argv[1]
+outdir = sys.argv[2] if len(sys.argv) > 2 else None
+names = {1: "JOIN", 2: "RENEW", 3: "RELEASE", 0x81: "GRANT", 0x83: "RELEASED", 0xFF: "ERROR"}
+data = open(path, "rb").read()
+if data[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
+    e = "<"
+elif data[:4] in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
+    e = ">"
+else:
+    sys.exit("%s: not a pcap file" % path)
+linktype = struct.unpack(e + "I", data[20:24])[0] & 0x0FFFFFFF
+off, n = 24, 0
+while off + 16 <= len(data):
+    incl = struct.unpack(e + "I", data[off + 8:off + 12])[0]
+    pkt = data[off + 16:off + 16 + incl]
+    off += 16 + incl
+    if linktype == 1:  # Ethernet
+        ethertype, l3 = struct.unpack(">H", pkt[12:14])[0], pkt[14:]
+        if ethertype == 0x8100:
+            ethertype, l3 = struct.unpack(">H", pkt[16:18])[0], pkt[18:]
+    elif linktype == 113:  # Linux cooked
+        ethertype, l3 = struct.unpack(">H", pkt[14:16])[0], pkt[16:]
+    elif linktype == 276:  # Linux cooked v2
+        ethertype, l3 = struct.unpack(">H", pkt[0:2])[0], pkt[20:]
+    else:
+        sys.exit("pcap link type %d is not handled" % linktype)
+    if ethertype != 0x0800 or len(l3) < 20 or l3[9] != 17:
+        continue
+    if struct.unpack(">H", l3[6:8])[0] & 0x3FFF:  # a fragment
+        continue
+    udp = l3[(l3[0] & 0x0F) * 4:]
+    if len(udp) < 8:
+        continue
+    sport, dport, ulen = struct.unpack(">HHH", udp[0:6])
+    msg = udp[8:ulen]
+    if len(msg) < 34 or msg[:4] != b"PGWM":
+        continue
+    n += 1
+    fields = []
+    pos, end = 34, min(len(msg), 34 + struct.unpack(">H", msg[32:34])[0])
+    tlv = {}
+    while pos + 4 <= end:
+        t, ln = struct.unpack(">HH", msg[pos:pos + 4])
+        tlv[t] = msg[pos + 4:pos + 4 + ln]
+        pos += 4 + ln
+    if 1 in tlv:
+        ns = tlv.get(2, b"").decode("ascii", "replace")
+        fields.append("pod=%s/%s" % (ns, tlv[1].decode("ascii", "replace")))
+    if len(tlv.get(4, b"")) == 4:
+        fields.append("wanted=" + socket.inet_ntoa(tlv[4]))
+    if len(tlv.get(5, b"")) == 5:
+        fields.append("addr=%s/%d" % (socket.inet_ntoa(tlv[5][:4]), tlv[5][4]))
+    if len(tlv.get(10, b"")) == 2:
+        fields.append("error=%d" % struct.unpack(">H", tlv[10])[0])
+    if 11 in tlv:
+        fields.append("text=" + tlv[11].decode("ascii", "replace").replace(" ", "_"))
+    print("%d %s:%d > %s:%d %s %s" % (n, socket.inet_ntoa(l3[12:16]), sport,
+                                      socket.inet_ntoa(l3[16:20]), dport,
+                                      names.get(msg[5], "type-0x%02x" % msg[5]), " ".join(fields)))
+    if outdir:
+        with open(os.path.join(outdir, "%d.bin" % n), "wb") as f:
+            f.write(msg)
+PY
+}

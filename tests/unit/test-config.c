@@ -55,7 +55,9 @@ static const struct env_case env_cases[] = {
     {"VXLAN_PORT=65536", false, false, "VXLAN_PORT: '65536'"},
     {"VXLAN_IP_NETWORK=172.16.0", false, true, NULL},
     {"VXLAN_IP_NETWORK=10.99.0.0/16", false, true, NULL},
-    {"VXLAN_IP_NETWORK=10.99.0.8/29", false, true, NULL},
+    {"VXLAN_IP_NETWORK=10.99.0.8/29", true, false, "CLIENT_ADDRESS: '172.16.0.9': outside"},
+    {"VXLAN_IP_NETWORK=10.99.0.8/29", false, false,
+     "VXLAN_GATEWAY_FIRST_DYNAMIC_IP: '20': beyond the last host (6)"},
     {"VXLAN_IP_NETWORK=172.16.0.1/24", false, false,
      "VXLAN_IP_NETWORK: '172.16.0.1/24': host bits"},
     {"VXLAN_IP_NETWORK=300.1.1.0/24", false, false, "VXLAN_IP_NETWORK: '300.1.1.0/24'"},
@@ -88,6 +90,22 @@ static const struct env_case env_cases[] = {
     {"GATEWAY_CHECK_TIMEOUT=3601", true, false, "GATEWAY_CHECK_TIMEOUT"},
     {"READY_FILE=/run/podgw.ready", false, true, NULL},
     {"READY_FILE=relative", false, false, "READY_FILE: 'relative': must be an absolute path"},
+    {"GATEWAY_CONTROL_PORT=8473", true, true, NULL},
+    {"GATEWAY_CONTROL_PORT=0", false, false, "GATEWAY_CONTROL_PORT: '0'"},
+    {"MEMBERSHIP_KEY_FILE=/etc/podgw/key", true, true, NULL},
+    {"MEMBERSHIP_KEY_FILE=key", false, false, "MEMBERSHIP_KEY_FILE: 'key': must be an absolute"},
+    {"VXLAN_GATEWAY_FIRST_DYNAMIC_IP=2", false, true, NULL},
+    {"VXLAN_GATEWAY_FIRST_DYNAMIC_IP=1", false, false, "VXLAN_GATEWAY_FIRST_DYNAMIC_IP: '1'"},
+    {"VXLAN_GATEWAY_FIRST_DYNAMIC_IP=255", false, false, "beyond the last host (254)"},
+    {"LEASE_TIME=1", false, false, "LEASE_TIME: '1'"},
+    {"LEASE_TIME=60", false, true, NULL},
+    {"LEASES_FILE=", false, true, NULL},
+    {"LEASES_FILE=relative/leases", false, false, "LEASES_FILE"},
+    {"NAT_CONF_FILE=/config/nat.conf", false, true, NULL},
+    {"POD_NAME=crawler-7d9f", true, true, NULL},
+    {"POD_NAME=a b", true, false, "POD_NAME: 'a b': not printable"},
+    {"POD_NAMESPACE=crawler-system", true, true, NULL},
+    {"POD_NAMESPACE=Crawlers", true, false, "POD_NAMESPACE: 'Crawlers': not a DNS label"},
     {"LOG_LEVEL=debug", false, true, NULL},
     {"LOG_LEVEL=loud", false, false, "LOG_LEVEL: 'loud'"},
     {"GATEWAY_NAME=10.244.0.2", true, true, NULL},
@@ -138,6 +156,26 @@ static void test_gateway_alias(void)
 	free(errs);
 	CHECK(load(PG_ROLE_CLIENT, argv, envp2, &cfg, &errs) == 0);
 	CHECK_STR(cfg.gateway, "bar");
+	free(errs);
+}
+
+static void test_identity_defaults(void)
+{
+	char *argv[] = {"clientd", "init", NULL};
+	char *envp[] = {"gateway=foo", NULL};
+	char *envp2[] = {"gateway=foo", "POD_NAME=c1", "POD_NAMESPACE=crawlers", NULL};
+	struct pg_config cfg;
+	char host[256] = "";
+	char *errs = NULL;
+
+	gethostname(host, sizeof(host));
+	CHECK(load(PG_ROLE_CLIENT, argv, envp, &cfg, &errs) == 0);
+	CHECK_STR(cfg.pod_name, host);
+	CHECK(cfg.pod_namespace[0] != '\0');
+	free(errs);
+	CHECK(load(PG_ROLE_CLIENT, argv, envp2, &cfg, &errs) == 0);
+	CHECK_STR(cfg.pod_name, "c1");
+	CHECK_STR(cfg.pod_namespace, "crawlers");
 	free(errs);
 }
 
@@ -223,7 +261,8 @@ static void test_errors_collected(void)
 	char *envp4[] = {NULL};
 	CHECK(load(PG_ROLE_CLIENT, argv4, envp4, &cfg, &errs) == -EINVAL);
 	CHECK(strstr(errs, "GATEWAY_NAME: required setting is missing") != NULL);
-	CHECK(strstr(errs, "CLIENT_ADDRESS: required setting is missing") != NULL);
+	CHECK(strstr(errs, "CLIENT_ADDRESS") == NULL); /* optional: the gateway assigns */
+	CHECK(count_lines(errs) == 1);
 	free(errs);
 }
 
@@ -266,7 +305,7 @@ static void test_file_syntax(void)
 	CHECK_STR(cfg.vpn_if, "tun0");
 	CHECK_STR(pg_prefix_fmt(&cfg.overlay, buf, true), "172.16.0.0/24");
 	CHECK(strstr(errs, "warning: pod-gateway settings not implemented, ignored: "
-			   "VXLAN_GATEWAY_FIRST_DYNAMIC_IP, VPN_BLOCK_OTHER_TRAFFIC") != NULL);
+			   "VPN_BLOCK_OTHER_TRAFFIC, VPN_TRAFFIC_PORT") != NULL);
 	CHECK(count_lines(errs) == 1);
 	free(errs);
 
@@ -336,6 +375,7 @@ int main(void)
 	test_env_table();
 	test_defaults();
 	test_gateway_alias();
+	test_identity_defaults();
 	test_precedence();
 	test_errors_collected();
 	test_file_syntax();

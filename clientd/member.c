@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: MIT */
+#include "clientd/member.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <sodium.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_OUTSTANDING 64 /* resends within one request whose answers count */
+
+struct pg_member {
+	const struct pg_config *cfg;
+	const struct pg_key *key;
+	int fd;
+	uint8_t mac[6];
+	uint8_t sent[MAX_OUTSTANDING][PG_WIRE_NONCE_LEN];
+	size_t n_sent;
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void identity_mac(const struct pg_config *cfg, uint8_t mac[6])
+{
+	char id[PG_NAMESPACE_MAX + PG_POD_NAME_MAX + 2];
+	uint8_t hash[crypto_generichash_BYTES_MIN];
+
+	snprintf(id, sizeof(id), "%s/%s", cfg->pod_namespace, cfg->pod_name);
+	crypto_generichash(hash, sizeof(hash), (const uint8_t *)id, strlen(id), NULL, 0);
+	memcpy(mac, hash, 6);
+	mac[0] = (uint8_t)((mac[0] & 0xfc) | 0x02); /* locally administered, unicast */
+}
+
+int pg_member_open(const struct pg_config *cfg, const struct pg_prefix *gateway,
+		   const struct pg_key *key, struct pg_member **out)
+{
+	struct pg_member *m;
+	struct sockaddr_in to = {
+	    .sin_family = AF_INET,
+	    .sin_port = htons((uint16_t)cfg->control_port),
+	    .sin_addr = pg_prefix_v4(gateway),
+	};
+	int r;
+
+	if (sodium_init() < 0)
+		return -EIO;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->cfg = cfg;
+	m->key = key;
+	identity_mac(cfg, m->mac);
+	/* Connected, so only the gateway's pod IP can answer. */
+	m->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (m->fd < 0 || connect(m->fd, (struct sockaddr *)&to, sizeof(to)) < 0) {
+		r = -errno;
+		if (m->fd >= 0)
+			close(m->fd);
+		free(m);
+		return r;
+	}
+	*out = m;
+	return 0;
+}
+
+void pg_member_close(struct pg_member *m)
+{
+	if (!m)
+		return;
+	close(m->fd);
+	free(m);
+}
+
+void pg_member_mac(const struct pg_member *m, uint8_t mac[6])
+{
+	memcpy(mac, m->mac, 6);
+}
+
+int pg_member_fd(const struct pg_member *m)
+{
+	return m->fd;
+}
+
+/* Every resend is a new message (a replayed nonce would be refused), so an
+ * answer to any of them counts. */
+static int send_request(struct pg_member *m, enum pg_msg_type type, struct in_addr wish)
+{
+	uint8_t buf[PG_WIRE_MAX];
+	struct pg_msg req;
+	int n;
+
+	pg_msg_init(&req, type);
+	snprintf(req.pod_name, sizeof(req.pod_name), "%s", m->cfg->pod_name);
+	snprintf(req.pod_namespace, sizeof(req.pod_namespace), "%s", m->cfg->pod_namespace);
+	if (type != PG_MSG_RELEASE) {
+		req.has_mac = true;
+		memcpy(req.mac, m->mac, sizeof(req.mac));
+	}
+	if (type == PG_MSG_JOIN && wish.s_addr != htonl(INADDR_ANY)) {
+		req.has_wanted = true;
+		req.wanted = wish;
+	}
+	n = pg_msg_encode(&req, m->key, buf, sizeof(buf));
+	if (n < 0)
+		return n;
+	memcpy(m->sent[m->n_sent++ % MAX_OUTSTANDING], req.nonce, PG_WIRE_NONCE_LEN);
+	if (send(m->fd, buf, (size_t)n, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+static bool answers_us(const struct pg_member *m, const struct pg_msg *ans)
+{
+	size_t n = m->n_sent < MAX_OUTSTANDING ? m->n_sent : MAX_OUTSTANDING;
+
+	if (!ans->has_request_nonce)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (memcmp(m->sent[i], ans->request_nonce, PG_WIRE_NONCE_LEN) == 0)
+			return true;
+	return false;
+}
+
+static void fill_grant(const struct pg_msg *ans, struct pg_grant *g)
+{
+	pg_prefix_from_v4(&g->addr, ans->addr, ans->prefix_len);
+	pg_prefix_from_v4(&g->gateway, ans->gateway_addr, 32);
+	memcpy(g->gateway_mac, ans->gateway_mac, sizeof(g->gateway_mac));
+	g->mtu = ans->mtu;
+	g->lease_time = ans->lease_time;
+}
+
+int pg_member_request(struct pg_member *m, enum pg_msg_type type, struct in_addr wish,
+		      unsigned timeout_ms, unsigned resend_ms, struct pg_grant *grant,
+		      uint16_t *error, char *why, size_t why_len)
+{
+	uint64_t deadline = now_ms() + timeout_ms, next_send = 0;
+	enum pg_msg_type want = type == PG_MSG_RELEASE ? PG_MSG_RELEASED : PG_MSG_GRANT;
+	bool unverified = false;
+	int last_err = 0;
+
+	m->n_sent = 0;
+	*error = 0;
+	for (;;) {
+		uint64_t now = now_ms();
+		struct pollfd pfd = {.fd = m->fd, .events = POLLIN};
+		uint8_t buf[PG_WIRE_MAX + 1];
+		struct pg_msg ans;
+		ssize_t n;
+
+		if (now >= deadline)
+			break;
+		if (now >= next_send) {
+			int r = send_request(m, type, wish);
+
+			/* ECONNREFUSED: nobody listens yet; keep trying. */
+			if (r < 0)
+				last_err = r;
+			next_send = now + resend_ms;
+		}
+		if (poll(&pfd, 1, (int)((next_send < deadline ? next_send : deadline) - now)) < 0 &&
+		    errno != EINTR)
+			return -errno;
+		while ((n = recv(m->fd, buf, sizeof(buf), 0)) >= 0) {
+			int r = (size_t)n > PG_WIRE_MAX
+				    ? -EBADMSG
+				    : pg_msg_decode(buf, (size_t)n, m->key, &ans);
+
+			if (r == -EACCES)
+				unverified = true;
+			if (r < 0 || !answers_us(m, &ans))
+				continue;
+			if (ans.type == PG_MSG_ERROR) {
+				*error = ans.error;
+				snprintf(why, why_len, "%s%s%s", pg_wire_error_str(ans.error),
+					 ans.error_text[0] ? ": " : "", ans.error_text);
+				return -EPROTO;
+			}
+			if (ans.type == want) {
+				if (grant && want == PG_MSG_GRANT)
+					fill_grant(&ans, grant);
+				return 0;
+			}
+		}
+		if (errno != EAGAIN && errno != ECONNREFUSED && errno != EINTR)
+			last_err = -errno;
+	}
+	if (unverified) {
+		snprintf(why, why_len, "answers failed authentication (check MEMBERSHIP_KEY_FILE)");
+		return -EACCES;
+	}
+	snprintf(why, why_len, "no answer%s%s", last_err ? ": " : "",
+		 last_err ? strerror(-last_err) : "");
+	return -ETIMEDOUT;
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef PODGW_MEMBER_H
+#define PODGW_MEMBER_H
+
+/* The client's side of the membership protocol (docs/membership.md): asks
+ * the gateway's control port for a lease, renews and releases it. */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/addr.h"
+#include "common/config.h"
+#include "common/wire.h"
+
+struct pg_member;
+
+struct pg_grant {
+	struct pg_prefix addr;	  /* with the overlay's prefix length */
+	struct pg_prefix gateway; /* the gateway's overlay address, /32 */
+	uint8_t gateway_mac[6];
+	uint16_t mtu;
+	uint32_t lease_time;
+};
+
+/* A UDP socket toward gateway:GATEWAY_CONTROL_PORT; key may be NULL. The
+ * client's vxlan MAC is derived from its identity, so it stays the same
+ * across restarts and the gateway's neighbour entry stays right. */
+int pg_member_open(const struct pg_config *cfg, const struct pg_prefix *gateway,
+		   const struct pg_key *key, struct pg_member **out);
+void pg_member_close(struct pg_member *m);
+void pg_member_mac(const struct pg_member *m, uint8_t mac[6]);
+int pg_member_fd(const struct pg_member *m);
+
+/* Sends JOIN (with wish unless INADDR_ANY), RENEW or RELEASE and waits for
+ * the answer, resending every resend_ms, for at most timeout_ms. Returns 0
+ * (with *grant for JOIN and RENEW); -ETIMEDOUT when nothing usable came
+ * back; -EPROTO when the gateway answered with an error (*error, and
+ * why[] gets its text); -EACCES when answers came but failed
+ * authentication. */
+int pg_member_request(struct pg_member *m, enum pg_msg_type type, struct in_addr wish,
+		      unsigned timeout_ms, unsigned resend_ms, struct pg_grant *grant,
+		      uint16_t *error, char *why, size_t why_len);
+
+#endif

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+#include "gatewayd/admission.h"
+
+#include <errno.h>
+#include <linux/netfilter.h>
+#include <string.h>
+
+#define CLIENT_KEY_LEN 12 /* ipv4_addr . ether_addr, each padded to 4 bytes */
+
+static int client_key(const struct pg_lease *l, uint8_t key[CLIENT_KEY_LEN])
+{
+	long n = pg_nft_key_pack(key, CLIENT_KEY_LEN, PG_KEY_IPV4, &l->addr.s_addr, PG_KEY_ETHER,
+				 l->mac);
+
+	return n == CLIENT_KEY_LEN ? 0 : -EINVAL;
+}
+
+static void lease_prefixes(const struct pg_lease *l, struct pg_prefix *overlay,
+			   struct pg_prefix *pod)
+{
+	pg_prefix_from_v4(overlay, l->addr, 32);
+	pg_prefix_from_v4(pod, l->pod_ip, 32);
+}
+
+int pg_admission_grant(const struct pg_admission *a, const struct pg_lease *l)
+{
+	struct pg_prefix overlay, pod;
+	uint8_t key[CLIENT_KEY_LEN];
+	int r;
+
+	lease_prefixes(l, &overlay, &pod);
+	if ((r = client_key(l, key)) < 0)
+		return r;
+	/* Sets first: traffic can only flow once the FDB points at the pod,
+	 * and by then the filters already let it through. */
+	r = pg_nft_set_update(a->nft, NFPROTO_INET, a->table, PG_SET_PEERS, true, &l->pod_ip.s_addr,
+			      4, 1);
+	if (r == 0)
+		r = pg_nft_set_update(a->nft, NFPROTO_INET, a->table, PG_SET_CLIENTS, true, key,
+				      sizeof(key), 1);
+	if (r == 0) {
+		r = pg_fdb_add(a->rt, a->vxlan_ifindex, l->mac, &pod);
+		if (r == -EEXIST)
+			r = 0;
+	}
+	if (r == 0)
+		r = pg_neigh_add(a->rt, a->vxlan_ifindex, &overlay, l->mac);
+	return r;
+}
+
+/* Best effort through every step: a half-revoked lease would keep part of
+ * its access. The first error is returned; absent entries are not errors. */
+int pg_admission_revoke(const struct pg_admission *a, const struct pg_lease *l, bool keep_peer)
+{
+	struct pg_prefix overlay, pod;
+	uint8_t key[CLIENT_KEY_LEN];
+	int r, first = 0;
+
+	lease_prefixes(l, &overlay, &pod);
+	r = pg_neigh_del(a->rt, a->vxlan_ifindex, &overlay);
+	if (r < 0 && r != -ENOENT && r != -ESRCH && !first)
+		first = r;
+	r = pg_fdb_del(a->rt, a->vxlan_ifindex, l->mac, &pod);
+	if (r < 0 && r != -ENOENT && r != -ESRCH && !first)
+		first = r;
+	r = client_key(l, key);
+	if (r == 0)
+		r = pg_nft_set_update(a->nft, NFPROTO_INET, a->table, PG_SET_CLIENTS, false, key,
+				      sizeof(key), 1);
+	if (r < 0 && r != -ENOENT && !first)
+		first = r;
+	if (!keep_peer) {
+		r = pg_nft_set_update(a->nft, NFPROTO_INET, a->table, PG_SET_PEERS, false,
+				      &l->pod_ip.s_addr, 4, 1);
+		if (r < 0 && r != -ENOENT && !first)
+			first = r;
+	}
+	return first;
+}
+
+static int add_lease_elems(const struct pg_lease *l, void *arg)
+{
+	struct pg_nft_table *t = arg;
+	uint8_t key[CLIENT_KEY_LEN];
+	int r = client_key(l, key);
+
+	if (r == 0)
+		r = pg_nft_table_add_elem(t, PG_SET_PEERS, &l->pod_ip.s_addr, 4);
+	if (r == 0)
+		r = pg_nft_table_add_elem(t, PG_SET_CLIENTS, key, sizeof(key));
+	return r;
+}
+
+int pg_admission_add_sets(struct pg_nft_table *t, const struct pg_pool *pool)
+{
+	int r = pg_nft_table_add_set(t, PG_SET_PEERS, PG_KEY_IPV4, -1, false);
+
+	if (r == 0)
+		r = pg_nft_table_add_set(t, PG_SET_CLIENTS, PG_KEY_IPV4, PG_KEY_ETHER, false);
+	if (r == 0 && pool)
+		r = pg_pool_foreach(pool, add_lease_elems, t);
+	return r;
+}

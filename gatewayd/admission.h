@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef PODGW_ADMISSION_H
+#define PODGW_ADMISSION_H
+
+/* Kernel-enforced admission: what a lease makes the kernel accept. A lease
+ * puts the client's pod IP into the set of peers whose VXLAN datagrams are
+ * accepted, its (overlay IP . MAC) pair into the set whose traffic may be
+ * forwarded, a static FDB entry (MAC -> pod IP) and a permanent neighbour
+ * (overlay IP -> MAC) on the vxlan link. Nothing is learned from packets. */
+
+#include <stdbool.h>
+
+#include "gatewayd/pool.h"
+#include "netlink/nft.h"
+#include "netlink/rtnl.h"
+
+#define PG_SET_PEERS   "peers"
+#define PG_SET_CLIENTS "clients"
+
+struct pg_admission {
+	struct pg_rtnl *rt;
+	struct pg_nft *nft;
+	const char *table;
+	int vxlan_ifindex;
+};
+
+/* Idempotent: granting an admitted lease again succeeds. */
+int pg_admission_grant(const struct pg_admission *a, const struct pg_lease *l);
+/* keep_peer: another live lease still comes from the same pod IP. */
+int pg_admission_revoke(const struct pg_admission *a, const struct pg_lease *l, bool keep_peer);
+/* The sets and their elements for every live lease, into a table
+ * description, so that replacing the table keeps admitted clients. */
+int pg_admission_add_sets(struct pg_nft_table *t, const struct pg_pool *pool);
+
+#endif

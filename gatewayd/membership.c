@@ -1,0 +1,424 @@
+/* SPDX-License-Identifier: MIT */
+#include "gatewayd/membership.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/wire.h"
+
+#define REPLAY_WINDOW_S 30
+#define REPLAY_CAPACITY 65536
+#define SAVE_RETRY_MS	1000
+#define MAX_PER_RECEIVE 256 /* datagrams per wakeup, so timers get a turn */
+#define MAX_TICK_MS	60000
+#define ID_LEN		(PG_CLIENT_ID_MAX + 1)
+
+struct pg_membership {
+	struct pg_membership_params p;
+	int fd;
+	struct pg_replay *replay;
+	bool dirty;
+	uint64_t save_due_ms;
+	struct pg_ratelimit rl_bad;
+	struct pg_ratelimit rl_auth;
+	struct pg_ratelimit rl_kernel;
+	uint8_t buf[PG_WIRE_MAX + 1]; /* one more: longer datagrams are refused */
+};
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static const char *peer_str(const struct sockaddr_in *sa, char buf[INET_ADDRSTRLEN + 8])
+{
+	char ip[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &sa->sin_addr, ip, sizeof(ip));
+	snprintf(buf, INET_ADDRSTRLEN + 8, "%s:%u", ip, ntohs(sa->sin_port));
+	return buf;
+}
+
+int pg_membership_open(const struct pg_membership_params *params, struct pg_membership **out)
+{
+	struct pg_membership *m = calloc(1, sizeof(*m));
+	struct sockaddr_in sa = {
+	    .sin_family = AF_INET,
+	    .sin_port = htons((uint16_t)params->cfg->control_port),
+	    .sin_addr.s_addr = htonl(INADDR_ANY),
+	};
+	int r;
+
+	if (!m)
+		return -ENOMEM;
+	m->p = *params;
+	m->rl_bad = (struct pg_ratelimit)PG_RATELIMIT_INIT(10, 5);
+	m->rl_auth = (struct pg_ratelimit)PG_RATELIMIT_INIT(10, 5);
+	m->rl_kernel = (struct pg_ratelimit)PG_RATELIMIT_INIT(10, 5);
+	m->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (m->fd < 0 || bind(m->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	if (params->key) {
+		m->replay = pg_replay_new(REPLAY_WINDOW_S, REPLAY_CAPACITY);
+		if (!m->replay) {
+			r = -ENOMEM;
+			goto fail;
+		}
+	}
+	*out = m;
+	return 0;
+
+fail:
+	if (m->fd >= 0)
+		close(m->fd);
+	free(m);
+	return r;
+}
+
+void pg_membership_close(struct pg_membership *m)
+{
+	if (!m)
+		return;
+	close(m->fd);
+	pg_replay_free(m->replay);
+	free(m);
+}
+
+int pg_membership_fd(const struct pg_membership *m)
+{
+	return m->fd;
+}
+
+static void send_answer(struct pg_membership *m, const struct sockaddr_in *to,
+			const struct pg_msg *req, struct pg_msg *ans)
+{
+	uint8_t out[PG_WIRE_MAX];
+	int n;
+
+	ans->has_request_nonce = true;
+	memcpy(ans->request_nonce, req->nonce, sizeof(ans->request_nonce));
+	n = pg_msg_encode(ans, m->p.key, out, sizeof(out));
+	if (n < 0) {
+		pg_err("encoding a %s answer: %s", pg_msg_type_str(ans->type), strerror(-n));
+		return;
+	}
+	/* A full socket buffer loses this answer; the client retries. */
+	sendto(m->fd, out, (size_t)n, 0, (const struct sockaddr *)to, sizeof(*to));
+}
+
+static void answer_error(struct pg_membership *m, const struct sockaddr_in *to,
+			 const struct pg_msg *req, enum pg_wire_error code, const char *text)
+{
+	struct pg_msg ans;
+
+	pg_msg_init(&ans, PG_MSG_ERROR);
+	ans.error = (uint16_t)code;
+	snprintf(ans.error_text, sizeof(ans.error_text), "%s", text);
+	send_answer(m, to, req, &ans);
+}
+
+static void answer_grant(struct pg_membership *m, const struct sockaddr_in *to,
+			 const struct pg_msg *req, const struct pg_lease *l)
+{
+	struct pg_msg ans;
+
+	pg_msg_init(&ans, PG_MSG_GRANT);
+	ans.has_addr = true;
+	ans.addr = l->addr;
+	ans.prefix_len = m->p.cfg->overlay.len;
+	ans.has_gateway = true;
+	ans.gateway_addr = m->p.gateway_addr;
+	memcpy(ans.gateway_mac, m->p.gateway_mac, sizeof(ans.gateway_mac));
+	ans.mtu = m->p.mtu;
+	ans.lease_time = m->p.cfg->lease_time;
+	send_answer(m, to, req, &ans);
+}
+
+/* Leases are saved after each batch of datagrams: a gatewayd killed right
+ * after a grant still knows the lease when it comes back, and a burst of
+ * joins costs one write. */
+static void mark_dirty(struct pg_membership *m)
+{
+	if (!m->dirty) {
+		m->dirty = true;
+		m->save_due_ms = wall_ms();
+	}
+}
+
+struct pod_ip_query {
+	struct in_addr pod_ip;
+	const char *except_id;
+};
+
+static int uses_pod_ip(const struct pg_lease *l, void *arg)
+{
+	const struct pod_ip_query *q = arg;
+
+	return l->pod_ip.s_addr == q->pod_ip.s_addr && strcmp(l->id, q->except_id) != 0;
+}
+
+/* The pod IP stays a peer while another live lease comes from it. */
+static void revoke_lease(struct pg_membership *m, const struct pg_lease *l)
+{
+	struct pod_ip_query q = {.pod_ip = l->pod_ip, .except_id = l->id};
+	bool keep_peer = pg_pool_foreach(m->p.pool, uses_pod_ip, &q) != 0;
+	int r = pg_admission_revoke(m->p.admission, l, keep_peer);
+
+	if (r < 0)
+		pg_log_limited(&m->rl_kernel, PG_LOG_ERR, "revoking the lease of %s: %s: %s", l->id,
+			       strerror(-r), pg_rtnl_errmsg(m->p.admission->rt));
+}
+
+static bool lease_moved(const struct pg_lease *a, const struct pg_lease *b)
+{
+	return a->addr.s_addr != b->addr.s_addr || a->pod_ip.s_addr != b->pod_ip.s_addr ||
+	       memcmp(a->mac, b->mac, sizeof(a->mac)) != 0;
+}
+
+static void log_lease(const char *what, const struct pg_lease *l, enum pg_log_level level)
+{
+	char addr[INET_ADDRSTRLEN], pod[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &l->addr, addr, sizeof(addr));
+	inet_ntop(AF_INET, &l->pod_ip, pod, sizeof(pod));
+	pg_log(level, "%s %s: %s (pod IP %s, MAC %02x:%02x:%02x:%02x:%02x:%02x)", what, l->id, addr,
+	       pod, l->mac[0], l->mac[1], l->mac[2], l->mac[3], l->mac[4], l->mac[5]);
+}
+
+static enum pg_wire_error acquire_error(int r, const char **text)
+{
+	switch (r) {
+	case -ENOSPC:
+		*text = "no free address in the pool";
+		return PG_ERR_POOL_EXHAUSTED;
+	case -EADDRINUSE:
+		*text = "the wanted address is taken or reserved";
+		return PG_ERR_ADDRESS_TAKEN;
+	case -ERANGE:
+		*text = "the wanted address is outside the pool";
+		return PG_ERR_ADDRESS_OUTSIDE_POOL;
+	default:
+		*text = "internal error";
+		return PG_ERR_INTERNAL;
+	}
+}
+
+/* JOIN and RENEW: both end in a granted lease; RENEW only for a lease that
+ * exists and comes from the same pod and MAC, so it cannot take over one. */
+static void handle_acquire(struct pg_membership *m, const struct sockaddr_in *from,
+			   const struct pg_msg *req, const char *id)
+{
+	const struct pg_lease *held = pg_pool_find(m->p.pool, id);
+	struct in_addr wish = {.s_addr = htonl(INADDR_ANY)};
+	struct pg_lease granted, previous;
+	bool had_previous = false;
+	const char *text;
+	int r;
+
+	if (req->type == PG_MSG_RENEW && (!held || held->pod_ip.s_addr != from->sin_addr.s_addr ||
+					  memcmp(held->mac, req->mac, sizeof(held->mac)) != 0)) {
+		answer_error(m, from, req, PG_ERR_NO_LEASE, "no lease for this client: join again");
+		return;
+	}
+	if (req->type == PG_MSG_JOIN && req->has_wanted)
+		wish = req->wanted;
+	r = pg_pool_acquire(m->p.pool, id, req->pod_name, wish, req->mac, from->sin_addr,
+			    (uint64_t)time(NULL) + m->p.cfg->lease_time, &granted, &previous,
+			    &had_previous);
+	if (r < 0) {
+		enum pg_wire_error code = acquire_error(r, &text);
+
+		pg_info("refused %s: %s", id, text);
+		answer_error(m, from, req, code, text);
+		return;
+	}
+	if (had_previous && lease_moved(&previous, &granted))
+		revoke_lease(m, &previous);
+	/* A JOIN re-grants even an unchanged lease: it repairs kernel state a
+	 * client may be missing after it restarted. */
+	if (req->type == PG_MSG_JOIN || !had_previous || lease_moved(&previous, &granted)) {
+		r = pg_admission_grant(m->p.admission, &granted);
+		if (r < 0) {
+			pg_log_limited(&m->rl_kernel, PG_LOG_ERR, "admitting %s: %s: %s", id,
+				       strerror(-r), pg_rtnl_errmsg(m->p.admission->rt));
+			pg_pool_release(m->p.pool, id, &granted);
+			revoke_lease(m, &granted);
+			mark_dirty(m);
+			answer_error(m, from, req, PG_ERR_INTERNAL,
+				     "the gateway could not admit you");
+			return;
+		}
+		log_lease(had_previous && !lease_moved(&previous, &granted) ? "rejoined"
+									    : "granted",
+			  &granted, PG_LOG_INFO);
+	}
+	mark_dirty(m);
+	answer_grant(m, from, req, &granted);
+}
+
+static void handle_release(struct pg_membership *m, const struct sockaddr_in *from,
+			   const struct pg_msg *req, const char *id)
+{
+	const struct pg_lease *held = pg_pool_find(m->p.pool, id);
+	struct pg_lease ended;
+	struct pg_msg ans;
+
+	if (held && held->pod_ip.s_addr != from->sin_addr.s_addr) {
+		answer_error(m, from, req, PG_ERR_NO_LEASE, "the lease belongs to another pod IP");
+		return;
+	}
+	/* Releasing twice is fine: the answer is the same. */
+	if (held && pg_pool_release(m->p.pool, id, &ended) == 0) {
+		revoke_lease(m, &ended);
+		log_lease("released", &ended, PG_LOG_INFO);
+		mark_dirty(m);
+	}
+	pg_msg_init(&ans, PG_MSG_RELEASED);
+	send_answer(m, from, req, &ans);
+}
+
+static bool is_request(uint8_t type)
+{
+	return type == PG_MSG_JOIN || type == PG_MSG_RENEW || type == PG_MSG_RELEASE;
+}
+
+static void handle_datagram(struct pg_membership *m, const struct sockaddr_in *from, size_t len)
+{
+	char peer[INET_ADDRSTRLEN + 8], id[ID_LEN];
+	struct pg_msg req;
+	int r;
+
+	if (len > PG_WIRE_MAX) {
+		pg_log_limited(&m->rl_bad, PG_LOG_WARN, "dropped an oversized datagram from %s",
+			       peer_str(from, peer));
+		return;
+	}
+	r = pg_msg_decode(m->buf, len, m->p.key, &req);
+	/* Only requests are ever answered: answering an answer could start two
+	 * gateways talking to each other forever. */
+	if ((r == -EPROTONOSUPPORT || r == -EACCES) && !is_request(req.type))
+		r = -EBADMSG;
+	if (r == -EPROTONOSUPPORT) {
+		req.version = PG_WIRE_VERSION;
+		answer_error(m, from, &req, PG_ERR_UNSUPPORTED_VERSION,
+			     "this gateway speaks membership protocol version 1");
+		return;
+	}
+	if (r == -EACCES) {
+		pg_log_limited(&m->rl_auth, PG_LOG_WARN,
+			       "refused a message from %s: bad or missing authentication",
+			       peer_str(from, peer));
+		answer_error(m, from, &req, PG_ERR_AUTH,
+			     "bad or missing tag: check MEMBERSHIP_KEY_FILE on both sides");
+		return;
+	}
+	if (r < 0) {
+		pg_log_limited(&m->rl_bad, PG_LOG_WARN, "dropped a malformed message from %s",
+			       peer_str(from, peer));
+		return;
+	}
+	if (m->replay && (r = pg_replay_check(m->replay, &req, (uint64_t)time(NULL))) < 0) {
+		pg_log_limited(&m->rl_auth, PG_LOG_WARN, "refused a %s message from %s",
+			       r == -EALREADY ? "replayed" : "stale (check clocks)",
+			       peer_str(from, peer));
+		/* A duplicate from the network is not the client's fault and must
+		 * not overtake its answer: replays are dropped. A skewed clock is
+		 * worth telling. */
+		if (r != -EALREADY)
+			answer_error(m, from, &req, PG_ERR_AUTH,
+				     "message too old or too new: check the clocks");
+		return;
+	}
+	snprintf(id, sizeof(id), "%s/%s", req.pod_namespace, req.pod_name);
+	switch (req.type) {
+	case PG_MSG_JOIN:
+	case PG_MSG_RENEW:
+		handle_acquire(m, from, &req, id);
+		break;
+	case PG_MSG_RELEASE:
+		handle_release(m, from, &req, id);
+		break;
+	default:
+		pg_log_limited(&m->rl_bad, PG_LOG_WARN, "dropped a %s message from %s",
+			       pg_msg_type_str(req.type), peer_str(from, peer));
+	}
+}
+
+void pg_membership_receive(struct pg_membership *m)
+{
+	for (int i = 0; i < MAX_PER_RECEIVE; i++) {
+		struct sockaddr_in from;
+		socklen_t fromlen = sizeof(from);
+		ssize_t n = recvfrom(m->fd, m->buf, sizeof(m->buf), MSG_TRUNC,
+				     (struct sockaddr *)&from, &fromlen);
+
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				pg_log_limited(&m->rl_bad, PG_LOG_WARN, "control socket: %s",
+					       strerror(errno));
+			break;
+		}
+		if (fromlen != sizeof(from) || from.sin_family != AF_INET)
+			continue;
+		handle_datagram(m, &from, (size_t)n);
+	}
+	if (m->dirty)
+		pg_membership_save(m);
+}
+
+int pg_membership_save(struct pg_membership *m)
+{
+	const char *path = m->p.cfg->leases_file;
+	int r;
+
+	if (!*path || !m->dirty)
+		return 0;
+	r = pg_pool_save(m->p.pool, path);
+	if (r < 0) {
+		pg_log_limited(&m->rl_kernel, PG_LOG_ERR, "LEASES_FILE: '%s': %s", path,
+			       strerror(-r));
+		m->save_due_ms = wall_ms() + SAVE_RETRY_MS;
+		return r;
+	}
+	m->dirty = false;
+	return 0;
+}
+
+int pg_membership_tick(struct pg_membership *m)
+{
+	uint64_t now = wall_ms(), next, wait = MAX_TICK_MS;
+	struct pg_lease ended;
+
+	while (pg_pool_expire_one(m->p.pool, now / 1000, &ended) == 0) {
+		revoke_lease(m, &ended);
+		log_lease("expired", &ended, PG_LOG_INFO);
+		mark_dirty(m);
+	}
+	if (m->dirty && now >= m->save_due_ms)
+		pg_membership_save(m);
+
+	next = pg_pool_next_expiry(m->p.pool);
+	if (next != UINT64_MAX) {
+		uint64_t due = next * 1000; /* leases end on whole seconds */
+
+		if (due <= now)
+			wait = 0;
+		else if (due - now < wait)
+			wait = due - now;
+	}
+	if (m->dirty && m->save_due_ms > now && m->save_due_ms - now < wait)
+		wait = m->save_due_ms - now;
+	return (int)wait;
+}

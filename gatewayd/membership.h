@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef PODGW_MEMBERSHIP_H
+#define PODGW_MEMBERSHIP_H
+
+/* The gateway's side of the membership protocol (docs/membership.md):
+ * answers JOIN, RENEW and RELEASE on the control port, keeps the pool's
+ * leases, expires them, persists them, and has admission program the kernel
+ * for each. A bad packet is dropped or answered; it never stops the daemon. */
+
+#include <stdint.h>
+
+#include "common/config.h"
+#include "gatewayd/admission.h"
+#include "gatewayd/pool.h"
+
+struct pg_membership;
+
+struct pg_membership_params {
+	const struct pg_config *cfg;
+	const struct pg_admission *admission;
+	struct pg_pool *pool;
+	const struct pg_key *key; /* NULL: unauthenticated */
+	struct in_addr gateway_addr;
+	uint8_t gateway_mac[6];
+	uint16_t mtu;
+};
+
+/* Binds the control port. Returns 0 or a negative errno. */
+int pg_membership_open(const struct pg_membership_params *params, struct pg_membership **out);
+void pg_membership_close(struct pg_membership *m);
+int pg_membership_fd(const struct pg_membership *m);
+/* Answers every datagram waiting on the socket. */
+void pg_membership_receive(struct pg_membership *m);
+/* Expires leases and saves them when due; returns how many milliseconds
+ * may pass before the next call is needed. */
+int pg_membership_tick(struct pg_membership *m);
+/* Saves the leases now (at shutdown). */
+int pg_membership_save(struct pg_membership *m);
+
+#endif

@@ -1,0 +1,1172 @@
+/* SPDX-License-Identifier: MIT */
+#include "gatewayd/pool.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define POOL_MIN_LEN	   16
+#define POOL_MAX_LEN	   29
+#define FIRST_LEASABLE	   2 /* 0 is the network, 1 the gateway */
+#define NONE		   UINT32_MAX
+#define WORD_BITS	   64
+#define HTAB_MIN	   16
+#define NAT_CONF_MAX_BYTES (1u << 20)
+#define LEASES_HEADER	   "podgw-leases 1\n"
+#define LEASE_FIELDS	   5
+#define MAC_STRLEN	   sizeof("00:00:00:00:00:00")
+#define U64_STRLEN	   sizeof("18446744073709551615")
+/* "id addr mac pod_ip expires\n": each field with its separator */
+#define LEASE_LINE_MAX                                                                             \
+	(PG_CLIENT_ID_MAX + 1 + INET_ADDRSTRLEN + MAC_STRLEN + INET_ADDRSTRLEN + U64_STRLEN)
+
+/* Open addressing with linear probing and backward-shift deletion (no
+ * tombstones). A bucket keeps the low bits of its key's hash: they give the
+ * home bucket (so the table can grow without the keys) and skip most key
+ * compares. Keys hash with SipHash under a per-pool random key, so pod names
+ * chosen by others cannot pile up in one probe run. */
+struct bucket {
+	uint32_t tag;
+	uint32_t ref; /* entry + 1; 0: empty */
+};
+
+struct htab {
+	struct bucket *b;
+	uint32_t mask;
+	uint32_t count;
+};
+
+struct slot {
+	struct pg_lease lease;
+	uint64_t hash;	   /* of lease.id */
+	uint32_t heap_pos; /* a free slot: the next free one */
+};
+
+struct resv {
+	char *name;
+	uint64_t hash;
+	uint32_t index;
+};
+
+struct pg_pool {
+	struct pg_prefix net;
+	uint32_t base; /* network address, host order */
+	uint32_t size; /* addresses in net */
+	uint32_t first_dynamic;
+	uint32_t next;	    /* next-fit cursor */
+	uint64_t *used;	    /* bit per address: held by a live lease */
+	uint64_t *reserved; /* bit per address: reserved for a name */
+	/* Per address, the id hash of its last holder (0: none): at most one
+	 * remembered id per address keeps "same id, same address" bounded by
+	 * the pool size without any eviction policy. */
+	uint64_t *last_hash;
+	struct slot *slots;
+	uint32_t nslots;
+	uint32_t free_slot;
+	uint32_t *heap; /* slot numbers, a min-heap on expiry */
+	uint32_t nheap;
+	struct htab by_id;   /* id -> slot */
+	struct htab memory;  /* id hash -> address its last lease had */
+	struct htab by_name; /* pod name -> reservation */
+	struct resv *resv;
+	uint32_t nresv;
+	uint32_t resv_alloc;
+	unsigned char key[crypto_shorthash_KEYBYTES];
+};
+
+/* ---- small helpers ---- */
+
+static bool bit_test(const uint64_t *map, uint32_t i)
+{
+	return map[i / WORD_BITS] & (UINT64_C(1) << (i % WORD_BITS));
+}
+
+static void bit_set(uint64_t *map, uint32_t i)
+{
+	map[i / WORD_BITS] |= UINT64_C(1) << (i % WORD_BITS);
+}
+
+static void bit_clear(uint64_t *map, uint32_t i)
+{
+	map[i / WORD_BITS] &= ~(UINT64_C(1) << (i % WORD_BITS));
+}
+
+/* Never 0, so that 0 can mean "nobody" in last_hash. */
+static uint64_t hash_str(const struct pg_pool *p, const char *s)
+{
+	unsigned char out[crypto_shorthash_BYTES];
+	uint64_t h;
+
+	crypto_shorthash(out, (const unsigned char *)s, strlen(s), p->key);
+	memcpy(&h, out, sizeof(h));
+	return h ? h : 1;
+}
+
+static bool valid_chars(const char *s, size_t max, bool slash)
+{
+	size_t n = 0;
+
+	for (; s[n]; n++) {
+		char c = s[n];
+
+		if (n >= max)
+			return false;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-' || (slash && c == '/')))
+			return false;
+	}
+	return n > 0;
+}
+
+static bool valid_id(const char *id)
+{
+	return id && valid_chars(id, PG_CLIENT_ID_MAX, true);
+}
+
+static bool valid_name(const char *name)
+{
+	return name && valid_chars(name, PG_CLIENT_NAME_MAX, false);
+}
+
+static uint32_t last_index(const struct pg_pool *p)
+{
+	return p->size - 1;
+}
+
+static uint32_t addr_index(const struct pg_pool *p, struct in_addr a)
+{
+	return ntohl(a.s_addr) - p->base;
+}
+
+static struct in_addr index_addr(const struct pg_pool *p, uint32_t index)
+{
+	struct in_addr a = {.s_addr = htonl(p->base + index)};
+
+	return a;
+}
+
+/* The index of a that a lease may have, or -ERANGE. */
+static int leasable_index(const struct pg_pool *p, struct in_addr a, uint32_t *index)
+{
+	uint32_t i = addr_index(p, a); /* wraps for addresses below the pool */
+
+	if (i < FIRST_LEASABLE || i >= last_index(p))
+		return -ERANGE;
+	*index = i;
+	return 0;
+}
+
+/* ---- hash tables ---- */
+
+typedef bool match_fn(const struct pg_pool *p, uint32_t ref, uint64_t hash, const char *key);
+
+static bool match_lease(const struct pg_pool *p, uint32_t ref, uint64_t hash, const char *key)
+{
+	const struct slot *s = &p->slots[ref - 1];
+
+	return s->hash == hash && strcmp(s->lease.id, key) == 0;
+}
+
+/* Remembered ids are known by their 64-bit hash alone: a collision would
+ * only offer one id a free address another one had, which is harmless. */
+static bool match_memory(const struct pg_pool *p, uint32_t ref, uint64_t hash, const char *key)
+{
+	(void)key;
+	return p->last_hash[ref - 1] == hash;
+}
+
+static bool match_resv(const struct pg_pool *p, uint32_t ref, uint64_t hash, const char *key)
+{
+	const struct resv *r = &p->resv[ref - 1];
+
+	return r->hash == hash && strcmp(r->name, key) == 0;
+}
+
+static uint32_t htab_find(const struct htab *t, uint64_t hash, match_fn *match,
+			  const struct pg_pool *p, const char *key)
+{
+	uint32_t tag = (uint32_t)hash;
+
+	if (!t->b)
+		return 0;
+	for (uint32_t i = tag & t->mask;; i = (i + 1) & t->mask) {
+		const struct bucket *b = &t->b[i];
+
+		if (!b->ref)
+			return 0;
+		if (b->tag == tag && match(p, b->ref, hash, key))
+			return b->ref;
+	}
+}
+
+/* Makes room for n entries; the load stays at most 3/4, so probe runs stay
+ * short and an empty bucket ends every search. */
+static int htab_reserve(struct htab *t, uint32_t n)
+{
+	uint32_t size = t->b ? t->mask + 1 : 0, want = HTAB_MIN;
+	struct bucket *b;
+
+	if ((uint64_t)n * 4 <= (uint64_t)size * 3)
+		return 0;
+	while ((uint64_t)n * 4 > (uint64_t)want * 3)
+		want *= 2;
+	b = calloc(want, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < size; i++) {
+		uint32_t j;
+
+		if (!t->b[i].ref)
+			continue;
+		for (j = t->b[i].tag & (want - 1); b[j].ref; j = (j + 1) & (want - 1))
+			;
+		b[j] = t->b[i];
+	}
+	free(t->b);
+	t->b = b;
+	t->mask = want - 1;
+	return 0;
+}
+
+/* Needs htab_reserve(t, t->count + 1) first. */
+static void htab_insert(struct htab *t, uint64_t hash, uint32_t ref)
+{
+	uint32_t i;
+
+	for (i = (uint32_t)hash & t->mask; t->b[i].ref; i = (i + 1) & t->mask)
+		;
+	t->b[i].tag = (uint32_t)hash;
+	t->b[i].ref = ref;
+	t->count++;
+}
+
+/* Removes ref, which must be there, and shifts later members of the probe
+ * run back so that no search stops early at the hole. */
+static void htab_remove(struct htab *t, uint64_t hash, uint32_t ref)
+{
+	uint32_t i, j;
+
+	for (i = (uint32_t)hash & t->mask; t->b[i].ref != ref; i = (i + 1) & t->mask)
+		;
+	for (j = (i + 1) & t->mask; t->b[j].ref; j = (j + 1) & t->mask) {
+		uint32_t home = t->b[j].tag & t->mask;
+		/* j stays when its home lies cyclically in (i, j] */
+		bool stays = i < j ? (home > i && home <= j) : (home > i || home <= j);
+
+		if (!stays) {
+			t->b[i] = t->b[j];
+			i = j;
+		}
+	}
+	t->b[i].tag = 0;
+	t->b[i].ref = 0;
+	t->count--;
+}
+
+/* ---- the expiry heap ---- */
+
+static uint64_t expiry_at(const struct pg_pool *p, uint32_t pos)
+{
+	return p->slots[p->heap[pos]].lease.expires;
+}
+
+static void heap_place(struct pg_pool *p, uint32_t pos, uint32_t slot)
+{
+	p->heap[pos] = slot;
+	p->slots[slot].heap_pos = pos;
+}
+
+static void heap_fix(struct pg_pool *p, uint32_t pos)
+{
+	uint32_t slot = p->heap[pos];
+	uint64_t key = p->slots[slot].lease.expires;
+
+	while (pos > 0 && expiry_at(p, (pos - 1) / 2) > key) {
+		heap_place(p, pos, p->heap[(pos - 1) / 2]);
+		pos = (pos - 1) / 2;
+	}
+	for (;;) {
+		uint32_t child = 2 * pos + 1;
+
+		if (child >= p->nheap)
+			break;
+		if (child + 1 < p->nheap && expiry_at(p, child + 1) < expiry_at(p, child))
+			child++;
+		if (expiry_at(p, child) >= key)
+			break;
+		heap_place(p, pos, p->heap[child]);
+		pos = child;
+	}
+	heap_place(p, pos, slot);
+}
+
+static void heap_remove(struct pg_pool *p, uint32_t pos)
+{
+	uint32_t last = p->heap[--p->nheap];
+
+	if (pos < p->nheap) {
+		heap_place(p, pos, last);
+		heap_fix(p, pos);
+	}
+}
+
+/* ---- pool ---- */
+
+int pg_pool_new(const struct pg_prefix *net, uint32_t first_dynamic, struct pg_pool **out)
+{
+	struct pg_pool *p = NULL;
+	uint32_t base, size, words;
+	int r = 0;
+
+	*out = NULL;
+	if (net->family != AF_INET || net->len < POOL_MIN_LEN || net->len > POOL_MAX_LEN)
+		return -EINVAL;
+	memcpy(&base, net->bytes, sizeof(base));
+	base = ntohl(base);
+	size = UINT32_C(1) << (32 - net->len);
+	if ((base & (size - 1)) || first_dynamic < FIRST_LEASABLE || first_dynamic >= size - 1)
+		return -EINVAL;
+	if (sodium_init() < 0)
+		return -EIO;
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->net = *net;
+	p->base = base;
+	p->size = size;
+	p->first_dynamic = first_dynamic;
+	p->next = first_dynamic;
+	p->free_slot = NONE;
+	words = (size + WORD_BITS - 1) / WORD_BITS;
+	p->used = calloc(words, sizeof(*p->used));
+	p->reserved = calloc(words, sizeof(*p->reserved));
+	p->last_hash = calloc(size, sizeof(*p->last_hash));
+	if (!p->used || !p->reserved || !p->last_hash) {
+		r = -ENOMEM;
+		goto out;
+	}
+	crypto_shorthash_keygen(p->key);
+	*out = p;
+	p = NULL;
+out:
+	pg_pool_free(p);
+	return r;
+}
+
+void pg_pool_free(struct pg_pool *p)
+{
+	if (!p)
+		return;
+	for (uint32_t i = 0; i < p->nresv; i++)
+		free(p->resv[i].name);
+	free(p->resv);
+	free(p->by_id.b);
+	free(p->memory.b);
+	free(p->by_name.b);
+	free(p->heap);
+	free(p->slots);
+	free(p->last_hash);
+	free(p->reserved);
+	free(p->used);
+	free(p);
+}
+
+size_t pg_pool_count(const struct pg_pool *p)
+{
+	return p->nheap;
+}
+
+size_t pg_pool_capacity(const struct pg_pool *p)
+{
+	return p->size - 3; /* network, gateway, broadcast */
+}
+
+static uint32_t reservation_of(const struct pg_pool *p, const char *name)
+{
+	uint32_t ref;
+
+	if (!p->nresv || !name || !*name)
+		return NONE;
+	ref = htab_find(&p->by_name, hash_str(p, name), match_resv, p, name);
+	return ref ? p->resv[ref - 1].index : NONE;
+}
+
+int pg_pool_reserve(struct pg_pool *p, const char *name, uint32_t index)
+{
+	uint32_t have = reservation_of(p, name);
+	struct resv *r;
+
+	if (!valid_name(name) || index < FIRST_LEASABLE || index >= last_index(p))
+		return -EINVAL;
+	if (have != NONE)
+		return have == index ? 0 : -EEXIST;
+	if (bit_test(p->reserved, index))
+		return -EEXIST;
+	if (p->nresv == p->resv_alloc) {
+		uint32_t n = p->resv_alloc ? 2 * p->resv_alloc : HTAB_MIN;
+		struct resv *grown = realloc(p->resv, n * sizeof(*grown));
+
+		if (!grown)
+			return -ENOMEM;
+		p->resv = grown;
+		p->resv_alloc = n;
+	}
+	if (htab_reserve(&p->by_name, p->by_name.count + 1) < 0)
+		return -ENOMEM;
+	r = &p->resv[p->nresv];
+	r->name = strdup(name);
+	if (!r->name)
+		return -ENOMEM;
+	r->hash = hash_str(p, name);
+	r->index = index;
+	htab_insert(&p->by_name, r->hash, ++p->nresv);
+	bit_set(p->reserved, index);
+	return 0;
+}
+
+/* Takes back the newest reservation (a nat.conf that failed half-way). */
+static void unreserve_last(struct pg_pool *p)
+{
+	struct resv *r = &p->resv[p->nresv - 1];
+
+	htab_remove(&p->by_name, r->hash, p->nresv);
+	bit_clear(p->reserved, r->index);
+	free(r->name);
+	p->nresv--;
+}
+
+static bool is_free(const struct pg_pool *p, uint32_t i)
+{
+	return !bit_test(p->used, i) && !bit_test(p->reserved, i);
+}
+
+/* The first index in [from, to) neither used nor reserved, a word at a time. */
+static uint32_t find_free(const struct pg_pool *p, uint32_t from, uint32_t to)
+{
+	uint32_t i = from;
+
+	while (i < to) {
+		uint32_t w = i / WORD_BITS;
+		uint64_t avail = ~(p->used[w] | p->reserved[w]) & (~UINT64_C(0) << (i % WORD_BITS));
+
+		if (avail) {
+			uint32_t found = w * WORD_BITS + (uint32_t)__builtin_ctzll(avail);
+
+			return found < to ? found : NONE;
+		}
+		i = (w + 1) * WORD_BITS;
+	}
+	return NONE;
+}
+
+/* Next fit: continuing after the last dynamic grant spreads reuse of a freed
+ * address as late as possible, so a returning id likely finds its own. */
+static uint32_t next_fit(const struct pg_pool *p)
+{
+	uint32_t i = find_free(p, p->next, last_index(p));
+
+	return i != NONE ? i : find_free(p, p->first_dynamic, p->next);
+}
+
+static uint32_t remembered(const struct pg_pool *p, uint64_t hash)
+{
+	uint32_t ref = htab_find(&p->memory, hash, match_memory, p, NULL);
+
+	return ref ? ref - 1 : NONE;
+}
+
+/* Best effort: a remembered address is a preference, not a promise, so an
+ * allocation failure here only forgets. */
+static void remember(struct pg_pool *p, uint64_t hash, uint32_t index)
+{
+	uint32_t old = remembered(p, hash);
+
+	if (old != NONE) {
+		htab_remove(&p->memory, hash, old + 1);
+		p->last_hash[old] = 0;
+	}
+	if (p->last_hash[index]) {
+		htab_remove(&p->memory, p->last_hash[index], index + 1);
+		p->last_hash[index] = 0;
+	}
+	if (htab_reserve(&p->memory, p->memory.count + 1) < 0)
+		return;
+	p->last_hash[index] = hash;
+	htab_insert(&p->memory, hash, index + 1);
+}
+
+/* Decides where id (hash, name; cur: its live lease's index or NONE) goes,
+ * changing nothing. *dynamic says the address came from next fit. */
+static int choose(const struct pg_pool *p, uint64_t hash, const char *name, struct in_addr wish,
+		  uint32_t cur, uint32_t *index, bool *dynamic)
+{
+	uint32_t resv = reservation_of(p, name), i;
+	int r;
+
+	*dynamic = false;
+	if (resv != NONE) {
+		if (resv != cur && bit_test(p->used, resv))
+			return -EADDRINUSE;
+		*index = resv;
+		return 0;
+	}
+	if (wish.s_addr != htonl(INADDR_ANY)) {
+		r = leasable_index(p, wish, &i);
+		if (r < 0)
+			return r;
+		if (i != cur) {
+			/* name has no reservation: a reserved index is another's */
+			if (!is_free(p, i))
+				return -EADDRINUSE;
+			*index = i;
+			return 0;
+		}
+	}
+	if (cur != NONE && !bit_test(p->reserved, cur)) {
+		*index = cur;
+		return 0;
+	}
+	i = remembered(p, hash);
+	if (i != NONE && is_free(p, i)) {
+		*index = i;
+		return 0;
+	}
+	i = next_fit(p);
+	if (i != NONE) {
+		*index = i;
+		*dynamic = true;
+		return 0;
+	}
+	/* a lease on an address since reserved for another name, with nowhere
+	 * else to go, stays where it is */
+	if (cur != NONE) {
+		*index = cur;
+		return 0;
+	}
+	return -ENOSPC;
+}
+
+/* Ensures a free slot (and heap room for it) and id table room. */
+static int make_room(struct pg_pool *p)
+{
+	if (p->free_slot == NONE) {
+		uint32_t n = p->nslots ? 2 * p->nslots : HTAB_MIN;
+		struct slot *slots;
+		uint32_t *heap;
+
+		/* live leases hold distinct addresses: never more than capacity */
+		if (n > pg_pool_capacity(p))
+			n = (uint32_t)pg_pool_capacity(p);
+		if (n <= p->nslots)
+			return -ENOSPC;
+		slots = realloc(p->slots, n * sizeof(*slots));
+		if (!slots)
+			return -ENOMEM;
+		p->slots = slots;
+		heap = realloc(p->heap, n * sizeof(*heap));
+		if (!heap)
+			return -ENOMEM;
+		p->heap = heap;
+		for (uint32_t i = n; i-- > p->nslots;) {
+			p->slots[i].heap_pos = p->free_slot;
+			p->free_slot = i;
+		}
+		p->nslots = n;
+	}
+	return htab_reserve(&p->by_id, p->by_id.count + 1);
+}
+
+int pg_pool_acquire(struct pg_pool *p, const char *id, const char *name, struct in_addr wish,
+		    const uint8_t mac[6], struct in_addr pod_ip, uint64_t expires,
+		    struct pg_lease *granted, struct pg_lease *previous, bool *had_previous)
+{
+	uint32_t ref, cur = NONE, index, s;
+	struct pg_lease *l;
+	bool dynamic;
+	uint64_t hash;
+	int r;
+
+	if (!valid_id(id) || !mac)
+		return -EINVAL;
+	hash = hash_str(p, id);
+	ref = htab_find(&p->by_id, hash, match_lease, p, id);
+	if (ref)
+		cur = addr_index(p, p->slots[ref - 1].lease.addr);
+	r = choose(p, hash, name, wish, cur, &index, &dynamic);
+	if (r < 0)
+		return r;
+	if (!ref) {
+		r = make_room(p);
+		if (r < 0)
+			return r;
+	}
+
+	/* nothing fails from here on */
+	if (had_previous)
+		*had_previous = ref != 0;
+	if (ref) {
+		s = ref - 1;
+		if (previous)
+			*previous = p->slots[s].lease;
+		if (index != cur) {
+			bit_clear(p->used, cur);
+			bit_set(p->used, index);
+		}
+	} else {
+		s = p->free_slot;
+		p->free_slot = p->slots[s].heap_pos;
+		memset(&p->slots[s], 0, sizeof(p->slots[s]));
+		strcpy(p->slots[s].lease.id, id); /* valid_id bounded its length */
+		p->slots[s].hash = hash;
+		htab_insert(&p->by_id, hash, s + 1);
+		heap_place(p, p->nheap++, s);
+		bit_set(p->used, index);
+	}
+	l = &p->slots[s].lease;
+	l->addr = index_addr(p, index);
+	memcpy(l->mac, mac, sizeof(l->mac));
+	l->pod_ip = pod_ip;
+	l->expires = expires;
+	heap_fix(p, p->slots[s].heap_pos);
+	if (dynamic)
+		p->next = index + 1 < last_index(p) ? index + 1 : p->first_dynamic;
+	if (granted)
+		*granted = *l;
+	return 0;
+}
+
+const struct pg_lease *pg_pool_find(const struct pg_pool *p, const char *id)
+{
+	uint32_t ref;
+
+	if (!valid_id(id))
+		return NULL;
+	ref = htab_find(&p->by_id, hash_str(p, id), match_lease, p, id);
+	return ref ? &p->slots[ref - 1].lease : NULL;
+}
+
+static void end_lease(struct pg_pool *p, uint32_t s, struct pg_lease *ended)
+{
+	struct slot *sl = &p->slots[s];
+	uint32_t index = addr_index(p, sl->lease.addr);
+
+	if (ended)
+		*ended = sl->lease;
+	bit_clear(p->used, index);
+	remember(p, sl->hash, index);
+	htab_remove(&p->by_id, sl->hash, s + 1);
+	heap_remove(p, sl->heap_pos);
+	sl->heap_pos = p->free_slot;
+	p->free_slot = s;
+}
+
+int pg_pool_release(struct pg_pool *p, const char *id, struct pg_lease *ended)
+{
+	uint32_t ref;
+
+	if (!valid_id(id))
+		return -ENOENT;
+	ref = htab_find(&p->by_id, hash_str(p, id), match_lease, p, id);
+	if (!ref)
+		return -ENOENT;
+	end_lease(p, ref - 1, ended);
+	return 0;
+}
+
+int pg_pool_expire_one(struct pg_pool *p, uint64_t now, struct pg_lease *ended)
+{
+	if (!p->nheap || expiry_at(p, 0) > now)
+		return -ENOENT;
+	end_lease(p, p->heap[0], ended);
+	return 0;
+}
+
+uint64_t pg_pool_next_expiry(const struct pg_pool *p)
+{
+	return p->nheap ? expiry_at(p, 0) : UINT64_MAX;
+}
+
+int pg_pool_foreach(const struct pg_pool *p, int (*fn)(const struct pg_lease *, void *), void *arg)
+{
+	/* the heap holds exactly the live slots */
+	for (uint32_t i = 0; i < p->nheap; i++) {
+		int r = fn(&p->slots[p->heap[i]].lease, arg);
+
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/* ---- persistence ---- */
+
+static int write_lease(const struct pg_lease *l, void *arg)
+{
+	char addr[INET_ADDRSTRLEN], pod_ip[INET_ADDRSTRLEN];
+	FILE *f = arg;
+
+	inet_ntop(AF_INET, &l->addr, addr, sizeof(addr));
+	inet_ntop(AF_INET, &l->pod_ip, pod_ip, sizeof(pod_ip));
+	if (fprintf(f, "%s %s %02x:%02x:%02x:%02x:%02x:%02x %s %" PRIu64 "\n", l->id, addr,
+		    l->mac[0], l->mac[1], l->mac[2], l->mac[3], l->mac[4], l->mac[5], pod_ip,
+		    l->expires) < 0)
+		return errno ? -errno : -EIO;
+	return 0;
+}
+
+/* Makes a rename in path's directory durable. */
+static int sync_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = NULL;
+	int fd, r = 0;
+
+	if (!slash)
+		dir = strdup(".");
+	else if (slash == path)
+		dir = strdup("/");
+	else
+		dir = strndup(path, (size_t)(slash - path));
+	if (!dir)
+		return -ENOMEM;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (fsync(fd) < 0)
+		r = -errno;
+	close(fd);
+out:
+	free(dir);
+	return r;
+}
+
+int pg_pool_save(const struct pg_pool *p, const char *path)
+{
+	char *tmp = NULL;
+	FILE *f = NULL;
+	int fd, r;
+
+	if (asprintf(&tmp, "%s.tmp", path) < 0)
+		return -ENOMEM;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	f = fdopen(fd, "w");
+	if (!f) {
+		r = -errno;
+		close(fd);
+		goto out;
+	}
+	if (fputs(LEASES_HEADER, f) < 0) {
+		r = errno ? -errno : -EIO;
+		goto out;
+	}
+	r = pg_pool_foreach(p, write_lease, f);
+	if (r < 0)
+		goto out;
+	if (fflush(f) != 0 || fsync(fileno(f)) < 0) {
+		r = errno ? -errno : -EIO;
+		goto out;
+	}
+	r = fclose(f);
+	f = NULL;
+	if (r != 0 || rename(tmp, path) < 0) {
+		r = errno ? -errno : -EIO;
+		goto out;
+	}
+	r = sync_dir(path);
+out:
+	if (f)
+		fclose(f);
+	if (r < 0)
+		unlink(tmp);
+	free(tmp);
+	return r;
+}
+
+static int parse_mac(const char *text, uint8_t mac[6])
+{
+	if (strlen(text) != MAC_STRLEN - 1)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++) {
+		const char *c = text + 3 * i;
+		char hex[] = {c[0], c[1], '\0'};
+
+		if (!isxdigit((unsigned char)c[0]) || !isxdigit((unsigned char)c[1]) ||
+		    (i < 5 && c[2] != ':'))
+			return -EINVAL;
+		mac[i] = (uint8_t)strtoul(hex, NULL, 16); /* two hex digits, checked */
+	}
+	return 0;
+}
+
+static int parse_u64(const char *text, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (*text < '0' || *text > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (errno || *end)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* One "id addr mac pod_ip expires\n" line of n bytes into tmp, the pool
+ * that checks the file for duplicates. -EBADMSG when malformed. */
+static int load_line(const struct pg_pool *p, struct pg_pool *tmp, char *line, size_t n)
+{
+	char *field[LEASE_FIELDS], *rest = line;
+	struct pg_lease l;
+	uint32_t index;
+	bool dup;
+	int r;
+
+	/* our writer ends every line; a line without one was torn */
+	if (n > LEASE_LINE_MAX || line[n - 1] != '\n' || strlen(line) != n)
+		return -EBADMSG;
+	line[n - 1] = '\0';
+	for (int i = 0; i < LEASE_FIELDS; i++) {
+		field[i] = strsep(&rest, " ");
+		if (!field[i] || !*field[i])
+			return -EBADMSG;
+	}
+	if (rest || !valid_id(field[0]) || inet_pton(AF_INET, field[1], &l.addr) != 1 ||
+	    parse_mac(field[2], l.mac) < 0 || inet_pton(AF_INET, field[3], &l.pod_ip) != 1 ||
+	    parse_u64(field[4], &l.expires) < 0)
+		return -EBADMSG;
+	/* outside the pool: the overlay changed since; the client rejoins */
+	if (leasable_index(p, l.addr, &index) < 0)
+		return 0;
+	r = pg_pool_acquire(tmp, field[0], NULL, l.addr, l.mac, l.pod_ip, l.expires, NULL, NULL,
+			    &dup);
+	if (r == -EADDRINUSE || (r == 0 && dup))
+		return -EBADMSG;
+	return r;
+}
+
+static const char *name_of(const char *id)
+{
+	const char *slash = strrchr(id, '/');
+
+	return slash ? slash + 1 : id;
+}
+
+static int adopt(const struct pg_lease *l, void *arg)
+{
+	struct pg_pool *p = arg;
+	int r = pg_pool_acquire(p, l->id, name_of(l->id), l->addr, l->mac, l->pod_ip, l->expires,
+				NULL, NULL, NULL);
+
+	/* taken meanwhile or reserved for another name: the client rejoins */
+	if (r == -EADDRINUSE || r == -ERANGE || r == -ENOSPC)
+		return 0;
+	return r;
+}
+
+int pg_pool_load(struct pg_pool *p, const char *path, unsigned *line)
+{
+	struct pg_pool *tmp = NULL;
+	char *buf = NULL, *corrupt = NULL;
+	size_t cap = 0;
+	unsigned n = 0;
+	FILE *f;
+	int r;
+
+	*line = 0;
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? 0 : -errno;
+	r = pg_pool_new(&p->net, p->first_dynamic, &tmp);
+	if (r < 0)
+		goto out;
+	for (;;) {
+		ssize_t len;
+
+		errno = 0;
+		len = getline(&buf, &cap, f);
+		if (len < 0) {
+			if (ferror(f))
+				r = errno ? -errno : -EIO;
+			else if (n == 0)
+				r = -EBADMSG; /* no header */
+			break;
+		}
+		n++;
+		if (n == 1)
+			r = strcmp(buf, LEASES_HEADER) == 0 && (size_t)len == strlen(buf)
+				? 0
+				: -EBADMSG;
+		else
+			r = load_line(p, tmp, buf, (size_t)len);
+		if (r < 0)
+			break;
+	}
+	if (r == -EBADMSG) {
+		*line = n ? n : 1;
+		/* set aside for a human; the next save starts afresh */
+		if (asprintf(&corrupt, "%s.corrupt", path) >= 0)
+			rename(path, corrupt);
+		else
+			corrupt = NULL;
+		goto out;
+	}
+	if (r == 0)
+		r = pg_pool_foreach(tmp, adopt, p);
+out:
+	fclose(f);
+	pg_pool_free(tmp);
+	free(corrupt);
+	free(buf);
+	return r;
+}
+
+/* ---- nat.conf ---- */
+
+struct token {
+	const char *s;
+	size_t len;
+};
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+static bool next_token(const char **pos, const char *end, struct token *t)
+{
+	const char *c = *pos;
+
+	while (c < end && is_blank(*c))
+		c++;
+	if (c == end)
+		return false;
+	t->s = c;
+	while (c < end && !is_blank(*c))
+		c++;
+	t->len = (size_t)(c - t->s);
+	*pos = c;
+	return true;
+}
+
+static bool token_is(const struct token *t, const char *word)
+{
+	return t->len == strlen(word) && memcmp(t->s, word, t->len) == 0;
+}
+
+/* A decimal number up to max from a token that is not NUL-terminated. */
+static int parse_number(const struct token *t, unsigned long max, unsigned long *out)
+{
+	char buf[sizeof("4294967295")];
+	unsigned long v;
+	char *end;
+
+	if (t->len == 0 || t->len >= sizeof(buf))
+		return -EINVAL;
+	for (size_t i = 0; i < t->len; i++)
+		if (t->s[i] < '0' || t->s[i] > '9')
+			return -EINVAL;
+	memcpy(buf, t->s, t->len);
+	buf[t->len] = '\0';
+	errno = 0;
+	v = strtoul(buf, &end, 10);
+	if (errno || *end || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int nat_port(const struct token *t, const char **why)
+{
+	const char *colon = memchr(t->s, ':', t->len);
+	struct token proto, port;
+	unsigned long number;
+
+	if (!colon) {
+		*why = "a port must look like tcp:PORT or udp:PORT";
+		return -EINVAL;
+	}
+	proto.s = t->s;
+	proto.len = (size_t)(colon - t->s);
+	port.s = colon + 1;
+	port.len = t->len - proto.len - 1;
+	if (!token_is(&proto, "tcp") && !token_is(&proto, "udp")) {
+		*why = "a port's protocol must be tcp or udp";
+		return -EINVAL;
+	}
+	if (parse_number(&port, UINT16_MAX, &number) < 0 || number == 0) {
+		*why = "a port must be a number between 1 and 65535";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int nat_line(struct pg_pool *p, const char *pos, const char *end, const char **why)
+{
+	char name[PG_CLIENT_NAME_MAX + 1];
+	const char *hash = memchr(pos, '#', (size_t)(end - pos));
+	struct token t;
+	unsigned long index;
+	uint32_t have;
+	int r;
+
+	if (hash)
+		end = hash;
+	if (!next_token(&pos, end, &t))
+		return 0; /* blank or comment */
+	if (t.len > PG_CLIENT_NAME_MAX) {
+		*why = "name longer than 253 characters";
+		return -EINVAL;
+	}
+	memcpy(name, t.s, t.len); /* the caller refused NUL bytes */
+	name[t.len] = '\0';
+	if (!valid_name(name)) {
+		*why = "name may only hold letters, digits, '.', '_' and '-'";
+		return -EINVAL;
+	}
+	if (!next_token(&pos, end, &t)) {
+		*why = "missing the address index (e.g. \"transmission 10 tcp:51413\")";
+		return -EINVAL;
+	}
+	if (parse_number(&t, UINT32_MAX, &index) < 0) {
+		*why = "index is not a number (the last part of the address, e.g. 10)";
+		return -EINVAL;
+	}
+	if (index < FIRST_LEASABLE || index >= last_index(p)) {
+		*why = "index outside the pool or the network, gateway or broadcast address";
+		return -EINVAL;
+	}
+	while (next_token(&pos, end, &t)) {
+		r = nat_port(&t, why);
+		if (r < 0)
+			return r;
+	}
+	have = reservation_of(p, name);
+	r = pg_pool_reserve(p, name, (uint32_t)index);
+	if (r == -EEXIST)
+		*why = have != NONE ? "name already reserved with another index"
+				    : "index already reserved for another name";
+	else if (r < 0)
+		*why = strerror(-r);
+	return r == -EEXIST ? -EINVAL : r;
+}
+
+int pg_pool_parse_nat_conf(struct pg_pool *p, const char *text, size_t len, unsigned *line,
+			   const char **why)
+{
+	const char *pos = text, *end = len ? text + len : text;
+	uint32_t mark = p->nresv;
+	unsigned n = 0;
+	int r = 0;
+
+	*line = 0;
+	*why = NULL;
+	while (pos < end) {
+		const char *eol = memchr(pos, '\n', (size_t)(end - pos));
+
+		if (!eol)
+			eol = end;
+		n++;
+		if (memchr(pos, '\0', (size_t)(eol - pos))) {
+			*why = "NUL byte in line";
+			r = -EINVAL;
+		} else {
+			r = nat_line(p, pos, eol, why);
+		}
+		if (r < 0) {
+			*line = n;
+			goto out;
+		}
+		pos = eol < end ? eol + 1 : end;
+	}
+out:
+	/* all or nothing: a half-applied file would be a surprise */
+	if (r < 0)
+		while (p->nresv > mark)
+			unreserve_last(p);
+	return r;
+}
+
+static int read_small_file(const char *path, size_t max, char **out, size_t *len)
+{
+	char *buf = NULL;
+	size_t got = 0;
+	struct stat st;
+	int fd, r = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r = -EINVAL;
+		goto out;
+	}
+	if ((uint64_t)st.st_size > max) {
+		r = -EFBIG;
+		goto out;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		r = -ENOMEM;
+		goto out;
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	*out = buf;
+	*len = got;
+	buf = NULL;
+out:
+	free(buf);
+	close(fd);
+	return r;
+}
+
+int pg_pool_load_nat_conf(struct pg_pool *p, const char *path, unsigned *line, const char **why)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	*line = 0;
+	*why = NULL;
+	r = read_small_file(path, NAT_CONF_MAX_BYTES, &text, &len);
+	if (r < 0) {
+		*why = r == -EFBIG ? "larger than 1 MiB" : "cannot read the file";
+		return r;
+	}
+	r = pg_pool_parse_nat_conf(p, text, len, line, why);
+	free(text);
+	return r;
+}

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef PODGW_POOL_H
+#define PODGW_POOL_H
+
+/* The overlay address pool and its leases. Pure bookkeeping: no kernel,
+ * no sockets, no clock (times are passed in, seconds since the epoch). */
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/addr.h"
+
+#define PG_CLIENT_NAME_MAX 253				 /* a pod name */
+#define PG_CLIENT_ID_MAX   (63 + 1 + PG_CLIENT_NAME_MAX) /* namespace/name */
+
+struct pg_lease {
+	char id[PG_CLIENT_ID_MAX + 1]; /* "namespace/name" */
+	struct in_addr addr;	       /* overlay address */
+	uint8_t mac[6];		       /* the client's vxlan MAC */
+	struct in_addr pod_ip;	       /* where its VXLAN comes from */
+	uint64_t expires;
+};
+
+struct pg_pool;
+
+/* net: the overlay (/16../29, IPv4, host bits clear); index 0 (network), 1
+ * (the gateway) and the last (broadcast) are never leased; dynamic leases
+ * start at index first_dynamic (pod-gateway's VXLAN_GATEWAY_FIRST_DYNAMIC_IP),
+ * below it only reservations and explicit wishes. -EINVAL for another net or
+ * a first_dynamic below 2 or at/after the broadcast index. */
+int pg_pool_new(const struct pg_prefix *net, uint32_t first_dynamic, struct pg_pool **out);
+void pg_pool_free(struct pg_pool *p);
+
+/* Reserves index for clients whose pod name is name (pod-gateway's nat.conf
+ * "name index ports"); reserving the same pair again is 0. -EINVAL for a bad
+ * name ([A-Za-z0-9._-], 1..PG_CLIENT_NAME_MAX) or an index that cannot be
+ * leased, -EEXIST if another name has the index or name has another index.
+ * A live lease already on the index keeps it until its holder renews (it is
+ * then moved if another address is free); until then the reserved client
+ * gets -EADDRINUSE. */
+int pg_pool_reserve(struct pg_pool *p, const char *name, uint32_t index);
+
+/* Grants or refreshes the lease of id ("namespace/name", [A-Za-z0-9._/-];
+ * name, which may be NULL, is used for reservations). The same id keeps its
+ * address, and gets its previous one back after expiry or release while
+ * nobody else took it (and it is not reserved for another name). A wish
+ * (INADDR_ANY: none) is honoured when free, also below first_dynamic; a
+ * differing wish from a live lease moves it, or fails with -EADDRINUSE and
+ * leaves it where it was. A reservation for name beats a wish. A lease on an
+ * address since reserved for another name moves on renewal when another
+ * address is free. Errors: -EINVAL bad id, -ENOSPC pool exhausted,
+ * -EADDRINUSE wish taken (or reserved for another name) or the reserved
+ * address held by another id, -ERANGE wish outside the pool or the
+ * network/gateway/broadcast address, -ENOMEM; on error nothing changes.
+ * *granted gets a copy of the lease; when id held a live lease before the
+ * call, *had_previous is set and *previous is a copy of it, so the caller
+ * can move kernel state (MAC, pod IP). granted, previous and had_previous
+ * may be NULL. */
+int pg_pool_acquire(struct pg_pool *p, const char *id, const char *name, struct in_addr wish,
+		    const uint8_t mac[6], struct in_addr pod_ip, uint64_t expires,
+		    struct pg_lease *granted, struct pg_lease *previous, bool *had_previous);
+
+/* The live lease of id or NULL; valid until the pool next changes. */
+const struct pg_lease *pg_pool_find(const struct pg_pool *p, const char *id);
+/* Ends the lease of id; *ended gets a copy. -ENOENT when there is none. */
+int pg_pool_release(struct pg_pool *p, const char *id, struct pg_lease *ended);
+/* Ends one lease that expired at or before now; 0 with *ended filled, or
+ * -ENOENT when none has. Call until -ENOENT. */
+int pg_pool_expire_one(struct pg_pool *p, uint64_t now, struct pg_lease *ended);
+/* Earliest expiry of a live lease, or UINT64_MAX. */
+uint64_t pg_pool_next_expiry(const struct pg_pool *p);
+
+size_t pg_pool_count(const struct pg_pool *p);
+size_t pg_pool_capacity(const struct pg_pool *p); /* leasable addresses */
+/* Calls fn for every live lease (order unspecified); stops when fn returns
+ * non-zero and returns that. */
+int pg_pool_foreach(const struct pg_pool *p, int (*fn)(const struct pg_lease *, void *), void *arg);
+
+/* Persistence: a text file replaced atomically (PATH.tmp, fsync, rename,
+ * fsync of the directory): a "podgw-leases 1" line, then one
+ * "id addr mac pod_ip expires" line per lease. Loading reads the whole file
+ * first; a corrupt file (bad header or line, a line without its newline, a
+ * duplicate id or address) is renamed to PATH.corrupt and -EBADMSG is
+ * returned with *line set, nothing loaded. Otherwise each lease is put back
+ * with pg_pool_acquire semantics (its address as the wish, the name after
+ * the '/' for reservations; expired ones too: the caller expires them);
+ * leases outside the pool (the overlay changed) or whose address is now
+ * reserved for another name or held by a live lease are dropped: their
+ * clients join again. A missing file is 0 with nothing loaded. */
+int pg_pool_save(const struct pg_pool *p, const char *path);
+int pg_pool_load(struct pg_pool *p, const char *path, unsigned *line);
+
+/* pod-gateway's nat.conf: "name index [ports...]" lines (index: the last
+ * part of the address, e.g. "transmission 10 tcp:51413 udp:51413"), '#'
+ * comments, blank lines. Adds the reservations, all or none; on a bad line
+ * (also a name or index reserved twice) returns -EINVAL with *line set and
+ * *why explaining. Ports are checked (proto:port, tcp/udp, 1..65535) but not
+ * stored yet: port forwarding is later work. The file version reads at most
+ * 1 MiB; it returns -errno (*line 0) when the file cannot be read. */
+int pg_pool_parse_nat_conf(struct pg_pool *p, const char *text, size_t len, unsigned *line,
+			   const char **why);
+int pg_pool_load_nat_conf(struct pg_pool *p, const char *path, unsigned *line, const char **why);
+
+#endif

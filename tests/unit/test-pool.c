@@ -1,0 +1,800 @@
+/* SPDX-License-Identifier: MIT */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "common/addr.h"
+#include "gatewayd/pool.h"
+
+static const uint8_t mac_a[6] = {0x02, 0x70, 0x67, 0, 0, 1};
+static const uint8_t mac_b[6] = {0x02, 0x70, 0x67, 0, 0, 2};
+static const struct in_addr no_wish = {.s_addr = 0};
+
+static struct in_addr ip(const char *text)
+{
+	struct in_addr a = {0};
+
+	CHECK(inet_pton(AF_INET, text, &a) == 1);
+	return a;
+}
+
+static const char *fmt(struct in_addr a)
+{
+	static char buf[INET_ADDRSTRLEN];
+
+	return inet_ntop(AF_INET, &a, buf, sizeof(buf));
+}
+
+static struct pg_pool *pool(const char *cidr, uint32_t first_dynamic)
+{
+	struct pg_prefix net;
+	struct pg_pool *p = NULL;
+
+	CHECK(pg_prefix_parse(cidr, &net, false) == 0);
+	CHECK(pg_pool_new(&net, first_dynamic, &p) == 0);
+	if (!p)
+		abort();
+	return p;
+}
+
+/* The host index of a within a network starting at base. */
+static uint32_t idx(struct in_addr a, const char *base)
+{
+	return ntohl(a.s_addr) - ntohl(ip(base).s_addr);
+}
+
+static int get(struct pg_pool *p, const char *id, const char *name, struct in_addr wish,
+	       uint64_t expires, struct pg_lease *l)
+{
+	struct pg_lease prev;
+	bool had;
+
+	return pg_pool_acquire(p, id, name, wish, mac_a, ip("10.244.0.5"), expires, l, &prev, &had);
+}
+
+static void test_new(void)
+{
+	static const struct {
+		const char *cidr;
+		uint32_t first_dynamic;
+		bool ok;
+	} cases[] = {
+	    {"172.16.0.0/24", 20, true},  {"172.16.0.0/24", 2, true},
+	    {"172.16.0.0/24", 254, true}, {"172.16.0.0/24", 255, false},
+	    {"172.16.0.0/24", 1, false},  {"172.16.0.0/24", 0, false},
+	    {"172.16.0.0/29", 6, true},	  {"172.16.0.0/29", 7, false},
+	    {"172.16.0.0/30", 2, false},  {"172.16.0.0/15", 20, false},
+	    {"172.0.0.0/8", 20, false},	  {"fd00::/112", 20, false},
+	};
+	struct pg_prefix net;
+	struct pg_pool *p;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CHECK(pg_prefix_parse(cases[i].cidr, &net, false) == 0);
+		p = NULL;
+		CHECK((pg_pool_new(&net, cases[i].first_dynamic, &p) == 0) == cases[i].ok);
+		CHECK((p != NULL) == cases[i].ok);
+		pg_pool_free(p);
+	}
+	/* host bits set */
+	CHECK(pg_prefix_parse("172.16.0.5/24", &net, true) == 0);
+	CHECK(pg_pool_new(&net, 20, &p) == -EINVAL);
+
+	for (unsigned len = 16; len <= 29; len++) {
+		char cidr[PG_PREFIX_STRLEN];
+
+		snprintf(cidr, sizeof(cidr), "10.1.0.0/%u", len);
+		p = pool(cidr, 2);
+		CHECK(pg_pool_capacity(p) == (1u << (32 - len)) - 3);
+		CHECK(pg_pool_count(p) == 0);
+		CHECK(pg_pool_next_expiry(p) == UINT64_MAX);
+		pg_pool_free(p);
+	}
+}
+
+static void test_exhaust_29(void)
+{
+	struct pg_pool *p = pool("172.16.0.0/29", 2);
+	bool seen[8] = {false};
+	struct pg_lease l;
+	char id[32];
+
+	CHECK(pg_pool_capacity(p) == 5);
+	for (int i = 0; i < 5; i++) {
+		snprintf(id, sizeof(id), "ns/c%d", i);
+		CHECK(get(p, id, id + 3, no_wish, 100, &l) == 0);
+		uint32_t i_ = idx(l.addr, "172.16.0.0");
+		CHECK(i_ >= 2 && i_ <= 6);
+		CHECK(!seen[i_ & 7]);
+		seen[i_ & 7] = true;
+	}
+	CHECK(get(p, "ns/c5", "c5", no_wish, 100, &l) == -ENOSPC);
+	CHECK(pg_pool_count(p) == 5);
+	/* a free address again after a release */
+	CHECK(pg_pool_release(p, "ns/c2", &l) == 0);
+	CHECK(get(p, "ns/c5", "c5", no_wish, 100, &l) == 0);
+	CHECK(pg_pool_release(p, "ns/nobody", NULL) == -ENOENT);
+	pg_pool_free(p);
+}
+
+static void test_exhaust_24(void)
+{
+	struct pg_pool *p = pool("172.16.0.0/24", 20);
+	struct pg_lease l;
+	char id[32];
+
+	CHECK(pg_pool_capacity(p) == 253);
+	for (int i = 0; i < 235; i++) {
+		snprintf(id, sizeof(id), "ns/c%d", i);
+		CHECK(get(p, id, NULL, no_wish, 100, &l) == 0);
+		CHECK(idx(l.addr, "172.16.0.0") == 20u + (uint32_t)i); /* next fit, in order */
+	}
+	CHECK(get(p, "ns/late", NULL, no_wish, 100, &l) == -ENOSPC);
+	/* below first_dynamic: only by wish */
+	CHECK(get(p, "ns/late", NULL, ip("172.16.0.5"), 100, &l) == 0);
+	CHECK(l.addr.s_addr == ip("172.16.0.5").s_addr);
+	CHECK(pg_pool_count(p) == 236);
+	pg_pool_free(p);
+}
+
+static void test_reservations(void)
+{
+	struct pg_pool *p = pool("172.16.0.0/24", 20);
+	struct pg_lease l, prev;
+	bool had;
+	char id[32];
+
+	CHECK(pg_pool_reserve(p, "transmission", 10) == 0);
+	CHECK(pg_pool_reserve(p, "transmission", 10) == 0); /* same pair again */
+	CHECK(pg_pool_reserve(p, "other", 10) == -EEXIST);
+	CHECK(pg_pool_reserve(p, "transmission", 11) == -EEXIST);
+	CHECK(pg_pool_reserve(p, "x", 0) == -EINVAL);
+	CHECK(pg_pool_reserve(p, "x", 1) == -EINVAL);
+	CHECK(pg_pool_reserve(p, "x", 255) == -EINVAL);
+	CHECK(pg_pool_reserve(p, "x", 256) == -EINVAL);
+	CHECK(pg_pool_reserve(p, "bad name", 12) == -EINVAL);
+	CHECK(pg_pool_reserve(p, "", 12) == -EINVAL);
+	CHECK(pg_pool_reserve(p, "ns/x", 12) == -EINVAL);
+	CHECK(pg_pool_reserve(p, "dyn", 25) == 0); /* inside the dynamic range */
+
+	/* the reservation beats a wish */
+	CHECK(get(p, "media/transmission", "transmission", ip("172.16.0.30"), 100, &l) == 0);
+	CHECK_STR(fmt(l.addr), "172.16.0.10");
+	/* nobody else gets it, by wish or dynamically */
+	CHECK(get(p, "media/other", "other", ip("172.16.0.10"), 100, &l) == -EADDRINUSE);
+	CHECK(get(p, "media/other", "other", ip("172.16.0.25"), 100, &l) == -EADDRINUSE);
+	for (int i = 0;; i++) {
+		snprintf(id, sizeof(id), "ns/c%d", i);
+		if (get(p, id, NULL, no_wish, 100, &l) < 0)
+			break;
+		CHECK(idx(l.addr, "172.16.0.0") != 25);
+	}
+	CHECK(pg_pool_count(p) == 1 + 234); /* 235 dynamic minus the reserved 25 */
+	pg_pool_free(p);
+
+	/* a reservation loaded after another id took the address */
+	p = pool("172.16.0.0/24", 20);
+	CHECK(get(p, "a/squatter", "squatter", ip("172.16.0.40"), 100, &l) == 0);
+	CHECK(pg_pool_reserve(p, "owner", 40) == 0);
+	CHECK(get(p, "b/owner", "owner", no_wish, 100, &l) == -EADDRINUSE);
+	CHECK(pg_pool_find(p, "b/owner") == NULL);
+	/* the squatter moves on renewal */
+	CHECK(pg_pool_acquire(p, "a/squatter", "squatter", no_wish, mac_a, ip("10.244.0.5"), 200,
+			      &l, &prev, &had) == 0);
+	CHECK(had);
+	CHECK_STR(fmt(prev.addr), "172.16.0.40");
+	CHECK(l.addr.s_addr != ip("172.16.0.40").s_addr);
+	CHECK(get(p, "b/owner", "owner", no_wish, 100, &l) == 0);
+	CHECK_STR(fmt(l.addr), "172.16.0.40");
+	/* a live lease of the reserved name elsewhere moves to its address */
+	CHECK(get(p, "c/late", "late", ip("172.16.0.50"), 100, &l) == 0);
+	CHECK(pg_pool_reserve(p, "late", 7) == 0);
+	CHECK(get(p, "c/late", "late", no_wish, 100, &l) == 0);
+	CHECK_STR(fmt(l.addr), "172.16.0.7");
+	pg_pool_free(p);
+}
+
+static void test_wishes(void)
+{
+	struct pg_pool *p = pool("172.16.0.0/24", 20);
+	struct pg_lease l, prev;
+	const struct pg_lease *found;
+	bool had;
+
+	CHECK(pg_pool_reserve(p, "owner", 12) == 0);
+	CHECK(get(p, "ns/a", "a", ip("172.16.0.33"), 100, &l) == 0);
+	CHECK_STR(fmt(l.addr), "172.16.0.33");
+	CHECK(get(p, "ns/b", "b", ip("172.16.0.5"), 100, &l) == 0); /* below first_dynamic */
+	CHECK_STR(fmt(l.addr), "172.16.0.5");
+	CHECK(get(p, "ns/c", "c", ip("172.16.0.33"), 100, &l) == -EADDRINUSE);
+	CHECK(get(p, "ns/c", "c", ip("172.16.0.12"), 100, &l) == -EADDRINUSE);
+	CHECK(get(p, "ns/c", "c", ip("172.16.1.7"), 100, &l) == -ERANGE);
+	CHECK(get(p, "ns/c", "c", ip("10.0.0.7"), 100, &l) == -ERANGE);
+	CHECK(get(p, "ns/c", "c", ip("172.16.0.0"), 100, &l) == -ERANGE);
+	CHECK(get(p, "ns/c", "c", ip("172.16.0.1"), 100, &l) == -ERANGE);
+	CHECK(get(p, "ns/c", "c", ip("172.16.0.255"), 100, &l) == -ERANGE);
+	CHECK(pg_pool_count(p) == 2);
+	CHECK(pg_pool_find(p, "ns/c") == NULL);
+
+	/* a live lease: a free differing wish moves it, a taken one changes nothing */
+	CHECK(pg_pool_acquire(p, "ns/a", "a", ip("172.16.0.34"), mac_b, ip("10.244.0.9"), 300, &l,
+			      &prev, &had) == 0);
+	CHECK(had);
+	CHECK_STR(fmt(prev.addr), "172.16.0.33");
+	CHECK_STR(fmt(l.addr), "172.16.0.34");
+	CHECK(memcmp(l.mac, mac_b, 6) == 0);
+	CHECK(get(p, "ns/c", "c", ip("172.16.0.33"), 100, &l) == 0); /* freed by the move */
+	CHECK(get(p, "ns/a", "a", ip("172.16.0.5"), 400, &l) == -EADDRINUSE);
+	found = pg_pool_find(p, "ns/a");
+	CHECK(found && found->expires == 300);
+	CHECK(found && found->addr.s_addr == ip("172.16.0.34").s_addr);
+	CHECK(found && found->pod_ip.s_addr == ip("10.244.0.9").s_addr);
+
+	/* ids */
+	CHECK(get(p, "", NULL, no_wish, 1, &l) == -EINVAL);
+	CHECK(get(p, "ns/with space", NULL, no_wish, 1, &l) == -EINVAL);
+	CHECK(get(p, "ns/new\nline", NULL, no_wish, 1, &l) == -EINVAL);
+	{
+		char longid[PG_CLIENT_ID_MAX + 2];
+
+		memset(longid, 'a', sizeof(longid) - 1);
+		longid[sizeof(longid) - 1] = '\0';
+		CHECK(get(p, longid, NULL, no_wish, 1, &l) == -EINVAL);
+		longid[PG_CLIENT_ID_MAX] = '\0';
+		CHECK(get(p, longid, NULL, no_wish, 1, &l) == 0);
+		CHECK_STR(l.id, longid);
+	}
+	pg_pool_free(p);
+}
+
+static void test_same_address(void)
+{
+	struct pg_pool *p = pool("172.16.0.0/24", 20);
+	struct pg_lease l, prev, ended;
+	struct in_addr first;
+	bool had = true;
+	char id[32];
+
+	CHECK(pg_pool_acquire(p, "ns/a", "a", no_wish, mac_a, ip("10.244.0.5"), 100, &l, &prev,
+			      &had) == 0);
+	CHECK(!had);
+	first = l.addr;
+	/* a refresh keeps it and reports the old state */
+	CHECK(pg_pool_acquire(p, "ns/a", "a", no_wish, mac_b, ip("10.244.0.6"), 200, &l, &prev,
+			      &had) == 0);
+	CHECK(had);
+	CHECK(l.addr.s_addr == first.s_addr);
+	CHECK(prev.expires == 100 && memcmp(prev.mac, mac_a, 6) == 0);
+	CHECK(l.expires == 200 && memcmp(l.mac, mac_b, 6) == 0);
+	CHECK(pg_pool_next_expiry(p) == 200);
+
+	/* back after release, though others came meanwhile */
+	CHECK(pg_pool_release(p, "ns/a", &ended) == 0);
+	CHECK(ended.addr.s_addr == first.s_addr);
+	for (int i = 0; i < 10; i++) {
+		snprintf(id, sizeof(id), "ns/o%d", i);
+		CHECK(get(p, id, NULL, no_wish, 500, &l) == 0);
+		CHECK(l.addr.s_addr != first.s_addr);
+	}
+	CHECK(get(p, "ns/a", "a", no_wish, 300, &l) == 0);
+	CHECK(l.addr.s_addr == first.s_addr);
+
+	/* and after expiry */
+	CHECK(pg_pool_expire_one(p, 299, &ended) == -ENOENT);
+	CHECK(pg_pool_expire_one(p, 300, &ended) == 0);
+	CHECK_STR(ended.id, "ns/a");
+	CHECK(get(p, "ns/a", "a", no_wish, 600, &l) == 0);
+	CHECK(l.addr.s_addr == first.s_addr);
+
+	/* a wished address below first_dynamic is remembered too */
+	CHECK(get(p, "ns/w", "w", ip("172.16.0.3"), 600, &l) == 0);
+	CHECK(pg_pool_release(p, "ns/w", NULL) == 0);
+	CHECK(get(p, "ns/w", "w", no_wish, 600, &l) == 0);
+	CHECK_STR(fmt(l.addr), "172.16.0.3");
+
+	/* not when someone else has it now */
+	CHECK(pg_pool_release(p, "ns/w", NULL) == 0);
+	CHECK(get(p, "ns/x", "x", ip("172.16.0.3"), 600, &l) == 0);
+	CHECK(get(p, "ns/w", "w", no_wish, 600, &l) == 0);
+	CHECK(l.addr.s_addr != ip("172.16.0.3").s_addr);
+	CHECK(idx(l.addr, "172.16.0.0") >= 20);
+
+	/* nor when it was reserved for another name since */
+	CHECK(pg_pool_release(p, "ns/a", NULL) == 0);
+	CHECK(pg_pool_reserve(p, "owner", idx(first, "172.16.0.0")) == 0);
+	CHECK(get(p, "ns/a", "a", no_wish, 600, &l) == 0);
+	CHECK(l.addr.s_addr != first.s_addr);
+	pg_pool_free(p);
+}
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15u;
+
+static uint64_t rng(void)
+{
+	/* xorshift64: deterministic, so a failure can be replayed */
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static int count_lease(const struct pg_lease *l, void *arg)
+{
+	(void)l;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+static int stop_at_third(const struct pg_lease *l, void *arg)
+{
+	(void)l;
+	return ++*(int *)arg == 3 ? 42 : 0;
+}
+
+static void test_expiry_order(void)
+{
+	struct pg_pool *p = pool("10.8.0.0/20", 20);
+	enum { N = 3000 };
+	struct pg_lease l;
+	uint64_t min = UINT64_MAX, last = 0;
+	size_t n = 0, expired = 0;
+	int calls = 0;
+	char id[32];
+
+	for (int i = 0; i < N; i++) {
+		uint64_t e = 1000 + rng() % 100000;
+
+		snprintf(id, sizeof(id), "ns/c%d", i);
+		CHECK(get(p, id, NULL, no_wish, e, &l) == 0);
+		if (e < min)
+			min = e;
+	}
+	/* refreshes reorder the heap */
+	for (int i = 0; i < N; i += 7) {
+		uint64_t e = 1000 + rng() % 100000;
+
+		snprintf(id, sizeof(id), "ns/c%d", i);
+		CHECK(get(p, id, NULL, no_wish, e, &l) == 0);
+	}
+	CHECK(pg_pool_count(p) == N);
+	CHECK(pg_pool_foreach(p, count_lease, &n) == 0);
+	CHECK(n == N);
+	CHECK(pg_pool_foreach(p, stop_at_third, &calls) == 42);
+	CHECK(calls == 3);
+	CHECK(pg_pool_next_expiry(p) >= 1000);
+	CHECK(pg_pool_expire_one(p, 999, &l) == -ENOENT);
+
+	for (uint64_t now = 1000; pg_pool_count(p) && now < UINT32_MAX; now += 997) {
+		while (pg_pool_expire_one(p, now, &l) == 0) {
+			CHECK(l.expires <= now);
+			CHECK(l.expires >= last);
+			last = l.expires;
+			expired++;
+		}
+		CHECK(pg_pool_next_expiry(p) > now);
+	}
+	CHECK(expired == N);
+	CHECK(pg_pool_count(p) == 0);
+	CHECK(pg_pool_next_expiry(p) == UINT64_MAX);
+	pg_pool_free(p);
+}
+
+static void tmpdir(char *dir, size_t size)
+{
+	const char *base = getenv("TMPDIR");
+
+	snprintf(dir, size, "%s/test-pool-XXXXXX", base && *base ? base : "/tmp");
+	CHECK(mkdtemp(dir) != NULL);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_persistence(void)
+{
+	char dir[PATH_MAX], path[sizeof(dir) + sizeof("/leases")];
+	char other[sizeof(path) + sizeof(".corrupt")];
+	struct pg_pool *p = pool("172.16.0.0/24", 20), *q;
+	const struct pg_lease *a, *b;
+	struct pg_lease l;
+	unsigned line = 99;
+	struct stat st;
+	char id[32];
+
+	tmpdir(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/leases", dir);
+
+	/* missing file: nothing, no error */
+	CHECK(pg_pool_load(p, path, &line) == 0);
+	CHECK(pg_pool_count(p) == 0);
+
+	for (int i = 0; i < 50; i++) {
+		uint8_t mac[6] = {0x02, 0x70, 0x67, 0, 1, (uint8_t)i};
+		struct in_addr pod = {.s_addr = htonl(0x0af40000u + (uint32_t)i)};
+
+		snprintf(id, sizeof(id), "ns-%d/pod.%d_x", i % 3, i);
+		CHECK(pg_pool_acquire(p, id, id + 5, i == 7 ? ip("172.16.0.4") : no_wish, mac, pod,
+				      1700000000u + (uint64_t)i, &l, NULL, NULL) == 0);
+	}
+	CHECK(pg_pool_save(p, path) == 0);
+	snprintf(other, sizeof(other), "%s.tmp", path);
+	CHECK(stat(other, &st) < 0 && errno == ENOENT);
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 0077) == 0);
+
+	q = pool("172.16.0.0/24", 20);
+	CHECK(pg_pool_load(q, path, &line) == 0);
+	CHECK(pg_pool_count(q) == 50);
+	for (int i = 0; i < 50; i++) {
+		snprintf(id, sizeof(id), "ns-%d/pod.%d_x", i % 3, i);
+		a = pg_pool_find(p, id);
+		b = pg_pool_find(q, id);
+		CHECK(a && b);
+		if (!a || !b)
+			continue;
+		CHECK(a->addr.s_addr == b->addr.s_addr);
+		CHECK(a->pod_ip.s_addr == b->pod_ip.s_addr);
+		CHECK(memcmp(a->mac, b->mac, 6) == 0);
+		CHECK(a->expires == b->expires);
+	}
+	CHECK(pg_pool_next_expiry(q) == 1700000000u);
+	pg_pool_free(q);
+
+	/* a reservation made since moves its client; leases outside a smaller
+	 * overlay are dropped */
+	q = pool("172.16.0.0/27", 2);
+	CHECK(pg_pool_reserve(q, "pod.7_x", 9) == 0);
+	CHECK(pg_pool_load(q, path, &line) == 0);
+	b = pg_pool_find(q, "ns-1/pod.7_x");
+	CHECK(b && idx(b->addr, "172.16.0.0") == 9);
+	CHECK(pg_pool_find(q, "ns-0/pod.30_x") == NULL); /* was .49 */
+	pg_pool_free(q);
+	pg_pool_free(p);
+	unlink(path);
+
+	static const struct {
+		const char *text;
+		unsigned line;
+	} corrupt[] = {
+	    {"", 1},
+	    {"podgw-leases 2\n", 1},
+	    {"podgw-leases 1", 1},
+	    {"podgw-leases 1\nns/a 172.16.0.20 02:70:67:00:00:01 10.244.0.5 100\nbad\n", 3},
+	    {"podgw-leases 1\nns/a 172.16.0.20 02:70:67:00:00:01 10.244.0.5 100", 2},
+	    {"podgw-leases 1\nns/a 172.16.0.20 02:70:67:00:00:01 10.244.0.5 100 x\n", 2},
+	    {"podgw-leases 1\nns/a  172.16.0.20 02:70:67:00:00:01 10.244.0.5 100\n", 2},
+	    {"podgw-leases 1\nns/a 172.16.0.20 02:70:67:00:00:1 10.244.0.5 100\n", 2},
+	    {"podgw-leases 1\nns/a 172.16.0.20 02:70:67:00:00:0g 10.244.0.5 100\n", 2},
+	    {"podgw-leases 1\nns/a 172.16.0.20 02-70-67-00-00-01 10.244.0.5 100\n", 2},
+	    {"podgw-leases 1\nns/a 172.16.0.300 02:70:67:00:00:01 10.244.0.5 100\n", 2},
+	    {"podgw-leases 1\nns/a 172.16.0.20 02:70:67:00:00:01 10.244.0 100\n", 2},
+	    {"podgw-leases 1\nns/a 172.16.0.20 02:70:67:00:00:01 10.244.0.5 -1\n", 2},
+	    {"podgw-leases 1\nns/a 172.16.0.20 02:70:67:00:00:01 10.244.0.5 18446744073709551616\n",
+	     2},
+	    {"podgw-leases 1\nns/a* 172.16.0.20 02:70:67:00:00:01 10.244.0.5 100\n", 2},
+	    {"podgw-leases 1\nns/a 172.16.0.20 02:70:67:00:00:01 10.244.0.5 100\n"
+	     "ns/b 172.16.0.20 02:70:67:00:00:02 10.244.0.6 100\n",
+	     3},
+	    {"podgw-leases 1\nns/a 172.16.0.20 02:70:67:00:00:01 10.244.0.5 100\n"
+	     "ns/a 172.16.0.21 02:70:67:00:00:02 10.244.0.6 100\n",
+	     3},
+	    {"podgw-leases 1\n\n", 2},
+	};
+	snprintf(other, sizeof(other), "%s.corrupt", path);
+	for (size_t i = 0; i < sizeof(corrupt) / sizeof(corrupt[0]); i++) {
+		int r;
+
+		unlink(other);
+		write_file(path, corrupt[i].text);
+		p = pool("172.16.0.0/24", 20);
+		line = 0;
+		r = pg_pool_load(p, path, &line);
+		if (r != -EBADMSG || line != corrupt[i].line)
+			fprintf(stderr, "corrupt case %zu: %d line %u\n", i, r, line);
+		CHECK(r == -EBADMSG);
+		CHECK(line == corrupt[i].line);
+		CHECK(pg_pool_count(p) == 0); /* nothing from a corrupt file */
+		CHECK(stat(other, &st) == 0);
+		CHECK(stat(path, &st) < 0 && errno == ENOENT);
+		pg_pool_free(p);
+	}
+	unlink(other);
+
+	/* valid by hand, including an expired lease and max expiry */
+	write_file(path, "podgw-leases 1\n"
+			 "ns/a 172.16.0.20 02:70:67:00:00:01 10.244.0.5 5\n"
+			 "ns/b 172.16.0.3 02:70:67:00:00:02 10.244.0.6 18446744073709551615\n");
+	p = pool("172.16.0.0/24", 20);
+	CHECK(pg_pool_load(p, path, &line) == 0);
+	CHECK(pg_pool_count(p) == 2);
+	CHECK(pg_pool_expire_one(p, 10, &l) == 0);
+	CHECK_STR(l.id, "ns/a");
+	CHECK(pg_pool_next_expiry(p) == UINT64_MAX);
+	CHECK(pg_pool_find(p, "ns/b") != NULL);
+	pg_pool_free(p);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void test_nat_conf(void)
+{
+	static const char good[] = "# hostname index ports\n"
+				   "transmission 10 tcp:51413 udp:51413\n"
+				   "\n"
+				   "   \t\n"
+				   "plex\t11 tcp:32400 # a trailing comment\r\n"
+				   "sonarr 12\n"
+				   "last 13"; /* no final newline */
+	static const struct {
+		const char *text;
+		unsigned line;
+	} bad[] = {
+	    {"transmission\n", 1},
+	    {"a 10\nb x10\n", 2},
+	    {"a 0\n", 1},
+	    {"a 1\n", 1},
+	    {"a 255\n", 1},
+	    {"a 256\n", 1},
+	    {"a -3\n", 1},
+	    {"a 99999999999999999999\n", 1},
+	    {"a 10 tcp:0\n", 1},
+	    {"a 10 tcp:65536\n", 1},
+	    {"a 10 sctp:80\n", 1},
+	    {"a 10 TCP:80\n", 1},
+	    {"a 10 tcp\n", 1},
+	    {"a 10 tcp:\n", 1},
+	    {"a 10 :80\n", 1},
+	    {"a 10 tcp:8o\n", 1},
+	    {"# c\na 10\nb 10\n", 3},
+	    {"a 10\na 11\n", 2},
+	    {"a/b 10\n", 1},
+	    {"a 10 udp:1 tcp:65535 udp:+5\n", 1},
+	};
+	struct pg_pool *p = pool("172.16.0.0/24", 20);
+	char dir[PATH_MAX], path[sizeof(dir) + sizeof("/nat.conf")];
+	const char *why = NULL;
+	struct pg_lease l;
+	unsigned line = 99;
+
+	CHECK(pg_pool_parse_nat_conf(p, good, strlen(good), &line, &why) == 0);
+	CHECK(line == 0 && why == NULL);
+	CHECK(get(p, "media/transmission", "transmission", no_wish, 1, &l) == 0);
+	CHECK_STR(fmt(l.addr), "172.16.0.10");
+	CHECK(get(p, "media/plex", "plex", no_wish, 1, &l) == 0);
+	CHECK_STR(fmt(l.addr), "172.16.0.11");
+	CHECK(get(p, "media/last", "last", no_wish, 1, &l) == 0);
+	CHECK_STR(fmt(l.addr), "172.16.0.13");
+	/* the same file again is fine; a clash with it is not */
+	CHECK(pg_pool_parse_nat_conf(p, good, strlen(good), &line, &why) == 0);
+	CHECK(pg_pool_parse_nat_conf(p, "x 12\n", 5, &line, &why) == -EINVAL);
+	CHECK(line == 1 && why != NULL);
+	CHECK(pg_pool_parse_nat_conf(p, NULL, 0, &line, &why) == 0);
+	CHECK(pg_pool_parse_nat_conf(p, "a 14\0b 15\n", 10, &line, &why) == -EINVAL);
+	pg_pool_free(p);
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int r;
+
+		p = pool("172.16.0.0/24", 20);
+		why = NULL;
+		r = pg_pool_parse_nat_conf(p, bad[i].text, strlen(bad[i].text), &line, &why);
+		if (r != -EINVAL || line != bad[i].line)
+			fprintf(stderr, "nat.conf case %zu: %d line %u\n", i, r, line);
+		CHECK(r == -EINVAL);
+		CHECK(line == bad[i].line);
+		CHECK(why != NULL && *why);
+		/* all or nothing: the good lines before were taken back */
+		CHECK(pg_pool_reserve(p, "a", 100) == 0);
+		CHECK(pg_pool_reserve(p, "b", 10) == 0);
+		pg_pool_free(p);
+	}
+
+	/* from a file */
+	tmpdir(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/nat.conf", dir);
+	p = pool("172.16.0.0/24", 20);
+	CHECK(pg_pool_load_nat_conf(p, path, &line, &why) == -ENOENT);
+	CHECK(line == 0 && why != NULL);
+	write_file(path, good);
+	CHECK(pg_pool_load_nat_conf(p, path, &line, &why) == 0);
+	CHECK(get(p, "media/sonarr", "sonarr", ip("172.16.0.40"), 1, &l) == 0);
+	CHECK_STR(fmt(l.addr), "172.16.0.12");
+	write_file(path, "ok 30\nbad 31 tcp:99999\n");
+	CHECK(pg_pool_load_nat_conf(p, path, &line, &why) == -EINVAL);
+	CHECK(line == 2);
+	CHECK(pg_pool_reserve(p, "other", 30) == 0); /* "ok 30" was taken back */
+	pg_pool_free(p);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void test_whole_16(void)
+{
+	struct pg_pool *p = pool("10.8.0.0/16", 2);
+	struct pg_lease l;
+	char id[32];
+	int ok = 0;
+
+	CHECK(pg_pool_capacity(p) == 65533);
+	for (int i = 0; i < 65533; i++) {
+		snprintf(id, sizeof(id), "ns/c%d", i);
+		ok += get(p, id, NULL, no_wish, (uint64_t)i, &l) == 0;
+	}
+	CHECK(ok == 65533);
+	CHECK(get(p, "ns/more", NULL, no_wish, 1, &l) == -ENOSPC);
+	CHECK(pg_pool_find(p, "ns/c65532") != NULL);
+	CHECK(pg_pool_find(p, "ns/c0") != NULL);
+	CHECK_STR(fmt(pg_pool_find(p, "ns/c0")->addr), "10.8.0.2");
+	CHECK_STR(fmt(pg_pool_find(p, "ns/c65532")->addr), "10.8.255.254");
+	pg_pool_free(p);
+}
+
+struct model {
+	bool live;
+	struct in_addr addr;
+	uint64_t expires;
+};
+
+static int check_distinct(const struct pg_lease *l, void *arg)
+{
+	uint8_t *seen = arg;
+	uint32_t i = idx(l->addr, "172.16.0.0");
+
+	CHECK(i >= 2 && i < 63);
+	if (i < 64) {
+		CHECK(!seen[i]);
+		seen[i] = 1;
+	}
+	return 0;
+}
+
+/* Random acquires, wishes, releases and expiries against a plain model:
+ * every lease is found, addresses stay distinct, the heap's minimum is the
+ * model's. Small pool, many ids, so the tables see many deletions. */
+static void test_random_model(void)
+{
+	enum { IDS = 90, STEPS = 40000 };
+	struct pg_pool *p = pool("172.16.0.0/26", 10);
+	static struct model m[IDS];
+	struct pg_lease l, prev;
+	uint64_t now = 0;
+	char id[32];
+	bool had;
+
+	CHECK(pg_pool_reserve(p, "c3", 5) == 0);
+	CHECK(pg_pool_reserve(p, "c4", 40) == 0);
+	for (int step = 0; step < STEPS; step++) {
+		int k = (int)(rng() % IDS), op = (int)(rng() % 10), r;
+		uint8_t seen[64] = {0};
+		uint64_t min = UINT64_MAX;
+		size_t live = 0;
+
+		snprintf(id, sizeof(id), "ns/c%d", k);
+		if (op < 6) {
+			struct in_addr wish = no_wish;
+
+			if (op == 0)
+				wish.s_addr =
+				    htonl(ntohl(ip("172.16.0.0").s_addr) + (uint32_t)(rng() % 64));
+			r = pg_pool_acquire(p, id, id + 3, wish, mac_a, ip("10.244.0.5"),
+					    now + 1 + rng() % 50, &l, &prev, &had);
+			CHECK(r == 0 || r == -ENOSPC || r == -EADDRINUSE || r == -ERANGE);
+			if (r == 0) {
+				CHECK(had == m[k].live);
+				if (had)
+					CHECK(prev.addr.s_addr == m[k].addr.s_addr);
+				if (k == 3)
+					CHECK_STR(fmt(l.addr), "172.16.0.5");
+				if (m[k].live && wish.s_addr == 0 && k != 3 && k != 4)
+					CHECK(l.addr.s_addr == m[k].addr.s_addr);
+				m[k].live = true;
+				m[k].addr = l.addr;
+				m[k].expires = l.expires;
+			}
+		} else if (op < 8) {
+			r = pg_pool_release(p, id, &l);
+			CHECK(r == (m[k].live ? 0 : -ENOENT));
+			m[k].live = false;
+		} else {
+			now += rng() % 5;
+			while (pg_pool_expire_one(p, now, &l) == 0) {
+				int e = atoi(l.id + 4);
+
+				CHECK(l.expires <= now);
+				CHECK(m[e].live && m[e].expires == l.expires);
+				m[e].live = false;
+			}
+		}
+		for (int i = 0; i < IDS; i++) {
+			const struct pg_lease *f;
+
+			snprintf(id, sizeof(id), "ns/c%d", i);
+			f = pg_pool_find(p, id);
+			CHECK((f != NULL) == m[i].live);
+			if (f && m[i].live)
+				CHECK(f->addr.s_addr == m[i].addr.s_addr &&
+				      f->expires == m[i].expires);
+			if (m[i].live) {
+				live++;
+				if (m[i].expires < min)
+					min = m[i].expires;
+			}
+		}
+		CHECK(pg_pool_count(p) == live);
+		CHECK(pg_pool_next_expiry(p) == min);
+		pg_pool_foreach(p, check_distinct, seen);
+		if (check_failures > 20)
+			break;
+	}
+	pg_pool_free(p);
+}
+
+/* Thousands of clients coming and going: each gets its own address back. */
+static void test_many_clients(void)
+{
+	enum { N = 10000 };
+	struct pg_pool *p = pool("10.8.0.0/16", 20);
+	static struct in_addr first[N];
+	struct pg_lease l;
+	uint64_t now = 1000;
+	size_t ended = 0;
+	int same = 0;
+	char id[32];
+
+	for (int i = 0; i < N; i++) {
+		snprintf(id, sizeof(id), "ns/client-%d", i);
+		CHECK(get(p, id, NULL, no_wish, now + 1 + rng() % 600, &l) == 0);
+		first[i] = l.addr;
+	}
+	CHECK(pg_pool_count(p) == N);
+	for (int round = 0; round < 5; round++) {
+		now += 300;
+		while (pg_pool_expire_one(p, now, &l) == 0)
+			ended++;
+		for (int i = 0; i < N; i++) {
+			snprintf(id, sizeof(id), "ns/client-%d", i);
+			if (get(p, id, NULL, no_wish, now + 1 + rng() % 600, &l) == 0)
+				same += l.addr.s_addr == first[i].s_addr;
+		}
+		for (int i = 0; i < N; i += 10) {
+			snprintf(id, sizeof(id), "ns/client-%d", i);
+			CHECK(pg_pool_release(p, id, NULL) == 0);
+		}
+	}
+	CHECK(ended > 0);
+	CHECK(same == 5 * N);
+	now += 1000;
+	while (pg_pool_expire_one(p, now, &l) == 0)
+		;
+	CHECK(pg_pool_count(p) == 0);
+	pg_pool_free(p);
+}
+
+int main(void)
+{
+	test_new();
+	test_exhaust_29();
+	test_exhaust_24();
+	test_reservations();
+	test_wishes();
+	test_same_address();
+	test_expiry_order();
+	test_persistence();
+	test_nat_conf();
+	test_random_model();
+	test_whole_16();
+	test_many_clients();
+	return check_result();
+}

@@ -17,7 +17,7 @@ static void usage(FILE *out, const char *prog)
 	fprintf(out,
 		"Usage: %s init|run [options]\n"
 		"  init  route this pod through the gateway, then exit (0 only when routed)\n"
-		"  run   the same, then stay in the foreground until SIGTERM\n\n",
+		"  run   the same, then renew the lease until SIGTERM, then release it\n\n",
 		prog);
 	pg_config_usage(out, PG_ROLE_CLIENT, prog);
 }

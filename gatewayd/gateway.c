@@ -7,7 +7,10 @@
 #include <linux/netfilter.h>
 #include <poll.h>
 #include <signal.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -169,6 +172,22 @@ static int install_table(struct pg_gateway *gw)
 	return 0;
 }
 
+/* The leases file's folder (e.g. /var/lib/podgw) is ours to create; a
+ * failure shows when the leases are saved. */
+static void ensure_parent_dir(const char *path)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return;
+	*slash = '\0';
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		pg_warn("LEASES_FILE: cannot create %s: %s", dir, strerror(errno));
+}
+
 /* The key, the reservations and the persisted leases: read before the
  * kernel is touched, so that a bad file changes nothing. */
 static int load_membership_state(struct pg_gateway *gw)
@@ -204,6 +223,7 @@ static int load_membership_state(struct pg_gateway *gw)
 		return PG_EXIT_CONFIG;
 	}
 	if (cfg->leases_file[0]) {
+		ensure_parent_dir(cfg->leases_file);
 		r = pg_pool_load(gw->pool, cfg->leases_file, &line);
 		if (r == -EBADMSG)
 			pg_warn("LEASES_FILE: '%s':%u: corrupt, set aside as %s.corrupt; clients "

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -239,13 +240,43 @@ static int load_membership_state(struct pg_gateway *gw)
 	return PG_EXIT_OK;
 }
 
-static int regrant(const struct pg_lease *l, void *arg)
+static int collect_lease(const struct pg_lease *l, void *arg)
 {
-	struct pg_gateway *gw = arg;
-	int r = pg_admission_grant(&gw->admission, l);
+	struct pg_lease **next = arg;
 
-	if (r < 0)
-		pg_warn("restoring the lease of %s: %s", l->id, strerror(-r));
+	*(*next)++ = *l;
+	return 0;
+}
+
+/* Restored leases live a full lease time from now, whatever the file said
+ * (renewals are not saved): their clients get time to renew. Then the
+ * kernel is told about each. */
+static int restore_leases(struct pg_gateway *gw)
+{
+	size_t n = pg_pool_count(gw->pool);
+	struct pg_lease *leases = n ? calloc(n, sizeof(*leases)) : NULL, *next = leases;
+	uint64_t expires = (uint64_t)time(NULL) + gw->cfg->lease_time;
+
+	if (n && !leases)
+		return -ENOMEM;
+	pg_pool_foreach(gw->pool, collect_lease, &next);
+	for (size_t i = 0; i < n; i++) {
+		const struct pg_lease *l = &leases[i];
+		const char *name = strchr(l->id, '/');
+		struct pg_lease granted;
+		int r = pg_pool_acquire(gw->pool, l->id, name ? name + 1 : l->id, l->addr, l->mac,
+					l->pod_ip, expires, &granted, NULL, NULL);
+
+		/* A reservation loaded since may have moved it: the old address's
+		 * elements came with the table and must go. */
+		if (r == 0 && granted.addr.s_addr != l->addr.s_addr)
+			pg_admission_revoke(&gw->admission, l, true);
+		if (r == 0)
+			r = pg_admission_grant(&gw->admission, &granted);
+		if (r < 0)
+			pg_warn("restoring the lease of %s: %s", l->id, strerror(-r));
+	}
+	free(leases);
 	return 0;
 }
 
@@ -326,7 +357,10 @@ int pg_gateway_setup(const struct pg_config *cfg, struct pg_gateway **out)
 	    .table = PG_GATEWAY_TABLE,
 	    .vxlan_ifindex = gw->vxlan_ifindex,
 	};
-	pg_pool_foreach(gw->pool, regrant, gw);
+	if (restore_leases(gw) < 0) {
+		pg_err("restoring leases: out of memory");
+		goto fail;
+	}
 
 	pg_info("ready: %s vni %u port %u on %s, overlay %s, egress %s, membership on port %u",
 		cfg->vxlan_if, cfg->vxlan_id, cfg->vxlan_port, cfg->underlay_if,

@@ -263,8 +263,11 @@ static void handle_acquire(struct pg_membership *m, const struct sockaddr_in *fr
 		log_lease(had_previous && !lease_moved(&previous, &granted) ? "rejoined"
 									    : "granted",
 			  &granted, PG_LOG_INFO);
+		mark_dirty(m);
 	}
-	mark_dirty(m);
+	/* A renewal only moves the expiry, which is not saved: restored
+	 * leases get a fresh lease time at start, so keepalives cost no disk
+	 * writes. */
 	answer_grant(m, from, req, &granted);
 }
 

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef PODGW_GUARD_H
+#define PODGW_GUARD_H
+
+/* The crawler pod's leak guard: an nftables table that lets out of the
+ * underlay interface only what may leave the pod without the tunnel. It
+ * holds whether or not routes, the vxlan link or clientd itself exist, so
+ * clientd installs it before it touches routing and leaves it when it
+ * exits. A changed gateway pod IP is a new table committed over the old one
+ * (pg_nft_table_commit replaces it atomically). */
+
+#include <stdint.h>
+
+#include "common/addr.h"
+#include "common/config.h"
+#include "netlink/nft.h"
+
+#define PG_GUARD_TABLE "podgw_guard"
+
+struct pg_guard_params {
+	const char *underlay_if;		    /* eth0 */
+	const char *vxlan_if;			    /* vxlan0: never filtered */
+	const struct pg_prefix_list *cluster_cidrs; /* NOT_ROUTED_TO_GATEWAY_CIDRS; NULL: none */
+	const struct pg_prefix_list *dns;	    /* K8S_DNS_IPS; NULL: none */
+	struct pg_prefix gateway_pod_ip;	    /* family 0: not known yet */
+	uint16_t vxlan_port;
+	uint16_t control_port;
+};
+
+/* Table inet PG_GUARD_TABLE, chains output and forward (filter, priority
+ * 0, policy accept). A packet whose output interface is underlay_if is
+ * accepted only towards the cluster CIDRs, the DNS addresses, IPv6
+ * link-scope ICMPv6 (neighbour discovery, as ARP is for IPv4) and, when
+ * gateway_pod_ip is known, UDP to the gateway's pod IP on vxlan_port and
+ * control_port; anything else out of it is counted and dropped, IPv6
+ * included. Other interfaces (lo, the vxlan link) are not filtered.
+ * Returns NULL with errno set (EINVAL for bad parameters). */
+struct pg_nft_table *pg_guard_table(const struct pg_guard_params *p);
+
+#endif

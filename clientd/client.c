@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #include "clientd/client.h"
+#include "clientd/client-internal.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/netfilter.h>
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
@@ -16,44 +18,15 @@
 #include "clientd/probe.h"
 #include "common/daemon.h"
 #include "common/log.h"
+#include "clientd/guard.h"
+#include "netlink/monitor.h"
+#include "netlink/nft.h"
 #include "netlink/rtnl.h"
 
 #define VXLAN_OVERHEAD	   50
-#define MAX_DEFAULT_ROUTES 16
 #define RESOLVE_RETRY_MS   500
 #define PROBE_INTERVAL_MS  200
-#define JOIN_RESEND_MS	   250
-#define RENEW_TIMEOUT_MS   2000
 #define RELEASE_TIMEOUT_MS 1000
-/* Only looked up, never sent to: TEST-NET-1 stands for "the internet". */
-#define OUTSIDE_ADDRESS "192.0.2.1"
-
-/* Every change setup makes is recorded with its inverse, so a failure at
- * any step undoes exactly what was done, newest first. */
-enum undo_kind { UNDO_DEL_ROUTE, UNDO_ADD_ROUTE, UNDO_DEL_LINK };
-
-struct undo {
-	enum undo_kind kind;
-	struct pg_route route;
-	int ifindex;
-};
-
-struct pg_client {
-	const struct pg_config *cfg;
-	struct pg_rtnl *rt;
-	struct pg_probe *probe;
-	struct pg_member *member;
-	bool have_key;
-	struct pg_key key;
-	struct pg_prefix gw_pod_ip;
-	struct pg_grant grant; /* address, gateway address and MAC, MTU */
-	bool joined;
-	bool renew_failing;
-	struct pg_route path; /* how the pod reached the gateway before us */
-	int vxlan_ifindex;
-	struct undo *undo;
-	size_t n_undo;
-};
 
 static int push_undo(struct pg_client *c, enum undo_kind kind, const struct pg_route *route,
 		     int ifindex)
@@ -88,6 +61,11 @@ static void rollback(struct pg_client *c)
 		case UNDO_DEL_LINK:
 			r = pg_link_delete(c->rt, u->ifindex);
 			break;
+		case UNDO_DEL_GUARD:
+			r = pg_nft_table_delete(c->nft, NFPROTO_INET, PG_GUARD_TABLE);
+			if (r == -ENOENT)
+				r = 0;
+			break;
 		}
 		/* Routes through a deleted link vanish with it. */
 		if (r < 0 && r != -ESRCH && r != -ENODEV && r != -EEXIST)
@@ -100,13 +78,13 @@ static const char *ext(const struct pg_client *c)
 	return pg_rtnl_errmsg(c->rt);
 }
 
-static int fail_netlink(const struct pg_client *c, const char *what, int r)
+int client_fail_netlink(const struct pg_client *c, const char *what, int r)
 {
 	pg_err("%s: %s%s%s", what, strerror(-r), *ext(c) ? ": " : "", ext(c));
 	return PG_EXIT_RUNTIME;
 }
 
-static uint64_t now_ms(void)
+uint64_t client_now_ms(void)
 {
 	struct timespec ts;
 
@@ -114,13 +92,30 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+int client_resolve_once(const char *name, struct pg_prefix *out)
+{
+	struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_DGRAM};
+	struct addrinfo *res = NULL;
+	struct sockaddr_in sin;
+	int r;
+
+	if (pg_addr_parse(name, out) == 0)
+		return 0;
+	r = getaddrinfo(name, NULL, &hints, &res);
+	if (r != 0)
+		return r;
+	memcpy(&sin, res->ai_addr, sizeof(sin));
+	pg_prefix_from_v4(out, sin.sin_addr, 32);
+	freeaddrinfo(res);
+	return 0;
+}
+
 /* The gateway is a pod IP or a name that may not resolve yet while the
  * gateway's pod starts: retry until the timeout. */
 static int resolve_gateway(struct pg_client *c)
 {
 	const struct pg_config *cfg = c->cfg;
-	struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_DGRAM};
-	uint64_t deadline = now_ms() + (uint64_t)cfg->resolve_timeout * 1000;
+	uint64_t deadline = client_now_ms() + (uint64_t)cfg->resolve_timeout * 1000;
 	int r;
 
 	if (pg_addr_parse(cfg->gateway, &c->gw_pod_ip) == 0) {
@@ -130,18 +125,11 @@ static int resolve_gateway(struct pg_client *c)
 		return PG_EXIT_CONFIG;
 	}
 	for (;;) {
-		struct addrinfo *res = NULL;
-
-		r = getaddrinfo(cfg->gateway, NULL, &hints, &res);
-		if (r == 0) {
-			struct sockaddr_in sin;
-
-			memcpy(&sin, res->ai_addr, sizeof(sin));
-			pg_prefix_from_v4(&c->gw_pod_ip, sin.sin_addr, 32);
-			freeaddrinfo(res);
+		r = client_resolve_once(cfg->gateway, &c->gw_pod_ip);
+		if (r == 0)
 			return PG_EXIT_OK;
-		}
-		if ((r != EAI_AGAIN && r != EAI_NONAME && r != EAI_FAIL) || now_ms() >= deadline)
+		if ((r != EAI_AGAIN && r != EAI_NONAME && r != EAI_FAIL) ||
+		    client_now_ms() >= deadline)
 			break;
 		usleep(RESOLVE_RETRY_MS * 1000);
 	}
@@ -160,18 +148,19 @@ static int remove_previous_link(struct pg_client *c)
 	if (r == -ENODEV)
 		return PG_EXIT_OK;
 	if (r < 0)
-		return fail_netlink(c, "looking up the vxlan link", r);
+		return client_fail_netlink(c, "looking up the vxlan link", r);
+	c->rerun = true;
 	if (strcmp(old.kind, "vxlan") != 0) {
 		pg_err("VXLAN_INTERFACE: '%s': exists and is not a vxlan link", c->cfg->vxlan_if);
 		return PG_EXIT_CONFIG;
 	}
 	r = pg_link_delete(c->rt, old.ifindex);
-	return r < 0 ? fail_netlink(c, "deleting the previous vxlan link", r) : PG_EXIT_OK;
+	return r < 0 ? client_fail_netlink(c, "deleting the previous vxlan link", r) : PG_EXIT_OK;
 }
 
 /* Adds dst via the pod network path of its family; a route that already
  * exists is left alone and not rolled back. */
-static int keep_local(struct pg_client *c, const struct pg_prefix *dst, const struct pg_route *via)
+int client_keep_local(struct pg_client *c, const struct pg_prefix *dst, const struct pg_route *via)
 {
 	struct pg_route r = *via;
 	char text[PG_PREFIX_STRLEN];
@@ -189,7 +178,7 @@ static int keep_local(struct pg_client *c, const struct pg_prefix *dst, const st
 
 		snprintf(what, sizeof(what), "routing %s through the pod network",
 			 pg_prefix_fmt(dst, text, true));
-		return fail_netlink(c, what, err);
+		return client_fail_netlink(c, what, err);
 	}
 	return push_undo(c, UNDO_DEL_ROUTE, &r, 0) < 0 ? PG_EXIT_RUNTIME : PG_EXIT_OK;
 }
@@ -203,9 +192,9 @@ static int keep_cluster_local(struct pg_client *c)
 
 	r = pg_route_defaults(c->rt, AF_INET6, v6, MAX_DEFAULT_ROUTES, &n6);
 	if (r < 0 && r != -EAFNOSUPPORT)
-		return fail_netlink(c, "listing IPv6 default routes", r);
+		return client_fail_netlink(c, "listing IPv6 default routes", r);
 
-	if ((r = keep_local(c, &c->gw_pod_ip, &c->path)) != PG_EXIT_OK)
+	if ((r = client_keep_local(c, &c->gw_pod_ip, &c->path)) != PG_EXIT_OK)
 		return r;
 	for (unsigned pass = 0; pass < 2; pass++) {
 		const struct pg_prefix_list *list = pass ? &cfg->dns : &cfg->not_routed;
@@ -215,9 +204,9 @@ static int keep_cluster_local(struct pg_client *c)
 			char text[PG_PREFIX_STRLEN];
 
 			if (p->family == AF_INET)
-				r = keep_local(c, p, &c->path);
+				r = client_keep_local(c, p, &c->path);
 			else if (n6 > 0)
-				r = keep_local(c, p, &v6[0]);
+				r = client_keep_local(c, p, &v6[0]);
 			else {
 				pg_warn("%s: no IPv6 route on the pod network, not routed",
 					pg_prefix_fmt(p, text, true));
@@ -241,13 +230,13 @@ static int remove_default_routes(struct pg_client *c)
 		int r = pg_route_defaults(c->rt, families[f], routes, MAX_DEFAULT_ROUTES, &n);
 
 		if (r < 0 && r != -EAFNOSUPPORT)
-			return fail_netlink(c, "listing default routes", r);
+			return client_fail_netlink(c, "listing default routes", r);
 		if (n > MAX_DEFAULT_ROUTES)
 			n = MAX_DEFAULT_ROUTES;
 		for (size_t i = 0; i < n; i++) {
 			r = pg_route_del(c->rt, &routes[i]);
 			if (r < 0 && r != -ESRCH)
-				return fail_netlink(c, "removing a default route", r);
+				return client_fail_netlink(c, "removing a default route", r);
 			if (r == 0 && push_undo(c, UNDO_ADD_ROUTE, &routes[i], 0) < 0)
 				return PG_EXIT_RUNTIME;
 		}
@@ -288,7 +277,7 @@ static int join(struct pg_client *c)
 	return PG_EXIT_OK;
 }
 
-static int create_tunnel(struct pg_client *c)
+int client_create_tunnel(struct pg_client *c)
 {
 	static const uint8_t zero_mac[6];
 	const struct pg_config *cfg = c->cfg;
@@ -299,7 +288,7 @@ static int create_tunnel(struct pg_client *c)
 
 	r = pg_link_get_index(c->rt, c->path.oif, &underlay);
 	if (r < 0)
-		return fail_netlink(c, "looking up the pod network interface", r);
+		return client_fail_netlink(c, "looking up the pod network interface", r);
 	if (underlay.mtu <= VXLAN_OVERHEAD + 576) {
 		pg_err("pod network interface %s: MTU %u is too small for VXLAN", underlay.name,
 		       underlay.mtu);
@@ -325,25 +314,25 @@ static int create_tunnel(struct pg_client *c)
 	pg_member_mac(c->member, vx.mac);
 	r = pg_link_vxlan_create(c->rt, &vx, &c->vxlan_ifindex);
 	if (r < 0)
-		return fail_netlink(c, "creating the vxlan link", r);
+		return client_fail_netlink(c, "creating the vxlan link", r);
 	if (push_undo(c, UNDO_DEL_LINK, NULL, c->vxlan_ifindex) < 0)
 		return PG_EXIT_RUNTIME;
 	if ((r = pg_fdb_add(c->rt, c->vxlan_ifindex, zero_mac, &c->gw_pod_ip)) < 0)
-		return fail_netlink(c, "adding the FDB entry toward the gateway", r);
+		return client_fail_netlink(c, "adding the FDB entry toward the gateway", r);
 	if ((r = pg_addr_add(c->rt, c->vxlan_ifindex, &c->grant.addr)) < 0)
-		return fail_netlink(c, "adding the overlay address", r);
+		return client_fail_netlink(c, "adding the overlay address", r);
 	/* The gateway told us its MAC: no ARP through the tunnel. */
 	if ((r = pg_neigh_add(c->rt, c->vxlan_ifindex, &c->grant.gateway, c->grant.gateway_mac)) <
 	    0)
-		return fail_netlink(c, "adding the gateway's neighbour entry", r);
+		return client_fail_netlink(c, "adding the gateway's neighbour entry", r);
 	if ((r = pg_link_set_up(c->rt, c->vxlan_ifindex, true)) < 0)
-		return fail_netlink(c, "bringing the vxlan link up", r);
+		return client_fail_netlink(c, "bringing the vxlan link up", r);
 
 	def.dst.family = AF_INET;
 	def.gw = c->grant.gateway;
 	def.oif = c->vxlan_ifindex;
 	if ((r = pg_route_add(c->rt, &def, true)) < 0)
-		return fail_netlink(c, "adding the default route through the gateway", r);
+		return client_fail_netlink(c, "adding the default route through the gateway", r);
 	return PG_EXIT_OK;
 }
 
@@ -357,7 +346,7 @@ static int verify(struct pg_client *c)
 	pg_addr_parse(OUTSIDE_ADDRESS, &outside);
 	r = pg_route_lookup(c->rt, &outside, &path);
 	if (r < 0)
-		return fail_netlink(c, "route lookup of an outside address", r);
+		return client_fail_netlink(c, "route lookup of an outside address", r);
 	if (path.oif != c->vxlan_ifindex) {
 		pg_err("an outside address does not route through %s (interface %d instead)",
 		       c->cfg->vxlan_if, path.oif);
@@ -374,6 +363,58 @@ static int verify(struct pg_client *c)
 	return PG_EXIT_OK;
 }
 
+/* The guard lets through eth0 only the cluster, DNS and the gateway's
+ * tunnel and control ports. Before the gateway is resolved its pod IP is
+ * unknown and the guard is stricter still; it is replaced atomically once
+ * it is known. It stays when clientd exits or dies. */
+int client_install_guard(struct pg_client *c)
+{
+	const struct pg_config *cfg = c->cfg;
+	struct pg_link_info underlay;
+	struct pg_guard_params p = {
+	    .vxlan_if = cfg->vxlan_if,
+	    .cluster_cidrs = &cfg->not_routed,
+	    .dns = &cfg->dns,
+	    .gateway_pod_ip = c->gw_pod_ip,
+	    .vxlan_port = (uint16_t)cfg->vxlan_port,
+	    .control_port = (uint16_t)cfg->control_port,
+	};
+	struct pg_nft_table *t;
+	int oif = c->path.oif, r;
+
+	if (!oif) {
+		struct pg_route defaults[1];
+		size_t n = 0;
+
+		/* Not resolved yet: the pod network is where the default route goes. */
+		if (pg_route_defaults(c->rt, AF_INET, defaults, 1, &n) < 0 || n == 0)
+			return PG_EXIT_OK;
+		oif = defaults[0].oif;
+	}
+	if ((r = pg_link_get_index(c->rt, oif, &underlay)) < 0)
+		return client_fail_netlink(c, "looking up the pod network interface", r);
+	p.underlay_if = underlay.name;
+	t = pg_guard_table(&p);
+	if (!t) {
+		pg_err("building the guard table: out of memory");
+		return PG_EXIT_RUNTIME;
+	}
+	r = pg_nft_table_commit(c->nft, t);
+	pg_nft_table_free(t);
+	if (r < 0) {
+		const char *text = pg_nft_errmsg(c->nft);
+
+		pg_err("installing the guard table inet %s: %s%s%s", PG_GUARD_TABLE, strerror(-r),
+		       *text ? ": " : "", text);
+		return PG_EXIT_RUNTIME;
+	}
+	/* A guard a previous run left is kept even if this run fails. */
+	if (!c->guard_installed && !c->rerun && push_undo(c, UNDO_DEL_GUARD, NULL, 0) < 0)
+		return PG_EXIT_RUNTIME;
+	c->guard_installed = true;
+	return PG_EXIT_OK;
+}
+
 static int setup_steps(struct pg_client *c)
 {
 	int r;
@@ -387,7 +428,12 @@ static int setup_steps(struct pg_client *c)
 		       r == -EPERM ? " (needs CAP_NET_RAW)" : "");
 		return PG_EXIT_RUNTIME;
 	}
-	if ((r = resolve_gateway(c)) != PG_EXIT_OK || (r = remove_previous_link(c)) != PG_EXIT_OK)
+	if ((r = pg_nft_open(&c->nft)) < 0) {
+		pg_err("opening nftables: %s", strerror(-r));
+		return PG_EXIT_RUNTIME;
+	}
+	if ((r = remove_previous_link(c)) != PG_EXIT_OK ||
+	    (r = client_install_guard(c)) != PG_EXIT_OK || (r = resolve_gateway(c)) != PG_EXIT_OK)
 		return r;
 	if ((r = pg_route_lookup(c->rt, &c->gw_pod_ip, &c->path)) < 0) {
 		char ip[PG_PREFIX_STRLEN];
@@ -398,9 +444,10 @@ static int setup_steps(struct pg_client *c)
 	}
 	/* Fail-closed from here: the default routes go before the tunnel
 	 * exists, so nothing leaves around it meanwhile. */
-	if ((r = keep_cluster_local(c)) != PG_EXIT_OK ||
+	if ((r = client_install_guard(c)) != PG_EXIT_OK ||
+	    (r = keep_cluster_local(c)) != PG_EXIT_OK ||
 	    (r = remove_default_routes(c)) != PG_EXIT_OK || (r = join(c)) != PG_EXIT_OK ||
-	    (r = create_tunnel(c)) != PG_EXIT_OK)
+	    (r = client_create_tunnel(c)) != PG_EXIT_OK)
 		return r;
 	return verify(c);
 }
@@ -419,7 +466,7 @@ static int load_key(struct pg_client *c)
 	return PG_EXIT_OK;
 }
 
-static void release(struct pg_client *c)
+void client_release(struct pg_client *c)
 {
 	char why[PG_ERROR_TEXT_MAX + 64];
 	uint16_t error;
@@ -432,7 +479,7 @@ static void release(struct pg_client *c)
 	c->joined = false;
 }
 
-int pg_client_setup(const struct pg_config *cfg, struct pg_client **out)
+int pg_client_setup(const struct pg_config *cfg, bool keep_fail_closed, struct pg_client **out)
 {
 	struct pg_client *c = calloc(1, sizeof(*c));
 	char a[PG_PREFIX_STRLEN], g[PG_PREFIX_STRLEN];
@@ -448,9 +495,9 @@ int pg_client_setup(const struct pg_config *cfg, struct pg_client **out)
 	if (status == PG_EXIT_OK)
 		status = setup_steps(c);
 	if (status != PG_EXIT_OK) {
-		if (c->rt)
+		if (c->rt && !(keep_fail_closed && status == PG_EXIT_RUNTIME))
 			rollback(c);
-		release(c);
+		client_release(c);
 		pg_client_free(c);
 		return status;
 	}
@@ -467,82 +514,42 @@ int pg_client_setup(const struct pg_config *cfg, struct pg_client **out)
 /* Renews the lease at a third of its time; a gateway that forgot it
  * (NO_LEASE, after its leases were lost) is joined again asking for the
  * same address. */
-/* The gateway may move a lease (a reservation for another pod came to
- * hold its address): follow it, new address first so the link never has
- * none. */
-static int follow_address(struct pg_client *c, const struct pg_grant *g)
+int pg_client_check(const struct pg_config *cfg)
 {
-	char a[PG_PREFIX_STRLEN], b[PG_PREFIX_STRLEN];
-	int r;
+	struct pg_link_info link;
+	struct pg_prefix outside;
+	struct pg_route path;
+	struct pg_rtnl *rt;
+	int r, status = PG_EXIT_RUNTIME;
 
-	if (memcmp(g->addr.bytes, c->grant.addr.bytes, 4) == 0 && g->addr.len == c->grant.addr.len)
-		return 0;
-	pg_warn("the gateway moved this pod from %s to %s", pg_prefix_fmt(&c->grant.addr, a, true),
-		pg_prefix_fmt(&g->addr, b, true));
-	r = pg_addr_add(c->rt, c->vxlan_ifindex, &g->addr);
-	if (r == 0 || r == -EEXIST)
-		r = pg_addr_del(c->rt, c->vxlan_ifindex, &c->grant.addr);
-	return r == -EADDRNOTAVAIL ? 0 : r;
-}
-
-static void renew(struct pg_client *c)
-{
-	char why[PG_ERROR_TEXT_MAX + 64];
-	struct pg_grant g;
-	uint16_t error;
-	int r;
-
-	r = pg_member_request(c->member, PG_MSG_RENEW, (struct in_addr){0}, RENEW_TIMEOUT_MS,
-			      JOIN_RESEND_MS, &g, &error, why, sizeof(why));
-	if (r == -EPROTO && error == PG_ERR_NO_LEASE)
-		r = pg_member_request(c->member, PG_MSG_JOIN, pg_prefix_v4(&c->grant.addr),
-				      RENEW_TIMEOUT_MS, JOIN_RESEND_MS, &g, &error, why,
-				      sizeof(why));
-	if (r == 0 && (r = follow_address(c, &g)) < 0)
-		snprintf(why, sizeof(why), "moving to the new address: %s", strerror(-r));
-	if (r == 0)
-		c->grant = g;
-	if (r < 0 && !c->renew_failing)
-		pg_warn("renewing the lease: %s", why);
-	else if (r == 0 && c->renew_failing)
-		pg_info("lease renewed again");
-	c->renew_failing = r < 0;
-}
-
-int pg_client_run(struct pg_client *c, int sigfd)
-{
-	struct pollfd pfd = {.fd = sigfd, .events = POLLIN};
-	unsigned interval_ms = c->grant.lease_time * 1000 / 3;
-
-	if (interval_ms < 500)
-		interval_ms = 500;
-	for (;;) {
-		int n = poll(&pfd, 1, (int)interval_ms);
-
-		if (n < 0 && errno != EINTR) {
-			pg_err("poll: %s", strerror(errno));
-			return PG_EXIT_RUNTIME;
-		}
-		if (n > 0) {
-			int sig = pg_signals_read(sigfd);
-
-			if (sig == SIGTERM || sig == SIGINT) {
-				pg_info("%s: releasing the lease; routing stays fail-closed",
-					strsignal(sig));
-				release(c);
-				return PG_EXIT_OK;
-			}
-			continue;
-		}
-		if (n == 0)
-			renew(c);
+	if ((r = pg_rtnl_open(&rt)) < 0) {
+		pg_err("opening rtnetlink: %s", strerror(-r));
+		return PG_EXIT_RUNTIME;
 	}
+	pg_addr_parse(OUTSIDE_ADDRESS, &outside);
+	if ((r = pg_link_get(rt, cfg->vxlan_if, &link)) < 0)
+		pg_err("not routed: %s: %s", cfg->vxlan_if,
+		       r == -ENODEV ? "missing" : strerror(-r));
+	else if (!link.up)
+		pg_err("not routed: %s is down", cfg->vxlan_if);
+	else if ((r = pg_route_lookup(rt, &outside, &path)) < 0 || path.oif != link.ifindex)
+		pg_err("not routed: outside addresses do not go through %s", cfg->vxlan_if);
+	else if (cfg->ready_file[0] && access(cfg->ready_file, F_OK) < 0)
+		pg_err("not healthy: %s is absent (the sidecar lost the gateway or is not running)",
+		       cfg->ready_file);
+	else
+		status = PG_EXIT_OK;
+	pg_rtnl_close(rt);
+	return status;
 }
 
 void pg_client_free(struct pg_client *c)
 {
 	if (!c)
 		return;
+	pg_monitor_close(c->monitor);
+	if (c->nft)
+		pg_nft_close(c->nft);
 	pg_member_close(c->member);
 	sodium_memzero(&c->key, sizeof(c->key));
 	pg_probe_close(c->probe);

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* clientd: the crawler pod's init container ("init") or sidecar ("run"). */
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,14 +13,37 @@
 #include "common/daemon.h"
 #include "common/log.h"
 
+#define RETRY_MIN_MS 500
+#define RETRY_MAX_MS 10000
+
 extern char **environ;
+
+static unsigned next_backoff(unsigned ms)
+{
+	return ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : ms * 2;
+}
+
+/* Sleeps ms unless SIGTERM/SIGINT comes first (then true). */
+static bool wait_or_signal(int sigfd, unsigned ms)
+{
+	struct pollfd pfd = {.fd = sigfd, .events = POLLIN};
+
+	if (poll(&pfd, 1, (int)ms) > 0) {
+		int sig = pg_signals_read(sigfd);
+
+		return sig == SIGTERM || sig == SIGINT;
+	}
+	return false;
+}
 
 static void usage(FILE *out, const char *prog)
 {
 	fprintf(out,
-		"Usage: %s init|run [options]\n"
+		"Usage: %s init|run|check [options]\n"
 		"  init  route this pod through the gateway, then exit (0 only when routed)\n"
-		"  run   the same, then renew the lease until SIGTERM, then release it\n\n",
+		"  run   the same (retrying until it works), then keep it working: keepalives,\n"
+		"        finding a moved gateway, repairing changes; on SIGTERM release the lease\n"
+		"  check exit 0 only when the tunnel is up and (with READY_FILE) healthy\n\n",
 		prog);
 	pg_config_usage(out, PG_ROLE_CLIENT, prog);
 }
@@ -42,30 +68,48 @@ int main(int argc, char **argv)
 	if (r < 0)
 		return PG_EXIT_CONFIG;
 	if (first_arg == argc) {
-		pg_err("missing command: init or run (see --help)");
+		pg_err("missing command: init, run or check (see --help)");
 		return PG_EXIT_CONFIG;
 	}
 	if (first_arg + 1 != argc ||
-	    (strcmp(argv[first_arg], "init") != 0 && strcmp(argv[first_arg], "run") != 0)) {
-		pg_err("unknown command '%s': expected init or run (see --help)", argv[first_arg]);
+	    (strcmp(argv[first_arg], "init") != 0 && strcmp(argv[first_arg], "run") != 0 &&
+	     strcmp(argv[first_arg], "check") != 0)) {
+		pg_err("unknown command '%s': expected init, run or check (see --help)",
+		       argv[first_arg]);
 		return PG_EXIT_CONFIG;
 	}
 	cmd = argv[first_arg];
 	pg_log_set_level(cfg.log_level);
 
-	if (strcmp(cmd, "run") == 0) {
-		sigfd = pg_signals_open();
-		if (sigfd < 0) {
-			pg_err("signalfd: %s", strerror(-sigfd));
-			return PG_EXIT_RUNTIME;
+	if (strcmp(cmd, "check") == 0)
+		return pg_client_check(&cfg);
+	if (strcmp(cmd, "init") == 0) {
+		status = pg_client_setup(&cfg, false, &c);
+		if (status == PG_EXIT_OK)
+			pg_client_free(c);
+		return status;
+	}
+
+	sigfd = pg_signals_open();
+	if (sigfd < 0) {
+		pg_err("signalfd: %s", strerror(-sigfd));
+		return PG_EXIT_RUNTIME;
+	}
+	/* The sidecar never gives up: a gateway that is away at start is
+	 * waited for, with the pod kept fail-closed meanwhile. */
+	for (unsigned backoff_ms = RETRY_MIN_MS;; backoff_ms = next_backoff(backoff_ms)) {
+		status = pg_client_setup(&cfg, true, &c);
+		if (status != PG_EXIT_RUNTIME)
+			break;
+		pg_info("retrying in %u ms", backoff_ms);
+		if (wait_or_signal(sigfd, backoff_ms)) {
+			close(sigfd);
+			return PG_EXIT_OK;
 		}
 	}
-	status = pg_client_setup(&cfg, &c);
-	if (status != PG_EXIT_OK)
+	if (status != PG_EXIT_OK) {
+		close(sigfd);
 		return status;
-	if (strcmp(cmd, "init") == 0) {
-		pg_client_free(c);
-		return PG_EXIT_OK;
 	}
 
 	r = pg_caps_keep_net_admin(false);

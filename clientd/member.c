@@ -12,15 +12,20 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_OUTSTANDING 64 /* resends within one request whose answers count */
+#define MAX_OUTSTANDING 64 /* recent requests whose answers still count */
+
+struct sent {
+	uint8_t nonce[PG_WIRE_NONCE_LEN];
+	uint8_t type; /* 0: slot unused */
+};
 
 struct pg_member {
 	const struct pg_config *cfg;
 	const struct pg_key *key;
 	int fd;
 	uint8_t mac[6];
-	uint8_t sent[MAX_OUTSTANDING][PG_WIRE_NONCE_LEN];
-	size_t n_sent;
+	struct sent sent[MAX_OUTSTANDING];
+	size_t next_slot;
 };
 
 static uint64_t now_ms(void)
@@ -74,6 +79,17 @@ int pg_member_open(const struct pg_config *cfg, const struct pg_prefix *gateway,
 	return 0;
 }
 
+int pg_member_retarget(struct pg_member *m, const struct pg_prefix *gateway)
+{
+	struct sockaddr_in to = {
+	    .sin_family = AF_INET,
+	    .sin_port = htons((uint16_t)m->cfg->control_port),
+	    .sin_addr = pg_prefix_v4(gateway),
+	};
+
+	return connect(m->fd, (struct sockaddr *)&to, sizeof(to)) < 0 ? -errno : 0;
+}
+
 void pg_member_close(struct pg_member *m)
 {
 	if (!m)
@@ -93,14 +109,16 @@ int pg_member_fd(const struct pg_member *m)
 }
 
 /* Every resend is a new message (a replayed nonce would be refused), so an
- * answer to any of them counts. */
-static int send_request(struct pg_member *m, enum pg_msg_type type, struct in_addr wish)
+ * answer to any recent one counts. */
+int pg_member_send(struct pg_member *m, enum pg_msg_type type, struct in_addr wish)
 {
 	uint8_t buf[PG_WIRE_MAX];
 	struct pg_msg req;
+	struct sent *slot;
 	int n;
 
-	pg_msg_init(&req, type);
+	if (pg_msg_init(&req, type) < 0)
+		return -EIO;
 	snprintf(req.pod_name, sizeof(req.pod_name), "%s", m->cfg->pod_name);
 	snprintf(req.pod_namespace, sizeof(req.pod_namespace), "%s", m->cfg->pod_namespace);
 	if (type != PG_MSG_RELEASE) {
@@ -114,22 +132,23 @@ static int send_request(struct pg_member *m, enum pg_msg_type type, struct in_ad
 	n = pg_msg_encode(&req, m->key, buf, sizeof(buf));
 	if (n < 0)
 		return n;
-	memcpy(m->sent[m->n_sent++ % MAX_OUTSTANDING], req.nonce, PG_WIRE_NONCE_LEN);
+	slot = &m->sent[m->next_slot++ % MAX_OUTSTANDING];
+	memcpy(slot->nonce, req.nonce, PG_WIRE_NONCE_LEN);
+	slot->type = (uint8_t)type;
 	if (send(m->fd, buf, (size_t)n, 0) < 0)
 		return -errno;
 	return 0;
 }
 
-static bool answers_us(const struct pg_member *m, const struct pg_msg *ans)
+static const struct sent *answered(const struct pg_member *m, const struct pg_msg *ans)
 {
-	size_t n = m->n_sent < MAX_OUTSTANDING ? m->n_sent : MAX_OUTSTANDING;
-
 	if (!ans->has_request_nonce)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (memcmp(m->sent[i], ans->request_nonce, PG_WIRE_NONCE_LEN) == 0)
-			return true;
-	return false;
+		return NULL;
+	for (size_t i = 0; i < MAX_OUTSTANDING; i++)
+		if (m->sent[i].type &&
+		    memcmp(m->sent[i].nonce, ans->request_nonce, PG_WIRE_NONCE_LEN) == 0)
+			return &m->sent[i];
+	return NULL;
 }
 
 static void fill_grant(const struct pg_msg *ans, struct pg_grant *g)
@@ -141,6 +160,39 @@ static void fill_grant(const struct pg_msg *ans, struct pg_grant *g)
 	g->lease_time = ans->lease_time;
 }
 
+int pg_member_receive(struct pg_member *m, struct pg_answer *a, bool *unverified)
+{
+	uint8_t buf[PG_WIRE_MAX + 1];
+	ssize_t n;
+
+	while ((n = recv(m->fd, buf, sizeof(buf), 0)) >= 0) {
+		const struct sent *req;
+		struct pg_msg ans;
+		int r = (size_t)n > PG_WIRE_MAX ? -EBADMSG
+						: pg_msg_decode(buf, (size_t)n, m->key, &ans);
+
+		if (r == -EACCES)
+			*unverified = true;
+		if (r < 0 || !(req = answered(m, &ans)))
+			continue;
+		memset(a, 0, sizeof(*a));
+		a->type = ans.type;
+		a->answers = req->type;
+		if (ans.type == PG_MSG_GRANT)
+			fill_grant(&ans, &a->grant);
+		if (ans.type == PG_MSG_ERROR) {
+			a->error = ans.error;
+			snprintf(a->why, sizeof(a->why), "%s%s%s", pg_wire_error_str(ans.error),
+				 ans.error_text[0] ? ": " : "", ans.error_text);
+		}
+		if (ans.type == PG_MSG_GRANT || ans.type == PG_MSG_RELEASED ||
+		    ans.type == PG_MSG_ERROR)
+			return 1;
+	}
+	/* ECONNREFUSED: nobody listens on the gateway (yet); not an error here. */
+	return errno == EAGAIN || errno == ECONNREFUSED || errno == EINTR ? 0 : -errno;
+}
+
 int pg_member_request(struct pg_member *m, enum pg_msg_type type, struct in_addr wish,
 		      unsigned timeout_ms, unsigned resend_ms, struct pg_grant *grant,
 		      uint16_t *error, char *why, size_t why_len)
@@ -150,20 +202,17 @@ int pg_member_request(struct pg_member *m, enum pg_msg_type type, struct in_addr
 	bool unverified = false;
 	int last_err = 0;
 
-	m->n_sent = 0;
 	*error = 0;
 	for (;;) {
 		uint64_t now = now_ms();
 		struct pollfd pfd = {.fd = m->fd, .events = POLLIN};
-		uint8_t buf[PG_WIRE_MAX + 1];
-		struct pg_msg ans;
-		ssize_t n;
+		struct pg_answer a;
+		int r;
 
 		if (now >= deadline)
 			break;
 		if (now >= next_send) {
-			int r = send_request(m, type, wish);
-
+			r = pg_member_send(m, type, wish);
 			/* ECONNREFUSED: nobody listens yet; keep trying. */
 			if (r < 0)
 				last_err = r;
@@ -172,29 +221,22 @@ int pg_member_request(struct pg_member *m, enum pg_msg_type type, struct in_addr
 		if (poll(&pfd, 1, (int)((next_send < deadline ? next_send : deadline) - now)) < 0 &&
 		    errno != EINTR)
 			return -errno;
-		while ((n = recv(m->fd, buf, sizeof(buf), 0)) >= 0) {
-			int r = (size_t)n > PG_WIRE_MAX
-				    ? -EBADMSG
-				    : pg_msg_decode(buf, (size_t)n, m->key, &ans);
-
-			if (r == -EACCES)
-				unverified = true;
-			if (r < 0 || !answers_us(m, &ans))
+		while ((r = pg_member_receive(m, &a, &unverified)) > 0) {
+			if (a.answers != type)
 				continue;
-			if (ans.type == PG_MSG_ERROR) {
-				*error = ans.error;
-				snprintf(why, why_len, "%s%s%s", pg_wire_error_str(ans.error),
-					 ans.error_text[0] ? ": " : "", ans.error_text);
+			if (a.type == PG_MSG_ERROR) {
+				*error = a.error;
+				snprintf(why, why_len, "%s", a.why);
 				return -EPROTO;
 			}
-			if (ans.type == want) {
+			if (a.type == want) {
 				if (grant && want == PG_MSG_GRANT)
-					fill_grant(&ans, grant);
+					*grant = a.grant;
 				return 0;
 			}
 		}
-		if (errno != EAGAIN && errno != ECONNREFUSED && errno != EINTR)
-			last_err = -errno;
+		if (r < 0)
+			last_err = r;
 	}
 	if (unverified) {
 		snprintf(why, why_len, "answers failed authentication (check MEMBERSHIP_KEY_FILE)");

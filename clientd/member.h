@@ -5,6 +5,7 @@
 /* The client's side of the membership protocol (docs/membership.md): asks
  * the gateway's control port for a lease, renews and releases it. */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,24 @@ int pg_member_open(const struct pg_config *cfg, const struct pg_prefix *gateway,
 void pg_member_close(struct pg_member *m);
 void pg_member_mac(const struct pg_member *m, uint8_t mac[6]);
 int pg_member_fd(const struct pg_member *m);
+
+/* Points the socket at another gateway pod IP (the gateway moved). */
+int pg_member_retarget(struct pg_member *m, const struct pg_prefix *gateway);
+
+struct pg_answer {
+	uint8_t type;	 /* PG_MSG_GRANT, PG_MSG_RELEASED or PG_MSG_ERROR */
+	uint8_t answers; /* the request type it answers */
+	struct pg_grant grant;
+	uint16_t error;
+	char why[PG_ERROR_TEXT_MAX + 64];
+};
+
+/* The event-loop halves: send a request without waiting, and take one
+ * answer to any of the recent requests. pg_member_receive returns 1 with
+ * *a filled, 0 when nothing usable is waiting, or a negative errno;
+ * *unverified is set when an answer failed authentication. */
+int pg_member_send(struct pg_member *m, enum pg_msg_type type, struct in_addr wish);
+int pg_member_receive(struct pg_member *m, struct pg_answer *a, bool *unverified);
 
 /* Sends JOIN (with wish unless INADDR_ANY), RENEW or RELEASE and waits for
  * the answer, resending every resend_ms, for at most timeout_ms. Returns 0

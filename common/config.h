@@ -52,6 +52,8 @@ struct pg_config {
 	uint32_t lease_time;
 	char leases_file[PATH_MAX];
 	char nat_conf[PATH_MAX];
+	uint32_t keepalive_interval; /* ms */
+	uint32_t keepalive_misses;
 	char pod_name[PG_POD_NAME_MAX + 1];
 	char pod_namespace[PG_NAMESPACE_MAX + 1];
 	char ready_file[PATH_MAX];

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <sodium.h>
 #include <fcntl.h>
+#include <linux/neighbour.h>
 #include <linux/netfilter.h>
 #include <poll.h>
 #include <signal.h>
@@ -20,10 +21,13 @@
 #include "common/wire.h"
 #include "gatewayd/admission.h"
 #include "gatewayd/membership.h"
+#include "netlink/monitor.h"
 #include "netlink/rtnl.h"
 
-#define VXLAN_OVERHEAD 50 /* outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14 */
-#define IP_FORWARD     "/proc/sys/net/ipv4/ip_forward"
+#define VXLAN_OVERHEAD	   50 /* outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14 */
+#define IP_FORWARD	   "/proc/sys/net/ipv4/ip_forward"
+#define REPAIR_DEBOUNCE_MS 20 /* a burst of foreign changes, one repair */
+#define LEASE_PASS_MS	   500
 
 struct pg_gateway {
 	const struct pg_config *cfg;
@@ -36,7 +40,17 @@ struct pg_gateway {
 	struct pg_pool *pool;
 	struct pg_admission admission;
 	struct pg_membership *membership;
+	struct pg_link_info underlay;
+	size_t repaired_leases;
 };
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 static int sysctl_enable(const char *path)
 {
@@ -150,13 +164,12 @@ static int create_link(struct pg_gateway *gw, const struct pg_vxlan *vx,
 	return r;
 }
 
-static int install_table(struct pg_gateway *gw)
+static int commit(struct pg_gateway *gw, struct pg_nft_table *t, const char *name)
 {
-	struct pg_nft_table *t = pg_gateway_ruleset(gw->cfg, gw->pool);
 	int r;
 
 	if (!t) {
-		pg_err("building the nftables table: out of memory or invalid ruleset");
+		pg_err("building nftables table inet %s: out of memory or invalid ruleset", name);
 		return -ENOMEM;
 	}
 	/* Even a failed commit may follow a crashed run's table: ours to remove. */
@@ -166,11 +179,18 @@ static int install_table(struct pg_gateway *gw)
 	if (r < 0) {
 		const char *ext = pg_nft_errmsg(gw->nft);
 
-		pg_err("installing nftables table inet %s: %s%s%s", PG_GATEWAY_TABLE, strerror(-r),
+		pg_err("installing nftables table inet %s: %s%s%s", name, strerror(-r),
 		       *ext ? ": " : "", ext);
-		return r;
 	}
-	return 0;
+	return r;
+}
+
+/* The guard first, so that no moment has forwarding without it. */
+static int install_table(struct pg_gateway *gw)
+{
+	int r = commit(gw, pg_gateway_guard(gw->cfg), PG_GATEWAY_GUARD_TABLE);
+
+	return r < 0 ? r : commit(gw, pg_gateway_ruleset(gw->cfg, gw->pool), PG_GATEWAY_TABLE);
 }
 
 /* The leases file's folder (e.g. /var/lib/podgw) is ours to create; a
@@ -303,7 +323,7 @@ static int open_membership(struct pg_gateway *gw, const struct pg_vxlan *vx,
 int pg_gateway_setup(const struct pg_config *cfg, struct pg_gateway **out)
 {
 	struct pg_gateway *gw = calloc(1, sizeof(*gw));
-	struct pg_link_info underlay;
+	struct pg_link_info *underlay;
 	struct pg_vxlan vx;
 	struct pg_prefix addr;
 	int r, status = PG_EXIT_RUNTIME;
@@ -319,22 +339,23 @@ int pg_gateway_setup(const struct pg_config *cfg, struct pg_gateway **out)
 		goto fail;
 	}
 
-	r = pg_link_get(gw->rt, cfg->underlay_if, &underlay);
+	underlay = &gw->underlay;
+	r = pg_link_get(gw->rt, cfg->underlay_if, underlay);
 	if (r < 0) {
 		pg_err("UNDERLAY_INTERFACE: '%s': %s", cfg->underlay_if,
 		       r == -ENODEV ? "no such interface" : strerror(-r));
 		status = r == -ENODEV ? PG_EXIT_CONFIG : PG_EXIT_RUNTIME;
 		goto fail;
 	}
-	if (underlay.mtu <= VXLAN_OVERHEAD + 68) {
+	if (underlay->mtu <= VXLAN_OVERHEAD + 68) {
 		pg_err("UNDERLAY_INTERFACE: '%s': MTU %u is too small for VXLAN", cfg->underlay_if,
-		       underlay.mtu);
+		       underlay->mtu);
 		status = PG_EXIT_CONFIG;
 		goto fail;
 	}
 	if ((status = load_membership_state(gw)) != PG_EXIT_OK)
 		goto fail;
-	wanted_link(gw, &underlay, &vx, &addr);
+	wanted_link(gw, underlay, &vx, &addr);
 	status = PG_EXIT_RUNTIME;
 	if (open_membership(gw, &vx, &addr) < 0)
 		goto fail;
@@ -374,20 +395,107 @@ fail:
 	return status;
 }
 
+static int regrant_lease(const struct pg_lease *l, void *arg)
+{
+	struct pg_gateway *gw = arg;
+	struct pg_prefix overlay;
+	uint8_t mac[6];
+	uint16_t state = 0;
+	int r;
+
+	pg_prefix_from_v4(&overlay, l->addr, 32);
+	/* Checked first: rewriting a correct entry would notify, and wake us. */
+	r = pg_neigh_get(gw->rt, gw->vxlan_ifindex, &overlay, mac, &state);
+	if (r == 0 && memcmp(mac, l->mac, 6) == 0 && (state & NUD_PERMANENT)) {
+		struct pg_prefix pod;
+
+		pg_prefix_from_v4(&pod, l->pod_ip, 32);
+		r = pg_fdb_add(gw->rt, gw->vxlan_ifindex, l->mac, &pod);
+		if (r == 0)
+			gw->repaired_leases++;
+		return 0;
+	}
+	if (pg_admission_grant(&gw->admission, l) == 0)
+		gw->repaired_leases++;
+	return 0;
+}
+
+/* Puts back what someone else removed or changed: the link (and with it
+ * every lease's FDB and neighbour entries), its address, the table (and
+ * with it the set elements), leases' entries. Each check is read-only or a
+ * no-op when all is right. */
+static void repair(struct pg_gateway *gw, unsigned changed)
+{
+	struct pg_link_info link;
+	struct pg_vxlan vx;
+	struct pg_prefix addr;
+	char what[160] = "";
+	size_t n = 0;
+	int r;
+
+#define NOTE(s)                                                                                    \
+	(n += (size_t)snprintf(what + n, n < sizeof(what) ? sizeof(what) - n : 0, "%s%s",          \
+			       n ? ", " : "", (s)))
+	wanted_link(gw, &gw->underlay, &vx, &addr);
+	r = pg_link_get(gw->rt, gw->cfg->vxlan_if, &link);
+	if (r == -ENODEV ||
+	    (r == 0 && (link.ifindex != gw->vxlan_ifindex || !link_matches(&link, &vx)))) {
+		if (r == 0)
+			pg_link_delete(gw->rt, link.ifindex);
+		gw->vxlan_ifindex = 0;
+		if (create_link(gw, &vx, &addr) == 0) {
+			gw->admission.vxlan_ifindex = gw->vxlan_ifindex;
+			NOTE("vxlan link");
+		}
+		changed |= PG_CHANGED_NEIGH;
+	} else if (r == 0) {
+		if (!link.up && pg_link_set_up(gw->rt, gw->vxlan_ifindex, true) == 0)
+			NOTE("link up");
+		if (pg_addr_add(gw->rt, gw->vxlan_ifindex, &addr) == 0)
+			NOTE("address");
+	}
+	if ((changed & PG_CHANGED_NFT) && install_table(gw) == 0)
+		NOTE("nftables tables");
+	if (changed & (PG_CHANGED_NEIGH | PG_CHANGED_LINK)) {
+		gw->repaired_leases = 0;
+		pg_pool_foreach(gw->pool, regrant_lease, gw);
+		if (gw->repaired_leases)
+			NOTE("lease entries");
+	}
+	if (n)
+		pg_info("repaired: %s", what);
+#undef NOTE
+}
+
 int pg_gateway_run(struct pg_gateway *gw, int sigfd)
 {
-	struct pollfd pfd[2] = {
-	    {.fd = sigfd, .events = POLLIN},
-	    {.fd = pg_membership_fd(gw->membership), .events = POLLIN},
-	};
+	static const char *const tables[] = {PG_GATEWAY_TABLE, PG_GATEWAY_GUARD_TABLE};
+	struct pg_monitor *mon = NULL;
+	unsigned pending = 0;
+	uint64_t repair_due = 0, last_lease_pass = 0;
+	int r;
 
+	r = pg_monitor_open(pg_rtnl_portid(gw->rt), pg_nft_portid(gw->nft), NFPROTO_INET, tables, 2,
+			    &mon);
+	if (r < 0)
+		pg_warn("watching for changes: %s; nothing will be repaired", strerror(-r));
 	for (;;) {
+		struct pollfd pfd[3] = {
+		    {.fd = sigfd, .events = POLLIN},
+		    {.fd = pg_membership_fd(gw->membership), .events = POLLIN},
+		    {.fd = mon ? pg_monitor_fd(mon) : -1, .events = POLLIN},
+		};
 		int timeout = pg_membership_tick(gw->membership);
+		uint64_t now = mono_ms();
+		unsigned changed = 0;
 
-		if (poll(pfd, 2, timeout) < 0) {
+		if (pending)
+			timeout = repair_due > now ? (int)(repair_due - now) : 0;
+		if (poll(pfd, 3, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			pg_err("poll: %s", strerror(errno));
+			pg_monitor_close(mon);
 			return PG_EXIT_RUNTIME;
 		}
 		if (pfd[0].revents & POLLIN) {
@@ -395,11 +503,35 @@ int pg_gateway_run(struct pg_gateway *gw, int sigfd)
 
 			if (sig == SIGTERM || sig == SIGINT) {
 				pg_info("%s: removing what was set up", strsignal(sig));
+				pg_monitor_close(mon);
 				return PG_EXIT_OK;
 			}
 		}
 		if (pfd[1].revents & POLLIN)
 			pg_membership_receive(gw->membership);
+		now = mono_ms();
+		if ((pfd[2].revents & POLLIN) && pg_monitor_read(mon, &changed) == 0 && changed) {
+			if (!pending)
+				repair_due = now + REPAIR_DEBOUNCE_MS;
+			pending |= changed;
+		}
+		if (pending && now >= repair_due) {
+			/* Our own FDB changes come back as foreign events (the kernel
+			 * does not stamp them), so the per-lease pass runs at most
+			 * every LEASE_PASS_MS during a burst of joins. */
+			unsigned lease_bits = pending & (PG_CHANGED_NEIGH | PG_CHANGED_LINK);
+
+			if (lease_bits && now < last_lease_pass + LEASE_PASS_MS) {
+				repair(gw, pending & ~lease_bits);
+				pending = lease_bits;
+				repair_due = last_lease_pass + LEASE_PASS_MS;
+			} else {
+				repair(gw, pending);
+				if (lease_bits)
+					last_lease_pass = now;
+				pending = 0;
+			}
+		}
 	}
 }
 
@@ -415,9 +547,12 @@ void pg_gateway_teardown(struct pg_gateway *gw)
 	}
 	pg_pool_free(gw->pool);
 	sodium_memzero(&gw->key, sizeof(gw->key));
-	if (gw->table_created &&
-	    (r = pg_nft_table_delete(gw->nft, NFPROTO_INET, PG_GATEWAY_TABLE)) < 0 && r != -ENOENT)
-		pg_warn("deleting nftables table inet %s: %s", PG_GATEWAY_TABLE, strerror(-r));
+	for (size_t i = 0; gw->table_created && i < 2; i++) {
+		const char *name = i ? PG_GATEWAY_GUARD_TABLE : PG_GATEWAY_TABLE;
+
+		if ((r = pg_nft_table_delete(gw->nft, NFPROTO_INET, name)) < 0 && r != -ENOENT)
+			pg_warn("deleting nftables table inet %s: %s", name, strerror(-r));
+	}
 	if (gw->vxlan_ifindex && (r = pg_link_delete(gw->rt, gw->vxlan_ifindex)) < 0 &&
 	    r != -ENODEV)
 		pg_warn("deleting %s: %s", gw->cfg->vxlan_if, strerror(-r));

@@ -6,7 +6,8 @@
 #include "gatewayd/pool.h"
 #include "netlink/nft.h"
 
-#define PG_GATEWAY_TABLE "podgw"
+#define PG_GATEWAY_TABLE       "podgw"
+#define PG_GATEWAY_GUARD_TABLE "podgw_guard"
 
 struct pg_gateway;
 
@@ -23,5 +24,7 @@ void pg_gateway_teardown(struct pg_gateway *gw);
 /* The gateway's whole table: rules from the configuration, set elements
  * for the pool's live leases (pool may be NULL: empty sets). */
 struct pg_nft_table *pg_gateway_ruleset(const struct pg_config *cfg, const struct pg_pool *pool);
+/* Drops overlay-sourced packets that reach the egress un-NATed. */
+struct pg_nft_table *pg_gateway_guard(const struct pg_config *cfg);
 
 #endif

@@ -16,6 +16,7 @@
 #define REPLAY_WINDOW_S 30
 #define REPLAY_CAPACITY 65536
 #define SAVE_RETRY_MS	1000
+#define RCVBUF_BYTES	(4 << 20)
 #define MAX_PER_RECEIVE 256 /* datagrams per wakeup, so timers get a turn */
 #define MAX_TICK_MS	60000
 #define ID_LEN		(PG_CLIENT_ID_MAX + 1)
@@ -57,7 +58,7 @@ int pg_membership_open(const struct pg_membership_params *params, struct pg_memb
 	    .sin_port = htons((uint16_t)params->cfg->control_port),
 	    .sin_addr.s_addr = htonl(INADDR_ANY),
 	};
-	int r;
+	int rcvbuf = RCVBUF_BYTES, r;
 
 	if (!m)
 		return -ENOMEM;
@@ -70,6 +71,10 @@ int pg_membership_open(const struct pg_membership_params *params, struct pg_memb
 		r = -errno;
 		goto fail;
 	}
+	/* Room for a burst: a thousand pods starting at once would overrun
+	 * the default buffer and wait for their resends. */
+	if (setsockopt(m->fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
+		setsockopt(m->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	if (params->key) {
 		m->replay = pg_replay_new(REPLAY_WINDOW_S, REPLAY_CAPACITY);
 		if (!m->replay) {

@@ -104,3 +104,25 @@ struct pg_nft_table *pg_gateway_ruleset(const struct pg_config *cfg, const struc
 	}
 	return t;
 }
+
+/* A second table whose only job is to stop overlay addresses leaving
+ * un-NATed: it runs after source NAT, so anything still carrying an overlay
+ * source there escaped the masquerade (our table flushed or deleted by
+ * someone, a rule missing). Two tables must go before anything leaks. */
+struct pg_nft_table *pg_gateway_guard(const struct pg_config *cfg)
+{
+	struct pg_nft_table *t = pg_nft_table_new(NFPROTO_INET, PG_GATEWAY_GUARD_TABLE);
+	struct pg_nft_rule *r;
+
+	if (!t)
+		return NULL;
+	if (pg_nft_table_add_chain(t, "postrouting", PG_CHAIN_FILTER, PG_HOOK_POSTROUTING, 300,
+				   false) < 0 ||
+	    !(r = pg_nft_rule_new(t, "postrouting")) ||
+	    pg_nft_match_oifname(r, egress_if(cfg), false) ||
+	    pg_nft_match_saddr(r, &cfg->overlay) || pg_nft_counter(r) || pg_nft_drop(r)) {
+		pg_nft_table_free(t);
+		return NULL;
+	}
+	return t;
+}

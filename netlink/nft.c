@@ -1210,6 +1210,11 @@ const char *pg_nft_errmsg(const struct pg_nft *nft)
 	return nft && nft->errmsg ? nft->errmsg : "";
 }
 
+uint32_t pg_nft_portid(const struct pg_nft *nft)
+{
+	return nft ? nft->portid : 0;
+}
+
 static void set_errmsg(struct pg_nft *nft, const char *text)
 {
 	free(nft->errmsg);

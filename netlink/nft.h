@@ -40,6 +40,9 @@ enum pg_nft_key { PG_KEY_IPV4, PG_KEY_IPV6, PG_KEY_ETHER, PG_KEY_INET_SERVICE };
 int pg_nft_open(struct pg_nft **out);
 void pg_nft_close(struct pg_nft *nft);
 const char *pg_nft_errmsg(const struct pg_nft *nft);
+/* The socket's netlink port id, which the kernel stamps on the
+ * notifications our batches cause (see netlink/monitor.h). */
+uint32_t pg_nft_portid(const struct pg_nft *nft);
 
 /* family: NFPROTO_INET, NFPROTO_IPV4 or NFPROTO_IPV6 (else NULL, errno EINVAL). */
 struct pg_nft_table *pg_nft_table_new(int family, const char *name);

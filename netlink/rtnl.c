@@ -337,6 +337,11 @@ const char *pg_rtnl_errmsg(const struct pg_rtnl *rt)
 	return rt && rt->errmsg ? rt->errmsg : "";
 }
 
+uint32_t pg_rtnl_portid(const struct pg_rtnl *rt)
+{
+	return rt ? nl_socket_get_local_port(rt->sk) : 0;
+}
+
 /* Called for each reply message; returns 0 or a negative errno. */
 typedef int (*reply_fn)(struct nl_msg *msg, void *arg);
 
@@ -1137,4 +1142,67 @@ int pg_neigh_add(struct pg_rtnl *rt, int ifindex, const struct pg_prefix *ip, co
 int pg_neigh_del(struct pg_rtnl *rt, int ifindex, const struct pg_prefix *ip)
 {
 	return neigh_change(rt, false, ifindex, ip, NULL);
+}
+
+struct neigh_reply {
+	uint8_t *mac;
+	uint16_t *state;
+	bool found;
+};
+
+static int neigh_reply(struct nl_msg *msg, void *arg)
+{
+	struct neigh_reply *nr = arg;
+	struct nlattr *tb[NDA_MAX + 1];
+	struct ndmsg ndm;
+	int r;
+
+	if (nlmsg_hdr(msg)->nlmsg_type != RTM_NEWNEIGH || nr->found)
+		return 0;
+	r = nlmsg_parse(nlmsg_hdr(msg), sizeof(ndm), tb, NDA_MAX, NULL);
+	if (r < 0)
+		return nle_to_errno(r);
+	memcpy(&ndm, nlmsg_data(nlmsg_hdr(msg)), sizeof(ndm));
+	if (nr->mac) {
+		memset(nr->mac, 0, 6);
+		/* Incomplete and failed entries have no link-layer address. */
+		if (tb[NDA_LLADDR] && nla_len(tb[NDA_LLADDR]) == 6)
+			memcpy(nr->mac, nla_data(tb[NDA_LLADDR]), 6);
+	}
+	if (nr->state)
+		*nr->state = ndm.ndm_state;
+	nr->found = true;
+	return 0;
+}
+
+int pg_neigh_get(struct pg_rtnl *rt, int ifindex, const struct pg_prefix *ip, uint8_t mac[6],
+		 uint16_t *state)
+{
+	struct neigh_reply nr = {.mac = mac, .state = state};
+	struct ndmsg ndm = {.ndm_ifindex = ifindex};
+	struct nl_msg *msg;
+	int r;
+
+	if (ifindex <= 0)
+		return -EINVAL;
+	r = check_prefix(ip);
+	if (r < 0)
+		return r;
+	ndm.ndm_family = ip->family;
+	/* A plain RTM_GETNEIGH (no dump) looks up one entry; the kernel
+	 * answers -ENOENT itself when there is none. */
+	msg = nlmsg_alloc_simple(RTM_GETNEIGH, 0);
+	if (!msg)
+		return -ENOMEM;
+	r = nlmsg_append(msg, &ndm, sizeof(ndm), NLMSG_ALIGNTO);
+	if (r >= 0)
+		r = nla_put(msg, NDA_DST, family_bytes(ip->family), ip->bytes);
+	if (r < 0) {
+		nlmsg_free(msg);
+		return nle_to_errno(r);
+	}
+	r = request(rt, msg, neigh_reply, &nr);
+	if (r == 0 && !nr.found)
+		r = -ENOENT;
+	return r;
 }

@@ -21,6 +21,9 @@ struct pg_rtnl;
 int pg_rtnl_open(struct pg_rtnl **out);
 void pg_rtnl_close(struct pg_rtnl *rt);
 const char *pg_rtnl_errmsg(const struct pg_rtnl *rt);
+/* The socket's netlink port id: the kernel stamps it on the notifications
+ * our requests cause, so a change monitor can tell them from others'. */
+uint32_t pg_rtnl_portid(const struct pg_rtnl *rt);
 
 struct pg_link_info {
 	int ifindex;
@@ -95,6 +98,11 @@ int pg_fdb_del(struct pg_rtnl *rt, int ifindex, const uint8_t mac[6], const stru
 /* Permanent neighbour (ARP/NDP) entries, created or replaced. */
 int pg_neigh_add(struct pg_rtnl *rt, int ifindex, const struct pg_prefix *ip, const uint8_t mac[6]);
 int pg_neigh_del(struct pg_rtnl *rt, int ifindex, const struct pg_prefix *ip);
+/* Reads one neighbour entry without touching it (a rewrite would notify
+ * every monitor): its MAC (all zero when it has none) and NUD_* state.
+ * -ENOENT when there is no such entry. mac and state may be NULL. */
+int pg_neigh_get(struct pg_rtnl *rt, int ifindex, const struct pg_prefix *ip, uint8_t mac[6],
+		 uint16_t *state);
 
 /* Request builders and the ACK parser, exposed so unit tests can check the
  * wire format without a kernel. The builders validate like the calls above

@@ -526,7 +526,8 @@ static void resend_due(struct flood *f, struct phase *ph, uint64_t now, uint64_t
 		uint32_t index = f->in_flight[i];
 		struct sim *s = &f->sims[index];
 
-		if (now - s->last_us >= RESEND_US)
+		/* last_us may be later than now: sent since now was read. */
+		if (s->last_us + RESEND_US <= now)
 			send_attempt(f, ph, index);
 		if (s->last_us + RESEND_US < *next_due)
 			*next_due = s->last_us + RESEND_US;

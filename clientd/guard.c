@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: MIT */
+#include "clientd/guard.h"
+
+#include <errno.h>
+#include <net/if.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <linux/netfilter.h>
+
+/* The sets of allowed destinations, one per kind and family. */
+#define SET_CLUSTER4 "cluster4"
+#define SET_CLUSTER6 "cluster6"
+#define SET_DNS4     "dns4"
+#define SET_DNS6     "dns6"
+
+/* The chains, both filtering what leaves through the underlay. */
+static const struct {
+	const char *name;
+	enum pg_nft_hook hook;
+} chains[] = {
+    {"output", PG_HOOK_OUTPUT},
+    {"forward", PG_HOOK_FORWARD},
+};
+
+/* Where neighbour discovery and its kin talk: never routed off the link,
+ * so no leak, and IPv6 towards the cluster needs it as IPv4 needs ARP. */
+static const struct pg_prefix link_scope[] = {
+    {AF_INET6, 10, {0xfe, 0x80}}, /* link-local unicast */
+    {AF_INET6, 16, {0xff, 0x02}}, /* link-local multicast */
+};
+
+/* Keeps the first error of a sequence of builder calls. */
+static void step(int *err, int r)
+{
+	if (r < 0 && *err == 0)
+		*err = r;
+}
+
+static bool ifname_ok(const char *name)
+{
+	return name && name[0] && strlen(name) < IFNAMSIZ;
+}
+
+/* Whether list item i is covered by another item that is kept: one that
+ * is wider, or equal and earlier. An interval set refuses overlapping
+ * elements, and CIDR lists overlap in practice (10.0.0.0/8 and
+ * 10.96.0.0/12). */
+static bool covered(const struct pg_prefix_list *l, unsigned i)
+{
+	for (unsigned j = 0; j < l->n; j++) {
+		if (j == i || !pg_prefix_contains(&l->items[j], &l->items[i]))
+			continue;
+		if (l->items[j].len < l->items[i].len || j < i)
+			return true;
+	}
+	return false;
+}
+
+static int add_list(struct pg_nft_table *t, const struct pg_prefix_list *l, const char *set4,
+		    const char *set6)
+{
+	int err = 0;
+
+	if (!l)
+		return 0;
+	if (l->n > PG_MAX_PREFIXES)
+		return -EINVAL;
+	for (unsigned i = 0; i < l->n && err == 0; i++) {
+		const struct pg_prefix *p = &l->items[i];
+
+		if (p->family != AF_INET && p->family != AF_INET6)
+			return -EINVAL;
+		if (!covered(l, i))
+			step(&err,
+			     pg_nft_table_add_prefix(t, p->family == AF_INET ? set4 : set6, p));
+	}
+	return err;
+}
+
+static int add_rules(struct pg_nft_table *t, const char *chain, const struct pg_guard_params *p)
+{
+	static const struct {
+		int family;
+		const char *set;
+	} allowed[] = {
+	    {AF_INET, SET_CLUSTER4},
+	    {AF_INET6, SET_CLUSTER6},
+	    {AF_INET, SET_DNS4},
+	    {AF_INET6, SET_DNS6},
+	};
+	const uint16_t ports[] = {p->vxlan_port, p->control_port};
+	struct pg_nft_rule *r;
+	int err = 0;
+
+	/* Only the underlay is guarded: lo and the tunnel pass. */
+	r = pg_nft_rule_new(t, chain);
+	step(&err, pg_nft_match_oifname(r, p->underlay_if, true));
+	step(&err, pg_nft_accept(r));
+
+	for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++) {
+		r = pg_nft_rule_new(t, chain);
+		step(&err, pg_nft_match_daddr_in_set(r, allowed[i].family, allowed[i].set, false));
+		step(&err, pg_nft_accept(r));
+	}
+	for (size_t i = 0; i < sizeof(link_scope) / sizeof(link_scope[0]); i++) {
+		r = pg_nft_rule_new(t, chain);
+		step(&err, pg_nft_match_daddr(r, &link_scope[i]));
+		step(&err, pg_nft_match_l4proto(r, IPPROTO_ICMPV6));
+		step(&err, pg_nft_accept(r));
+	}
+	/* The tunnel and membership, to the gateway's pod IP only. */
+	for (size_t i = 0; p->gateway_pod_ip.family != 0 && i < 2; i++) {
+		if (i == 1 && ports[1] == ports[0])
+			break;
+		r = pg_nft_rule_new(t, chain);
+		step(&err, pg_nft_match_daddr(r, &p->gateway_pod_ip));
+		step(&err, pg_nft_match_dport(r, IPPROTO_UDP, ports[i]));
+		step(&err, pg_nft_accept(r));
+	}
+	r = pg_nft_rule_new(t, chain);
+	step(&err, pg_nft_counter(r));
+	step(&err, pg_nft_drop(r));
+	return err;
+}
+
+static bool params_ok(const struct pg_guard_params *p)
+{
+	const struct pg_prefix *gw;
+
+	if (!p || !ifname_ok(p->underlay_if) || p->vxlan_port == 0 || p->control_port == 0)
+		return false;
+	/* Filtering the tunnel's own link would make it the guard's business. */
+	if (p->vxlan_if && strcmp(p->vxlan_if, p->underlay_if) == 0)
+		return false;
+	gw = &p->gateway_pod_ip;
+	if (gw->family == 0)
+		return true;
+	/* One address, not a network. */
+	return (gw->family == AF_INET && gw->len == 32) ||
+	       (gw->family == AF_INET6 && gw->len == 128);
+}
+
+struct pg_nft_table *pg_guard_table(const struct pg_guard_params *p)
+{
+	struct pg_nft_table *t;
+	int err = 0;
+
+	if (!params_ok(p)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	t = pg_nft_table_new(NFPROTO_INET, PG_GUARD_TABLE);
+	if (!t)
+		return NULL;
+	for (size_t i = 0; i < sizeof(chains) / sizeof(chains[0]); i++)
+		step(&err, pg_nft_table_add_chain(t, chains[i].name, PG_CHAIN_FILTER,
+						  chains[i].hook, 0, false));
+	step(&err, pg_nft_table_add_set(t, SET_CLUSTER4, PG_KEY_IPV4, -1, true));
+	step(&err, pg_nft_table_add_set(t, SET_CLUSTER6, PG_KEY_IPV6, -1, true));
+	step(&err, pg_nft_table_add_set(t, SET_DNS4, PG_KEY_IPV4, -1, true));
+	step(&err, pg_nft_table_add_set(t, SET_DNS6, PG_KEY_IPV6, -1, true));
+	if (err == 0)
+		step(&err, add_list(t, p->cluster_cidrs, SET_CLUSTER4, SET_CLUSTER6));
+	if (err == 0)
+		step(&err, add_list(t, p->dns, SET_DNS4, SET_DNS6));
+	for (size_t i = 0; err == 0 && i < sizeof(chains) / sizeof(chains[0]); i++)
+		step(&err, add_rules(t, chains[i].name, p));
+	if (err < 0) {
+		pg_nft_table_free(t);
+		errno = -err;
+		return NULL;
+	}
+	return t;
+}

@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: MIT */
+/* The sidecar's loop: keepalives with hysteresis, finding a lost or moved
+ * gateway again, and repairing what others change in the pod's network.
+ * Nothing here ever removes the fail-closed state (guard, missing default
+ * routes); it only ever puts the tunnel back. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/neighbour.h>
+#include <linux/netfilter.h>
+
+#include "clientd/client-internal.h"
+#include "clientd/client.h"
+#include "clientd/guard.h"
+#include "common/daemon.h"
+#include "common/log.h"
+#include "netlink/monitor.h"
+#include "netlink/nft.h"
+
+#define REPAIR_DEBOUNCE_MS     20 /* a burst of foreign changes, one repair */
+#define RESOLVE_BACKOFF_MAX_MS 5000
+
+enum health { HEALTHY, LOST };
+
+struct loop {
+	struct pg_client *c;
+	enum health health;
+	unsigned misses;
+	bool awaiting;
+	uint64_t next_keepalive;
+	uint64_t next_resolve;
+	unsigned backoff_ms;
+	uint64_t lost_at;
+	unsigned pending; /* PG_CHANGED_* bits not yet repaired */
+	uint64_t repair_due;
+	bool error_logged;
+};
+
+/* The gateway may move a lease (a reservation for another pod came to hold
+ * its address): follow it, new address first so the link never has none. */
+static int follow_address(struct pg_client *c, const struct pg_grant *g)
+{
+	char a[PG_PREFIX_STRLEN], b[PG_PREFIX_STRLEN];
+	int r;
+
+	if (memcmp(g->addr.bytes, c->grant.addr.bytes, 4) == 0 && g->addr.len == c->grant.addr.len)
+		return 0;
+	pg_warn("the gateway moved this pod from %s to %s", pg_prefix_fmt(&c->grant.addr, a, true),
+		pg_prefix_fmt(&g->addr, b, true));
+	r = pg_addr_add(c->rt, c->vxlan_ifindex, &g->addr);
+	if (r == 0 || r == -EEXIST)
+		r = pg_addr_del(c->rt, c->vxlan_ifindex, &c->grant.addr);
+	return r == -EADDRNOTAVAIL ? 0 : r;
+}
+
+/* The gateway pod was replaced and its name points elsewhere: the guard,
+ * the host route and the FDB entry follow, in that order, so the new pod
+ * is reachable before anything points at it and nothing opens meanwhile. */
+static void move_gateway(struct pg_client *c, const struct pg_prefix *to)
+{
+	static const uint8_t zero_mac[6];
+	struct pg_prefix from = c->gw_pod_ip;
+	char a[PG_PREFIX_STRLEN], b[PG_PREFIX_STRLEN];
+	struct pg_route old_host = c->path;
+	int r;
+
+	pg_info("gateway %s moved from %s to %s", c->cfg->gateway, pg_prefix_fmt(&from, a, false),
+		pg_prefix_fmt(to, b, false));
+	c->gw_pod_ip = *to;
+	if (client_install_guard(c) != PG_EXIT_OK)
+		pg_warn("the guard still allows only the old gateway IP");
+	if (client_keep_local(c, to, &c->path) != PG_EXIT_OK)
+		pg_warn("no host route to the new gateway IP");
+	r = pg_fdb_add(c->rt, c->vxlan_ifindex, zero_mac, to);
+	if (r < 0 && r != -EEXIST)
+		client_fail_netlink(c, "pointing the FDB at the new gateway", r);
+	pg_fdb_del(c->rt, c->vxlan_ifindex, zero_mac, &from);
+	pg_member_retarget(c->member, to);
+	old_host.dst = from;
+	old_host.table = 0;
+	old_host.priority = 0;
+	old_host.protocol = 0;
+	pg_route_del(c->rt, &old_host);
+	free(c->undo); /* keep_local recorded undo entries that mean nothing now */
+	c->undo = NULL;
+	c->n_undo = 0;
+}
+
+static void try_resolve(struct loop *l, uint64_t now)
+{
+	struct pg_client *c = l->c;
+	struct pg_prefix ip;
+
+	l->next_resolve = now + l->backoff_ms;
+	l->backoff_ms =
+	    l->backoff_ms * 2 > RESOLVE_BACKOFF_MAX_MS ? RESOLVE_BACKOFF_MAX_MS : l->backoff_ms * 2;
+	if (client_resolve_once(c->cfg->gateway, &ip) != 0 || ip.family != AF_INET)
+		return;
+	if (memcmp(ip.bytes, c->gw_pod_ip.bytes, 4) != 0)
+		move_gateway(c, &ip);
+}
+
+static void on_answer(struct loop *l, const struct pg_answer *a, uint64_t now)
+{
+	struct pg_client *c = l->c;
+	int r;
+
+	if (a->type == PG_MSG_ERROR) {
+		if (a->error == PG_ERR_NO_LEASE) {
+			/* The gateway forgot us (its leases were lost): ask for
+			 * the same address again at once. */
+			pg_member_send(c->member, PG_MSG_JOIN, pg_prefix_v4(&c->grant.addr));
+		} else if (!l->error_logged) {
+			pg_warn("the gateway refused a renewal: %s", a->why);
+			l->error_logged = true;
+		}
+		return;
+	}
+	if (a->type != PG_MSG_GRANT)
+		return;
+	l->awaiting = false;
+	l->misses = 0;
+	l->error_logged = false;
+	if (l->health == LOST) {
+		pg_info("gateway %s answers again after %llu ms", c->cfg->gateway,
+			(unsigned long long)(now - l->lost_at));
+		pg_ready_file_write(c->cfg->ready_file, "routed\n");
+		l->health = HEALTHY;
+	}
+	r = follow_address(c, &a->grant);
+	if (r < 0) {
+		client_fail_netlink(c, "moving to the new address", r);
+		return;
+	}
+	/* A new gateway pod has a new MAC only if its overlay address moved;
+	 * either way the repair pass makes the neighbour match the grant. */
+	if (memcmp(&a->grant.gateway, &c->grant.gateway, sizeof(a->grant.gateway)) != 0 ||
+	    memcmp(a->grant.gateway_mac, c->grant.gateway_mac, 6) != 0)
+		l->pending |= PG_CHANGED_NEIGH | PG_CHANGED_ROUTE;
+	c->grant = a->grant;
+}
+
+static void keepalive(struct loop *l, uint64_t now)
+{
+	struct pg_client *c = l->c;
+	const struct pg_config *cfg = c->cfg;
+
+	if (l->awaiting)
+		l->misses++;
+	if (l->health == HEALTHY && l->misses >= cfg->keepalive_misses) {
+		pg_warn("gateway %s lost: no answer to %u keepalives", cfg->gateway, l->misses);
+		pg_ready_file_remove(cfg->ready_file);
+		l->health = LOST;
+		l->lost_at = now;
+		l->backoff_ms = cfg->keepalive_interval;
+		l->next_resolve = now;
+	}
+	if (l->health == LOST && now >= l->next_resolve)
+		try_resolve(l, now);
+	/* While lost, a JOIN asking for our address: a restarted gateway that
+	 * kept our lease answers it as a renewal, one that lost it grants the
+	 * same address again. */
+	pg_member_send(c->member, l->health == LOST ? PG_MSG_JOIN : PG_MSG_RENEW,
+		       pg_prefix_v4(&c->grant.addr));
+	l->awaiting = true;
+	l->next_keepalive = now + cfg->keepalive_interval;
+}
+
+static bool neigh_matches(struct pg_client *c)
+{
+	uint8_t mac[6];
+	uint16_t state = 0;
+
+	return pg_neigh_get(c->rt, c->vxlan_ifindex, &c->grant.gateway, mac, &state) == 0 &&
+	       memcmp(mac, c->grant.gateway_mac, 6) == 0 && (state & NUD_PERMANENT);
+}
+
+/* Default routes other than ours (IPv6 ones included) are removed, ours is
+ * put back. */
+static int repair_routes(struct pg_client *c, bool *did)
+{
+	static const int families[] = {AF_INET, AF_INET6};
+	struct pg_route def = {.oif = c->vxlan_ifindex, .gw = c->grant.gateway};
+	bool ours = false;
+
+	for (size_t f = 0; f < 2; f++) {
+		struct pg_route routes[MAX_DEFAULT_ROUTES];
+		size_t n = 0;
+
+		if (pg_route_defaults(c->rt, families[f], routes, MAX_DEFAULT_ROUTES, &n) < 0)
+			continue;
+		for (size_t i = 0; i < n && i < MAX_DEFAULT_ROUTES; i++) {
+			if (families[f] == AF_INET && routes[i].oif == c->vxlan_ifindex &&
+			    memcmp(routes[i].gw.bytes, c->grant.gateway.bytes, 4) == 0) {
+				ours = true;
+				continue;
+			}
+			pg_route_del(c->rt, &routes[i]);
+			*did = true;
+		}
+	}
+	if (!ours) {
+		def.dst.family = AF_INET;
+		*did = true;
+		return pg_route_add(c->rt, &def, true);
+	}
+	return 0;
+}
+
+/* Checks everything the tunnel needs and puts back what is missing. Each
+ * step is a no-op (and so makes no notification) when all is right. */
+static void repair(struct loop *l)
+{
+	static const uint8_t zero_mac[6];
+	struct pg_client *c = l->c;
+	struct pg_link_info link;
+	struct pg_route path;
+	char what[160] = "";
+	size_t n = 0;
+	bool did = false;
+	int r;
+
+#define NOTE(s)                                                                                    \
+	(n += (size_t)snprintf(what + n, n < sizeof(what) ? sizeof(what) - n : 0, "%s%s",          \
+			       n ? ", " : "", (s)))
+	r = pg_link_get(c->rt, c->cfg->vxlan_if, &link);
+	if (r == -ENODEV ||
+	    (r == 0 && (link.ifindex != c->vxlan_ifindex || strcmp(link.kind, "vxlan") != 0))) {
+		if (r == 0)
+			pg_link_delete(c->rt, link.ifindex);
+		if (client_create_tunnel(c) == PG_EXIT_OK)
+			NOTE("vxlan link");
+		free(c->undo);
+		c->undo = NULL;
+		c->n_undo = 0;
+	} else if (r == 0) {
+		if (!link.up && pg_link_set_up(c->rt, c->vxlan_ifindex, true) == 0)
+			NOTE("link up");
+		if (pg_addr_add(c->rt, c->vxlan_ifindex, &c->grant.addr) == 0)
+			NOTE("address");
+		if (!neigh_matches(c) && pg_neigh_add(c->rt, c->vxlan_ifindex, &c->grant.gateway,
+						      c->grant.gateway_mac) == 0)
+			NOTE("gateway neighbour");
+		if (pg_fdb_add(c->rt, c->vxlan_ifindex, zero_mac, &c->gw_pod_ip) == 0)
+			NOTE("FDB entry");
+	}
+	if (repair_routes(c, &did) == 0 && did)
+		NOTE("default route");
+	if (pg_route_lookup(c->rt, &c->gw_pod_ip, &path) == 0 && path.oif != c->path.oif &&
+	    client_keep_local(c, &c->gw_pod_ip, &c->path) == PG_EXIT_OK)
+		NOTE("route to the gateway");
+	if ((l->pending & PG_CHANGED_NFT) && client_install_guard(c) == PG_EXIT_OK)
+		NOTE("guard table");
+	free(c->undo);
+	c->undo = NULL;
+	c->n_undo = 0;
+	if (n)
+		pg_info("repaired: %s", what);
+#undef NOTE
+	l->pending = 0;
+}
+
+static int open_monitor(struct pg_client *c)
+{
+	static const char *const tables[] = {PG_GUARD_TABLE};
+	int r = pg_monitor_open(pg_rtnl_portid(c->rt), pg_nft_portid(c->nft), NFPROTO_INET, tables,
+				1, &c->monitor);
+
+	if (r < 0)
+		pg_warn("watching for changes: %s; repairs wait for keepalives", strerror(-r));
+	return r;
+}
+
+int pg_client_run(struct pg_client *c, int sigfd)
+{
+	struct loop l = {.c = c, .health = HEALTHY};
+	uint64_t now = client_now_ms();
+
+	l.next_keepalive = now + c->cfg->keepalive_interval;
+	open_monitor(c);
+	for (;;) {
+		struct pollfd pfd[3] = {
+		    {.fd = sigfd, .events = POLLIN},
+		    {.fd = pg_member_fd(c->member), .events = POLLIN},
+		    {.fd = c->monitor ? pg_monitor_fd(c->monitor) : -1, .events = POLLIN},
+		};
+		uint64_t due = l.next_keepalive;
+		struct pg_answer a;
+		bool unverified = false;
+		unsigned changed = 0;
+
+		if (l.pending && l.repair_due < due)
+			due = l.repair_due;
+		now = client_now_ms();
+		if (poll(pfd, 3, due > now ? (int)(due - now) : 0) < 0 && errno != EINTR) {
+			pg_err("poll: %s", strerror(errno));
+			return PG_EXIT_RUNTIME;
+		}
+		now = client_now_ms();
+		if (pfd[0].revents & POLLIN) {
+			int sig = pg_signals_read(sigfd);
+
+			if (sig == SIGTERM || sig == SIGINT) {
+				pg_info("%s: releasing the lease; the pod stays fail-closed",
+					strsignal(sig));
+				client_release(c);
+				return PG_EXIT_OK;
+			}
+		}
+		while (pg_member_receive(c->member, &a, &unverified) > 0)
+			on_answer(&l, &a, now);
+		if ((pfd[2].revents & POLLIN) && pg_monitor_read(c->monitor, &changed) == 0 &&
+		    changed) {
+			if (!l.pending)
+				l.repair_due = now + REPAIR_DEBOUNCE_MS;
+			l.pending |= changed;
+		}
+		if (l.pending && now >= l.repair_due)
+			repair(&l);
+		if (now >= l.next_keepalive)
+			keepalive(&l, now);
+	}
+}

@@ -1,0 +1,505 @@
+/* SPDX-License-Identifier: MIT */
+/* The crawler pod's guard table: built, serialized and read back with
+ * libnftnl, as test-nft.c does; no root, no kernel. */
+#include "clientd/guard.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+
+#include "check.h"
+
+static struct pg_prefix prefix(const char *text)
+{
+	struct pg_prefix p;
+
+	if (pg_prefix_parse(text, &p, false) < 0) {
+		fprintf(stderr, "bad test prefix %s\n", text);
+		abort();
+	}
+	return p;
+}
+
+static void push(struct pg_prefix_list *l, const char *text)
+{
+	if (l->n >= PG_MAX_PREFIXES)
+		abort();
+	l->items[l->n++] = prefix(text);
+}
+
+/* A serialized batch and the messages in it. */
+struct batch {
+	char *buf;
+	long len;
+	const struct nlmsghdr **msg;
+	size_t n;
+};
+
+static int serialize(const struct pg_nft_table *t, struct batch *b)
+{
+	size_t size = MNL_SOCKET_BUFFER_SIZE;
+
+	memset(b, 0, sizeof(*b));
+	for (;;) {
+		b->buf = malloc(size);
+		if (!b->buf)
+			abort();
+		b->len = pg_nft_table_serialize(t, b->buf, size);
+		if (b->len != -ENOBUFS)
+			break;
+		free(b->buf);
+		size *= 2;
+	}
+	if (b->len < 0)
+		return (int)b->len;
+	{
+		const struct nlmsghdr *nlh;
+		int rem = (int)b->len;
+
+		b->msg = calloc((size_t)b->len / NLMSG_HDRLEN + 1, sizeof(*b->msg));
+		if (!b->msg)
+			abort();
+		for (nlh = (const void *)b->buf; mnl_nlmsg_ok(nlh, rem);
+		     nlh = mnl_nlmsg_next(nlh, &rem))
+			b->msg[b->n++] = nlh;
+		CHECK(rem == 0);
+	}
+	return 0;
+}
+
+static void batch_free(struct batch *b)
+{
+	free(b->msg);
+	free(b->buf);
+}
+
+static bool is_nft(const struct nlmsghdr *nlh, uint16_t type)
+{
+	return nlh->nlmsg_type == (NFNL_SUBSYS_NFTABLES << 8 | type);
+}
+
+/* The messages of one type, in order. */
+static size_t pick(const struct batch *b, uint16_t type, const struct nlmsghdr **out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < b->n; i++)
+		if (is_nft(b->msg[i], type) && n < max)
+			out[n++] = b->msg[i];
+	return n;
+}
+
+/* A rule's chain and expressions as libnftnl prints them. */
+static char *rule_text(const struct nlmsghdr *nlh, char **chain)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	char *text = NULL, *exprs = NULL;
+	size_t len;
+	FILE *f;
+
+	if (!r)
+		abort();
+	CHECK(nftnl_rule_nlmsg_parse(nlh, r) == 0);
+	CHECK_STR(nftnl_rule_get_str(r, NFTNL_RULE_TABLE), PG_GUARD_TABLE);
+	*chain = strdup(nftnl_rule_get_str(r, NFTNL_RULE_CHAIN));
+	f = open_memstream(&text, &len);
+	if (!f)
+		abort();
+	nftnl_rule_fprintf(f, r, NFTNL_OUTPUT_DEFAULT, 0);
+	fclose(f);
+	if (strchr(text, '\n'))
+		exprs = strdup(strchr(text, '\n') + 1);
+	free(text);
+	nftnl_rule_free(r);
+	return exprs;
+}
+
+/* What nft --debug=netlink shows for the guard's rules (the prefixes
+ * matched with a mask, as test-nft.c explains). */
+#define NOT_ETH0                                                                                   \
+	"  [ meta load oifname => reg 1 ]\n"                                                       \
+	"  [ cmp neq reg 1 0x30687465 0x00000000 0x00000000 0x00000000 ]\n"                        \
+	"  [ immediate reg 0 accept ]\n"
+#define IN_SET4(set)                                                                               \
+	"  [ meta load nfproto => reg 1 ]\n"                                                       \
+	"  [ cmp eq reg 1 0x00000002 ]\n"                                                          \
+	"  [ payload load 4b @ network header + 16 => reg 1 ]\n"                                   \
+	"  [ lookup reg 1 set " set " ]\n"                                                         \
+	"  [ immediate reg 0 accept ]\n"
+#define IN_SET6(set)                                                                               \
+	"  [ meta load nfproto => reg 1 ]\n"                                                       \
+	"  [ cmp eq reg 1 0x0000000a ]\n"                                                          \
+	"  [ payload load 16b @ network header + 24 => reg 1 ]\n"                                  \
+	"  [ lookup reg 1 set " set " ]\n"                                                         \
+	"  [ immediate reg 0 accept ]\n"
+#define LINK_SCOPE(mask, value)                                                                    \
+	"  [ meta load nfproto => reg 1 ]\n"                                                       \
+	"  [ cmp eq reg 1 0x0000000a ]\n"                                                          \
+	"  [ payload load 16b @ network header + 24 => reg 1 ]\n"                                  \
+	"  [ bitwise reg 1 = ( reg 1 & " mask " 0x00000000 0x00000000 0x00000000 ) ^ "             \
+	"0x00000000 0x00000000 0x00000000 0x00000000 ]\n"                                          \
+	"  [ cmp eq reg 1 " value " 0x00000000 0x00000000 0x00000000 ]\n"                          \
+	"  [ meta load l4proto => reg 1 ]\n"                                                       \
+	"  [ cmp eq reg 1 0x0000003a ]\n"                                                          \
+	"  [ immediate reg 0 accept ]\n"
+/* ip daddr 10.244.0.2 udp dport PORT accept */
+#define TO_GATEWAY(port)                                                                           \
+	"  [ meta load nfproto => reg 1 ]\n"                                                       \
+	"  [ cmp eq reg 1 0x00000002 ]\n"                                                          \
+	"  [ payload load 4b @ network header + 16 => reg 1 ]\n"                                   \
+	"  [ cmp eq reg 1 0x0200f40a ]\n"                                                          \
+	"  [ meta load l4proto => reg 1 ]\n"                                                       \
+	"  [ cmp eq reg 1 0x00000011 ]\n"                                                          \
+	"  [ payload load 2b @ transport header + 2 => reg 1 ]\n"                                  \
+	"  [ cmp eq reg 1 " port " ]\n"                                                            \
+	"  [ immediate reg 0 accept ]\n"
+#define COUNTED_DROP                                                                               \
+	"  [ counter pkts 0 bytes 0 ]\n"                                                           \
+	"  [ immediate reg 0 drop ]\n"
+
+static const char *const rules_full[] = {
+    NOT_ETH0,
+    IN_SET4("cluster4"),
+    IN_SET6("cluster6"),
+    IN_SET4("dns4"),
+    IN_SET6("dns6"),
+    LINK_SCOPE("0x0000c0ff", "0x000080fe"), /* fe80::/10 */
+    LINK_SCOPE("0x0000ffff", "0x000002ff"), /* ff02::/16 */
+    TO_GATEWAY("0x00001821"),		    /* 8472 */
+    TO_GATEWAY("0x00001921"),		    /* 8473 */
+    COUNTED_DROP,
+};
+
+/* No gateway known yet: nothing reaches a pod IP but the cluster's. */
+static const char *const rules_no_gateway[] = {
+    NOT_ETH0,
+    IN_SET4("cluster4"),
+    IN_SET6("cluster6"),
+    IN_SET4("dns4"),
+    IN_SET6("dns6"),
+    LINK_SCOPE("0x0000c0ff", "0x000080fe"),
+    LINK_SCOPE("0x0000ffff", "0x000002ff"),
+    COUNTED_DROP,
+};
+
+static void check_rules(const struct batch *b, const char *const *want, size_t nwant)
+{
+	static const char *const chains[] = {"output", "forward"};
+	const struct nlmsghdr *rules[64];
+	size_t n = pick(b, NFT_MSG_NEWRULE, rules, 64);
+
+	CHECK(n == 2 * nwant);
+	for (size_t i = 0; i < n && i < 2 * nwant; i++) {
+		char *chain = NULL, *text = rule_text(rules[i], &chain);
+
+		CHECK(rules[i]->nlmsg_flags ==
+		      (NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_APPEND));
+		CHECK_STR(chain, chains[i / nwant]);
+		CHECK_STR(text, want[i % nwant]);
+		free(chain);
+		free(text);
+	}
+}
+
+static void check_chains(const struct batch *b)
+{
+	const struct nlmsghdr *msg[4];
+	const uint32_t hooks[] = {NF_INET_LOCAL_OUT, NF_INET_FORWARD};
+	const char *const names[] = {"output", "forward"};
+	size_t n = pick(b, NFT_MSG_NEWCHAIN, msg, 4);
+
+	CHECK(n == 2);
+	for (size_t i = 0; i < n && i < 2; i++) {
+		struct nftnl_chain *c = nftnl_chain_alloc();
+
+		CHECK(nftnl_chain_nlmsg_parse(msg[i], c) == 0);
+		CHECK_STR(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE), PG_GUARD_TABLE);
+		CHECK_STR(nftnl_chain_get_str(c, NFTNL_CHAIN_NAME), names[i]);
+		CHECK_STR(nftnl_chain_get_str(c, NFTNL_CHAIN_TYPE), "filter");
+		CHECK(nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM) == hooks[i]);
+		CHECK(nftnl_chain_get_s32(c, NFTNL_CHAIN_PRIO) == 0);
+		CHECK(nftnl_chain_get_u32(c, NFTNL_CHAIN_POLICY) == NF_ACCEPT);
+		nftnl_chain_free(c);
+	}
+}
+
+static void check_table(const struct batch *b)
+{
+	const struct nlmsghdr *msg[4];
+	size_t n = pick(b, NFT_MSG_NEWTABLE, msg, 4);
+
+	/* create, (delete,) create: an atomic replace of an inet table */
+	CHECK(n == 2);
+	CHECK(pick(b, NFT_MSG_DELTABLE, msg + 2, 1) == 1);
+	for (size_t i = 0; i < 3 && i < n + 1; i++) {
+		struct nftnl_table *t = nftnl_table_alloc();
+		const struct nfgenmsg *g = mnl_nlmsg_get_payload(msg[i]);
+
+		CHECK(g->nfgen_family == NFPROTO_INET);
+		CHECK(nftnl_table_nlmsg_parse(msg[i], t) == 0);
+		CHECK_STR(nftnl_table_get_str(t, NFTNL_TABLE_NAME), PG_GUARD_TABLE);
+		nftnl_table_free(t);
+	}
+	CHECK(b->n >= 2 && b->msg[0]->nlmsg_type == NFNL_MSG_BATCH_BEGIN &&
+	      b->msg[b->n - 1]->nlmsg_type == NFNL_MSG_BATCH_END);
+}
+
+struct want_elem {
+	uint8_t key[16];
+	uint32_t len, flags;
+};
+
+/* Set NAME is an interval set of key_len-byte keys holding want. */
+static void check_set(const struct batch *b, const char *name, uint32_t key_len,
+		      const struct want_elem *want, size_t nwant)
+{
+	const struct nlmsghdr *sets[8], *elems[8];
+	size_t ns = pick(b, NFT_MSG_NEWSET, sets, 8), ne = pick(b, NFT_MSG_NEWSETELEM, elems, 8);
+	bool found = false;
+	size_t got = 0;
+
+	for (size_t i = 0; i < ns; i++) {
+		struct nftnl_set *s = nftnl_set_alloc();
+
+		CHECK(nftnl_set_nlmsg_parse(sets[i], s) == 0);
+		if (strcmp(nftnl_set_get_str(s, NFTNL_SET_NAME), name) == 0) {
+			found = true;
+			CHECK(nftnl_set_get_u32(s, NFTNL_SET_FLAGS) == NFT_SET_INTERVAL);
+			CHECK(nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN) == key_len);
+		}
+		nftnl_set_free(s);
+	}
+	CHECK(found);
+	for (size_t i = 0; i < ne; i++) {
+		struct nftnl_set *s = nftnl_set_alloc();
+		struct nftnl_set_elems_iter *it;
+		struct nftnl_set_elem *e;
+
+		CHECK(nftnl_set_elems_nlmsg_parse(elems[i], s) == 0);
+		if (strcmp(nftnl_set_get_str(s, NFTNL_SET_NAME), name) != 0) {
+			nftnl_set_free(s);
+			continue;
+		}
+		it = nftnl_set_elems_iter_create(s);
+		while (it && (e = nftnl_set_elems_iter_next(it)) != NULL) {
+			uint32_t len = 0;
+			const void *key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
+			uint32_t flags = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS)
+					     ? nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS)
+					     : 0;
+
+			if (got < nwant) {
+				CHECK(len == want[got].len);
+				CHECK(key && memcmp(key, want[got].key, want[got].len) == 0);
+				CHECK(flags == want[got].flags);
+			}
+			got++;
+		}
+		if (it)
+			nftnl_set_elems_iter_destroy(it);
+		nftnl_set_free(s);
+	}
+	CHECK(got == nwant);
+	if (got != nwant)
+		fprintf(stderr, "set %s: %zu elements, want %zu\n", name, got, nwant);
+}
+
+static struct pg_guard_params base_params(void)
+{
+	struct pg_guard_params p = {
+	    .underlay_if = "eth0",
+	    .vxlan_if = "vxlan0",
+	    .vxlan_port = 8472,
+	    .control_port = 8473,
+	};
+
+	if (pg_addr_parse("10.244.0.2", &p.gateway_pod_ip) < 0)
+		abort();
+	return p;
+}
+
+static void test_full(void)
+{
+	static struct pg_prefix_list cluster, dns;
+	const uint32_t end = NFT_SET_ELEM_INTERVAL_END;
+	const struct want_elem cluster4[] = {
+	    {{10, 244, 0, 0}, 4, 0},
+	    {{10, 245, 0, 0}, 4, end},
+	    {{10, 96, 0, 0}, 4, 0},
+	    {{10, 112, 0, 0}, 4, end},
+	};
+	const struct want_elem cluster6[] = {
+	    {{0xfd, 0, 0, 0x10}, 16, 0},
+	    {{0xfd, 0, 0, 0x10, 0, 0, 1}, 16, end},
+	};
+	const struct want_elem dns4[] = {
+	    {{10, 96, 0, 10}, 4, 0},
+	    {{10, 96, 0, 11}, 4, end},
+	};
+	const struct want_elem dns6[] = {
+	    {{0xfd, 0, 0, 0x10, [15] = 0x0a}, 16, 0},
+	    {{0xfd, 0, 0, 0x10, [15] = 0x0b}, 16, end},
+	};
+	struct pg_guard_params p = base_params();
+	struct pg_nft_table *t;
+	struct batch b;
+
+	/* Overlaps and duplicates, as real settings have them: an interval
+	 * set refuses overlapping elements, so the narrower ones go. */
+	push(&cluster, "10.244.0.0/16");
+	push(&cluster, "10.96.0.0/12");
+	push(&cluster, "10.96.0.0/16");
+	push(&cluster, "fd00:10::/56");
+	push(&cluster, "10.244.0.0/16");
+	push(&cluster, "fd00:10::/64");
+	push(&dns, "10.96.0.10");
+	push(&dns, "fd00:10::a");
+	push(&dns, "10.96.0.10");
+	p.cluster_cidrs = &cluster;
+	p.dns = &dns;
+	t = pg_guard_table(&p);
+	CHECK(t != NULL);
+	if (!t)
+		return;
+	CHECK(serialize(t, &b) == 0);
+	check_table(&b);
+	check_chains(&b);
+	check_set(&b, "cluster4", 4, cluster4, 4);
+	check_set(&b, "cluster6", 16, cluster6, 2);
+	check_set(&b, "dns4", 4, dns4, 2);
+	check_set(&b, "dns6", 16, dns6, 2);
+	check_rules(&b, rules_full, sizeof(rules_full) / sizeof(rules_full[0]));
+	batch_free(&b);
+	pg_nft_table_free(t);
+}
+
+/* No cluster CIDRs, no DNS, no gateway yet: still a whole table, whose
+ * sets are empty and which drops everything out of eth0 but link-scope
+ * ICMPv6. */
+static void test_empty(void)
+{
+	static const struct pg_prefix_list none;
+	struct pg_guard_params p = base_params();
+	struct pg_nft_table *t;
+	struct batch b;
+
+	memset(&p.gateway_pod_ip, 0, sizeof(p.gateway_pod_ip));
+	p.cluster_cidrs = &none;
+	p.dns = NULL;
+	t = pg_guard_table(&p);
+	CHECK(t != NULL);
+	if (!t)
+		return;
+	CHECK(serialize(t, &b) == 0);
+	check_table(&b);
+	check_chains(&b);
+	check_set(&b, "cluster4", 4, NULL, 0);
+	check_set(&b, "cluster6", 16, NULL, 0);
+	check_set(&b, "dns4", 4, NULL, 0);
+	check_set(&b, "dns6", 16, NULL, 0);
+	check_rules(&b, rules_no_gateway, sizeof(rules_no_gateway) / sizeof(rules_no_gateway[0]));
+	batch_free(&b);
+	pg_nft_table_free(t);
+}
+
+/* A moved gateway is a new table: same shape, the new address. */
+static void test_gateway_moved(void)
+{
+	struct pg_guard_params p = base_params();
+	struct pg_nft_table *t;
+	const struct nlmsghdr *rules[64];
+	struct batch b;
+	size_t n;
+
+	CHECK(pg_addr_parse("10.244.0.3", &p.gateway_pod_ip) == 0);
+	p.control_port = p.vxlan_port; /* one port: one rule */
+	t = pg_guard_table(&p);
+	CHECK(t != NULL);
+	if (!t)
+		return;
+	CHECK(serialize(t, &b) == 0);
+	n = pick(&b, NFT_MSG_NEWRULE, rules, 64);
+	CHECK(n == 2 * 9);
+	if (n == 2 * 9) {
+		char *chain = NULL, *text = rule_text(rules[7], &chain);
+
+		CHECK_STR(chain, "output");
+		CHECK(text && strstr(text, "[ cmp eq reg 1 0x0300f40a ]") != NULL);
+		CHECK(text && strstr(text, "[ cmp eq reg 1 0x00001821 ]") != NULL);
+		free(chain);
+		free(text);
+	}
+	batch_free(&b);
+	pg_nft_table_free(t);
+}
+
+static void expect_einval(const struct pg_guard_params *p, const char *what)
+{
+	struct pg_nft_table *t;
+
+	errno = 0;
+	t = pg_guard_table(p);
+	if (t || errno != EINVAL)
+		fprintf(stderr, "not refused with EINVAL: %s\n", what);
+	CHECK(t == NULL && errno == EINVAL);
+	pg_nft_table_free(t);
+}
+
+static void test_invalid(void)
+{
+	static struct pg_prefix_list bad;
+	struct pg_guard_params p;
+
+	expect_einval(NULL, "no parameters");
+	p = base_params();
+	p.underlay_if = NULL;
+	expect_einval(&p, "no underlay");
+	p.underlay_if = "";
+	expect_einval(&p, "empty underlay");
+	p.underlay_if = "0123456789abcdef";
+	expect_einval(&p, "underlay name too long");
+	p = base_params();
+	p.vxlan_if = "eth0";
+	expect_einval(&p, "vxlan link is the underlay");
+	p = base_params();
+	p.vxlan_port = 0;
+	expect_einval(&p, "vxlan port 0");
+	p = base_params();
+	p.control_port = 0;
+	expect_einval(&p, "control port 0");
+	p = base_params();
+	p.gateway_pod_ip = prefix("10.244.0.0/24");
+	expect_einval(&p, "gateway is a network");
+	p = base_params();
+	p.gateway_pod_ip.family = AF_UNIX;
+	expect_einval(&p, "gateway of a strange family");
+	p = base_params();
+	bad.n = 1;
+	bad.items[0] = prefix("10.0.0.0/8");
+	bad.items[0].bytes[3] = 1; /* host bits */
+	p.cluster_cidrs = &bad;
+	expect_einval(&p, "cluster CIDR with host bits");
+	bad.items[0].family = 0;
+	expect_einval(&p, "cluster CIDR without a family");
+}
+
+int main(void)
+{
+	test_full();
+	test_empty();
+	test_gateway_moved();
+	test_invalid();
+	return check_result();
+}

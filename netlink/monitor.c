@@ -5,6 +5,7 @@
  * constant housekeeping are dropped, the rest become PG_CHANGED_* bits. */
 
 #include "netlink/monitor.h"
+#include "netlink/nlrecv.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -61,8 +62,7 @@ struct pg_monitor {
 	int nft_family;
 	char **tables;
 	size_t n_tables;
-	char *rx; /* grows for a datagram larger than it */
-	size_t rx_size;
+	struct pg_nlbuf rx;
 };
 
 /* Classification. A message too short to tell counts as a change: a
@@ -254,9 +254,7 @@ int pg_monitor_open(uint32_t own_rtnl_portid, uint32_t own_nft_portid, int nft_f
 	m->epfd = m->rt.fd = m->nf.fd = -1;
 	m->nft_family = nft_family;
 	m->tables = calloc(n_tables ? n_tables : 1, sizeof(*m->tables));
-	m->rx_size = MNL_SOCKET_BUFFER_SIZE;
-	m->rx = malloc(m->rx_size);
-	if (!m->tables || !m->rx) {
+	if (!m->tables || pg_nlbuf_init(&m->rx) < 0) {
 		r = -ENOMEM;
 		goto fail;
 	}
@@ -300,7 +298,7 @@ void pg_monitor_close(struct pg_monitor *m)
 	for (size_t i = 0; i < m->n_tables; i++)
 		free(m->tables[i]);
 	free(m->tables);
-	free(m->rx);
+	pg_nlbuf_free(&m->rx);
 	free(m);
 }
 
@@ -309,51 +307,11 @@ int pg_monitor_fd(const struct pg_monitor *m)
 	return m ? m->epfd : -EINVAL;
 }
 
-/* Reads one datagram into m->rx, growing it for one larger than it.
- * Returns its length, 0 when nothing is queued, or -errno (-ENOBUFS: the
- * kernel dropped events for us). */
-static long recv_one(struct pg_monitor *m, int fd)
-{
-	for (;;) {
-		struct sockaddr_nl sa;
-		struct iovec iov;
-		struct msghdr mh = {
-		    .msg_name = &sa, .msg_namelen = sizeof(sa), .msg_iov = &iov, .msg_iovlen = 1};
-		/* MSG_TRUNC makes the peek report the datagram's real size. */
-		ssize_t n = recv(fd, NULL, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
-		if ((size_t)n > m->rx_size) {
-			char *rx = realloc(m->rx, (size_t)n);
-
-			if (!rx)
-				return -ENOMEM;
-			m->rx = rx;
-			m->rx_size = (size_t)n;
-		}
-		iov = (struct iovec){m->rx, m->rx_size};
-		n = recvmsg(fd, &mh, MSG_DONTWAIT);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
-		if (mh.msg_flags & MSG_TRUNC)
-			return -EMSGSIZE;
-		if (mh.msg_namelen != sizeof(sa) || sa.nl_pid != 0)
-			continue; /* not from the kernel */
-		if (n > 0)
-			return n;
-	}
-}
-
 static int drain(struct pg_monitor *m, const struct sock *s, unsigned *changed)
 {
 	for (int i = 0; i < READ_SLICE; i++) {
-		long n = recv_one(m, s->fd);
-		const struct nlmsghdr *nlh = (const void *)m->rx; /* after a realloc */
+		long n = pg_nl_recv(s->fd, &m->rx);
+		const struct nlmsghdr *nlh = (const void *)m->rx.data; /* after a realloc */
 		int rem;
 
 		if (n == -ENOBUFS) {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "netlink/nft.h"
+#include "netlink/nlrecv.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -62,8 +63,7 @@ struct pg_nft {
 	struct mnl_socket *nl;
 	uint32_t portid;
 	uint32_t seq;
-	char *rx; /* grows for a reply larger than it */
-	size_t rx_size;
+	struct pg_nlbuf rx;
 	char *errmsg; /* NULL means "" */
 };
 
@@ -1167,9 +1167,7 @@ int pg_nft_open(struct pg_nft **out)
 	nft = calloc(1, sizeof(*nft));
 	if (!nft)
 		return -ENOMEM;
-	nft->rx_size = MNL_SOCKET_BUFFER_SIZE;
-	nft->rx = malloc(nft->rx_size);
-	if (!nft->rx) {
+	if (pg_nlbuf_init(&nft->rx) < 0) {
 		ret = -ENOMEM;
 		goto fail;
 	}
@@ -1200,7 +1198,7 @@ void pg_nft_close(struct pg_nft *nft)
 		return;
 	if (nft->nl)
 		mnl_socket_close(nft->nl);
-	free(nft->rx);
+	pg_nlbuf_free(&nft->rx);
 	free(nft->errmsg);
 	free(nft);
 }
@@ -1238,46 +1236,6 @@ static void grow_sockbuf(int fd, int opt, int force_opt, size_t size)
 		setsockopt(fd, SOL_SOCKET, opt, &want, sizeof(want));
 }
 
-/* Reads one datagram from the kernel into nft->rx, growing it for a reply
- * larger than it. Returns its length, 0 when nothing is queued, or -errno. */
-static long recv_one(struct pg_nft *nft)
-{
-	int fd = mnl_socket_get_fd(nft->nl);
-
-	for (;;) {
-		struct sockaddr_nl sa;
-		struct iovec iov;
-		struct msghdr mh = {
-		    .msg_name = &sa, .msg_namelen = sizeof(sa), .msg_iov = &iov, .msg_iovlen = 1};
-		ssize_t n = recv(fd, NULL, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return errno == EAGAIN ? 0 : -errno;
-		if ((size_t)n > nft->rx_size) {
-			char *rx = realloc(nft->rx, (size_t)n);
-
-			if (!rx)
-				return -ENOMEM;
-			nft->rx = rx;
-			nft->rx_size = (size_t)n;
-		}
-		iov = (struct iovec){nft->rx, nft->rx_size};
-		n = recvmsg(fd, &mh, MSG_DONTWAIT);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (mh.msg_flags & MSG_TRUNC)
-			return -EMSGSIZE;
-		if (mh.msg_namelen != sizeof(sa) || sa.nl_pid != 0)
-			continue; /* not from the kernel */
-		if (n > 0)
-			return n;
-	}
-}
-
 struct acks {
 	uint32_t first, count; /* the batch's sequence numbers, markers included */
 	uint8_t *seen;
@@ -1311,7 +1269,7 @@ static void save_extack(struct pg_nft *nft, const struct nlmsghdr *nlh)
 
 static int process(struct pg_nft *nft, struct acks *a, size_t len)
 {
-	const struct nlmsghdr *nlh = (const void *)nft->rx;
+	const struct nlmsghdr *nlh = (const void *)nft->rx.data;
 	int rem = (int)len;
 
 	for (; mnl_nlmsg_ok(nlh, rem); nlh = mnl_nlmsg_next(nlh, &rem)) {
@@ -1370,7 +1328,7 @@ static int talk(struct pg_nft *nft, struct batch *b)
 	}
 	/* Read everything even after a bad reply, so that nothing of this
 	 * batch is left for the next request to trip over. */
-	while ((n = recv_one(nft)) > 0) {
+	while ((n = pg_nl_recv(mnl_socket_get_fd(nft->nl), &nft->rx)) > 0) {
 		int r = process(nft, &a, (size_t)n);
 
 		if (r < 0 && ret == 0)

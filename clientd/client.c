@@ -396,7 +396,7 @@ int client_install_guard(struct pg_client *c)
 	p.underlay_if = underlay.name;
 	t = pg_guard_table(&p);
 	if (!t) {
-		pg_err("building the guard table: out of memory");
+		pg_err("building the guard table: %s", strerror(errno));
 		return PG_EXIT_RUNTIME;
 	}
 	r = pg_nft_table_commit(c->nft, t);

@@ -355,9 +355,15 @@ static int verify(struct pg_client *c)
 	r = pg_probe_echo(c->probe, pg_prefix_v4(&c->grant.gateway), c->cfg->check_timeout * 1000,
 			  PROBE_INTERVAL_MS);
 	if (r < 0) {
-		pg_err("gateway %s (%s) did not answer through the tunnel within %u s: %s",
+		/* The control port answered (we joined), so the gateway is up and
+		 * reachable: what fails is VXLAN itself, most often because
+		 * another VXLAN user on the nodes owns the port. */
+		pg_err("gateway %s (%s) answered on the control port but not through the tunnel "
+		       "within %u s (%s): check VXLAN_PORT %u on both sides; Cilium and Flannel "
+		       "use 8472, so VXLAN_PORT=4789 may get through",
 		       c->cfg->gateway, pg_prefix_fmt(&c->grant.gateway, gw, false),
-		       c->cfg->check_timeout, r == -ETIMEDOUT ? "no reply" : strerror(-r));
+		       c->cfg->check_timeout, r == -ETIMEDOUT ? "no reply" : strerror(-r),
+		       c->cfg->vxlan_port);
 		return PG_EXIT_RUNTIME;
 	}
 	return PG_EXIT_OK;

@@ -246,8 +246,9 @@ static void repair(struct loop *l)
 		if (!neigh_matches(c) && pg_neigh_add(c->rt, c->vxlan_ifindex, &c->grant.gateway,
 						      c->grant.gateway_mac) == 0)
 			NOTE("gateway neighbour");
-		if (pg_fdb_add(c->rt, c->vxlan_ifindex, zero_mac, &c->gw_pod_ip) == 0)
-			NOTE("FDB entry");
+		/* Appending an entry that exists changes nothing: no check needed,
+		 * and nothing to report. */
+		pg_fdb_add(c->rt, c->vxlan_ifindex, zero_mac, &c->gw_pod_ip);
 	}
 	if (repair_routes(c, &did) == 0 && did)
 		NOTE("default route");

@@ -229,6 +229,37 @@ static int parse_ip_list(const struct setting *s, const char *text, void *field,
 	return parse_list(s, text, field, why, true);
 }
 
+/* An IPv4 address, or empty for none. */
+static int parse_opt_ipv4(const struct setting *s, const char *text, void *field, const char **why)
+{
+	struct pg_prefix *p = field;
+
+	if (!*text) {
+		memset(p, 0, sizeof(*p));
+		return 0;
+	}
+	if (pg_addr_parse(text, p) < 0 || p->family != AF_INET) {
+		*why = "not an IPv4 address";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* pod-gateway's scripts test for "true"; anything else there means false,
+ * which here is an error rather than a silent off. */
+static int parse_bool(const struct setting *s, const char *text, void *field, const char **why)
+{
+	if (strcmp(text, "true") == 0) {
+		*(bool *)field = true;
+	} else if (strcmp(text, "false") == 0) {
+		*(bool *)field = false;
+	} else {
+		*why = "must be true or false";
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int parse_path(const struct setting *s, const char *text, void *field, const char **why)
 {
 	size_t len = strlen(text);
@@ -289,6 +320,8 @@ static const struct value_type t_host = {"HOST", parse_host};
 static const struct value_type t_overlay_addr = {"IP", parse_overlay_addr};
 static const struct value_type t_cidr_list = {"CIDRS", parse_cidr_list};
 static const struct value_type t_ip_list = {"IPS", parse_ip_list};
+static const struct value_type t_opt_ipv4 = {"IP", parse_opt_ipv4};
+static const struct value_type t_bool = {"BOOL", parse_bool};
 static const struct value_type t_path = {"PATH", parse_path};
 static const struct value_type t_level = {"LEVEL", parse_level};
 static const struct value_type t_k8s_name = {"NAME", parse_k8s_name};
@@ -317,8 +350,20 @@ static const struct setting settings[] = {
      "egress interface (a VPN's tun0/wg0); empty: the underlay", GW, false, &t_ifname,
      FIELD(vpn_if), 0, 0},
     {"VPN_INTERFACE_MTU", NULL, "vpn-interface-mtu", "",
-     "upper bound for the vxlan MTU; empty: underlay MTU - 50", CL, false, &t_opt_number,
+     "upper bound for the vxlan MTU; empty: underlay MTU - 50", GW | CL, false, &t_opt_number,
      FIELD(vpn_mtu), 576, 65535},
+    {"SNAT_IP", NULL, "snat-ip", "",
+     "source address for traffic leaving through the egress; empty: masquerade", GW, false,
+     &t_opt_ipv4, FIELD(snat_ip), 0, 0},
+    {"VPN_LOCAL_CIDRS", NULL, "vpn-local-cidrs", "",
+     "destinations reached through the underlay even with a VPN (blank or comma separated)", GW,
+     false, &t_cidr_list, FIELD(vpn_local), 0, 0},
+    {"VPN_BLOCK_OTHER_TRAFFIC", NULL, "vpn-block-other-traffic", "true",
+     "kill switch: with VPN_INTERFACE, nothing but the VPN leaves the underlay", GW, false, &t_bool,
+     FIELD(vpn_block), 0, 0},
+    {"VPN_TRAFFIC_PORT", NULL, "vpn-traffic-port", "443",
+     "the VPN endpoint's port (UDP and TCP), allowed out of the underlay by the kill switch", GW,
+     false, &t_number, FIELD(vpn_port), 1, 65535},
     {"GATEWAY_NAME", "gateway", "gateway", "", "gateway to route through: DNS name or pod IP", CL,
      true, &t_host, FIELD(gateway), 0, 0},
     {"CLIENT_ADDRESS", NULL, "address", "",
@@ -374,17 +419,8 @@ static const struct setting settings[] = {
 /* pod-gateway settings that podgw reads without error but does not act on
  * yet: named once in a warning, so that nothing silently does nothing. */
 static const char *const not_implemented[] = {
-    "VPN_BLOCK_OTHER_TRAFFIC",
-    "VPN_TRAFFIC_PORT",
-    "VPN_LOCAL_CIDRS",
-    "DNS_LOCAL_CIDRS",
-    "DNS_LOCAL_SERVER",
-    "RESOLV_CONF_COPY",
-    "GATEWAY_ENABLE_DNSSEC",
-    "SNAT_IP",
-    "IPTABLES_NFT",
-    "DHCP_LEASE_TIME",
-    "CONNECTION_RETRY_COUNT",
+    "DNS_LOCAL_CIDRS", "DNS_LOCAL_SERVER", "RESOLV_CONF_COPY",	     "GATEWAY_ENABLE_DNSSEC",
+    "IPTABLES_NFT",    "DHCP_LEASE_TIME",  "CONNECTION_RETRY_COUNT",
 };
 
 #define N_NOT_IMPLEMENTED (sizeof(not_implemented) / sizeof(not_implemented[0]))

@@ -39,7 +39,11 @@ struct pg_config {
 	char vxlan_if[IF_NAMESIZE];
 	char underlay_if[IF_NAMESIZE];
 	char vpn_if[IF_NAMESIZE];
-	uint32_t vpn_mtu; /* 0: not set */
+	uint32_t vpn_mtu;		 /* 0: not set */
+	struct pg_prefix snat_ip;	 /* family 0: masquerade */
+	struct pg_prefix_list vpn_local; /* leave via the underlay even with a VPN */
+	bool vpn_block;			 /* kill switch; only with vpn_if */
+	uint32_t vpn_port;		 /* the VPN's endpoint port (UDP and TCP) */
 	char gateway[PG_HOSTNAME_MAX + 1];
 	struct pg_prefix client_addr; /* family 0: not set */
 	struct pg_prefix_list not_routed;

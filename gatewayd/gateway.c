@@ -42,6 +42,8 @@ struct pg_gateway {
 	struct pg_membership *membership;
 	struct pg_link_info underlay;
 	size_t repaired_leases;
+	struct pg_route local_routes[PG_MAX_PREFIXES]; /* ours: removed on exit */
+	size_t n_local_routes;
 };
 
 static uint64_t mono_ms(void)
@@ -77,6 +79,16 @@ static int sysctl_enable(const char *path)
 	return 0;
 }
 
+/* The overlay's packets leave through the egress after decapsulation: the
+ * smaller of what the underlay carries inside VXLAN and VPN_INTERFACE_MTU.
+ * Clients learn it from the grant. */
+static unsigned vxlan_mtu(const struct pg_config *cfg, const struct pg_link_info *underlay)
+{
+	unsigned mtu = underlay->mtu - VXLAN_OVERHEAD;
+
+	return cfg->vpn_mtu && cfg->vpn_mtu < mtu ? cfg->vpn_mtu : mtu;
+}
+
 static void wanted_link(const struct pg_gateway *gw, const struct pg_link_info *underlay,
 			struct pg_vxlan *vx, struct pg_prefix *addr)
 {
@@ -89,7 +101,7 @@ static void wanted_link(const struct pg_gateway *gw, const struct pg_link_info *
 	    .underlay_ifindex = underlay->ifindex,
 	    /* Membership programs the FDB: nothing is learned from packets. */
 	    .learning = false,
-	    .mtu = underlay->mtu - VXLAN_OVERHEAD,
+	    .mtu = vxlan_mtu(cfg, underlay),
 	    .no_ipv6 = true, /* the overlay is IPv4 only */
 	};
 	pg_prefix_host(&cfg->overlay, 1, addr);
@@ -320,6 +332,52 @@ static int open_membership(struct pg_gateway *gw, const struct pg_vxlan *vx,
 	return r;
 }
 
+/* With a VPN, VPN_LOCAL_CIDRS go to the pod network's router (the
+ * underlay's default gateway), as pod-gateway does, so that a VPN client's
+ * 0/1 and 128/1 routes do not take them. A route someone else already
+ * made is left alone; ours are removed on exit. */
+static int add_local_routes(struct pg_gateway *gw)
+{
+	const struct pg_config *cfg = gw->cfg;
+	struct pg_route defaults[8], *via = NULL;
+	size_t n = 0;
+	int r;
+
+	if (!cfg->vpn_if[0] || !cfg->vpn_local.n)
+		return 0;
+	r = pg_route_defaults(gw->rt, AF_INET, defaults, 8, &n);
+	for (size_t i = 0; r == 0 && i < n && i < 8 && !via; i++)
+		if (defaults[i].oif == gw->underlay.ifindex && defaults[i].gw.family == AF_INET)
+			via = &defaults[i];
+	if (!via) {
+		pg_warn("VPN_LOCAL_CIDRS: no IPv4 default route through %s (%s): no routes added; "
+			"the pod's routes must send them there",
+			cfg->underlay_if, r < 0 ? strerror(-r) : "none found");
+		return 0;
+	}
+	for (unsigned i = 0; i < cfg->vpn_local.n; i++) {
+		struct pg_route rt = {
+		    .dst = cfg->vpn_local.items[i], .gw = via->gw, .oif = gw->underlay.ifindex};
+		char a[PG_PREFIX_STRLEN];
+
+		if (rt.dst.family != AF_INET)
+			continue;
+		r = pg_route_add(gw->rt, &rt, false);
+		if (r == -EEXIST)
+			continue;
+		if (r < 0) {
+			const char *ext = pg_rtnl_errmsg(gw->rt);
+
+			pg_err("VPN_LOCAL_CIDRS: adding the route to %s: %s%s%s",
+			       pg_prefix_fmt(&rt.dst, a, true), strerror(-r), *ext ? ": " : "",
+			       ext);
+			return r;
+		}
+		gw->local_routes[gw->n_local_routes++] = rt;
+	}
+	return 0;
+}
+
 int pg_gateway_setup(const struct pg_config *cfg, struct pg_gateway **out)
 {
 	struct pg_gateway *gw = calloc(1, sizeof(*gw));
@@ -370,7 +428,7 @@ int pg_gateway_setup(const struct pg_config *cfg, struct pg_gateway **out)
 		       strerror(-r));
 		goto fail;
 	}
-	if (create_link(gw, &vx, &addr) < 0 || install_table(gw) < 0)
+	if (create_link(gw, &vx, &addr) < 0 || install_table(gw) < 0 || add_local_routes(gw) < 0)
 		goto fail;
 	gw->admission = (struct pg_admission){
 	    .rt = gw->rt,
@@ -383,10 +441,13 @@ int pg_gateway_setup(const struct pg_config *cfg, struct pg_gateway **out)
 		goto fail;
 	}
 
-	pg_info("ready: %s vni %u port %u on %s, overlay %s, egress %s, membership on port %u",
+	pg_info("ready: %s vni %u port %u on %s, overlay %s, egress %s%s, membership on port %u, "
+		"mtu %u",
 		cfg->vxlan_if, cfg->vxlan_id, cfg->vxlan_port, cfg->underlay_if,
 		pg_prefix_fmt(&cfg->overlay, (char[PG_PREFIX_STRLEN]){0}, true),
-		cfg->vpn_if[0] ? cfg->vpn_if : cfg->underlay_if, cfg->control_port);
+		cfg->vpn_if[0] ? cfg->vpn_if : cfg->underlay_if,
+		cfg->vpn_if[0] && cfg->vpn_block ? " (kill switch)" : "", cfg->control_port,
+		vx.mtu);
 	*out = gw;
 	return PG_EXIT_OK;
 
@@ -409,10 +470,10 @@ static int regrant_lease(const struct pg_lease *l, void *arg)
 	if (r == 0 && memcmp(mac, l->mac, 6) == 0 && (state & NUD_PERMANENT)) {
 		struct pg_prefix pod;
 
+		/* Appending an entry that exists changes nothing and is
+		 * silent, so this needs no check of its own. */
 		pg_prefix_from_v4(&pod, l->pod_ip, 32);
-		r = pg_fdb_add(gw->rt, gw->vxlan_ifindex, l->mac, &pod);
-		if (r == 0)
-			gw->repaired_leases++;
+		pg_fdb_add(gw->rt, gw->vxlan_ifindex, l->mac, &pod);
 		return 0;
 	}
 	if (pg_admission_grant(&gw->admission, l) == 0)
@@ -547,6 +608,12 @@ void pg_gateway_teardown(struct pg_gateway *gw)
 	}
 	pg_pool_free(gw->pool);
 	sodium_memzero(&gw->key, sizeof(gw->key));
+	for (size_t i = 0; i < gw->n_local_routes; i++)
+		if ((r = pg_route_del(gw->rt, &gw->local_routes[i])) < 0 && r != -ESRCH)
+			pg_warn("deleting the route to %s: %s",
+				pg_prefix_fmt(&gw->local_routes[i].dst, (char[PG_PREFIX_STRLEN]){0},
+					      true),
+				strerror(-r));
 	for (size_t i = 0; gw->table_created && i < 2; i++) {
 		const char *name = i ? PG_GATEWAY_GUARD_TABLE : PG_GATEWAY_TABLE;
 

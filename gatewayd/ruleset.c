@@ -6,11 +6,7 @@
 #include <stdbool.h>
 
 #include "gatewayd/admission.h"
-
-static const char *egress_if(const struct pg_config *cfg)
-{
-	return cfg->vpn_if[0] ? cfg->vpn_if : cfg->underlay_if;
-}
+#include "gatewayd/egress.h"
 
 /* Only a leased (overlay IP . MAC) pair may send from the overlay: no
  * spoofed address, no address without a lease. */
@@ -41,7 +37,7 @@ static int add_input(struct pg_nft_table *t, const struct pg_config *cfg)
 	return add_antispoof(t, "input", cfg);
 }
 
-/* forward: overlay sources may leave through the egress only, replies come
+/* forward: overlay sources may leave only where egress.c says, replies come
  * back, and everything else entering or leaving the overlay is dropped (no
  * client-to-client traffic, no IPv6). */
 static int add_forward(struct pg_nft_table *t, const struct pg_config *cfg)
@@ -52,10 +48,7 @@ static int add_forward(struct pg_nft_table *t, const struct pg_config *cfg)
 	    add_antispoof(t, "forward", cfg) < 0)
 		return -1;
 
-	r = pg_nft_rule_new(t, "forward");
-	if (!r || pg_nft_match_iifname(r, cfg->vxlan_if, false) ||
-	    pg_nft_match_oifname(r, egress_if(cfg), false) ||
-	    pg_nft_match_saddr(r, &cfg->overlay) || pg_nft_counter(r) || pg_nft_accept(r))
+	if (pg_egress_forward(t, "forward", cfg) < 0)
 		return -1;
 
 	r = pg_nft_rule_new(t, "forward");
@@ -78,17 +71,10 @@ static int add_forward(struct pg_nft_table *t, const struct pg_config *cfg)
 
 static int add_nat(struct pg_nft_table *t, const struct pg_config *cfg)
 {
-	struct pg_nft_rule *r;
-
 	if (pg_nft_table_add_chain(t, "postrouting", PG_CHAIN_NAT, PG_HOOK_POSTROUTING, 100,
 				   false) < 0)
 		return -1;
-	r = pg_nft_rule_new(t, "postrouting");
-	if (!r || pg_nft_match_saddr(r, &cfg->overlay) ||
-	    pg_nft_match_oifname(r, egress_if(cfg), false) || pg_nft_counter(r) ||
-	    pg_nft_masquerade(r))
-		return -1;
-	return 0;
+	return pg_egress_nat(t, "postrouting", cfg);
 }
 
 struct pg_nft_table *pg_gateway_ruleset(const struct pg_config *cfg, const struct pg_pool *pool)
@@ -97,8 +83,9 @@ struct pg_nft_table *pg_gateway_ruleset(const struct pg_config *cfg, const struc
 
 	if (!t)
 		return NULL;
-	if (pg_admission_add_sets(t, pool) < 0 || add_input(t, cfg) < 0 ||
-	    add_forward(t, cfg) < 0 || add_nat(t, cfg) < 0) {
+	if (pg_admission_add_sets(t, pool) < 0 || pg_egress_add_sets(t, cfg) < 0 ||
+	    add_input(t, cfg) < 0 || add_forward(t, cfg) < 0 || add_nat(t, cfg) < 0 ||
+	    pg_egress_add_chains(t, cfg) < 0) {
 		pg_nft_table_free(t);
 		return NULL;
 	}
@@ -112,15 +99,12 @@ struct pg_nft_table *pg_gateway_ruleset(const struct pg_config *cfg, const struc
 struct pg_nft_table *pg_gateway_guard(const struct pg_config *cfg)
 {
 	struct pg_nft_table *t = pg_nft_table_new(NFPROTO_INET, PG_GATEWAY_GUARD_TABLE);
-	struct pg_nft_rule *r;
 
 	if (!t)
 		return NULL;
 	if (pg_nft_table_add_chain(t, "postrouting", PG_CHAIN_FILTER, PG_HOOK_POSTROUTING, 300,
 				   false) < 0 ||
-	    !(r = pg_nft_rule_new(t, "postrouting")) ||
-	    pg_nft_match_oifname(r, egress_if(cfg), false) ||
-	    pg_nft_match_saddr(r, &cfg->overlay) || pg_nft_counter(r) || pg_nft_drop(r)) {
+	    pg_egress_guard(t, "postrouting", cfg) < 0) {
 		pg_nft_table_free(t);
 		return NULL;
 	}

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netlink.h>
@@ -693,21 +694,32 @@ int pg_nft_match_l4proto(struct pg_nft_rule *r, uint8_t proto)
 	return done(r, need_l4proto(r, proto));
 }
 
-int pg_nft_match_dport(struct pg_nft_rule *r, uint8_t proto, uint16_t port)
+static int match_port(struct pg_nft_rule *r, uint8_t proto, uint16_t port, uint32_t off)
 {
 	uint16_t be = htons(port);
 	int e = open_rule(r);
 
 	if (e < 0)
 		return e;
-	/* The protocols whose destination port is the second u16. */
+	/* The protocols whose source and destination ports are the first two
+	 * u16s. */
 	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP && proto != IPPROTO_UDPLITE &&
 	    proto != IPPROTO_SCTP && proto != IPPROTO_DCCP)
 		return done(r, -EINVAL);
 	if ((e = need_l4proto(r, proto)) < 0 ||
-	    (e = expr_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, sizeof(be), NFT_REG_1)) < 0)
+	    (e = expr_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, off, sizeof(be), NFT_REG_1)) < 0)
 		return done(r, e);
 	return done(r, expr_cmp(r, NFT_CMP_EQ, &be, sizeof(be)));
+}
+
+int pg_nft_match_dport(struct pg_nft_rule *r, uint8_t proto, uint16_t port)
+{
+	return match_port(r, proto, port, 2);
+}
+
+int pg_nft_match_sport(struct pg_nft_rule *r, uint8_t proto, uint16_t port)
+{
+	return match_port(r, proto, port, 0);
 }
 
 static int expr_lookup(struct pg_nft_rule *r, const struct set *s, bool negate)
@@ -846,13 +858,57 @@ int pg_nft_masquerade(struct pg_nft_rule *r)
 	return 0;
 }
 
-int pg_nft_snat(struct pg_nft_rule *r, const struct pg_prefix *to)
+/* snat or dnat to an address (a prefix: a range of them) and, with port
+ * non-zero, that port; a port needs a protocol with ports matched first. */
+static int nat(struct pg_nft_rule *r, uint32_t type, const struct pg_prefix *to, uint16_t port)
 {
 	uint8_t mask[16], last[16];
+	uint16_t be = htons(port);
+	struct nftnl_expr *e;
+	uint32_t len, preg;
+	int nfproto, err;
+
+	nfproto = to->family == AF_INET ? NFPROTO_IPV4 : NFPROTO_IPV6;
+	len = to->family == AF_INET ? 4 : 16;
+	if (port && r->l4proto != IPPROTO_TCP && r->l4proto != IPPROTO_UDP &&
+	    r->l4proto != IPPROTO_UDPLITE && r->l4proto != IPPROTO_SCTP &&
+	    r->l4proto != IPPROTO_DCCP)
+		return done(r, -EINVAL);
+	/* An inet nat rule only acts on its own family: say so in the match. */
+	if ((err = need_nfproto(r, nfproto)) < 0 ||
+	    (err = expr_immediate(r, NFT_REG_1, to->bytes, len)) < 0)
+		return done(r, err);
+	if (to->len < len * 8) {
+		prefix_mask(to, mask, last, len);
+		if ((err = expr_immediate(r, NFT_REG_2, last, len)) < 0)
+			return done(r, err);
+	}
+	/* The port in the register after the address(es), as nft does. */
+	preg = to->len < len * 8 ? NFT_REG_3 : NFT_REG_2;
+	if (port && (err = expr_immediate(r, preg, &be, sizeof(be))) < 0)
+		return done(r, err);
+	e = nftnl_expr_alloc("nat");
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, type);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, (uint32_t)nfproto);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
+		if (to->len < len * 8)
+			nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MAX, NFT_REG_2);
+		if (port) {
+			nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, preg);
+			nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FLAGS, NF_NAT_RANGE_PROTO_SPECIFIED);
+		}
+	}
+	if ((err = add_expr(r, e)) < 0)
+		return done(r, err);
+	r->done = true;
+	return 0;
+}
+
+int pg_nft_snat(struct pg_nft_rule *r, const struct pg_prefix *to)
+{
 	const struct chain *c;
-	struct nftnl_expr *nat;
-	uint32_t len;
-	int nfproto, e = open_rule(r);
+	int e = open_rule(r);
 
 	if (e < 0)
 		return e;
@@ -860,26 +916,81 @@ int pg_nft_snat(struct pg_nft_rule *r, const struct pg_prefix *to)
 	if (c->type != PG_CHAIN_NAT ||
 	    (c->hook != PG_HOOK_POSTROUTING && c->hook != PG_HOOK_INPUT) || !prefix_ok(to))
 		return done(r, -EINVAL);
-	nfproto = to->family == AF_INET ? NFPROTO_IPV4 : NFPROTO_IPV6;
-	len = to->family == AF_INET ? 4 : 16;
-	/* An inet nat rule only acts on its own family: say so in the match. */
-	if ((e = need_nfproto(r, nfproto)) < 0 ||
-	    (e = expr_immediate(r, NFT_REG_1, to->bytes, len)) < 0)
+	return nat(r, NFT_NAT_SNAT, to, 0);
+}
+
+int pg_nft_dnat(struct pg_nft_rule *r, const struct pg_prefix *to, uint16_t port)
+{
+	const struct chain *c;
+	int e = open_rule(r);
+
+	if (e < 0)
+		return e;
+	c = &r->t->chains[r->chain];
+	if (c->type != PG_CHAIN_NAT ||
+	    (c->hook != PG_HOOK_PREROUTING && c->hook != PG_HOOK_OUTPUT) || !prefix_ok(to))
+		return done(r, -EINVAL);
+	return nat(r, NFT_NAT_DNAT, to, port);
+}
+
+int pg_nft_match_tcp_flags_syn(struct pg_nft_rule *r)
+{
+	const uint8_t syn = 0x02, zero = 0;
+	int e = open_rule(r);
+
+	if (e < 0)
+		return e;
+	/* tcp flags syn: the SYN bit set, whatever else (SYN-ACK too). */
+	if ((e = need_l4proto(r, IPPROTO_TCP)) < 0 ||
+	    (e = expr_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1, NFT_REG_1)) < 0 ||
+	    (e = expr_mask(r, &syn, sizeof(syn))) < 0)
 		return done(r, e);
-	if (to->len < len * 8) {
-		prefix_mask(to, mask, last, len);
-		if ((e = expr_immediate(r, NFT_REG_2, last, len)) < 0)
-			return done(r, e);
+	return done(r, expr_cmp(r, NFT_CMP_NEQ, &zero, sizeof(zero)));
+}
+
+int pg_nft_clamp_mss_to_pmtu(struct pg_nft_rule *r)
+{
+	struct nftnl_expr *rt, *bo, *ex;
+	int e = open_rule(r);
+
+	if (e < 0)
+		return e;
+	/* Only a SYN carries the option; rewriting needs a filter chain that
+	 * sees the route (forward, output, postrouting). */
+	if (r->l4proto != IPPROTO_TCP || r->t->chains[r->chain].type != PG_CHAIN_FILTER ||
+	    (r->t->chains[r->chain].hook != PG_HOOK_FORWARD &&
+	     r->t->chains[r->chain].hook != PG_HOOK_OUTPUT &&
+	     r->t->chains[r->chain].hook != PG_HOOK_POSTROUTING))
+		return done(r, -EINVAL);
+	rt = nftnl_expr_alloc("rt");
+	if (rt) {
+		nftnl_expr_set_u32(rt, NFTNL_EXPR_RT_KEY, NFT_RT_TCPMSS);
+		nftnl_expr_set_u32(rt, NFTNL_EXPR_RT_DREG, NFT_REG_1);
 	}
-	nat = nftnl_expr_alloc("nat");
-	if (nat) {
-		nftnl_expr_set_u32(nat, NFTNL_EXPR_NAT_TYPE, NFT_NAT_SNAT);
-		nftnl_expr_set_u32(nat, NFTNL_EXPR_NAT_FAMILY, (uint32_t)nfproto);
-		nftnl_expr_set_u32(nat, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
-		if (to->len < len * 8)
-			nftnl_expr_set_u32(nat, NFTNL_EXPR_NAT_REG_ADDR_MAX, NFT_REG_2);
+	if ((e = add_expr(r, rt)) < 0)
+		return done(r, e);
+	/* rt tcpmss is a host-order u16 in a u32 register. */
+	bo = nftnl_expr_alloc("byteorder");
+	if (bo) {
+		nftnl_expr_set_u32(bo, NFTNL_EXPR_BYTEORDER_SREG, NFT_REG_1);
+		nftnl_expr_set_u32(bo, NFTNL_EXPR_BYTEORDER_DREG, NFT_REG_1);
+		nftnl_expr_set_u32(bo, NFTNL_EXPR_BYTEORDER_OP, NFT_BYTEORDER_HTON);
+		nftnl_expr_set_u32(bo, NFTNL_EXPR_BYTEORDER_LEN, 2);
+		nftnl_expr_set_u32(bo, NFTNL_EXPR_BYTEORDER_SIZE, 2);
 	}
-	if ((e = add_expr(r, nat)) < 0)
+	if ((e = add_expr(r, bo)) < 0)
+		return done(r, e);
+	/* TCP option 2 (maxseg): its 2-byte value after kind and length. The
+	 * kernel lowers it only, never raises it. */
+	ex = nftnl_expr_alloc("exthdr");
+	if (ex) {
+		nftnl_expr_set_u32(ex, NFTNL_EXPR_EXTHDR_SREG, NFT_REG_1);
+		nftnl_expr_set_u8(ex, NFTNL_EXPR_EXTHDR_TYPE, 2);
+		nftnl_expr_set_u32(ex, NFTNL_EXPR_EXTHDR_OFFSET, 2);
+		nftnl_expr_set_u32(ex, NFTNL_EXPR_EXTHDR_LEN, 2);
+		nftnl_expr_set_u32(ex, NFTNL_EXPR_EXTHDR_OP, NFT_EXTHDR_OP_TCPOPT);
+	}
+	if ((e = add_expr(r, ex)) < 0)
 		return done(r, e);
 	r->done = true;
 	return 0;

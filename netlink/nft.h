@@ -83,6 +83,7 @@ int pg_nft_match_saddr(struct pg_nft_rule *r, const struct pg_prefix *p); /* ip 
 int pg_nft_match_daddr(struct pg_nft_rule *r, const struct pg_prefix *p);
 int pg_nft_match_l4proto(struct pg_nft_rule *r, uint8_t proto);
 int pg_nft_match_dport(struct pg_nft_rule *r, uint8_t proto, uint16_t port); /* host order */
+int pg_nft_match_sport(struct pg_nft_rule *r, uint8_t proto, uint16_t port); /* host order */
 int pg_nft_match_saddr_in_set(struct pg_nft_rule *r, int family, const char *set, bool negate);
 int pg_nft_match_daddr_in_set(struct pg_nft_rule *r, int family, const char *set, bool negate);
 /* ip saddr . ether saddr against a set of ipv4_addr . ether_addr; needs a
@@ -96,6 +97,18 @@ int pg_nft_drop(struct pg_nft_rule *r);
  * input. A prefix as snat target is a range of addresses. */
 int pg_nft_masquerade(struct pg_nft_rule *r);
 int pg_nft_snat(struct pg_nft_rule *r, const struct pg_prefix *to);
+/* dnat to an address (a prefix: a range) in a nat prerouting or output
+ * chain; port (host order) non-zero also rewrites the destination port and
+ * needs a protocol with ports matched first (pg_nft_match_l4proto or
+ * pg_nft_match_dport); 0 keeps it. */
+int pg_nft_dnat(struct pg_nft_rule *r, const struct pg_prefix *to, uint16_t port);
+/* `tcp flags syn`: the SYN bit set (SYN-ACK too). */
+int pg_nft_match_tcp_flags_syn(struct pg_nft_rule *r);
+/* `tcp option maxseg size set rt mtu`: lowers (never raises) the MSS option
+ * to what the route's MTU allows. Needs a TCP match first (usually
+ * pg_nft_match_tcp_flags_syn) and a filter chain in forward, output or
+ * postrouting; ends the rule like an action. */
+int pg_nft_clamp_mss_to_pmtu(struct pg_nft_rule *r);
 
 /* Builds the batch (create table, delete it, create it with everything) into
  * buf without sending; for tests and fuzzers. Sequence numbers start at 1.

@@ -472,3 +472,221 @@ lab_down() {
 	rmdir "$LAB_STATE_ROOT" 2>/dev/null || true
 	return 0
 }
+
+# ---------------------------------------------------------------------------
+# VPN egress: a "provider" namespace (the VPN server side) and OpenVPN.
+#
+#   provider  namespace  eth0 10.244.0.250/24 on the node's bridge (the VPN
+#                        endpoint the gateways reach over the pod network),
+#                        pub0 203.0.113.20/32 on a veth into the internet
+#                        namespace (peer "prov0" there, host route only),
+#                        default via the internet; forwards tun0 -> pub0 and
+#                        masquerades to 203.0.113.20, nothing else.
+#   OpenVPN   static-key point-to-point over UDP (LAB_VPN_PORT, 1194): server
+#             10.8.0.1 in the provider, client 10.8.0.2 as tun0 in a gateway,
+#             tun MTU LAB_VPN_MTU (1420), no OpenVPN MSS fix (the gateway's
+#             clamping is what the tests look at). The key is generated into
+#             the state dir at run time. Needs the Debian package `openvpn`.
+#
+#   lab_add_provider                    # the provider namespace and its links
+#   lab_start_openvpn_server            # background; sets LAB_PID
+#   lab_start_openvpn_client GW [CIDR...]  # tun0 in gateway GW with routes
+#                                       # CIDR via the tunnel (default: the
+#                                       # internet, 203.0.113.0/24; "def1":
+#                                       # 0.0.0.0/1 and 128.0.0.0/1, as a
+#                                       # provider's redirect-gateway def1);
+#                                       # the endpoint stays on eth0
+#   lab_stop_openvpn GW [SIGNAL]        # stops the client in GW (TERM; KILL
+#                                       # for a crash), waits until tun0 is gone
+#   lab_add_lan [NAME]                  # a "local network" namespace behind
+#                                       # the node: eth0 192.168.50.10/24 and
+#                                       # 192.168.51.10/24, router on the node
+#   lab_set_pod_net_mtu MTU             # bridge, pod veths (both ends) and the
+#                                       # provider's eth0 to MTU (call before
+#                                       # the daemons start)
+# All of it lives in the lab's namespaces and state dir: lab_down removes it.
+
+LAB_PROVIDER_IP=10.244.0.250
+LAB_PROVIDER_PUBLIC_IP=203.0.113.20
+LAB_VPN_PORT=${LAB_VPN_PORT:-1194}
+LAB_VPN_MTU=${LAB_VPN_MTU:-1420}
+LAB_VPN_SERVER_ADDR=10.8.0.1
+LAB_VPN_CLIENT_ADDR=10.8.0.2
+LAB_LAN_ROUTER=192.168.50.1
+LAB_LAN_IP=192.168.50.10
+LAB_LAN_ROUTER2=192.168.51.1
+LAB_LAN_IP2=192.168.51.10
+
+lab_add_provider() {
+	lab_require_init || return 1
+	local ns inet
+	ns=$(lab_ns provider)
+	inet=$(lab_ns internet)
+	lab_add_pod provider "$LAB_PROVIDER_IP" || return 1
+	ip -n "$ns" link add pub0 type veth peer name prov0 netns "$inet"
+	ip -n "$ns" addr add "$LAB_PROVIDER_PUBLIC_IP/32" dev pub0
+	ip -n "$ns" link set pub0 up
+	ip -n "$inet" link set prov0 up
+	# The internet reaches the provider's public address over prov0 (a host
+	# route beats its /24 on eth0), the provider the internet over pub0.
+	ip -n "$inet" route add "$LAB_PROVIDER_PUBLIC_IP/32" dev prov0 src "$LAB_INTERNET_IP"
+	ip -n "$ns" route add "$LAB_INTERNET_IP/32" dev pub0 src "$LAB_PROVIDER_PUBLIC_IP"
+	ip -n "$ns" route replace default via "$LAB_INTERNET_IP" dev pub0 onlink \
+		src "$LAB_PROVIDER_PUBLIC_IP"
+	lab_sysctl "$ns" net.ipv4.ip_forward 1
+	# Forward only what comes out of the tunnel (and its replies), masqueraded.
+	ip netns exec "$ns" nft -f - <<-'NFT'
+		table ip labprovider {
+			chain forward {
+				type filter hook forward priority 0; policy drop;
+				iifname "tun0" oifname "pub0" accept
+				iifname "pub0" oifname "tun0" ct state established,related accept
+			}
+			chain postrouting {
+				type nat hook postrouting priority 100; policy accept;
+				iifname "tun0" oifname "pub0" masquerade
+			}
+		}
+	NFT
+	printf '%s\tprovider vpn-provider\n' "$LAB_PROVIDER_IP" >>"$LAB_STATE/hosts"
+	lab_write_hosts
+}
+
+lab_openvpn_key() {
+	local key=$LAB_STATE/openvpn.key
+	if [[ ! -s $key ]]; then
+		(umask 077 && openvpn --genkey secret "$key" >/dev/null) || {
+			lab_err "openvpn --genkey failed (is the package openvpn installed?)"
+			return 1
+		}
+	fi
+	printf '%s\n' "$key"
+}
+
+# The options both ends share.
+lab_openvpn_common() {
+	printf '%s\n' --dev tun0 --dev-type tun --proto udp \
+		--secret "$1" --cipher AES-256-CBC --auth SHA256 \
+		--tun-mtu "$LAB_VPN_MTU" --mssfix 0 --verb 3 \
+		--script-security 2 --route-up "$2"
+}
+
+# lab_openvpn_ready_script FILE READY: a --route-up script writing READY.
+lab_openvpn_ready_script() {
+	printf '#!/bin/sh\n: >"%s"\n' "$2" >"$1"
+	chmod 0755 "$1"
+}
+
+lab_start_openvpn_server() {
+	lab_require_init || return 1
+	command -v openvpn >/dev/null 2>&1 || {
+		lab_err "openvpn is not installed (scripts/deps.sh openvpn)"
+		return 1
+	}
+	local key ready=$LAB_STATE/provider.openvpn.ready script=$LAB_STATE/provider.openvpn.up
+	local -a common
+	key=$(lab_openvpn_key) || return 1
+	lab_openvpn_ready_script "$script" "$ready"
+	mapfile -t common < <(lab_openvpn_common "$key" "$script")
+	# The server takes its peer from the first authenticated packet and
+	# follows it to a new port (--float): a restarted client is a new peer.
+	# No pings: it never tears its tun0 down while a client is away.
+	lab_start_daemon provider openvpn "$ready" openvpn "${common[@]}" \
+		--local "$LAB_PROVIDER_IP" --lport "$LAB_VPN_PORT" --float \
+		--ifconfig "$LAB_VPN_SERVER_ADDR" "$LAB_VPN_CLIENT_ADDR"
+}
+
+# lab_start_openvpn_client GATEWAY [CIDR...]
+lab_start_openvpn_client() {
+	lab_require_init || return 1
+	local gw=${1:?lab_start_openvpn_client GATEWAY [CIDR...]}
+	shift
+	local -a cidrs=("$@") routes=() common
+	((${#cidrs[@]} > 0)) || cidrs=(203.0.113.0/24)
+	local c addr plen mask
+	for c in "${cidrs[@]}"; do
+		if [[ $c == def1 ]]; then
+			routes+=(--route 0.0.0.0 128.0.0.0 --route 128.0.0.0 128.0.0.0)
+			continue
+		fi
+		addr=${c%/*}
+		plen=${c#*/}
+		[[ $c == */* ]] || plen=32
+		mask=$(awk -v p="$plen" 'BEGIN { for (i = 0; i < 4; i++) { b = (p >= 8) ? 8 : (p > 0 ? p : 0);
+			p -= b; printf "%s%d", (i ? "." : ""), 256 - 2 ^ (8 - b) } }')
+		routes+=(--route "$addr" "$mask")
+	done
+	local key ready=$LAB_STATE/$gw.openvpn.ready script=$LAB_STATE/$gw.openvpn.up
+	key=$(lab_openvpn_key) || return 1
+	lab_openvpn_ready_script "$script" "$ready"
+	mapfile -t common < <(lab_openvpn_common "$key" "$script")
+	lab_start_daemon "$gw" openvpn "$ready" openvpn "${common[@]}" \
+		--remote "$LAB_PROVIDER_IP" "$LAB_VPN_PORT" --nobind \
+		--ifconfig "$LAB_VPN_CLIENT_ADDR" "$LAB_VPN_SERVER_ADDR" \
+		--ping 1 --ping-restart 10 "${routes[@]}" || return 1
+	local pid=$LAB_PID
+	# Up when the server answers through the tunnel (bounded).
+	if ! lab_wait_for "$LAB_READY_TIMEOUT" \
+		ip netns exec "$(lab_ns "$gw")" ping -n -q -c 1 -W 1 "$LAB_VPN_SERVER_ADDR" >/dev/null 2>&1; then
+		lab_err "openvpn in $gw: no answer from $LAB_VPN_SERVER_ADDR through tun0; its log:"
+		sed 's/^/    /' "$LAB_STATE/$gw.openvpn.log" >&2
+		return 1
+	fi
+	# shellcheck disable=SC2034
+	LAB_PID=$pid
+}
+
+# lab_stop_openvpn GATEWAY [SIGNAL]: stops the client (TERM: orderly; KILL:
+# a crash) and waits (bounded) until tun0 is gone.
+lab_stop_openvpn() {
+	lab_require_init || return 1
+	local gw=${1:?lab_stop_openvpn GATEWAY [SIGNAL]} sig=${2:-TERM}
+	local pidfile=$LAB_STATE/$gw.openvpn.pid pid ns
+	ns=$(lab_ns "$gw")
+	rm -f "$LAB_STATE/$gw.openvpn.ready"
+	if [[ -f $pidfile ]]; then
+		pid=$(<"$pidfile")
+		if [[ $pid =~ ^[0-9]+$ ]] && lab_pid_alive "$pid" &&
+			[[ $(ip netns identify "$pid" 2>/dev/null) == "$ns" ]]; then
+			lab_stop_pid "$pid" "$sig" 10 || true
+		fi
+		rm -f "$pidfile"
+	fi
+	# shellcheck disable=SC2016 # expanded by that bash
+	lab_wait_for 5 bash -c '! ip -n "$1" link show tun0 >/dev/null 2>&1' _ "$ns" || {
+		lab_err "tun0 still exists in $ns"
+		return 1
+	}
+}
+
+# lab_add_lan [NAME]: a namespace behind the node standing for a local
+# network (VPN_LOCAL_CIDRS): 192.168.50.10/24 and 192.168.51.10/24.
+lab_add_lan() {
+	lab_require_init || return 1
+	local name=${1:-lan} ns node
+	ns=$(lab_ns "$name")
+	node=$(lab_ns node)
+	lab_new_ns "$ns" || return 1
+	ip -n "$node" link add lan0 type veth peer name eth0 netns "$ns"
+	ip -n "$node" addr add "$LAB_LAN_ROUTER/24" dev lan0
+	ip -n "$node" addr add "$LAB_LAN_ROUTER2/24" dev lan0
+	ip -n "$node" link set lan0 up
+	ip -n "$ns" addr add "$LAB_LAN_IP/24" dev eth0
+	ip -n "$ns" addr add "$LAB_LAN_IP2/24" dev eth0
+	ip -n "$ns" link set eth0 up
+	ip -n "$ns" route add default via "$LAB_LAN_ROUTER"
+}
+
+# lab_set_pod_net_mtu MTU: the pod network's MTU: every bridge port and its
+# pod end (eth0), then the bridge. Before the daemons start.
+lab_set_pod_net_mtu() {
+	lab_require_init || return 1
+	local mtu=${1:?lab_set_pod_net_mtu MTU} node name ip port
+	node=$(lab_ns node)
+	while read -r name ip; do
+		port=vp${ip##*.}
+		ip -n "$node" link set "$port" mtu "$mtu"
+		ip -n "$(lab_ns "$name")" link set eth0 mtu "$mtu"
+	done <"$LAB_STATE/pods"
+	ip -n "$node" link set br0 mtu "$mtu"
+}

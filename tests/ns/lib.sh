@@ -268,3 +268,59 @@ while off + 16 <= len(data):
             f.write(msg)
 PY
 }
+
+# ---- VPN and transfer helpers (tests/ns/tcptool.py) ----
+
+# t_need_packages CMD=PACKAGE...: installs (scripts/deps.sh) what is missing;
+# skips the test (77) when that does not work.
+t_need_packages() {
+	local spec cmd pkg
+	local -a want=()
+	for spec in "$@"; do
+		cmd=${spec%%=*}
+		pkg=${spec#*=}
+		command -v "$cmd" >/dev/null 2>&1 || want+=("$pkg")
+	done
+	((${#want[@]} == 0)) && return 0
+	info "installing ${want[*]} (scripts/deps.sh)"
+	if ! "$PODGW_SRC/scripts/deps.sh" "${want[@]}" >"$LAB_STATE_ROOT.deps.log" 2>&1; then
+		tail -n 5 "$LAB_STATE_ROOT.deps.log" >&2 || true
+		rm -f "$LAB_STATE_ROOT.deps.log"
+		echo "SKIP: $T_NAME: could not install ${want[*]}"
+		exit 77
+	fi
+	rm -f "$LAB_STATE_ROOT.deps.log"
+	for spec in "$@"; do
+		cmd=${spec%%=*}
+		if ! command -v "$cmd" >/dev/null 2>&1; then
+			echo "SKIP: $T_NAME: $cmd is still missing"
+			exit 77
+		fi
+	done
+}
+
+T_PYTHON=$(command -v /usr/bin/python3 python3 2>/dev/null | head -n 1 || true)
+T_TCPTOOL=$PODGW_SRC/tests/ns/tcptool.py
+
+# t_tcp_serve POD IP PORT [FILE]: tcptool's server in the pod (background,
+# bounded, killed by lab_down); sets LAB_PID. Each connection: what the
+# client sent is counted and hashed, then FILE is sent back.
+t_tcp_serve() {
+	local pod=$1 ip=$2 port=$3 file=${4-}
+	local ready=$LAB_STATE/$pod.tcp$port.ready
+	local -a extra=()
+	[[ -z $file ]] || extra=(--file "$file")
+	lab_start_daemon "$pod" "tcp$port" "$ready" "$T_PYTHON" -u "$T_TCPTOOL" serve \
+		--bind "$ip" --port "$port" --ready "$ready" --seconds 600 "${extra[@]}"
+}
+
+# t_tcp_send POD IP PORT [FILE [SECONDS]]: tcptool's client in the pod; prints
+# "BYTES SHA256 PEER" (the server's view), "recv BYTES SHA256", "secs S".
+# True when the server got exactly FILE.
+t_tcp_send() {
+	local pod=$1 ip=$2 port=$3 file=${4-} seconds=${5:-10}
+	local -a extra=()
+	[[ -z $file ]] || extra=(--file "$file")
+	timeout --kill-after=2 "$((seconds + 5))" ip netns exec "$(lab_ns "$pod")" \
+		"$T_PYTHON" "$T_TCPTOOL" send --to "$ip" --port "$port" --seconds "$seconds" "${extra[@]}"
+}

@@ -77,6 +77,33 @@ static const struct env_case env_cases[] = {
     {"VPN_INTERFACE_MTU=1420", true, true, NULL},
     {"VPN_INTERFACE_MTU=", true, true, NULL},
     {"VPN_INTERFACE_MTU=100", true, false, "VPN_INTERFACE_MTU: '100'"},
+    {"VPN_INTERFACE_MTU=1420", false, true, NULL},
+    {"VPN_INTERFACE_MTU=576", false, true, NULL},
+    {"VPN_INTERFACE_MTU=65535", false, true, NULL},
+    {"VPN_INTERFACE_MTU=575", false, false, "VPN_INTERFACE_MTU: '575': must be between 576"},
+    {"VPN_INTERFACE_MTU=65536", false, false, "VPN_INTERFACE_MTU: '65536'"},
+    {"VPN_INTERFACE_MTU=1420b", false, false, "VPN_INTERFACE_MTU: '1420b': not a number"},
+    {"SNAT_IP=", false, true, NULL},
+    {"SNAT_IP=198.51.100.7", false, true, NULL},
+    {"SNAT_IP=198.51.100.0/24", false, false, "SNAT_IP: '198.51.100.0/24': not an IPv4"},
+    {"SNAT_IP=fd00::1", false, false, "SNAT_IP: 'fd00::1': not an IPv4 address"},
+    {"SNAT_IP=tun0", false, false, "SNAT_IP: 'tun0'"},
+    {"VPN_LOCAL_CIDRS=", false, true, NULL},
+    {"VPN_LOCAL_CIDRS=10.0.0.0/8 192.168.0.0/16", false, true, NULL},
+    {"VPN_LOCAL_CIDRS=10.0.0.0/8,fd00::/8", false, true, NULL},
+    {"VPN_LOCAL_CIDRS=10.0.0.1/8", false, false,
+     "VPN_LOCAL_CIDRS: '10.0.0.1/8': '10.0.0.1/8' is not a CIDR"},
+    {"VPN_LOCAL_CIDRS=10.0.0.0/8 local", false, false, "'local'"},
+    {"VPN_BLOCK_OTHER_TRAFFIC=true", false, true, NULL},
+    {"VPN_BLOCK_OTHER_TRAFFIC=false", false, true, NULL},
+    {"VPN_BLOCK_OTHER_TRAFFIC=yes", false, false,
+     "VPN_BLOCK_OTHER_TRAFFIC: 'yes': must be true or false"},
+    {"VPN_BLOCK_OTHER_TRAFFIC=", false, false, "VPN_BLOCK_OTHER_TRAFFIC: ''"},
+    {"VPN_TRAFFIC_PORT=443", false, true, NULL},
+    {"VPN_TRAFFIC_PORT=1194", false, true, NULL},
+    {"VPN_TRAFFIC_PORT=0", false, false, "VPN_TRAFFIC_PORT: '0'"},
+    {"VPN_TRAFFIC_PORT=65536", false, false, "VPN_TRAFFIC_PORT: '65536'"},
+    {"VPN_TRAFFIC_PORT=https", false, false, "VPN_TRAFFIC_PORT: 'https': not a number"},
     {"NOT_ROUTED_TO_GATEWAY_CIDRS=10.0.0.0/8 192.168.0.0/16", true, true, NULL},
     {"NOT_ROUTED_TO_GATEWAY_CIDRS=10.0.0.0/8,fd00::/8", true, true, NULL},
     {"NOT_ROUTED_TO_GATEWAY_CIDRS=10.0.0.1/8", true, false,
@@ -193,6 +220,11 @@ static void test_defaults(void)
 	CHECK_STR(cfg.vxlan_if, "vxlan0");
 	CHECK_STR(cfg.underlay_if, "eth0");
 	CHECK_STR(cfg.vpn_if, "");
+	CHECK(cfg.vpn_mtu == 0);
+	CHECK(cfg.snat_ip.family == 0);
+	CHECK(cfg.vpn_local.n == 0);
+	CHECK(cfg.vpn_block); /* pod-gateway's default; acts only with a VPN */
+	CHECK(cfg.vpn_port == 443);
 	CHECK(cfg.log_level == PG_LOG_INFO);
 	CHECK_STR(errs, "");
 	free(errs);
@@ -304,9 +336,20 @@ static void test_file_syntax(void)
 	CHECK(load_text(pod_gateway_settings, PG_ROLE_GATEWAY, &cfg, &errs) == 0);
 	CHECK_STR(cfg.vpn_if, "tun0");
 	CHECK_STR(pg_prefix_fmt(&cfg.overlay, buf, true), "172.16.0.0/24");
+	CHECK(cfg.vpn_block && cfg.vpn_port == 443 && cfg.vpn_local.n == 2);
+	CHECK_STR(pg_prefix_fmt(&cfg.vpn_local.items[1], buf, true), "192.168.0.0/16");
 	CHECK(strstr(errs, "warning: pod-gateway settings not implemented, ignored: "
-			   "VPN_BLOCK_OTHER_TRAFFIC, VPN_TRAFFIC_PORT") != NULL);
+			   "DNS_LOCAL_CIDRS, RESOLV_CONF_COPY") != NULL);
+	CHECK(strstr(errs, "VPN_") == NULL);
 	CHECK(count_lines(errs) == 1);
+	free(errs);
+
+	CHECK(load_text("VPN_INTERFACE=wg0\nSNAT_IP=198.51.100.7\nVPN_BLOCK_OTHER_TRAFFIC=false\n"
+			"VPN_INTERFACE_MTU=1420\n",
+			PG_ROLE_GATEWAY, &cfg, &errs) == 0);
+	CHECK_STR(pg_prefix_fmt(&cfg.snat_ip, buf, false), "198.51.100.7");
+	CHECK(!cfg.vpn_block && cfg.vpn_mtu == 1420);
+	CHECK_STR(errs, "");
 	free(errs);
 
 	CHECK(load_text("export VXLAN_ID='7' # comment\r\nVXLAN_PORT=1$VXLAN_ID\"0\"\n"
@@ -367,6 +410,15 @@ static void test_usage_lists_all(void)
 	CHECK(strstr(out, "--vxlan-id N") && strstr(out, "(default: 42)"));
 	CHECK(strstr(out, "--not-routed-to-gateway-cidrs"));
 	CHECK(!strstr(out, "--underlay-interface"));
+	CHECK(!strstr(out, "--vpn-block-other-traffic"));
+	free(out);
+
+	f = open_memstream(&out, &len);
+	pg_config_usage(f, PG_ROLE_GATEWAY, "gatewayd");
+	fclose(f);
+	CHECK(strstr(out, "--vpn-interface-mtu N") && strstr(out, "--snat-ip IP"));
+	CHECK(strstr(out, "--vpn-local-cidrs CIDRS") && strstr(out, "VPN_BLOCK_OTHER_TRAFFIC"));
+	CHECK(strstr(out, "--vpn-traffic-port N") && strstr(out, "(default: 443)"));
 	free(out);
 }
 

@@ -585,6 +585,168 @@ static void test_invalid(void)
 	pg_nft_table_free(t);
 }
 
+/* The rules of one table as text, in order; NULL-terminated. */
+static char **table_rules(const struct pg_nft_table *t)
+{
+	struct batch b;
+	char **out = NULL;
+	size_t n = 0;
+
+	CHECK(serialize(t, &b) == 0);
+	if (b.len < 0)
+		return NULL;
+	split(&b);
+	out = calloc(b.n + 1, sizeof(*out));
+	if (!out)
+		abort();
+	for (size_t i = 0; i < b.n; i++)
+		if (b.msg[i]->nlmsg_type == nft_type(NFT_MSG_NEWRULE))
+			out[n++] = rule_text(b.msg[i], NULL);
+	batch_free(&b);
+	return out;
+}
+
+static void free_rules(char **rules)
+{
+	for (size_t i = 0; rules && rules[i]; i++)
+		free(rules[i]);
+	free(rules);
+}
+
+/* dnat, sport, tcp flags syn and the MSS clamp, against what nft emits
+ * (nft --debug=netlink) for the same rules; our inet dnat also says
+ * `meta nfproto ipv4`, as our snat does. */
+static void test_egress_exprs(void)
+{
+	struct pg_prefix host = prefix("10.0.0.1/32"), to = prefix("10.1.2.3/32");
+	struct pg_prefix range = prefix("10.1.2.0/30");
+	struct pg_nft_table *t = pg_nft_table_new(NFPROTO_INET, "t");
+	struct pg_nft_rule *r;
+	char **rules;
+	static const char *const want[] = {
+	    "  [ meta load nfproto => reg 1 ]\n"
+	    "  [ cmp eq reg 1 0x00000002 ]\n"
+	    "  [ payload load 4b @ network header + 16 => reg 1 ]\n"
+	    "  [ cmp eq reg 1 0x0100000a ]\n"
+	    "  [ immediate reg 1 0x0302010a ]\n"
+	    "  [ nat dnat ip addr_min reg 1 ]\n",
+	    "  [ meta load l4proto => reg 1 ]\n"
+	    "  [ cmp eq reg 1 0x00000006 ]\n"
+	    "  [ payload load 2b @ transport header + 2 => reg 1 ]\n"
+	    "  [ cmp eq reg 1 0x00005000 ]\n"
+	    "  [ meta load nfproto => reg 1 ]\n"
+	    "  [ cmp eq reg 1 0x00000002 ]\n"
+	    "  [ immediate reg 1 0x0302010a ]\n"
+	    "  [ immediate reg 2 0x0000901f ]\n"
+	    "  [ nat dnat ip addr_min reg 1 proto_min reg 2 flags 0x2 ]\n",
+	    "  [ meta load l4proto => reg 1 ]\n"
+	    "  [ cmp eq reg 1 0x00000011 ]\n"
+	    "  [ meta load nfproto => reg 1 ]\n"
+	    "  [ cmp eq reg 1 0x00000002 ]\n"
+	    "  [ immediate reg 1 0x0002010a ]\n"
+	    "  [ immediate reg 2 0x0302010a ]\n"
+	    "  [ immediate reg 3 0x00003500 ]\n"
+	    "  [ nat dnat ip addr_min reg 1 addr_max reg 2 proto_min reg 3 flags 0x2 ]\n",
+	    "  [ meta load l4proto => reg 1 ]\n"
+	    "  [ cmp eq reg 1 0x00000011 ]\n"
+	    "  [ payload load 2b @ transport header + 0 => reg 1 ]\n"
+	    "  [ cmp eq reg 1 0x00001921 ]\n"
+	    "  [ immediate reg 0 accept ]\n",
+	    "  [ meta load l4proto => reg 1 ]\n"
+	    "  [ cmp eq reg 1 0x00000006 ]\n"
+	    "  [ payload load 1b @ transport header + 13 => reg 1 ]\n"
+	    "  [ bitwise reg 1 = ( reg 1 & 0x00000002 ) ^ 0x00000000 ]\n"
+	    "  [ cmp neq reg 1 0x00000000 ]\n"
+	    "  [ rt load tcpmss => reg 1 ]\n"
+	    "  [ byteorder reg 1 = hton(reg 1, 2, 2) ]\n"
+	    "  [ exthdr write tcpopt reg 1 => 2b @ 2 + 2 ]\n",
+	};
+
+	CHECK(pg_nft_table_add_chain(t, "pre", PG_CHAIN_NAT, PG_HOOK_PREROUTING, -100, false) == 0);
+	CHECK(pg_nft_table_add_chain(t, "out", PG_CHAIN_FILTER, PG_HOOK_OUTPUT, 0, false) == 0);
+	CHECK(pg_nft_table_add_chain(t, "mss", PG_CHAIN_FILTER, PG_HOOK_FORWARD, -150, false) == 0);
+	r = pg_nft_rule_new(t, "pre"); /* ip daddr 10.0.0.1 dnat ip to 10.1.2.3 */
+	CHECK(pg_nft_match_daddr(r, &host) == 0);
+	CHECK(pg_nft_dnat(r, &to, 0) == 0);
+	r = pg_nft_rule_new(t, "pre"); /* tcp dport 80 dnat ip to 10.1.2.3:8080 */
+	CHECK(pg_nft_match_dport(r, IPPROTO_TCP, 80) == 0);
+	CHECK(pg_nft_dnat(r, &to, 8080) == 0);
+	r = pg_nft_rule_new(t, "pre"); /* meta l4proto udp dnat ip to 10.1.2.0-10.1.2.3:53 */
+	CHECK(pg_nft_match_l4proto(r, IPPROTO_UDP) == 0);
+	CHECK(pg_nft_dnat(r, &range, 53) == 0);
+	r = pg_nft_rule_new(t, "out"); /* udp sport 8473 accept */
+	CHECK(pg_nft_match_sport(r, IPPROTO_UDP, 8473) == 0);
+	CHECK(pg_nft_accept(r) == 0);
+	r = pg_nft_rule_new(t, "mss"); /* tcp flags syn tcp option maxseg size set rt mtu */
+	CHECK(pg_nft_match_tcp_flags_syn(r) == 0);
+	CHECK(pg_nft_clamp_mss_to_pmtu(r) == 0);
+	CHECK(pg_nft_accept(r) == -EINVAL); /* the clamp ends the rule */
+	pg_nft_table_free(t);
+
+	/* The same without the refused accept. */
+	t = pg_nft_table_new(NFPROTO_INET, "t");
+	CHECK(pg_nft_table_add_chain(t, "pre", PG_CHAIN_NAT, PG_HOOK_PREROUTING, -100, false) == 0);
+	CHECK(pg_nft_table_add_chain(t, "out", PG_CHAIN_FILTER, PG_HOOK_OUTPUT, 0, false) == 0);
+	CHECK(pg_nft_table_add_chain(t, "mss", PG_CHAIN_FILTER, PG_HOOK_FORWARD, -150, false) == 0);
+	r = pg_nft_rule_new(t, "pre");
+	CHECK(pg_nft_match_daddr(r, &host) == 0 && pg_nft_dnat(r, &to, 0) == 0);
+	r = pg_nft_rule_new(t, "pre");
+	CHECK(pg_nft_match_dport(r, IPPROTO_TCP, 80) == 0 && pg_nft_dnat(r, &to, 8080) == 0);
+	r = pg_nft_rule_new(t, "pre");
+	CHECK(pg_nft_match_l4proto(r, IPPROTO_UDP) == 0 && pg_nft_dnat(r, &range, 53) == 0);
+	r = pg_nft_rule_new(t, "out");
+	CHECK(pg_nft_match_sport(r, IPPROTO_UDP, 8473) == 0 && pg_nft_accept(r) == 0);
+	r = pg_nft_rule_new(t, "mss");
+	CHECK(pg_nft_match_tcp_flags_syn(r) == 0 && pg_nft_clamp_mss_to_pmtu(r) == 0);
+	rules = table_rules(t);
+	for (size_t i = 0; rules && i < sizeof(want) / sizeof(want[0]); i++)
+		CHECK_STR(rules[i], want[i]);
+	CHECK(rules && !rules[sizeof(want) / sizeof(want[0])]);
+	free_rules(rules);
+	pg_nft_table_free(t);
+
+	/* What they refuse, each spoiling its table. */
+	struct {
+		enum pg_nft_chain_type type;
+		enum pg_nft_hook hook;
+		int what;
+	} bad[] = {
+	    {PG_CHAIN_NAT, PG_HOOK_POSTROUTING, 0},   /* dnat after routing */
+	    {PG_CHAIN_FILTER, PG_HOOK_PREROUTING, 0}, /* dnat in a filter chain */
+	    {PG_CHAIN_NAT, PG_HOOK_PREROUTING, 1},    /* a port without a protocol */
+	    {PG_CHAIN_FILTER, PG_HOOK_FORWARD, 2},    /* a clamp without tcp */
+	    {PG_CHAIN_FILTER, PG_HOOK_INPUT, 3},      /* a clamp without a route */
+	    {PG_CHAIN_NAT, PG_HOOK_POSTROUTING, 3},   /* a clamp in a nat chain */
+	    {PG_CHAIN_FILTER, PG_HOOK_FORWARD, 4},    /* syn after udp */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		t = pg_nft_table_new(NFPROTO_INET, "t");
+		CHECK(pg_nft_table_add_chain(t, "c", bad[i].type, bad[i].hook, 0, false) == 0);
+		r = pg_nft_rule_new(t, "c");
+		switch (bad[i].what) {
+		case 0:
+			CHECK(pg_nft_dnat(r, &to, 0) == -EINVAL);
+			break;
+		case 1:
+			CHECK(pg_nft_dnat(r, &to, 53) == -EINVAL);
+			break;
+		case 2:
+			CHECK(pg_nft_clamp_mss_to_pmtu(r) == -EINVAL);
+			break;
+		case 3:
+			CHECK(pg_nft_match_tcp_flags_syn(r) == 0);
+			CHECK(pg_nft_clamp_mss_to_pmtu(r) == -EINVAL);
+			break;
+		case 4:
+			CHECK(pg_nft_match_l4proto(r, IPPROTO_UDP) == 0);
+			CHECK(pg_nft_match_tcp_flags_syn(r) == -EINVAL);
+			break;
+		}
+		CHECK(serialize_result(t) == -EINVAL);
+		pg_nft_table_free(t);
+	}
+}
+
 static void test_keys(void)
 {
 	const uint8_t ip[4] = {172, 16, 0, 2}, mac[6] = {2, 0, 0, 0, 0, 1};
@@ -683,6 +845,7 @@ int main(void)
 	test_gateway_table();
 	test_buffer_sizes();
 	test_invalid();
+	test_egress_exprs();
 	test_keys();
 	test_set_update();
 	return check_result();

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef PODGW_EGRESS_H
+#define PODGW_EGRESS_H
+
+/* What leaves the gateway and through which interface. The egress is
+ * VPN_INTERFACE when set, else the underlay. Overlay traffic leaves through
+ * the egress, masqueraded or source-NATed to SNAT_IP; with a VPN, traffic
+ * to VPN_LOCAL_CIDRS leaves through the underlay (masqueraded), and without
+ * the kill switch (VPN_BLOCK_OTHER_TRAFFIC=false) so does everything the
+ * routes send there. With the kill switch the gateway's own output through
+ * the underlay is limited to VXLAN and membership traffic, replies,
+ * VPN_LOCAL_CIDRS and the VPN endpoint port. TCP MSS is clamped to the path
+ * MTU on forwarded overlay traffic, both ways. Each function adds to a table
+ * description; chain names a chain the caller made. */
+
+#include "common/config.h"
+#include "netlink/nft.h"
+
+#define PG_SET_VPN_LOCAL  "vpn_local"
+#define PG_SET_VPN_LOCAL6 "vpn_local6"
+
+/* The sets of VPN_LOCAL_CIDRS (one per family present; none without a VPN). */
+int pg_egress_add_sets(struct pg_nft_table *t, const struct pg_config *cfg);
+/* Accept rules for overlay traffic allowed out, for the forward chain. */
+int pg_egress_forward(struct pg_nft_table *t, const char *chain, const struct pg_config *cfg);
+/* Source NAT rules, for a nat postrouting chain. */
+int pg_egress_nat(struct pg_nft_table *t, const char *chain, const struct pg_config *cfg);
+/* Chains of their own: the MSS clamp, and the kill switch's output filter
+ * when a VPN is set and VPN_BLOCK_OTHER_TRAFFIC is true. */
+int pg_egress_add_chains(struct pg_nft_table *t, const struct pg_config *cfg);
+/* Drop rules for the guard table's postrouting chain (after source NAT):
+ * an overlay source on any interface overlay traffic may leave through. */
+int pg_egress_guard(struct pg_nft_table *t, const char *chain, const struct pg_config *cfg);
+
+#endif

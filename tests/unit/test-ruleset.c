@@ -1,0 +1,364 @@
+/* SPDX-License-Identifier: MIT */
+/* The gateway's tables in each egress mode, serialized and read back with
+ * libnftnl: no root, no kernel. */
+#include "gatewayd/gateway.h"
+
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <stdlib.h>
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+
+#include "check.h"
+
+#define MAX_RULES 64
+
+struct parsed {
+	size_t nrules, nchains, nsets;
+	char *chain[MAX_RULES]; /* of each rule */
+	char *text[MAX_RULES];	/* each rule's expressions as libnftnl prints them */
+	char *chains[16];	/* "name type hook prio" */
+	char *sets[8];
+};
+
+static uint16_t nft_type(uint16_t msg)
+{
+	return (uint16_t)(NFNL_SUBSYS_NFTABLES << 8 | msg);
+}
+
+static char *rule_text(const struct nlmsghdr *nlh, char **chain)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	char *text = NULL, *exprs = NULL;
+	size_t len;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!r || !f)
+		abort();
+	CHECK(nftnl_rule_nlmsg_parse(nlh, r) == 0);
+	*chain = strdup(nftnl_rule_get_str(r, NFTNL_RULE_CHAIN));
+	nftnl_rule_fprintf(f, r, NFTNL_OUTPUT_DEFAULT, 0);
+	fclose(f);
+	if (strchr(text, '\n'))
+		exprs = strdup(strchr(text, '\n') + 1);
+	free(text);
+	nftnl_rule_free(r);
+	return exprs;
+}
+
+static char *chain_text(const struct nlmsghdr *nlh)
+{
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	char *s = NULL;
+
+	if (!c)
+		abort();
+	CHECK(nftnl_chain_nlmsg_parse(nlh, c) == 0);
+	if (asprintf(&s, "%s %s %u %d", nftnl_chain_get_str(c, NFTNL_CHAIN_NAME),
+		     nftnl_chain_get_str(c, NFTNL_CHAIN_TYPE),
+		     nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM),
+		     nftnl_chain_get_s32(c, NFTNL_CHAIN_PRIO)) < 0)
+		abort();
+	nftnl_chain_free(c);
+	return s;
+}
+
+static char *set_text(const struct nlmsghdr *nlh)
+{
+	struct nftnl_set *st = nftnl_set_alloc();
+	char *s;
+
+	if (!st)
+		abort();
+	CHECK(nftnl_set_nlmsg_parse(nlh, st) == 0);
+	s = strdup(nftnl_set_get_str(st, NFTNL_SET_NAME));
+	nftnl_set_free(st);
+	return s;
+}
+
+/* Serializes t (freeing it) and parses every message back. */
+static void parse(struct pg_nft_table *t, struct parsed *p)
+{
+	size_t size = 1 << 16;
+	char *buf = malloc(size);
+	const struct nlmsghdr *nlh;
+	long len;
+	int rem;
+
+	memset(p, 0, sizeof(*p));
+	CHECK(t != NULL);
+	if (!buf || !t)
+		abort();
+	len = pg_nft_table_serialize(t, buf, size);
+	CHECK(len > 0);
+	pg_nft_table_free(t);
+	rem = (int)(len > 0 ? len : 0);
+	for (nlh = (const void *)buf; mnl_nlmsg_ok(nlh, rem); nlh = mnl_nlmsg_next(nlh, &rem)) {
+		if (nlh->nlmsg_type == nft_type(NFT_MSG_NEWRULE) && p->nrules < MAX_RULES) {
+			p->text[p->nrules] = rule_text(nlh, &p->chain[p->nrules]);
+			p->nrules++;
+		} else if (nlh->nlmsg_type == nft_type(NFT_MSG_NEWCHAIN) && p->nchains < 16) {
+			p->chains[p->nchains++] = chain_text(nlh);
+		} else if (nlh->nlmsg_type == nft_type(NFT_MSG_NEWSET) && p->nsets < 8) {
+			p->sets[p->nsets++] = set_text(nlh);
+		}
+	}
+	free(buf);
+}
+
+static void parsed_free(struct parsed *p)
+{
+	for (size_t i = 0; i < p->nrules; i++) {
+		free(p->chain[i]);
+		free(p->text[i]);
+	}
+	for (size_t i = 0; i < p->nchains; i++)
+		free(p->chains[i]);
+	for (size_t i = 0; i < p->nsets; i++)
+		free(p->sets[i]);
+}
+
+/* Interface names as libnftnl prints a compared IFNAMSIZ buffer. */
+#define ETH0   "0x30687465 0x00000000 0x00000000 0x00000000"
+#define TUN0   "0x306e7574 0x00000000 0x00000000 0x00000000"
+#define VXLAN0 "0x616c7876 0x0000306e 0x00000000 0x00000000"
+
+/* One expected rule: its chain and '|'-separated pieces of its text, which
+ * must appear in this order. */
+struct want {
+	const char *chain;
+	const char *pieces;
+};
+
+static bool has_pieces(const char *text, const char *pieces)
+{
+	char *copy = strdup(pieces), *save = NULL;
+	const char *at = text;
+	bool ok = true;
+
+	if (!copy)
+		abort();
+	for (char *piece = strtok_r(copy, "|", &save); piece && ok;
+	     piece = strtok_r(NULL, "|", &save)) {
+		const char *hit = strstr(at, piece);
+
+		ok = hit != NULL;
+		if (hit)
+			at = hit + strlen(piece);
+	}
+	free(copy);
+	return ok;
+}
+
+static void check_rules(const char *mode, const struct parsed *p, const struct want *w, size_t n)
+{
+	if (p->nrules != n) {
+		fprintf(stderr, "%s: %zu rules, want %zu\n", mode, p->nrules, n);
+		check_failures++;
+	}
+	for (size_t i = 0; i < n && i < p->nrules; i++) {
+		if (strcmp(p->chain[i], w[i].chain) != 0 || !has_pieces(p->text[i], w[i].pieces)) {
+			fprintf(stderr, "%s: rule %zu in %s:\n%swant in %s: %s\n", mode, i,
+				p->chain[i], p->text[i], w[i].chain, w[i].pieces);
+			check_failures++;
+		}
+	}
+}
+
+static bool has_chain(const struct parsed *p, const char *text)
+{
+	for (size_t i = 0; i < p->nchains; i++)
+		if (strcmp(p->chains[i], text) == 0)
+			return true;
+	return false;
+}
+
+static bool has_set(const struct parsed *p, const char *name)
+{
+	for (size_t i = 0; i < p->nsets; i++)
+		if (strcmp(p->sets[i], name) == 0)
+			return true;
+	return false;
+}
+
+static void load(const char *text, struct pg_config *cfg)
+{
+	char *errs = NULL;
+	size_t len;
+	FILE *f = open_memstream(&errs, &len);
+
+	CHECK(pg_config_load_text(cfg, PG_ROLE_GATEWAY, "settings.sh", text, strlen(text), f) == 0);
+	fclose(f);
+	free(errs);
+}
+
+/* Rules every mode has, before the egress ones: admission in input and
+ * forward. */
+#define INPUT_AND_ANTISPOOF                                                                        \
+	{"input", "payload load 2b @ transport header + 2|cmp eq reg 1 0x00001821|set peers 0x1|"  \
+		  "drop"},                                                                         \
+	    {"input", VXLAN0 "|set clients 0x1|drop"},                                             \
+	{                                                                                          \
+		"forward", VXLAN0 "|set clients 0x1|drop"                                          \
+	}
+/* ...and after them: replies in, the rest dropped. */
+#define FORWARD_TAIL                                                                               \
+	{"forward", "oifname|" VXLAN0 "|ct load state|accept"},                                    \
+	    {"forward", "iifname|" VXLAN0 "|drop"},                                                \
+	{                                                                                          \
+		"forward", "oifname|" VXLAN0 "|drop"                                               \
+	}
+#define MSS_CLAMP                                                                                  \
+	{"mss", "iifname|" VXLAN0 "|transport header + 13|rt load tcpmss|exthdr write tcpopt"},    \
+	{                                                                                          \
+		"mss",                                                                             \
+		    "oifname|" VXLAN0 "|transport header + 13|rt load tcpmss|exthdr write tcpopt"  \
+	}
+
+static void test_no_vpn(void)
+{
+	static const struct want want[] = {
+	    INPUT_AND_ANTISPOOF,
+	    {"forward", "iifname|" VXLAN0 "|oifname|" ETH0 "|network header + 12|accept"},
+	    FORWARD_TAIL,
+	    {"postrouting", "network header + 12|oifname|" ETH0 "|masq"},
+	    MSS_CLAMP,
+	};
+	static const struct want guard[] = {
+	    {"postrouting", "oifname|" ETH0 "|network header + 12|drop"},
+	};
+	struct pg_config cfg;
+	struct parsed p;
+
+	load("VPN_LOCAL_CIDRS=10.0.0.0/8\nSNAT_IP=\n", &cfg); /* local CIDRs: only with a VPN */
+	parse(pg_gateway_ruleset(&cfg, NULL), &p);
+	check_rules("no vpn", &p, want, sizeof(want) / sizeof(want[0]));
+	CHECK(has_chain(&p, "mss filter 2 -150"));
+	CHECK(!has_chain(&p, "killswitch filter 3 0"));
+	CHECK(!has_set(&p, "vpn_local"));
+	parsed_free(&p);
+	parse(pg_gateway_guard(&cfg), &p);
+	check_rules("no vpn guard", &p, guard, 1);
+	parsed_free(&p);
+}
+
+/* Ports as libnftnl prints a big-endian u16 compared in a register. */
+#define P8472 "0x00001821"
+#define P8473 "0x00001921"
+#define P1194 "0x0000aa04"
+
+/* The kill switch's output filter up to VPN_LOCAL_CIDRS: VXLAN to clients
+ * and membership replies by port (clients may be on any node's subnet),
+ * the VPN endpoint port, UDP and TCP, IPv6 neighbour discovery on the link. */
+#define KILL_SWITCH_HEAD                                                                           \
+	{"killswitch", "oifname|cmp neq reg 1 " ETH0 "|accept"},                                   \
+	    {"killswitch", "ct load state|accept"},                                                \
+	    {"killswitch", ETH0 "|0x00000011|transport header + 2|" P8472 "|accept"},              \
+	    {"killswitch", ETH0 "|0x00000011|transport header + 0|" P8473 "|accept"},              \
+	    {"killswitch", ETH0 "|0x00000011|transport header + 2|" P1194 "|accept"},              \
+	    {"killswitch", ETH0 "|0x00000006|transport header + 2|" P1194 "|accept"},              \
+	    {"killswitch", "0x0000003a|network header + 24|0x000002ff|accept"},                    \
+	{                                                                                          \
+		"killswitch", "0x0000003a|network header + 8|0x000080fe|accept"                    \
+	}
+
+static void test_vpn_kill_switch(void)
+{
+	static const struct want want[] = {
+	    INPUT_AND_ANTISPOOF,
+	    /* Out through tun0 only: with tun0 gone nothing leaves. */
+	    {"forward", "iifname|" VXLAN0 "|oifname|" TUN0 "|network header + 12|accept"},
+	    FORWARD_TAIL,
+	    {"postrouting", "network header + 12|oifname|" TUN0 "|masq"},
+	    {"postrouting", "network header + 12|oifname|" ETH0 "|masq"},
+	    MSS_CLAMP,
+	    KILL_SWITCH_HEAD,
+	    {"killswitch", "counter|drop"},
+	};
+	static const struct want guard[] = {
+	    {"postrouting", "oifname|" TUN0 "|network header + 12|drop"},
+	    {"postrouting", "oifname|" ETH0 "|network header + 12|drop"},
+	};
+	struct pg_config cfg;
+	struct parsed p;
+
+	load("VPN_INTERFACE=tun0\nVPN_TRAFFIC_PORT=1194\n", &cfg);
+	CHECK(cfg.vpn_block); /* the default */
+	parse(pg_gateway_ruleset(&cfg, NULL), &p);
+	check_rules("vpn kill switch", &p, want, sizeof(want) / sizeof(want[0]));
+	CHECK(has_chain(&p, "killswitch filter 3 0"));
+	CHECK(!has_set(&p, "vpn_local") && !has_set(&p, "vpn_local6"));
+	parsed_free(&p);
+	parse(pg_gateway_guard(&cfg), &p);
+	check_rules("vpn guard", &p, guard, sizeof(guard) / sizeof(guard[0]));
+	parsed_free(&p);
+}
+
+static void test_vpn_snat_local(void)
+{
+	static const struct want want[] = {
+	    INPUT_AND_ANTISPOOF,
+	    {"forward", "iifname|" VXLAN0 "|oifname|" TUN0 "|network header + 12|accept"},
+	    /* VPN_LOCAL_CIDRS stay on the pod network, VPN up or down */
+	    {"forward",
+	     "iifname|" VXLAN0 "|oifname|" ETH0
+	     "|network header + 12|network header + 16|lookup reg 1 set vpn_local|accept"},
+	    FORWARD_TAIL,
+	    /* 198.51.100.7 */
+	    {"postrouting",
+	     "oifname|" TUN0 "|immediate reg 1 0x076433c6|nat snat ip addr_min reg 1"},
+	    {"postrouting", "network header + 12|oifname|" ETH0 "|masq"},
+	    MSS_CLAMP,
+	    KILL_SWITCH_HEAD,
+	    {"killswitch", "network header + 16|lookup reg 1 set vpn_local |accept"},
+	    {"killswitch", "network header + 24|lookup reg 1 set vpn_local6 |accept"},
+	    {"killswitch", "counter|drop"},
+	};
+	struct pg_config cfg;
+	struct parsed p;
+
+	load("VPN_INTERFACE=tun0\nVPN_TRAFFIC_PORT=1194\nSNAT_IP=198.51.100.7\n"
+	     "VPN_LOCAL_CIDRS=\"10.0.0.0/8 192.168.0.0/16 fd00::/8\"\n",
+	     &cfg);
+	parse(pg_gateway_ruleset(&cfg, NULL), &p);
+	check_rules("vpn snat local", &p, want, sizeof(want) / sizeof(want[0]));
+	CHECK(has_set(&p, "vpn_local") && has_set(&p, "vpn_local6"));
+	parsed_free(&p);
+}
+
+/* VPN_BLOCK_OTHER_TRAFFIC=false: pod-gateway's behaviour without the kill
+ * switch, where the routes decide and the underlay is a fallback. */
+static void test_vpn_no_block(void)
+{
+	static const struct want want[] = {
+	    INPUT_AND_ANTISPOOF,
+	    {"forward", "iifname|" VXLAN0 "|oifname|" TUN0 "|network header + 12|accept"},
+	    {"forward", "iifname|" VXLAN0 "|oifname|" ETH0 "|network header + 12|accept"},
+	    FORWARD_TAIL,
+	    {"postrouting", "network header + 12|oifname|" TUN0 "|masq"},
+	    {"postrouting", "network header + 12|oifname|" ETH0 "|masq"},
+	    MSS_CLAMP,
+	};
+	struct pg_config cfg;
+	struct parsed p;
+
+	load("VPN_INTERFACE=tun0\nVPN_BLOCK_OTHER_TRAFFIC=false\nVPN_LOCAL_CIDRS=10.0.0.0/8\n",
+	     &cfg);
+	parse(pg_gateway_ruleset(&cfg, NULL), &p);
+	check_rules("vpn no block", &p, want, sizeof(want) / sizeof(want[0]));
+	CHECK(!has_chain(&p, "killswitch filter 3 0"));
+	parsed_free(&p);
+}
+
+int main(void)
+{
+	test_no_vpn();
+	test_vpn_kill_switch();
+	test_vpn_snat_local();
+	test_vpn_no_block();
+	return check_result();
+}

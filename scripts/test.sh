@@ -11,7 +11,8 @@ set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 cd "$src"
 
-"$src/scripts/deps.sh"
+# iperf3 and ethtool: the benchmark runner's smoke test (tests/bench).
+"$src/scripts/deps.sh" iperf3 ethtool
 
 build=${PODGW_BUILD_DIR:-build}
 asan=${PODGW_ASAN_BUILD_DIR:-build-asan}

@@ -52,7 +52,6 @@ struct pg_client {
 	struct pg_monitor *monitor; /* sidecar: foreign changes to repair */
 };
 
-uint64_t client_now_ms(void);
 /* One resolution: 0, or getaddrinfo's error code. */
 int client_resolve_once(const char *name, struct pg_prefix *out);
 int client_fail_netlink(const struct pg_client *c, const char *what, int r);

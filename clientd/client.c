@@ -84,14 +84,6 @@ int client_fail_netlink(const struct pg_client *c, const char *what, int r)
 	return PG_EXIT_RUNTIME;
 }
 
-uint64_t client_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 int client_resolve_once(const char *name, struct pg_prefix *out)
 {
 	struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_DGRAM};
@@ -115,7 +107,7 @@ int client_resolve_once(const char *name, struct pg_prefix *out)
 static int resolve_gateway(struct pg_client *c)
 {
 	const struct pg_config *cfg = c->cfg;
-	uint64_t deadline = client_now_ms() + (uint64_t)cfg->resolve_timeout * 1000;
+	uint64_t deadline = pg_monotonic_ms() + (uint64_t)cfg->resolve_timeout * 1000;
 	int r;
 
 	if (pg_addr_parse(cfg->gateway, &c->gw_pod_ip) == 0) {
@@ -129,7 +121,7 @@ static int resolve_gateway(struct pg_client *c)
 		if (r == 0)
 			return PG_EXIT_OK;
 		if ((r != EAI_AGAIN && r != EAI_NONAME && r != EAI_FAIL) ||
-		    client_now_ms() >= deadline)
+		    pg_monotonic_ms() >= deadline)
 			break;
 		usleep(RESOLVE_RETRY_MS * 1000);
 	}

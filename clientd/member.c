@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/daemon.h"
+
 #define MAX_OUTSTANDING 64 /* recent requests whose answers still count */
 
 struct sent {
@@ -27,14 +29,6 @@ struct pg_member {
 	struct sent sent[MAX_OUTSTANDING];
 	size_t next_slot;
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void identity_mac(const struct pg_config *cfg, uint8_t mac[6])
 {
@@ -197,14 +191,14 @@ int pg_member_request(struct pg_member *m, enum pg_msg_type type, struct in_addr
 		      unsigned timeout_ms, unsigned resend_ms, struct pg_grant *grant,
 		      uint16_t *error, char *why, size_t why_len)
 {
-	uint64_t deadline = now_ms() + timeout_ms, next_send = 0;
+	uint64_t deadline = pg_monotonic_ms() + timeout_ms, next_send = 0;
 	enum pg_msg_type want = type == PG_MSG_RELEASE ? PG_MSG_RELEASED : PG_MSG_GRANT;
 	bool unverified = false;
 	int last_err = 0;
 
 	*error = 0;
 	for (;;) {
-		uint64_t now = now_ms();
+		uint64_t now = pg_monotonic_ms();
 		struct pollfd pfd = {.fd = m->fd, .events = POLLIN};
 		struct pg_answer a;
 		int r;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "clientd/probe.h"
+#include "common/daemon.h"
 
 #include <errno.h>
 #include <netinet/ip.h>
@@ -31,14 +32,6 @@ uint16_t pg_inet_checksum(const void *data, size_t len)
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
 	return htons((uint16_t)~sum);
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 int pg_probe_open(struct pg_probe **out)
@@ -101,11 +94,11 @@ static bool is_our_reply(const struct pg_probe *p, const uint8_t *buf, size_t le
 
 int pg_probe_echo(struct pg_probe *p, struct in_addr dst, unsigned timeout_ms, unsigned interval_ms)
 {
-	uint64_t deadline = now_ms() + timeout_ms, next_send = 0;
+	uint64_t deadline = pg_monotonic_ms() + timeout_ms, next_send = 0;
 	int last_err = 0;
 
 	for (;;) {
-		uint64_t now = now_ms();
+		uint64_t now = pg_monotonic_ms();
 		struct pollfd pfd = {.fd = p->fd, .events = POLLIN};
 		uint8_t buf[256];
 		ssize_t n;

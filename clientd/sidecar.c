@@ -280,7 +280,7 @@ static int open_monitor(struct pg_client *c)
 int pg_client_run(struct pg_client *c, int sigfd)
 {
 	struct loop l = {.c = c, .health = HEALTHY};
-	uint64_t now = client_now_ms();
+	uint64_t now = pg_monotonic_ms();
 
 	l.next_keepalive = now + c->cfg->keepalive_interval;
 	open_monitor(c);
@@ -297,12 +297,12 @@ int pg_client_run(struct pg_client *c, int sigfd)
 
 		if (l.pending && l.repair_due < due)
 			due = l.repair_due;
-		now = client_now_ms();
+		now = pg_monotonic_ms();
 		if (poll(pfd, 3, due > now ? (int)(due - now) : 0) < 0 && errno != EINTR) {
 			pg_err("poll: %s", strerror(errno));
 			return PG_EXIT_RUNTIME;
 		}
-		now = client_now_ms();
+		now = pg_monotonic_ms();
 		if (pfd[0].revents & POLLIN) {
 			int sig = pg_signals_read(sigfd);
 

@@ -4,11 +4,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 int pg_signals_open(void)
@@ -38,22 +38,12 @@ int pg_signals_read(int fd)
 	return (int)si.ssi_signo;
 }
 
-int pg_signals_wait_term(int fd)
+uint64_t pg_monotonic_ms(void)
 {
-	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	struct timespec ts;
 
-	for (;;) {
-		int sig;
-
-		if (poll(&pfd, 1, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		sig = pg_signals_read(fd);
-		if (sig == SIGTERM || sig == SIGINT || (sig < 0 && sig != -EAGAIN))
-			return sig;
-	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 int pg_ready_file_write(const char *path, const char *content)

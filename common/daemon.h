@@ -2,6 +2,8 @@
 #ifndef PODGW_DAEMON_H
 #define PODGW_DAEMON_H
 
+#include <stdint.h>
+
 /* What both daemons do around their work: exit codes, termination signals
  * as a file descriptor, readiness files. */
 
@@ -16,9 +18,8 @@ enum pg_exit {
 int pg_signals_open(void);
 /* Reads one signal from the signalfd; returns its number or a negative errno. */
 int pg_signals_read(int fd);
-/* Waits for SIGTERM or SIGINT (others are read and ignored); returns the
- * signal's number or a negative errno. */
-int pg_signals_wait_term(int fd);
+/* Milliseconds of CLOCK_MONOTONIC: for timeouts and measured intervals. */
+uint64_t pg_monotonic_ms(void);
 
 /* Writes path atomically (temp file + rename); "" means no ready file. */
 int pg_ready_file_write(const char *path, const char *content);

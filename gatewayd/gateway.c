@@ -46,14 +46,6 @@ struct pg_gateway {
 	size_t n_local_routes;
 };
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static int sysctl_enable(const char *path)
 {
 	char cur = '0';
@@ -547,7 +539,7 @@ int pg_gateway_run(struct pg_gateway *gw, int sigfd)
 		    {.fd = mon ? pg_monitor_fd(mon) : -1, .events = POLLIN},
 		};
 		int timeout = pg_membership_tick(gw->membership);
-		uint64_t now = mono_ms();
+		uint64_t now = pg_monotonic_ms();
 		unsigned changed = 0;
 
 		if (pending)
@@ -570,7 +562,7 @@ int pg_gateway_run(struct pg_gateway *gw, int sigfd)
 		}
 		if (pfd[1].revents & POLLIN)
 			pg_membership_receive(gw->membership);
-		now = mono_ms();
+		now = pg_monotonic_ms();
 		if ((pfd[2].revents & POLLIN) && pg_monitor_read(mon, &changed) == 0 && changed) {
 			if (!pending)
 				repair_due = now + REPAIR_DEBOUNCE_MS;

@@ -184,7 +184,10 @@ lab_create_base() {
 	lab_new_ns "$node" || return 1
 	lab_new_ns "$inet" || return 1
 
-	ip -n "$node" link add br0 type bridge
+	# A bridge without an address of its own takes its ports' lowest MAC,
+	# which changes as pods come and go and leaves the pods' ARP entries
+	# for the router stale (CNI bridge plugins fix it the same way).
+	ip -n "$node" link add br0 address 02:6c:61:62:00:01 type bridge
 	ip -n "$node" addr add "$LAB_POD_NET_ROUTER/$LAB_POD_NET_PLEN" dev br0
 	ip -n "$node" link set br0 up
 	lab_sysctl "$node" net.ipv4.ip_forward 1

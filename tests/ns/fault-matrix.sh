@@ -667,6 +667,11 @@ run_resolve_late() {
 	if ! record resolve-late "$cycle" "$start" "$(now)" $summary; then
 		rc=1
 		state_dump "$pod"
+		if [[ -n ${PODGW_TEST_HOLD:-} ]]; then
+			touch "$PODGW_TEST_HOLD"
+			echo "holding: lab $LAB_STATE, remove $PODGW_TEST_HOLD to go on" >&2
+			while [[ -e $PODGW_TEST_HOLD ]]; do sleep 1; done
+		fi
 	fi
 	delete_pod "$pod"
 	return "$rc"

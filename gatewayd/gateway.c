@@ -370,6 +370,18 @@ static int add_local_routes(struct pg_gateway *gw)
 	return 0;
 }
 
+/* Puts back the VPN_LOCAL_CIDRS routes we made that someone deleted;
+ * adding one that is there fails with EEXIST and notifies nobody. */
+static int restore_local_routes(struct pg_gateway *gw)
+{
+	int restored = 0;
+
+	for (size_t i = 0; i < gw->n_local_routes; i++)
+		if (pg_route_add(gw->rt, &gw->local_routes[i], false) == 0)
+			restored++;
+	return restored;
+}
+
 int pg_gateway_setup(const struct pg_config *cfg, struct pg_gateway **out)
 {
 	struct pg_gateway *gw = calloc(1, sizeof(*gw));
@@ -509,6 +521,8 @@ static void repair(struct pg_gateway *gw, unsigned changed)
 	}
 	if ((changed & PG_CHANGED_NFT) && install_table(gw) == 0)
 		NOTE("nftables tables");
+	if ((changed & PG_CHANGED_ROUTE) && restore_local_routes(gw) > 0)
+		NOTE("VPN_LOCAL_CIDRS routes");
 	if (changed & (PG_CHANGED_NEIGH | PG_CHANGED_LINK)) {
 		gw->repaired_leases = 0;
 		pg_pool_foreach(gw->pool, regrant_lease, gw);

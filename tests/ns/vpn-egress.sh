@@ -100,6 +100,15 @@ t_capture_stop
 if ! t_records "$lan_pcap" | grep -Eq " 10\.244\.0\.2\.[0-9]+ > ${LAB_LAN_IP//./\\.}\.8080: "; then
 	err "VPN_LOCAL_CIDRS: foo's connection to $LAB_LAN_IP did not leave through eth0"
 fi
+# A deleted local-CIDR route is put back (gatewayd watches its routes).
+foo_ns=$(lab_ns foo)
+lan_route() { ip -n "$foo_ns" -4 route show 192.168.50.0/24 | grep -q .; }
+ip -n "$foo_ns" route del 192.168.50.0/24
+if lab_wait_for 2 lan_route; then
+	info "VPN_LOCAL_CIDRS: the deleted route is back: $(ip -n "$foo_ns" -4 route show 192.168.50.0/24)"
+else
+	err "VPN_LOCAL_CIDRS: the route to 192.168.50.0/24 deleted from foo is not back within 2 s"
+fi
 # A crawler's traffic to a local CIDR leaves the gateway through eth0 too
 # (masqueraded to the gateway's pod IP), not through the VPN.
 lan_pcap=$LAB_STATE/foo-eth0-lan-crawler.pcap

@@ -42,7 +42,8 @@
 # restarted) before the next one. After gw-replace the crawler's guard must
 # allow the new gateway pod IP and no longer the old one.
 # Settings: PODGW_TEST_FAULT_CYCLES (3), PODGW_TEST_RECOVERY_BOUND (20 s),
-# PODGW_TEST_PROBE_INTERVAL (0.02 s), PODGW_TEST_FAULTS (all, in the order above).
+# PODGW_TEST_PROBE_INTERVAL (0.02 s), PODGW_TEST_FAULTS (all, in the order above),
+# PODGW_TEST_HOLD (a file: a failed cycle waits until it is removed).
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -574,6 +575,7 @@ run_fault() {
 		rc=1
 		state_dump "$crawler"
 		state_dump "$gw_pod"
+		hold_if_asked
 	fi
 	if [[ $fault != client-kill ]] && ! lab_pid_alive "$client_pid"; then
 		err "$fault #$cycle: clientd run (pid $client_pid) is gone"
@@ -607,6 +609,15 @@ run_fault() {
 		fi
 	fi
 	return "$rc"
+}
+
+# hold_if_asked: with PODGW_TEST_HOLD=FILE a failed cycle's lab stays up
+# until FILE is removed, to be looked at by hand.
+hold_if_asked() {
+	[[ -n ${PODGW_TEST_HOLD:-} ]] || return 0
+	touch "$PODGW_TEST_HOLD"
+	echo "holding: lab $LAB_PREFIX (state $LAB_STATE); remove $PODGW_TEST_HOLD to go on" >&2
+	while [[ -e $PODGW_TEST_HOLD ]]; do sleep 1; done
 }
 
 # run_resolve_late CYCLE: a new crawler, its gateway name missing for 2 s.
@@ -667,11 +678,7 @@ run_resolve_late() {
 	if ! record resolve-late "$cycle" "$start" "$(now)" $summary; then
 		rc=1
 		state_dump "$pod"
-		if [[ -n ${PODGW_TEST_HOLD:-} ]]; then
-			touch "$PODGW_TEST_HOLD"
-			echo "holding: lab $LAB_STATE, remove $PODGW_TEST_HOLD to go on" >&2
-			while [[ -e $PODGW_TEST_HOLD ]]; do sleep 1; done
-		fi
+		hold_if_asked
 	fi
 	delete_pod "$pod"
 	return "$rc"

@@ -22,7 +22,7 @@ t_need_packages openvpn=openvpn
 	exit 77
 }
 
-crawler=crawler-foo-1
+crawler="crawler-foo-1"
 pub=$LAB_PROVIDER_PUBLIC_IP
 errors=()
 err() {

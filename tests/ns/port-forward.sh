@@ -29,7 +29,7 @@
 }
 
 gw_ip=10.244.0.2
-crawler=crawler-foo-1
+crawler="crawler-foo-1"
 errors=()
 err() {
 	echo "$T_NAME: ERROR: $*" >&2

@@ -218,6 +218,22 @@ static void ensure_parent_dir(const char *path)
 		pg_warn("LEASES_FILE: cannot create %s: %s", dir, strerror(errno));
 }
 
+/* The file changes without a restart (a ConfigMap update, an edit): with
+ * inotify when possible, SIGHUP always. */
+static void watch_nat_conf(struct pg_gateway *gw)
+{
+	const char *path = gw->cfg->nat_conf;
+	int r;
+
+	if (!path[0])
+		return;
+	r = pg_confwatch_open(path, &gw->nat_watch);
+	if (r < 0)
+		pg_warn("NAT_CONF_FILE: '%s': not watched for changes (%s): send SIGHUP after "
+			"changing it",
+			path, strerror(-r));
+}
+
 /* Reservations and port forwards, before the leases: a restored lease on
  * an address now reserved for another name is dropped. */
 static int load_nat_conf(struct pg_gateway *gw)
@@ -227,6 +243,8 @@ static int load_nat_conf(struct pg_gateway *gw)
 
 	if (!gw->cfg->nat_conf[0])
 		return PG_EXIT_OK;
+	/* watched first: a change while we start is not missed */
+	watch_nat_conf(gw);
 	if (pg_forwards_read(gw->cfg, PG_LOG_ERR, "", &c) < 0)
 		return PG_EXIT_CONFIG;
 	r = pg_pool_set_nat_conf(gw->pool, c, NULL);
@@ -391,22 +409,6 @@ static int add_local_routes(struct pg_gateway *gw)
 	return 0;
 }
 
-/* The file changes without a restart (a ConfigMap update, an edit): with
- * inotify when possible, SIGHUP always. */
-static void watch_nat_conf(struct pg_gateway *gw)
-{
-	const char *path = gw->cfg->nat_conf;
-	int r;
-
-	if (!path[0])
-		return;
-	r = pg_confwatch_open(path, &gw->nat_watch);
-	if (r < 0)
-		pg_warn("NAT_CONF_FILE: '%s': not watched for changes (%s): send SIGHUP after "
-			"changing it",
-			path, strerror(-r));
-}
-
 int pg_gateway_setup(const struct pg_config *cfg, struct pg_gateway **out)
 {
 	struct pg_gateway *gw = calloc(1, sizeof(*gw));
@@ -469,7 +471,6 @@ int pg_gateway_setup(const struct pg_config *cfg, struct pg_gateway **out)
 		pg_err("restoring leases: out of memory");
 		goto fail;
 	}
-	watch_nat_conf(gw);
 
 	pg_info("ready: %s vni %u port %u on %s, overlay %s, egress %s%s, membership on port %u, "
 		"mtu %u",

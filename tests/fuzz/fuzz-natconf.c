@@ -52,7 +52,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (pg_prefix_parse("172.16.0.0/24", &net, false) < 0 || pg_pool_new(&net, 20, &p) < 0)
 		abort();
 	r = pg_natconf_parse(&net, (const char *)data, size, &c, &err);
-	if (r == -EINVAL && (err.line == 0 || !err.why || !*err.why || !c == 0))
+	if (r < 0 && c != NULL)
+		abort();
+	if (r == -EINVAL && (err.line == 0 || !err.why || !*err.why))
 		abort();
 	if (r == 0 && (err.line != 0 || !c))
 		abort();

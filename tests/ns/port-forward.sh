@@ -6,6 +6,8 @@
 # ConfigMap volume does: CONFIG/nat.conf -> ..data/nat.conf, ..data -> a
 # timestamped folder that an update replaces by swapping the symlink.
 #
+#  0. A bad nat.conf at start (a forward of the gateway's own VXLAN port on
+#     the underlay): exit 2 with one line naming file, line, field, value.
 #  1. crawler-foo-1 joins without asking for an address and gets its
 #     reservation (172.16.0.10). From the internet, through the gateway's
 #     pod IP: TCP 8080 (pod-gateway's comma form) and UDP 5353 reach the
@@ -98,6 +100,17 @@ lab_add_pod "$crawler" 10.244.0.11
 mkdir -p "$config"
 configmap_publish 1 "# name index ports
 $crawler 10 tcp:8080,udp:5353 tcp:9090->80"
+
+# ---- 0. a bad file at start ----
+printf '%s\n' "$crawler 10 tcp:8080" "other 11 udp:5353,udp:8472" >"$LAB_STATE/bad.conf"
+rc=0
+timeout 10 ip netns exec "$(lab_ns foo)" "$GATEWAYD" --leases-file "" \
+	--nat-conf-file "$LAB_STATE/bad.conf" 2>"$LAB_STATE/bad.err" || rc=$?
+info "a bad nat.conf at start: exit $rc: $(grep NAT_CONF_FILE "$LAB_STATE/bad.err" || true)"
+((rc == 2)) || err "a bad nat.conf at start: exit $rc, not 2"
+grep -qF "bad.conf':2: port 'udp:8472': is the gateway's VXLAN_PORT" "$LAB_STATE/bad.err" ||
+	err "a bad nat.conf at start: no line naming the file, line, field and value"
+[[ -z $(ip -n "$(lab_ns foo)" -o link show type vxlan) ]] || err "a bad nat.conf at start left a vxlan link"
 
 lab_start_gatewayd foo --nat-conf-file "$config/nat.conf" || fail "gatewayd did not become ready"
 gw_pid=$LAB_PID

@@ -395,8 +395,9 @@ static const struct setting settings[] = {
      "where leases persist across restarts; empty: not persisted", GW, false, &t_path,
      FIELD(leases_file), 0, 0},
     {"NAT_CONF_FILE", NULL, "nat-conf-file", "",
-     "pod-gateway's nat.conf (\"name index ports\"): address reservations", GW, false, &t_path,
-     FIELD(nat_conf), 0, 0},
+     "pod-gateway's nat.conf (\"name index ports\"): reservations and port forwards; re-read on "
+     "SIGHUP and on change",
+     GW, false, &t_path, FIELD(nat_conf), 0, 0},
     {"KEEPALIVE_INTERVAL_MS", NULL, "keepalive-interval-ms", "250",
      "milliseconds between keepalives (lease renewals) to the gateway", CL, false, &t_number,
      FIELD(keepalive_interval), 50, 60000},

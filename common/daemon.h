@@ -2,7 +2,9 @@
 #ifndef PODGW_DAEMON_H
 #define PODGW_DAEMON_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 /* What both daemons do around their work: exit codes, termination signals
  * as a file descriptor, readiness files. */
@@ -20,6 +22,15 @@ int pg_signals_open(void);
 int pg_signals_read(int fd);
 /* Milliseconds of CLOCK_MONOTONIC: for timeouts and measured intervals. */
 uint64_t pg_monotonic_ms(void);
+
+/* Opens a regular file for reading, following symlinks (Kubernetes Secret
+ * and ConfigMap volumes are made of them) and fills *st. Returns the fd,
+ * -EINVAL for anything but a regular file (a FIFO does not hang the
+ * caller), or another negative errno. */
+int pg_open_regular(const char *path, struct stat *st);
+/* Reads fd until end of file or size bytes, whichever comes first, again
+ * after EINTR; *len gets what was read. 0 or a negative errno. */
+int pg_read_full(int fd, void *buf, size_t size, size_t *len);
 
 /* Writes path atomically (temp file + rename); "" means no ready file. */
 int pg_ready_file_write(const char *path, const char *content);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include "common/wire.h"
 
+#include "common/daemon.h"
+
 #include <errno.h>
-#include <fcntl.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -665,42 +666,20 @@ int pg_key_load(const char *path, struct pg_key *key, const char **why)
 		*why = "libsodium cannot initialise";
 		return -EIO;
 	}
-	/* Symlinks are followed: Kubernetes Secret volumes are made of them.
-	 * O_NONBLOCK: a FIFO must not hang us; it is refused below. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	fd = pg_open_regular(path, &st);
 	if (fd < 0) {
-		r = -errno;
-		*why = strerror(errno);
-		return r;
-	}
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		*why = strerror(errno);
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = -EINVAL;
-		*why = "not a regular file";
-		goto out;
+		*why = fd == -EINVAL ? "not a regular file" : strerror(-fd);
+		return fd;
 	}
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
 		r = -EPERM;
 		*why = "accessible to group or others (chmod 600)";
 		goto out;
 	}
-	while (len < sizeof(buf)) {
-		ssize_t n = read(fd, buf + len, sizeof(buf) - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			*why = strerror(errno);
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
+	r = pg_read_full(fd, buf, sizeof(buf), &len);
+	if (r < 0) {
+		*why = strerror(-r);
+		goto out;
 	}
 	if (len < PG_KEY_FILE_MIN || len > PG_KEY_FILE_MAX) {
 		r = -EINVAL;

@@ -19,7 +19,7 @@ static bool kill_switch(const struct pg_config *cfg)
 	return have_vpn(cfg) && cfg->vpn_block;
 }
 
-static const char *egress_if(const struct pg_config *cfg)
+const char *pg_egress_if(const struct pg_config *cfg)
 {
 	return have_vpn(cfg) ? cfg->vpn_if : cfg->underlay_if;
 }
@@ -75,7 +75,7 @@ static int accept_out(struct pg_nft_table *t, const char *chain, const struct pg
 
 int pg_egress_forward(struct pg_nft_table *t, const char *chain, const struct pg_config *cfg)
 {
-	if (accept_out(t, chain, cfg, egress_if(cfg), false) < 0)
+	if (accept_out(t, chain, cfg, pg_egress_if(cfg), false) < 0)
 		return -1;
 	if (!have_vpn(cfg))
 		return 0;
@@ -92,7 +92,7 @@ int pg_egress_nat(struct pg_nft_table *t, const char *chain, const struct pg_con
 	struct pg_nft_rule *r = pg_nft_rule_new(t, chain);
 
 	if (!r || pg_nft_match_saddr(r, &cfg->overlay) ||
-	    pg_nft_match_oifname(r, egress_if(cfg), false) || pg_nft_counter(r) ||
+	    pg_nft_match_oifname(r, pg_egress_if(cfg), false) || pg_nft_counter(r) ||
 	    (cfg->snat_ip.family ? pg_nft_snat(r, &cfg->snat_ip) : pg_nft_masquerade(r)))
 		return -1;
 	if (!have_vpn(cfg))
@@ -204,7 +204,7 @@ int pg_egress_add_chains(struct pg_nft_table *t, const struct pg_config *cfg)
 
 int pg_egress_guard(struct pg_nft_table *t, const char *chain, const struct pg_config *cfg)
 {
-	const char *oifs[] = {egress_if(cfg), have_vpn(cfg) ? cfg->underlay_if : NULL};
+	const char *oifs[] = {pg_egress_if(cfg), have_vpn(cfg) ? cfg->underlay_if : NULL};
 
 	for (size_t i = 0; i < sizeof(oifs) / sizeof(oifs[0]) && oifs[i]; i++) {
 		struct pg_nft_rule *r = pg_nft_rule_new(t, chain);

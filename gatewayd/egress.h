@@ -19,6 +19,8 @@
 #define PG_SET_VPN_LOCAL  "vpn_local"
 #define PG_SET_VPN_LOCAL6 "vpn_local6"
 
+/* The egress interface: VPN_INTERFACE, else UNDERLAY_INTERFACE. */
+const char *pg_egress_if(const struct pg_config *cfg);
 /* The sets of VPN_LOCAL_CIDRS (one per family present; none without a VPN). */
 int pg_egress_add_sets(struct pg_nft_table *t, const struct pg_config *cfg);
 /* Accept rules for overlay traffic allowed out, for the forward chain. */

@@ -20,6 +20,8 @@
 #include "common/log.h"
 #include "common/wire.h"
 #include "gatewayd/admission.h"
+#include "gatewayd/confwatch.h"
+#include "gatewayd/forwards.h"
 #include "gatewayd/membership.h"
 #include "netlink/monitor.h"
 #include "netlink/rtnl.h"
@@ -28,6 +30,7 @@
 #define IP_FORWARD	   "/proc/sys/net/ipv4/ip_forward"
 #define REPAIR_DEBOUNCE_MS 20 /* a burst of foreign changes, one repair */
 #define LEASE_PASS_MS	   500
+#define NAT_CONF_SETTLE_MS 100 /* quiet time after a change before reading the file */
 
 struct pg_gateway {
 	const struct pg_config *cfg;
@@ -44,6 +47,8 @@ struct pg_gateway {
 	size_t repaired_leases;
 	struct pg_route local_routes[PG_MAX_PREFIXES]; /* ours: removed on exit */
 	size_t n_local_routes;
+	struct pg_confwatch *nat_watch; /* NULL: no NAT_CONF_FILE, or not watched */
+	uint64_t nat_reload_due;	/* monotonic ms; 0: none pending */
 };
 
 static int sysctl_enable(const char *path)
@@ -213,6 +218,46 @@ static void ensure_parent_dir(const char *path)
 		pg_warn("LEASES_FILE: cannot create %s: %s", dir, strerror(errno));
 }
 
+/* The file changes without a restart (a ConfigMap update, an edit): with
+ * inotify when possible, SIGHUP always. */
+static void watch_nat_conf(struct pg_gateway *gw)
+{
+	const char *path = gw->cfg->nat_conf;
+	int r;
+
+	if (!path[0])
+		return;
+	r = pg_confwatch_open(path, &gw->nat_watch);
+	if (r < 0)
+		pg_warn("NAT_CONF_FILE: '%s': not watched for changes (%s): send SIGHUP after "
+			"changing it",
+			path, strerror(-r));
+}
+
+/* Reservations and port forwards, before the leases: a restored lease on
+ * an address now reserved for another name is dropped. */
+static int load_nat_conf(struct pg_gateway *gw)
+{
+	struct pg_natconf *c;
+	int r;
+
+	if (!gw->cfg->nat_conf[0])
+		return PG_EXIT_OK;
+	/* watched first: a change while we start is not missed */
+	watch_nat_conf(gw);
+	if (pg_forwards_read(gw->cfg, PG_LOG_ERR, "", &c) < 0)
+		return PG_EXIT_CONFIG;
+	r = pg_pool_set_nat_conf(gw->pool, c, NULL);
+	if (r < 0) {
+		pg_natconf_free(c);
+		pg_err("NAT_CONF_FILE: '%s': %s", gw->cfg->nat_conf, strerror(-r));
+		return PG_EXIT_RUNTIME;
+	}
+	pg_info("NAT_CONF_FILE: '%s': reservations: %zu, port forwards: %zu", gw->cfg->nat_conf,
+		pg_natconf_reservations(c, NULL), pg_natconf_forwards(c, NULL));
+	return PG_EXIT_OK;
+}
+
 /* The key, the reservations and the persisted leases: read before the
  * kernel is touched, so that a bad file changes nothing. */
 static int load_membership_state(struct pg_gateway *gw)
@@ -239,14 +284,8 @@ static int load_membership_state(struct pg_gateway *gw)
 		       strerror(-r));
 		return PG_EXIT_CONFIG;
 	}
-	if (cfg->nat_conf[0] &&
-	    (r = pg_pool_load_nat_conf(gw->pool, cfg->nat_conf, &line, &why)) < 0) {
-		if (line)
-			pg_err("NAT_CONF_FILE: '%s':%u: %s", cfg->nat_conf, line, why);
-		else
-			pg_err("NAT_CONF_FILE: '%s': %s", cfg->nat_conf, strerror(-r));
-		return PG_EXIT_CONFIG;
-	}
+	if ((r = load_nat_conf(gw)) != PG_EXIT_OK)
+		return r;
 	if (cfg->leases_file[0]) {
 		ensure_parent_dir(cfg->leases_file);
 		r = pg_pool_load(gw->pool, cfg->leases_file, &line);
@@ -534,6 +573,66 @@ static void repair(struct pg_gateway *gw, unsigned changed)
 #undef NOTE
 }
 
+/* Puts the new reservations and forwards in place: the pool first, then
+ * the whole table in one transaction (admitted clients' set elements come
+ * with it, conntrack keeps every flow). A failure leaves the old ones. */
+static int apply_nat_conf(struct pg_gateway *gw, struct pg_natconf *c)
+{
+	struct pg_natconf *old = NULL;
+	int r = pg_pool_set_nat_conf(gw->pool, c, &old);
+
+	if (r < 0) {
+		pg_err("NAT_CONF_FILE: '%s': %s; keeping the previous one", gw->cfg->nat_conf,
+		       strerror(-r));
+		pg_natconf_free(c);
+		return r;
+	}
+	r = commit(gw, pg_gateway_ruleset(gw->cfg, gw->pool), PG_GATEWAY_TABLE);
+	if (r < 0) {
+		/* the pool goes back to what the kernel still has */
+		if (pg_pool_set_nat_conf(gw->pool, old, &c) == 0)
+			old = c;
+		pg_natconf_free(old);
+		return r;
+	}
+	pg_forwards_log_changes(old, c);
+	pg_natconf_free(old);
+	return 0;
+}
+
+/* Reads NAT_CONF_FILE again; a bad file changes nothing. */
+static void reload_nat_conf(struct pg_gateway *gw, const char *cause)
+{
+	const struct pg_config *cfg = gw->cfg;
+	struct pg_natconf *c;
+
+	gw->nat_reload_due = 0;
+	if (!cfg->nat_conf[0]) {
+		pg_info("no NAT_CONF_FILE to reload (%s)", cause);
+		return;
+	}
+	if (pg_forwards_read(cfg, PG_LOG_WARN, "; keeping the previous one", &c) < 0)
+		return;
+	if (pg_natconf_equal(c, pg_pool_nat_conf(gw->pool))) {
+		pg_natconf_free(c);
+		pg_info("NAT_CONF_FILE unchanged (%s)", cause);
+		return;
+	}
+	if (apply_nat_conf(gw, c) == 0)
+		pg_info("NAT_CONF_FILE reloaded (%s): reservations: %zu, port forwards: %zu", cause,
+			pg_natconf_reservations(c, NULL), pg_natconf_forwards(c, NULL));
+}
+
+/* poll's timeout in ms (-1: none) shortened to reach due (0: none). */
+static int until(int timeout, uint64_t due, uint64_t now)
+{
+	int left = due > now ? (int)(due - now) : 0;
+
+	if (!due)
+		return timeout;
+	return timeout < 0 || left < timeout ? left : timeout;
+}
+
 int pg_gateway_run(struct pg_gateway *gw, int sigfd)
 {
 	static const char *const tables[] = {PG_GATEWAY_TABLE, PG_GATEWAY_GUARD_TABLE};
@@ -547,10 +646,11 @@ int pg_gateway_run(struct pg_gateway *gw, int sigfd)
 	if (r < 0)
 		pg_warn("watching for changes: %s; nothing will be repaired", strerror(-r));
 	for (;;) {
-		struct pollfd pfd[3] = {
+		struct pollfd pfd[4] = {
 		    {.fd = sigfd, .events = POLLIN},
 		    {.fd = pg_membership_fd(gw->membership), .events = POLLIN},
 		    {.fd = mon ? pg_monitor_fd(mon) : -1, .events = POLLIN},
+		    {.fd = gw->nat_watch ? pg_confwatch_fd(gw->nat_watch) : -1, .events = POLLIN},
 		};
 		int timeout = pg_membership_tick(gw->membership);
 		uint64_t now = pg_monotonic_ms();
@@ -558,7 +658,8 @@ int pg_gateway_run(struct pg_gateway *gw, int sigfd)
 
 		if (pending)
 			timeout = repair_due > now ? (int)(repair_due - now) : 0;
-		if (poll(pfd, 3, timeout) < 0) {
+		timeout = until(timeout, gw->nat_reload_due, now);
+		if (poll(pfd, 4, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			pg_err("poll: %s", strerror(errno));
@@ -573,10 +674,17 @@ int pg_gateway_run(struct pg_gateway *gw, int sigfd)
 				pg_monitor_close(mon);
 				return PG_EXIT_OK;
 			}
+			if (sig == SIGHUP)
+				reload_nat_conf(gw, "SIGHUP");
 		}
 		if (pfd[1].revents & POLLIN)
 			pg_membership_receive(gw->membership);
 		now = pg_monotonic_ms();
+		/* a writer may need several calls: read once it went quiet */
+		if ((pfd[3].revents & POLLIN) && pg_confwatch_read(gw->nat_watch))
+			gw->nat_reload_due = now + NAT_CONF_SETTLE_MS;
+		if (gw->nat_reload_due && now >= gw->nat_reload_due)
+			reload_nat_conf(gw, "the file changed");
 		if ((pfd[2].revents & POLLIN) && pg_monitor_read(mon, &changed) == 0 && changed) {
 			if (!pending)
 				repair_due = now + REPAIR_DEBOUNCE_MS;
@@ -608,6 +716,7 @@ void pg_gateway_teardown(struct pg_gateway *gw)
 
 	if (!gw)
 		return;
+	pg_confwatch_close(gw->nat_watch);
 	if (gw->membership) {
 		pg_membership_save(gw->membership);
 		pg_membership_close(gw->membership);

@@ -16,13 +16,15 @@ struct pg_gateway;
  * and one line said why. */
 int pg_gateway_setup(const struct pg_config *cfg, struct pg_gateway **out);
 /* Serves the membership protocol until SIGTERM or SIGINT arrives on sigfd;
- * returns an enum pg_exit. */
+ * SIGHUP or a change of NAT_CONF_FILE reloads nat.conf. Returns an enum
+ * pg_exit. */
 int pg_gateway_run(struct pg_gateway *gw, int sigfd);
 /* Removes what setup created and frees gw. */
 void pg_gateway_teardown(struct pg_gateway *gw);
 
 /* The gateway's whole table: rules from the configuration, set elements
- * for the pool's live leases (pool may be NULL: empty sets). */
+ * for the pool's live leases and the port forwards of its nat.conf (pool
+ * may be NULL: empty sets, no forwards). */
 struct pg_nft_table *pg_gateway_ruleset(const struct pg_config *cfg, const struct pg_pool *pool);
 /* Drops overlay-sourced packets that reach the egress un-NATed. */
 struct pg_nft_table *pg_gateway_guard(const struct pg_config *cfg);

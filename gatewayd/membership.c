@@ -220,24 +220,40 @@ static enum pg_wire_error acquire_error(int r, const char **text)
 	}
 }
 
-/* JOIN and RENEW: both end in a granted lease; RENEW only for a lease that
- * exists and comes from the same pod and MAC, so it cannot take over one. */
-static void handle_acquire(struct pg_membership *m, const struct sockaddr_in *from,
-			   const struct pg_msg *req, const char *id)
+/* RENEW: only for a lease that exists and comes from the same pod and MAC,
+ * so it cannot take over one. It only moves the expiry: a reservation
+ * changed by a reload applies when the client joins again, never to a live
+ * lease. The expiry is not saved: restored leases get a fresh lease time at
+ * start, so keepalives cost no disk writes. */
+static void handle_renew(struct pg_membership *m, const struct sockaddr_in *from,
+			 const struct pg_msg *req, const char *id)
 {
 	const struct pg_lease *held = pg_pool_find(m->p.pool, id);
+	struct pg_lease renewed;
+
+	if (!held || held->pod_ip.s_addr != from->sin_addr.s_addr ||
+	    memcmp(held->mac, req->mac, sizeof(held->mac)) != 0 ||
+	    pg_pool_renew(m->p.pool, id, (uint64_t)time(NULL) + m->p.cfg->lease_time, &renewed) <
+		0) {
+		answer_error(m, from, req, PG_ERR_NO_LEASE, "no lease for this client: join again");
+		return;
+	}
+	answer_grant(m, from, req, &renewed);
+}
+
+/* JOIN: grants, moves or re-grants the lease. Even an unchanged lease is
+ * granted to the kernel again: it repairs state a client may be missing
+ * after it restarted. */
+static void handle_join(struct pg_membership *m, const struct sockaddr_in *from,
+			const struct pg_msg *req, const char *id)
+{
 	struct in_addr wish = {.s_addr = htonl(INADDR_ANY)};
 	struct pg_lease granted, previous;
 	bool had_previous = false;
 	const char *text;
 	int r;
 
-	if (req->type == PG_MSG_RENEW && (!held || held->pod_ip.s_addr != from->sin_addr.s_addr ||
-					  memcmp(held->mac, req->mac, sizeof(held->mac)) != 0)) {
-		answer_error(m, from, req, PG_ERR_NO_LEASE, "no lease for this client: join again");
-		return;
-	}
-	if (req->type == PG_MSG_JOIN && req->has_wanted)
+	if (req->has_wanted)
 		wish = req->wanted;
 	r = pg_pool_acquire(m->p.pool, id, req->pod_name, wish, req->mac, from->sin_addr,
 			    (uint64_t)time(NULL) + m->p.cfg->lease_time, &granted, &previous,
@@ -251,28 +267,19 @@ static void handle_acquire(struct pg_membership *m, const struct sockaddr_in *fr
 	}
 	if (had_previous && lease_moved(&previous, &granted))
 		revoke_lease(m, &previous);
-	/* A JOIN re-grants even an unchanged lease: it repairs kernel state a
-	 * client may be missing after it restarted. */
-	if (req->type == PG_MSG_JOIN || !had_previous || lease_moved(&previous, &granted)) {
-		r = pg_admission_grant(m->p.admission, &granted);
-		if (r < 0) {
-			pg_log_limited(&m->rl_kernel, PG_LOG_ERR, "admitting %s: %s: %s", id,
-				       strerror(-r), pg_rtnl_errmsg(m->p.admission->rt));
-			pg_pool_release(m->p.pool, id, &granted);
-			revoke_lease(m, &granted);
-			mark_dirty(m);
-			answer_error(m, from, req, PG_ERR_INTERNAL,
-				     "the gateway could not admit you");
-			return;
-		}
-		log_lease(had_previous && !lease_moved(&previous, &granted) ? "rejoined"
-									    : "granted",
-			  &granted, PG_LOG_INFO);
+	r = pg_admission_grant(m->p.admission, &granted);
+	if (r < 0) {
+		pg_log_limited(&m->rl_kernel, PG_LOG_ERR, "admitting %s: %s: %s", id, strerror(-r),
+			       pg_rtnl_errmsg(m->p.admission->rt));
+		pg_pool_release(m->p.pool, id, &granted);
+		revoke_lease(m, &granted);
 		mark_dirty(m);
+		answer_error(m, from, req, PG_ERR_INTERNAL, "the gateway could not admit you");
+		return;
 	}
-	/* A renewal only moves the expiry, which is not saved: restored
-	 * leases get a fresh lease time at start, so keepalives cost no disk
-	 * writes. */
+	log_lease(had_previous && !lease_moved(&previous, &granted) ? "rejoined" : "granted",
+		  &granted, PG_LOG_INFO);
+	mark_dirty(m);
 	answer_grant(m, from, req, &granted);
 }
 
@@ -352,8 +359,10 @@ static void handle_datagram(struct pg_membership *m, const struct sockaddr_in *f
 	snprintf(id, sizeof(id), "%s/%s", req.pod_namespace, req.pod_name);
 	switch (req.type) {
 	case PG_MSG_JOIN:
+		handle_join(m, from, &req, id);
+		break;
 	case PG_MSG_RENEW:
-		handle_acquire(m, from, &req, id);
+		handle_renew(m, from, &req, id);
 		break;
 	case PG_MSG_RELEASE:
 		handle_release(m, from, &req, id);

@@ -14,17 +14,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define POOL_MIN_LEN	   16
-#define POOL_MAX_LEN	   29
-#define FIRST_LEASABLE	   2 /* 0 is the network, 1 the gateway */
-#define NONE		   UINT32_MAX
-#define WORD_BITS	   64
-#define HTAB_MIN	   16
-#define NAT_CONF_MAX_BYTES (1u << 20)
-#define LEASES_HEADER	   "podgw-leases 1\n"
-#define LEASE_FIELDS	   5
-#define MAC_STRLEN	   sizeof("00:00:00:00:00:00")
-#define U64_STRLEN	   sizeof("18446744073709551615")
+#define POOL_MIN_LEN   16
+#define POOL_MAX_LEN   29
+#define FIRST_LEASABLE 2 /* 0 is the network, 1 the gateway */
+#define NONE	       UINT32_MAX
+#define WORD_BITS      64
+#define HTAB_MIN       16
+#define LEASES_HEADER  "podgw-leases 1\n"
+#define LEASE_FIELDS   5
+#define MAC_STRLEN     sizeof("00:00:00:00:00:00")
+#define U64_STRLEN     sizeof("18446744073709551615")
 /* "id addr mac pod_ip expires\n": each field with its separator */
 #define LEASE_LINE_MAX                                                                             \
 	(PG_CLIENT_ID_MAX + 1 + INET_ADDRSTRLEN + MAC_STRLEN + INET_ADDRSTRLEN + U64_STRLEN)
@@ -80,6 +79,7 @@ struct pg_pool {
 	struct resv *resv;
 	uint32_t nresv;
 	uint32_t resv_alloc;
+	struct pg_natconf *nat_conf; /* where the reservations came from */
 	unsigned char key[crypto_shorthash_KEYBYTES];
 };
 
@@ -363,20 +363,27 @@ out:
 	return r;
 }
 
+static void free_reservations(struct resv *resv, uint32_t n, struct htab *by_name,
+			      uint64_t *reserved)
+{
+	for (uint32_t i = 0; i < n; i++)
+		free(resv[i].name);
+	free(resv);
+	free(by_name->b);
+	free(reserved);
+}
+
 void pg_pool_free(struct pg_pool *p)
 {
 	if (!p)
 		return;
-	for (uint32_t i = 0; i < p->nresv; i++)
-		free(p->resv[i].name);
-	free(p->resv);
+	free_reservations(p->resv, p->nresv, &p->by_name, p->reserved);
+	pg_natconf_free(p->nat_conf);
 	free(p->by_id.b);
 	free(p->memory.b);
-	free(p->by_name.b);
 	free(p->heap);
 	free(p->slots);
 	free(p->last_hash);
-	free(p->reserved);
 	free(p->used);
 	free(p);
 }
@@ -434,15 +441,63 @@ int pg_pool_reserve(struct pg_pool *p, const char *name, uint32_t index)
 	return 0;
 }
 
-/* Takes back the newest reservation (a nat.conf that failed half-way). */
-static void unreserve_last(struct pg_pool *p)
-{
-	struct resv *r = &p->resv[p->nresv - 1];
+/* The reservations as a whole, so that a new nat.conf replaces them all or
+ * nothing. */
+struct resv_set {
+	struct resv *resv;
+	uint32_t nresv, resv_alloc;
+	struct htab by_name;
+	uint64_t *reserved;
+};
 
-	htab_remove(&p->by_name, r->hash, p->nresv);
-	bit_clear(p->reserved, r->index);
-	free(r->name);
-	p->nresv--;
+static struct resv_set take_reservations(struct pg_pool *p, uint64_t *reserved)
+{
+	struct resv_set s = {p->resv, p->nresv, p->resv_alloc, p->by_name, p->reserved};
+
+	p->resv = NULL;
+	p->nresv = p->resv_alloc = 0;
+	p->by_name = (struct htab){0};
+	p->reserved = reserved;
+	return s;
+}
+
+int pg_pool_set_nat_conf(struct pg_pool *p, struct pg_natconf *c, struct pg_natconf **old)
+{
+	size_t words = (p->size + WORD_BITS - 1) / WORD_BITS;
+	uint64_t *reserved = calloc(words, sizeof(*reserved));
+	const struct pg_reservation *r;
+	size_t n = pg_natconf_reservations(c, &r);
+	struct resv_set prev;
+	int e = 0;
+
+	if (!reserved)
+		return -ENOMEM;
+	prev = take_reservations(p, reserved);
+	for (size_t i = 0; i < n && e == 0; i++)
+		e = pg_pool_reserve(p, r[i].name, r[i].index);
+	if (e < 0) {
+		struct resv_set failed = take_reservations(p, prev.reserved);
+
+		p->resv = prev.resv;
+		p->nresv = prev.nresv;
+		p->resv_alloc = prev.resv_alloc;
+		p->by_name = prev.by_name;
+		prev = failed;
+	}
+	free_reservations(prev.resv, prev.nresv, &prev.by_name, prev.reserved);
+	if (e < 0)
+		return e;
+	if (old)
+		*old = p->nat_conf;
+	else
+		pg_natconf_free(p->nat_conf);
+	p->nat_conf = c;
+	return 0;
+}
+
+const struct pg_natconf *pg_pool_nat_conf(const struct pg_pool *p)
+{
+	return p->nat_conf;
 }
 
 static bool is_free(const struct pg_pool *p, uint32_t i)
@@ -653,6 +708,24 @@ const struct pg_lease *pg_pool_find(const struct pg_pool *p, const char *id)
 		return NULL;
 	ref = htab_find(&p->by_id, hash_str(p, id), match_lease, p, id);
 	return ref ? &p->slots[ref - 1].lease : NULL;
+}
+
+int pg_pool_renew(struct pg_pool *p, const char *id, uint64_t expires, struct pg_lease *renewed)
+{
+	uint32_t ref;
+	struct slot *sl;
+
+	if (!valid_id(id))
+		return -ENOENT;
+	ref = htab_find(&p->by_id, hash_str(p, id), match_lease, p, id);
+	if (!ref)
+		return -ENOENT;
+	sl = &p->slots[ref - 1];
+	sl->lease.expires = expires;
+	heap_fix(p, sl->heap_pos);
+	if (renewed)
+		*renewed = sl->lease;
+	return 0;
 }
 
 static void end_lease(struct pg_pool *p, uint32_t s, struct pg_lease *ended)
@@ -935,238 +1008,5 @@ out:
 	pg_pool_free(tmp);
 	free(corrupt);
 	free(buf);
-	return r;
-}
-
-/* ---- nat.conf ---- */
-
-struct token {
-	const char *s;
-	size_t len;
-};
-
-static bool is_blank(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r';
-}
-
-static bool next_token(const char **pos, const char *end, struct token *t)
-{
-	const char *c = *pos;
-
-	while (c < end && is_blank(*c))
-		c++;
-	if (c == end)
-		return false;
-	t->s = c;
-	while (c < end && !is_blank(*c))
-		c++;
-	t->len = (size_t)(c - t->s);
-	*pos = c;
-	return true;
-}
-
-static bool token_is(const struct token *t, const char *word)
-{
-	return t->len == strlen(word) && memcmp(t->s, word, t->len) == 0;
-}
-
-/* A decimal number up to max from a token that is not NUL-terminated. */
-static int parse_number(const struct token *t, unsigned long max, unsigned long *out)
-{
-	char buf[sizeof("4294967295")];
-	unsigned long v;
-	char *end;
-
-	if (t->len == 0 || t->len >= sizeof(buf))
-		return -EINVAL;
-	for (size_t i = 0; i < t->len; i++)
-		if (t->s[i] < '0' || t->s[i] > '9')
-			return -EINVAL;
-	memcpy(buf, t->s, t->len);
-	buf[t->len] = '\0';
-	errno = 0;
-	v = strtoul(buf, &end, 10);
-	if (errno || *end || v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
-static int nat_port(const struct token *t, const char **why)
-{
-	const char *colon = memchr(t->s, ':', t->len);
-	struct token proto, port;
-	unsigned long number;
-
-	if (!colon) {
-		*why = "a port must look like tcp:PORT or udp:PORT";
-		return -EINVAL;
-	}
-	proto.s = t->s;
-	proto.len = (size_t)(colon - t->s);
-	port.s = colon + 1;
-	port.len = t->len - proto.len - 1;
-	if (!token_is(&proto, "tcp") && !token_is(&proto, "udp")) {
-		*why = "a port's protocol must be tcp or udp";
-		return -EINVAL;
-	}
-	if (parse_number(&port, UINT16_MAX, &number) < 0 || number == 0) {
-		*why = "a port must be a number between 1 and 65535";
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static int nat_line(struct pg_pool *p, const char *pos, const char *end, const char **why)
-{
-	char name[PG_CLIENT_NAME_MAX + 1];
-	const char *hash = memchr(pos, '#', (size_t)(end - pos));
-	struct token t;
-	unsigned long index;
-	uint32_t have;
-	int r;
-
-	if (hash)
-		end = hash;
-	if (!next_token(&pos, end, &t))
-		return 0; /* blank or comment */
-	if (t.len > PG_CLIENT_NAME_MAX) {
-		*why = "name longer than 253 characters";
-		return -EINVAL;
-	}
-	memcpy(name, t.s, t.len); /* the caller refused NUL bytes */
-	name[t.len] = '\0';
-	if (!valid_name(name)) {
-		*why = "name may only hold letters, digits, '.', '_' and '-'";
-		return -EINVAL;
-	}
-	if (!next_token(&pos, end, &t)) {
-		*why = "missing the address index (e.g. \"transmission 10 tcp:51413\")";
-		return -EINVAL;
-	}
-	if (parse_number(&t, UINT32_MAX, &index) < 0) {
-		*why = "index is not a number (the last part of the address, e.g. 10)";
-		return -EINVAL;
-	}
-	if (index < FIRST_LEASABLE || index >= last_index(p)) {
-		*why = "index outside the pool or the network, gateway or broadcast address";
-		return -EINVAL;
-	}
-	while (next_token(&pos, end, &t)) {
-		r = nat_port(&t, why);
-		if (r < 0)
-			return r;
-	}
-	have = reservation_of(p, name);
-	r = pg_pool_reserve(p, name, (uint32_t)index);
-	if (r == -EEXIST)
-		*why = have != NONE ? "name already reserved with another index"
-				    : "index already reserved for another name";
-	else if (r < 0)
-		*why = strerror(-r);
-	return r == -EEXIST ? -EINVAL : r;
-}
-
-int pg_pool_parse_nat_conf(struct pg_pool *p, const char *text, size_t len, unsigned *line,
-			   const char **why)
-{
-	const char *pos = text, *end = len ? text + len : text;
-	uint32_t mark = p->nresv;
-	unsigned n = 0;
-	int r = 0;
-
-	*line = 0;
-	*why = NULL;
-	while (pos < end) {
-		const char *eol = memchr(pos, '\n', (size_t)(end - pos));
-
-		if (!eol)
-			eol = end;
-		n++;
-		if (memchr(pos, '\0', (size_t)(eol - pos))) {
-			*why = "NUL byte in line";
-			r = -EINVAL;
-		} else {
-			r = nat_line(p, pos, eol, why);
-		}
-		if (r < 0) {
-			*line = n;
-			goto out;
-		}
-		pos = eol < end ? eol + 1 : end;
-	}
-out:
-	/* all or nothing: a half-applied file would be a surprise */
-	if (r < 0)
-		while (p->nresv > mark)
-			unreserve_last(p);
-	return r;
-}
-
-static int read_small_file(const char *path, size_t max, char **out, size_t *len)
-{
-	char *buf = NULL;
-	size_t got = 0;
-	struct stat st;
-	int fd, r = 0;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = -EINVAL;
-		goto out;
-	}
-	if ((uint64_t)st.st_size > max) {
-		r = -EFBIG;
-		goto out;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		r = -ENOMEM;
-		goto out;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	*out = buf;
-	*len = got;
-	buf = NULL;
-out:
-	free(buf);
-	close(fd);
-	return r;
-}
-
-int pg_pool_load_nat_conf(struct pg_pool *p, const char *path, unsigned *line, const char **why)
-{
-	char *text = NULL;
-	size_t len = 0;
-	int r;
-
-	*line = 0;
-	*why = NULL;
-	r = read_small_file(path, NAT_CONF_MAX_BYTES, &text, &len);
-	if (r < 0) {
-		*why = r == -EFBIG ? "larger than 1 MiB" : "cannot read the file";
-		return r;
-	}
-	r = pg_pool_parse_nat_conf(p, text, len, line, why);
-	free(text);
 	return r;
 }

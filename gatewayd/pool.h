@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "common/addr.h"
+#include "gatewayd/natconf.h"
 
 #define PG_CLIENT_NAME_MAX 253				 /* a pod name */
 #define PG_CLIENT_ID_MAX   (63 + 1 + PG_CLIENT_NAME_MAX) /* namespace/name */
@@ -37,9 +38,9 @@ void pg_pool_free(struct pg_pool *p);
  * "name index ports"); reserving the same pair again is 0. -EINVAL for a bad
  * name ([A-Za-z0-9._-], 1..PG_CLIENT_NAME_MAX) or an index that cannot be
  * leased, -EEXIST if another name has the index or name has another index.
- * A live lease already on the index keeps it until its holder renews (it is
- * then moved if another address is free); until then the reserved client
- * gets -EADDRINUSE. */
+ * A live lease already on the index keeps it until it ends or its holder
+ * joins again (it is then moved if another address is free); until then the
+ * reserved client gets -EADDRINUSE. */
 int pg_pool_reserve(struct pg_pool *p, const char *name, uint32_t index);
 
 /* Grants or refreshes the lease of id ("namespace/name", [A-Za-z0-9._/-];
@@ -49,7 +50,7 @@ int pg_pool_reserve(struct pg_pool *p, const char *name, uint32_t index);
  * (INADDR_ANY: none) is honoured when free, also below first_dynamic; a
  * differing wish from a live lease moves it, or fails with -EADDRINUSE and
  * leaves it where it was. A reservation for name beats a wish. A lease on an
- * address since reserved for another name moves on renewal when another
+ * address since reserved for another name moves when acquired again and another
  * address is free. Errors: -EINVAL bad id, -ENOSPC pool exhausted,
  * -EADDRINUSE wish taken (or reserved for another name) or the reserved
  * address held by another id, -ERANGE wish outside the pool or the
@@ -62,6 +63,10 @@ int pg_pool_acquire(struct pg_pool *p, const char *id, const char *name, struct 
 		    const uint8_t mac[6], struct in_addr pod_ip, uint64_t expires,
 		    struct pg_lease *granted, struct pg_lease *previous, bool *had_previous);
 
+/* A renewal: the live lease of id now expires at expires; its address, MAC
+ * and pod IP stay (a reservation changed since applies when it joins
+ * again). *renewed (may be NULL) gets a copy. -ENOENT when there is none. */
+int pg_pool_renew(struct pg_pool *p, const char *id, uint64_t expires, struct pg_lease *renewed);
 /* The live lease of id or NULL; valid until the pool next changes. */
 const struct pg_lease *pg_pool_find(const struct pg_pool *p, const char *id);
 /* Ends the lease of id; *ended gets a copy. -ENOENT when there is none. */
@@ -92,15 +97,15 @@ int pg_pool_foreach(const struct pg_pool *p, int (*fn)(const struct pg_lease *, 
 int pg_pool_save(const struct pg_pool *p, const char *path);
 int pg_pool_load(struct pg_pool *p, const char *path, unsigned *line);
 
-/* pod-gateway's nat.conf: "name index [ports...]" lines (index: the last
- * part of the address, e.g. "transmission 10 tcp:51413 udp:51413"), '#'
- * comments, blank lines. Adds the reservations, all or none; on a bad line
- * (also a name or index reserved twice) returns -EINVAL with *line set and
- * *why explaining. Ports are checked (proto:port, tcp/udp, 1..65535) but not
- * stored yet: port forwarding is later work. The file version reads at most
- * 1 MiB; it returns -errno (*line 0) when the file cannot be read. */
-int pg_pool_parse_nat_conf(struct pg_pool *p, const char *text, size_t len, unsigned *line,
-			   const char **why);
-int pg_pool_load_nat_conf(struct pg_pool *p, const char *path, unsigned *line, const char **why);
+/* Replaces every reservation with c's (pod-gateway's nat.conf, see
+ * gatewayd/natconf.h), all or nothing: on success the pool owns c and *old
+ * gets the previous one (NULL: none; old may be NULL to free it); on an
+ * error (-ENOMEM, -EINVAL for an index outside this pool) nothing changed
+ * and c is still the caller's. c may be NULL: no reservations. Live leases
+ * keep their addresses: a renewal never moves one, and a lease on an
+ * address now reserved for another name stays until it ends. */
+int pg_pool_set_nat_conf(struct pg_pool *p, struct pg_natconf *c, struct pg_natconf **old);
+/* What the reservations came from (NULL: none), with its port forwards. */
+const struct pg_natconf *pg_pool_nat_conf(const struct pg_pool *p);
 
 #endif

@@ -8,6 +8,8 @@
 #include "gatewayd/admission.h"
 #include "gatewayd/egress.h"
 
+#define PRIO_DSTNAT (-100) /* as nft's "dstnat" */
+
 /* Only a leased (overlay IP . MAC) pair may send from the overlay: no
  * spoofed address, no address without a lease. */
 static int add_antispoof(struct pg_nft_table *t, const char *chain, const struct pg_config *cfg)
@@ -37,10 +39,65 @@ static int add_input(struct pg_nft_table *t, const struct pg_config *cfg)
 	return add_antispoof(t, "input", cfg);
 }
 
-/* forward: overlay sources may leave only where egress.c says, replies come
- * back, and everything else entering or leaving the overlay is dropped (no
- * client-to-client traffic, no IPv6). */
-static int add_forward(struct pg_nft_table *t, const struct pg_config *cfg)
+static size_t forwards_of(const struct pg_pool *pool, const struct pg_forward **f)
+{
+	return pg_natconf_forwards(pool ? pg_pool_nat_conf(pool) : NULL, f);
+}
+
+/* Port forwards (nat.conf): a forwarded port arriving on the egress goes to
+ * the address reserved for the client, at its own port or the remapped one.
+ * Nothing else of the egress is ever translated toward the overlay. */
+static int add_port_forwards(struct pg_nft_table *t, const struct pg_config *cfg,
+			     const struct pg_pool *pool)
+{
+	const struct pg_forward *f;
+	size_t n = forwards_of(pool, &f);
+
+	if (!n)
+		return 0;
+	if (pg_nft_table_add_chain(t, "prerouting", PG_CHAIN_NAT, PG_HOOK_PREROUTING, PRIO_DSTNAT,
+				   false) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		struct pg_nft_rule *r = pg_nft_rule_new(t, "prerouting");
+		struct pg_prefix to;
+
+		pg_prefix_from_v4(&to, f[i].addr, 32);
+		if (!r || pg_nft_match_iifname(r, pg_egress_if(cfg), false) ||
+		    pg_nft_match_dport(r, f[i].proto, f[i].port) || pg_nft_counter(r) ||
+		    pg_nft_dnat(r, &to, f[i].to_port))
+			return -1;
+	}
+	return 0;
+}
+
+/* What the port forwards translated may enter the overlay: only connections
+ * our prerouting rules DNATed from the egress (their later packets and the
+ * replies are established). The kill switch is untouched: replies leave
+ * through the egress like any overlay traffic, and are un-NATed by
+ * conntrack, never masqueraded (NAT chains see only a connection's first
+ * packet). */
+static int accept_forwarded(struct pg_nft_table *t, const struct pg_config *cfg,
+			    const struct pg_pool *pool)
+{
+	const struct pg_forward *f;
+	struct pg_nft_rule *r;
+
+	if (!forwards_of(pool, &f))
+		return 0;
+	r = pg_nft_rule_new(t, "forward");
+	if (!r || pg_nft_match_iifname(r, pg_egress_if(cfg), false) ||
+	    pg_nft_match_oifname(r, cfg->vxlan_if, false) ||
+	    pg_nft_match_ct_status(r, PG_CT_STATUS_DNAT) || pg_nft_counter(r) || pg_nft_accept(r))
+		return -1;
+	return 0;
+}
+
+/* forward: overlay sources may leave only where egress.c says, replies and
+ * port forwards come in, and everything else entering or leaving the
+ * overlay is dropped (no client-to-client traffic, no IPv6). */
+static int add_forward(struct pg_nft_table *t, const struct pg_config *cfg,
+		       const struct pg_pool *pool)
 {
 	struct pg_nft_rule *r;
 
@@ -55,6 +112,8 @@ static int add_forward(struct pg_nft_table *t, const struct pg_config *cfg)
 	if (!r || pg_nft_match_oifname(r, cfg->vxlan_if, false) ||
 	    pg_nft_match_ct_state(r, PG_CT_ESTABLISHED | PG_CT_RELATED) || pg_nft_counter(r) ||
 	    pg_nft_accept(r))
+		return -1;
+	if (accept_forwarded(t, cfg, pool) < 0)
 		return -1;
 
 	r = pg_nft_rule_new(t, "forward");
@@ -84,7 +143,8 @@ struct pg_nft_table *pg_gateway_ruleset(const struct pg_config *cfg, const struc
 	if (!t)
 		return NULL;
 	if (pg_admission_add_sets(t, pool) < 0 || pg_egress_add_sets(t, cfg) < 0 ||
-	    add_input(t, cfg) < 0 || add_forward(t, cfg) < 0 || add_nat(t, cfg) < 0 ||
+	    add_input(t, cfg) < 0 || add_forward(t, cfg, pool) < 0 ||
+	    add_port_forwards(t, cfg, pool) < 0 || add_nat(t, cfg) < 0 ||
 	    pg_egress_add_chains(t, cfg) < 0) {
 		pg_nft_table_free(t);
 		return NULL;

@@ -617,26 +617,37 @@ int pg_nft_match_oifname(struct pg_nft_rule *r, const char *ifname, bool negate)
 	return match_ifname(r, NFT_META_OIFNAME, ifname, negate);
 }
 
-int pg_nft_match_ct_state(struct pg_nft_rule *r, uint32_t states)
+/* ct state and ct status are host-order u32 bit sets: (value & bits) != 0
+ * matches any of the bits. */
+static int match_ct_bits(struct pg_nft_rule *r, uint32_t key, uint32_t bits, uint32_t known)
 {
-	const uint32_t known = PG_CT_INVALID | PG_CT_ESTABLISHED | PG_CT_RELATED | PG_CT_NEW;
 	const uint32_t zero = 0;
 	struct nftnl_expr *ct;
 	int e = open_rule(r);
 
 	if (e < 0)
 		return e;
-	if (states == 0 || (states & ~known))
+	if (bits == 0 || (bits & ~known))
 		return done(r, -EINVAL);
 	ct = nftnl_expr_alloc("ct");
 	if (ct) {
-		nftnl_expr_set_u32(ct, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
+		nftnl_expr_set_u32(ct, NFTNL_EXPR_CT_KEY, key);
 		nftnl_expr_set_u32(ct, NFTNL_EXPR_CT_DREG, NFT_REG_1);
 	}
-	/* ct state is a host-order u32: (state & mask) != 0 matches any. */
-	if ((e = add_expr(r, ct)) < 0 || (e = expr_mask(r, &states, sizeof(states))) < 0)
+	if ((e = add_expr(r, ct)) < 0 || (e = expr_mask(r, &bits, sizeof(bits))) < 0)
 		return done(r, e);
 	return done(r, expr_cmp(r, NFT_CMP_NEQ, &zero, sizeof(zero)));
+}
+
+int pg_nft_match_ct_state(struct pg_nft_rule *r, uint32_t states)
+{
+	return match_ct_bits(r, NFT_CT_STATE, states,
+			     PG_CT_INVALID | PG_CT_ESTABLISHED | PG_CT_RELATED | PG_CT_NEW);
+}
+
+int pg_nft_match_ct_status(struct pg_nft_rule *r, uint32_t status)
+{
+	return match_ct_bits(r, NFT_CT_STATUS, status, PG_CT_STATUS_SNAT | PG_CT_STATUS_DNAT);
 }
 
 /* Network-header offsets of the source and destination address. */

@@ -36,6 +36,9 @@ enum pg_nft_key { PG_KEY_IPV4, PG_KEY_IPV6, PG_KEY_ETHER, PG_KEY_INET_SERVICE };
 #define PG_CT_ESTABLISHED (1u << 1)
 #define PG_CT_RELATED	  (1u << 2)
 #define PG_CT_NEW	  (1u << 3)
+/* ct status bits (IPS_SRC_NAT, IPS_DST_NAT): the connection was NATed. */
+#define PG_CT_STATUS_SNAT (1u << 4)
+#define PG_CT_STATUS_DNAT (1u << 5)
 
 int pg_nft_open(struct pg_nft **out);
 void pg_nft_close(struct pg_nft *nft);
@@ -79,6 +82,7 @@ int pg_nft_match_iifname(struct pg_nft_rule *r, const char *ifname, bool negate)
 int pg_nft_match_oifname(struct pg_nft_rule *r, const char *ifname, bool negate);
 int pg_nft_match_nfproto(struct pg_nft_rule *r, int nfproto);
 int pg_nft_match_ct_state(struct pg_nft_rule *r, uint32_t states);
+int pg_nft_match_ct_status(struct pg_nft_rule *r, uint32_t status);	  /* any of the bits */
 int pg_nft_match_saddr(struct pg_nft_rule *r, const struct pg_prefix *p); /* ip or ip6 */
 int pg_nft_match_daddr(struct pg_nft_rule *r, const struct pg_prefix *p);
 int pg_nft_match_l4proto(struct pg_nft_rule *r, uint8_t proto);

@@ -492,6 +492,8 @@ lab_down() {
 #             the state dir at run time. Needs the Debian package `openvpn`.
 #
 #   lab_add_provider                    # the provider namespace and its links
+#   lab_provider_forward PROTO PORT...  # the provider's public PORTs DNATed into
+#                                       # the tunnel, to the VPN client 10.8.0.2
 #   lab_start_openvpn_server            # background; sets LAB_PID
 #   lab_start_openvpn_client GW [CIDR...]  # tun0 in gateway GW with routes
 #                                       # CIDR via the tunnel (default: the
@@ -553,6 +555,30 @@ lab_add_provider() {
 	NFT
 	printf '%s\tprovider vpn-provider\n' "$LAB_PROVIDER_IP" >>"$LAB_STATE/hosts"
 	lab_write_hosts
+}
+
+# lab_provider_forward PROTO PORT [PROTO PORT...]: the provider forwards its
+# public address's PORT into the tunnel, to the VPN client (10.8.0.2) at the
+# same port, as a VPN provider's port forwarding does. After lab_add_provider.
+lab_provider_forward() {
+	lab_require_init || return 1
+	local ns rules=
+	ns=$(lab_ns provider)
+	while (($# >= 2)); do
+		rules+="iifname \"pub0\" $1 dport $2 dnat to $LAB_VPN_CLIENT_ADDR"$'\n'
+		shift 2
+	done
+	ip netns exec "$ns" nft -f - <<-NFT
+		table ip labprovider {
+			chain prerouting {
+				type nat hook prerouting priority -100; policy accept;
+				$rules
+			}
+			chain forward {
+				iifname "pub0" oifname "tun0" ct status dnat accept
+			}
+		}
+	NFT
 }
 
 lab_openvpn_key() {

@@ -324,3 +324,21 @@ t_tcp_send() {
 	timeout --kill-after=2 "$((seconds + 5))" ip netns exec "$(lab_ns "$pod")" \
 		"$T_PYTHON" "$T_TCPTOOL" send --to "$ip" --port "$port" --seconds "$seconds" "${extra[@]}"
 }
+
+# t_udp_serve POD IP PORT: tcptool's UDP echo in the pod (background,
+# bounded, killed by lab_down); sets LAB_PID. Answers "PEER-IP PORT DATA".
+t_udp_serve() {
+	local pod=$1 ip=$2 port=$3
+	local ready=$LAB_STATE/$pod.udp$port.ready
+	lab_start_daemon "$pod" "udp$port" "$ready" "$T_PYTHON" -u "$T_TCPTOOL" udp-serve \
+		--bind "$ip" --port "$port" --ready "$ready" --seconds 600
+}
+
+# t_udp_send POD IP PORT [SECONDS]: one datagram a second from the pod until
+# the echo answers (at most SECONDS, 5); prints "PEER-IP PORT DATA" as the
+# server saw it. True when the echo came back.
+t_udp_send() {
+	local pod=$1 ip=$2 port=$3 seconds=${4:-5}
+	timeout --kill-after=2 "$((seconds + 5))" ip netns exec "$(lab_ns "$pod")" \
+		"$T_PYTHON" "$T_TCPTOOL" udp-send --to "$ip" --port "$port" --seconds "$seconds"
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""tcptool.py: a tiny TCP sink/source for the namespace tests (bounded in time).
+"""tcptool.py: a tiny TCP sink/source and UDP echo for the namespace tests
+(bounded in time).
 
   serve --bind IP --port N --ready FILE [--file F] [--seconds S]
       Accepts connections one after another for at most S seconds (300).
@@ -11,6 +12,11 @@
       prints the server's answer line, then "recv BYTES SHA256" for what
       followed it, and "secs SECONDS" (the whole exchange). Exit 0 only
       when the answer's count and checksum match what was sent.
+  udp-serve --bind IP --port N --ready FILE [--seconds S]
+      Answers each datagram with "PEER-IP PORT DATA" for at most S seconds.
+  udp-send --to IP --port N [--seconds S]
+      Sends one datagram a second until an answer comes (at most S seconds,
+      5), prints it; exit 0 only when the answer echoes what was sent.
 """
 import argparse
 import hashlib
@@ -95,6 +101,39 @@ def send(a):
     return 0 if ok else 1
 
 
+def udp_serve(a):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((a.bind, a.port))
+    open(a.ready, "w").close()
+    end = time.monotonic() + a.seconds
+    while time.monotonic() < end:
+        s.settimeout(max(0.1, end - time.monotonic()))
+        try:
+            data, peer = s.recvfrom(2048)
+        except socket.timeout:
+            break
+        s.sendto(("%s %d " % (peer[0], a.port)).encode() + data, peer)
+        print("datagram %s %d bytes" % (peer[0], len(data)), flush=True)
+
+
+def udp_send(a):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.connect((a.to, a.port))
+    msg = ("probe-%d-%d" % (a.port, time.monotonic_ns())).encode()
+    end = time.monotonic() + a.seconds
+    while time.monotonic() < end:
+        s.send(msg)
+        s.settimeout(min(1.0, max(0.1, end - time.monotonic())))
+        try:
+            data = s.recv(2048)
+        except (socket.timeout, ConnectionRefusedError):
+            continue
+        print(data.decode(errors="replace"))
+        return 0 if data.endswith(b" " + msg) else 1
+    print("error no answer")
+    return 1
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -109,12 +148,24 @@ def main():
     c.add_argument("--port", type=int, required=True)
     c.add_argument("--file")
     c.add_argument("--seconds", type=float, default=60)
+    u = sub.add_parser("udp-serve")
+    u.add_argument("--bind", required=True)
+    u.add_argument("--port", type=int, required=True)
+    u.add_argument("--ready", required=True)
+    u.add_argument("--seconds", type=float, default=300)
+    v = sub.add_parser("udp-send")
+    v.add_argument("--to", required=True)
+    v.add_argument("--port", type=int, required=True)
+    v.add_argument("--seconds", type=float, default=5)
     a = p.parse_args()
     if a.cmd == "serve":
         serve(a)
         return 0
+    if a.cmd == "udp-serve":
+        udp_serve(a)
+        return 0
     try:
-        return send(a)
+        return udp_send(a) if a.cmd == "udp-send" else send(a)
     except OSError as e:
         print("error %s" % e)
         return 1

@@ -566,6 +566,8 @@ static void test_invalid(void)
 	CHECK(pg_nft_match_saddr_in_set(r, AF_INET6, "s", false) == -EINVAL);
 	CHECK(pg_nft_match_saddr_ether_in_set(r, "s", false) == -EINVAL);
 	CHECK(pg_nft_match_ct_state(r, 1u << 7) == -EINVAL);
+	CHECK(pg_nft_match_ct_status(r, PG_CT_NEW) == -EINVAL); /* a state, not a status */
+	CHECK(pg_nft_match_ct_status(r, 0) == -EINVAL);
 	CHECK(pg_nft_match_dport(r, IPPROTO_ICMP, 1) == -EINVAL);
 	CHECK(pg_nft_masquerade(r) == -EINVAL); /* not a nat chain */
 	CHECK(pg_nft_snat(r, &v4) == -EINVAL);

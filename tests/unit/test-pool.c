@@ -9,6 +9,7 @@
 
 #include "check.h"
 #include "common/addr.h"
+#include "gatewayd/natconf.h"
 #include "gatewayd/pool.h"
 
 static const uint8_t mac_a[6] = {0x02, 0x70, 0x67, 0, 0, 1};
@@ -528,96 +529,70 @@ static void test_persistence(void)
 	rmdir(dir);
 }
 
+static struct pg_natconf *nat_conf(const char *text)
+{
+	struct pg_prefix net;
+	struct pg_natconf_error e;
+	struct pg_natconf *c = NULL;
+
+	CHECK(pg_prefix_parse("172.16.0.0/24", &net, false) == 0);
+	CHECK(pg_natconf_parse(&net, text, strlen(text), &c, &e) == 0);
+	return c;
+}
+
+/* nat.conf's reservations replaced as a whole (a reload); live leases stay
+ * where they are until their clients join again. */
 static void test_nat_conf(void)
 {
-	static const char good[] = "# hostname index ports\n"
-				   "transmission 10 tcp:51413 udp:51413\n"
-				   "\n"
-				   "   \t\n"
-				   "plex\t11 tcp:32400 # a trailing comment\r\n"
-				   "sonarr 12\n"
-				   "last 13"; /* no final newline */
-	static const struct {
-		const char *text;
-		unsigned line;
-	} bad[] = {
-	    {"transmission\n", 1},
-	    {"a 10\nb x10\n", 2},
-	    {"a 0\n", 1},
-	    {"a 1\n", 1},
-	    {"a 255\n", 1},
-	    {"a 256\n", 1},
-	    {"a -3\n", 1},
-	    {"a 99999999999999999999\n", 1},
-	    {"a 10 tcp:0\n", 1},
-	    {"a 10 tcp:65536\n", 1},
-	    {"a 10 sctp:80\n", 1},
-	    {"a 10 TCP:80\n", 1},
-	    {"a 10 tcp\n", 1},
-	    {"a 10 tcp:\n", 1},
-	    {"a 10 :80\n", 1},
-	    {"a 10 tcp:8o\n", 1},
-	    {"# c\na 10\nb 10\n", 3},
-	    {"a 10\na 11\n", 2},
-	    {"a/b 10\n", 1},
-	    {"a 10 udp:1 tcp:65535 udp:+5\n", 1},
-	};
 	struct pg_pool *p = pool("172.16.0.0/24", 20);
-	char dir[PATH_MAX], path[sizeof(dir) + sizeof("/nat.conf")];
-	const char *why = NULL;
+	struct pg_natconf *c = nat_conf("transmission 10 tcp:51413\nplex 11\n"), *old = NULL;
+	struct pg_prefix net16;
+	struct pg_natconf_error e;
 	struct pg_lease l;
-	unsigned line = 99;
 
-	CHECK(pg_pool_parse_nat_conf(p, good, strlen(good), &line, &why) == 0);
-	CHECK(line == 0 && why == NULL);
-	CHECK(get(p, "media/transmission", "transmission", no_wish, 1, &l) == 0);
+	CHECK(pg_pool_nat_conf(p) == NULL);
+	CHECK(pg_pool_set_nat_conf(p, c, &old) == 0 && old == NULL);
+	CHECK(pg_pool_nat_conf(p) == c);
+	CHECK(get(p, "media/transmission", "transmission", no_wish, 100, &l) == 0);
 	CHECK_STR(fmt(l.addr), "172.16.0.10");
-	CHECK(get(p, "media/plex", "plex", no_wish, 1, &l) == 0);
-	CHECK_STR(fmt(l.addr), "172.16.0.11");
-	CHECK(get(p, "media/last", "last", no_wish, 1, &l) == 0);
-	CHECK_STR(fmt(l.addr), "172.16.0.13");
-	/* the same file again is fine; a clash with it is not */
-	CHECK(pg_pool_parse_nat_conf(p, good, strlen(good), &line, &why) == 0);
-	CHECK(pg_pool_parse_nat_conf(p, "x 12\n", 5, &line, &why) == -EINVAL);
-	CHECK(line == 1 && why != NULL);
-	CHECK(pg_pool_parse_nat_conf(p, NULL, 0, &line, &why) == 0);
-	CHECK(pg_pool_parse_nat_conf(p, "a 14\0b 15\n", 10, &line, &why) == -EINVAL);
-	pg_pool_free(p);
+	CHECK(get(p, "media/other", "other", ip("172.16.0.11"), 100, &l) == -EADDRINUSE);
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		int r;
-
-		p = pool("172.16.0.0/24", 20);
-		why = NULL;
-		r = pg_pool_parse_nat_conf(p, bad[i].text, strlen(bad[i].text), &line, &why);
-		if (r != -EINVAL || line != bad[i].line)
-			fprintf(stderr, "nat.conf case %zu: %d line %u\n", i, r, line);
-		CHECK(r == -EINVAL);
-		CHECK(line == bad[i].line);
-		CHECK(why != NULL && *why);
-		/* all or nothing: the good lines before were taken back */
-		CHECK(pg_pool_reserve(p, "a", 100) == 0);
-		CHECK(pg_pool_reserve(p, "b", 10) == 0);
-		pg_pool_free(p);
-	}
-
-	/* from a file */
-	tmpdir(dir, sizeof(dir));
-	snprintf(path, sizeof(path), "%s/nat.conf", dir);
-	p = pool("172.16.0.0/24", 20);
-	CHECK(pg_pool_load_nat_conf(p, path, &line, &why) == -ENOENT);
-	CHECK(line == 0 && why != NULL);
-	write_file(path, good);
-	CHECK(pg_pool_load_nat_conf(p, path, &line, &why) == 0);
-	CHECK(get(p, "media/sonarr", "sonarr", ip("172.16.0.40"), 1, &l) == 0);
+	/* transmission moves to 12, plex is gone, other takes 10's neighbour */
+	c = nat_conf("transmission 12\nsquat 10\n");
+	CHECK(pg_pool_set_nat_conf(p, c, &old) == 0);
+	CHECK(old != NULL && pg_natconf_find(old, "plex") != NULL);
+	pg_natconf_free(old);
+	CHECK(get(p, "media/other", "other", ip("172.16.0.11"), 100, &l) == 0);
+	/* renewals never move a lease, not even onto a new reservation */
+	CHECK(pg_pool_renew(p, "media/transmission", 300, &l) == 0);
+	CHECK_STR(fmt(l.addr), "172.16.0.10");
+	CHECK(l.expires == 300);
+	CHECK(pg_pool_next_expiry(p) == 100);
+	CHECK(pg_pool_renew(p, "media/nobody", 300, &l) == -ENOENT);
+	CHECK(pg_pool_renew(p, "bad id", 300, &l) == -ENOENT);
+	/* squat's address is still leased to transmission: squat waits */
+	CHECK(get(p, "x/squat", "squat", no_wish, 100, &l) == -EADDRINUSE);
+	/* a join applies the new reservation, then squat gets its address */
+	CHECK(get(p, "media/transmission", "transmission", no_wish, 100, &l) == 0);
 	CHECK_STR(fmt(l.addr), "172.16.0.12");
-	write_file(path, "ok 30\nbad 31 tcp:99999\n");
-	CHECK(pg_pool_load_nat_conf(p, path, &line, &why) == -EINVAL);
-	CHECK(line == 2);
-	CHECK(pg_pool_reserve(p, "other", 30) == 0); /* "ok 30" was taken back */
+	CHECK(get(p, "x/squat", "squat", no_wish, 100, &l) == 0);
+	CHECK_STR(fmt(l.addr), "172.16.0.10");
+
+	/* all or nothing: a file for a larger overlay does not fit this pool */
+	CHECK(pg_prefix_parse("172.16.0.0/16", &net16, false) == 0);
+	CHECK(pg_natconf_parse(&net16, "a 13\nbig 300\n", 13, &c, &e) == 0);
+	CHECK(pg_pool_set_nat_conf(p, c, &old) == -EINVAL);
+	CHECK(pg_pool_nat_conf(p) != c);
+	CHECK(pg_pool_reserve(p, "z", 13) == 0);	/* "a 13" was not kept */
+	CHECK(pg_pool_reserve(p, "z2", 12) == -EEXIST); /* the old ones were */
+	pg_natconf_free(c);
+
+	/* none at all: every address is free for anyone again */
+	CHECK(pg_pool_set_nat_conf(p, NULL, NULL) == 0);
+	CHECK(pg_pool_nat_conf(p) == NULL);
+	CHECK(pg_pool_count(p) == 3);
+	CHECK(get(p, "y/free", "free", ip("172.16.0.13"), 100, &l) == 0);
 	pg_pool_free(p);
-	unlink(path);
-	rmdir(dir);
 }
 
 static void test_whole_16(void)

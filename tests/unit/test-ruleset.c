@@ -354,9 +354,97 @@ static void test_vpn_no_block(void)
 	parsed_free(&p);
 }
 
+static struct pg_pool *pool_with(const struct pg_config *cfg, const char *nat_conf)
+{
+	struct pg_natconf_error e;
+	struct pg_natconf *c = NULL;
+	struct pg_pool *pool = NULL;
+
+	CHECK(pg_pool_new(&cfg->overlay, cfg->first_dynamic, &pool) == 0);
+	CHECK(pg_natconf_parse(&cfg->overlay, nat_conf, strlen(nat_conf), &c, &e) == 0);
+	CHECK(pool && pg_pool_set_nat_conf(pool, c, NULL) == 0);
+	return pool;
+}
+
+/* Port forwards: DNAT from the egress to the reserved address (the client's
+ * port remapped or not), and only DNATed connections into the overlay. */
+#define FORWARDED(egress)                                                                          \
+	{                                                                                          \
+		"forward",                                                                         \
+		    "iifname|" egress "|oifname|" VXLAN0 "|ct load status|0x00000020|accept"       \
+	}
+#define DNAT(egress, proto, port, to_port)                                                         \
+	{                                                                                          \
+		"prerouting",                                                                      \
+		    "iifname|" egress "|" proto "|transport header + 2|" port "|counter|"          \
+		    "0x0e0010ac|" to_port "|nat dnat ip"                                           \
+	}
+#define P8080 "0x0000901f"
+#define P80   "0x00005000"
+#define P5353 "0x0000e914"
+#define TCP   "0x00000006"
+#define UDP   "0x00000011"
+
+static void test_port_forwards(void)
+{
+	static const struct want want[] = {
+	    INPUT_AND_ANTISPOOF,
+	    {"forward", "iifname|" VXLAN0 "|oifname|" ETH0 "|network header + 12|accept"},
+	    {"forward", "oifname|" VXLAN0 "|ct load state|accept"},
+	    FORWARDED(ETH0),
+	    {"forward", "iifname|" VXLAN0 "|drop"},
+	    {"forward", "oifname|" VXLAN0 "|drop"},
+	    DNAT(ETH0, TCP, P8080, P80),
+	    DNAT(ETH0, UDP, P5353, P5353),
+	    {"postrouting", "network header + 12|oifname|" ETH0 "|masq"},
+	    MSS_CLAMP,
+	};
+	static const struct want vpn[] = {
+	    INPUT_AND_ANTISPOOF,
+	    {"forward", "iifname|" VXLAN0 "|oifname|" TUN0 "|network header + 12|accept"},
+	    {"forward", "oifname|" VXLAN0 "|ct load state|accept"},
+	    FORWARDED(TUN0),
+	    {"forward", "iifname|" VXLAN0 "|drop"},
+	    {"forward", "oifname|" VXLAN0 "|drop"},
+	    DNAT(TUN0, TCP, P8080, P80),
+	    DNAT(TUN0, UDP, P5353, P5353),
+	    {"postrouting", "network header + 12|oifname|" TUN0 "|masq"},
+	    {"postrouting", "network header + 12|oifname|" ETH0 "|masq"},
+	    MSS_CLAMP,
+	    KILL_SWITCH_HEAD,
+	    {"killswitch", "counter|drop"},
+	};
+	struct pg_config cfg;
+	struct pg_pool *pool;
+	struct parsed p;
+
+	load("SNAT_IP=\n", &cfg);
+	pool = pool_with(&cfg, "web 14 tcp:8080->80,udp:5353\nquiet 15\n");
+	parse(pg_gateway_ruleset(&cfg, pool), &p);
+	check_rules("port forwards", &p, want, sizeof(want) / sizeof(want[0]));
+	CHECK(has_chain(&p, "prerouting nat 0 -100"));
+	parsed_free(&p);
+	pg_pool_free(pool);
+
+	/* reservations without ports: no forwarding rule, no chain */
+	pool = pool_with(&cfg, "quiet 15\n");
+	parse(pg_gateway_ruleset(&cfg, pool), &p);
+	CHECK(!has_chain(&p, "prerouting nat 0 -100"));
+	parsed_free(&p);
+	pg_pool_free(pool);
+
+	load("VPN_INTERFACE=tun0\nVPN_TRAFFIC_PORT=1194\n", &cfg);
+	pool = pool_with(&cfg, "web 14 tcp:8080->80 udp:5353\n");
+	parse(pg_gateway_ruleset(&cfg, pool), &p);
+	check_rules("port forwards on a vpn", &p, vpn, sizeof(vpn) / sizeof(vpn[0]));
+	parsed_free(&p);
+	pg_pool_free(pool);
+}
+
 int main(void)
 {
 	test_no_vpn();
+	test_port_forwards();
 	test_vpn_kill_switch();
 	test_vpn_snat_local();
 	test_vpn_no_block();

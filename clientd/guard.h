@@ -42,9 +42,10 @@ struct pg_guard_params {
  * control_port; anything else out of it is counted and dropped, IPv6
  * included. Other interfaces (lo, the vxlan link) are not filtered.
  * With dns_to, a nat output chain sends UDP and TCP port 53, whatever the
- * server, to dns_to (resolv.conf stays as it is), and port 53 may not
- * leave through underlay_if, except UDP marked PG_GUARD_DNS_MARK; DNS to
- * lo and marked DNS are not redirected.
+ * server, to dns_to (resolv.conf stays as it is) with the source address
+ * of vxlan_if (masqueraded), and a postrouting chain
+ * drops port 53 leaving through underlay_if unless it carries
+ * PG_GUARD_DNS_MARK; DNS to lo and marked DNS are not redirected.
  * Returns NULL with errno set (EINVAL for bad parameters). */
 struct pg_nft_table *pg_guard_table(const struct pg_guard_params *p);
 

@@ -445,9 +445,10 @@ static void test_gateway_moved(void)
 	pg_nft_table_free(t);
 }
 
-/* DNS through the tunnel: three rules more at the top of each filter
- * chain (marked DNS out, then UDP and TCP port 53 dropped) and a nat
- * chain redirecting port 53 to the gateway. */
+/* DNS through the tunnel: two rules more near the top of each filter
+ * chain (UDP and TCP port 53 to the gateway pass), a nat chain redirecting
+ * port 53 to the gateway, one masquerading it into the tunnel and a
+ * postrouting chain dropping unmarked port 53 out of eth0. */
 static void test_dns_through_tunnel(void)
 {
 	static const char *const dns_chain[] = {
@@ -480,7 +481,7 @@ static void test_dns_through_tunnel(void)
 		return;
 	CHECK(serialize(t, &b) == 0);
 	n = pick(&b, NFT_MSG_NEWRULE, rules, 64);
-	CHECK(n == 2 * 13 + 4);
+	CHECK(n == 2 * 12 + 4 + 2 + 2);
 	for (size_t i = 0; i < n; i++) {
 		char *chain = NULL, *text = rule_text(rules[i], &chain);
 
@@ -489,10 +490,17 @@ static void test_dns_through_tunnel(void)
 				CHECK_STR(text, dns_chain[in_dns]);
 			in_dns++;
 		}
-		/* The second rule of each filter chain: marked UDP port 53. */
-		if (i == 1 || i == 14)
-			CHECK(text && strstr(text, "[ meta load mark => reg 1 ]") &&
+		/* The second rule of each filter chain: UDP port 53 to the gateway. */
+		if (i == 1 || i == 13)
+			CHECK(text && strstr(text, "[ cmp eq reg 1 0x010010ac ]") &&
 			      strstr(text, "[ cmp eq reg 1 0x00003500 ]"));
+		if (chain && strcmp(chain, "dns_src") == 0)
+			CHECK(text && strstr(text, "[ cmp eq reg 1 0x010010ac ]") &&
+			      strstr(text, "[ masq ]"));
+		if (chain && strcmp(chain, "dns_out") == 0)
+			CHECK(text && strstr(text, "[ meta load oifname => reg 1 ]") &&
+			      strstr(text, "[ cmp neq reg 1 0x50474457 ]") &&
+			      strstr(text, "[ immediate reg 0 drop ]"));
 		free(chain);
 		free(text);
 	}
@@ -554,6 +562,9 @@ static void test_invalid(void)
 	expect_einval(&p, "DNS to an IPv6 address");
 	p.dns_to = prefix("172.16.0.0/24");
 	expect_einval(&p, "DNS to a network");
+	p.dns_to = prefix("172.16.0.1/32");
+	p.vxlan_if = NULL;
+	expect_einval(&p, "DNS to the tunnel without its link");
 }
 
 int main(void)

@@ -67,32 +67,35 @@ static void list_servers(const struct pg_prefix_list *l, char *out, size_t size)
 void pg_dns_complete_config(struct pg_config *cfg)
 {
 	struct pg_resolv_conf rc = {0};
-	char up[256], local[INET_ADDRSTRLEN] = "none";
-	int r = 0;
 
-	if (!cfg->dns_forwarder)
+	if (!cfg->dns_forwarder || (cfg->dns_upstream.n && cfg->dns_local_server.family))
 		return;
-	if (cfg->dns_upstream.n == 0 || !cfg->dns_local_server.family)
-		r = pg_resolv_conf_read(cfg->resolv_conf, &rc);
-	if (r < 0)
-		pg_warn("DNS_RESOLV_CONF: '%s': %s", cfg->resolv_conf, strerror(-r));
+	/* Unreadable is as good as empty here: pg_dns_describe says so. */
+	pg_resolv_conf_read(cfg->resolv_conf, &rc);
 	for (unsigned i = 0; cfg->dns_upstream.n == 0 && i < rc.n_servers; i++)
 		pg_prefix_from_v4(&cfg->dns_upstream.items[i], rc.servers[i], 32);
 	if (cfg->dns_upstream.n == 0)
 		cfg->dns_upstream.n = rc.n_servers;
 	if (!cfg->dns_local_server.family && rc.n_servers)
 		pg_prefix_from_v4(&cfg->dns_local_server, rc.servers[0], 32);
+}
+
+void pg_dns_describe(const struct pg_config *cfg)
+{
+	char up[256], local[INET_ADDRSTRLEN] = "the upstreams";
+
+	if (!cfg->dns_forwarder)
+		return;
 	if (!cfg->dns_upstream.n && !cfg->dns_local_server.family) {
 		pg_warn("DNS_UPSTREAM_SERVERS and DNS_LOCAL_SERVER are empty and %s names no IPv4 "
-			"nameserver: no DNS forwarder",
+			"nameserver: DNS queries are dropped",
 			cfg->resolv_conf);
-		cfg->dns_forwarder = false;
 		return;
 	}
 	list_servers(&cfg->dns_upstream, up, sizeof(up));
 	if (cfg->dns_local_server.family)
 		ip_str(pg_prefix_v4(&cfg->dns_local_server), local);
-	pg_info("DNS: upstream %s, local domains to %s", *up ? up : "none", local);
+	pg_info("DNS: upstream %s; local domains to %s", *up ? up : "none", local);
 }
 
 static int open_socket(const struct pg_config *cfg, enum route route, struct in_addr self)

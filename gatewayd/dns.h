@@ -27,9 +27,11 @@
 struct pg_dns;
 
 /* Fills the servers the settings left empty from DNS_RESOLV_CONF (all its
- * nameservers as upstreams, the first as the local server), says which
- * are used, and turns the forwarder off when there are none. */
+ * nameservers as upstreams, the first as the local server), silently:
+ * before setup, whose failure must be the only line. */
 void pg_dns_complete_config(struct pg_config *cfg);
+/* Says which servers are used, or warns that there are none. */
+void pg_dns_describe(const struct pg_config *cfg);
 /* Binds addr (the overlay address) port 53, the sockets towards the
  * servers. vxlan_ifindex points at the gateway's current vxlan ifindex
  * (it changes when the link is repaired): queries must arrive there. */

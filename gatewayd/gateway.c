@@ -457,6 +457,7 @@ int pg_gateway_setup(const struct pg_config *cfg, struct pg_gateway **out)
 		cfg->vpn_if[0] ? cfg->vpn_if : cfg->underlay_if,
 		cfg->vpn_if[0] && cfg->vpn_block ? " (kill switch)" : "", cfg->control_port,
 		vx.mtu);
+	pg_dns_describe(cfg);
 	*out = gw;
 	return PG_EXIT_OK;
 

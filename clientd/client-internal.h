@@ -52,8 +52,8 @@ struct pg_client {
 	struct pg_monitor *monitor; /* sidecar: foreign changes to repair */
 };
 
-/* One resolution: 0, or getaddrinfo's error code. */
-int client_resolve_once(const char *name, struct pg_prefix *out);
+/* One resolution of GATEWAY_NAME: 0, or getaddrinfo's error code. */
+int client_resolve_once(const struct pg_config *cfg, struct pg_prefix *out);
 int client_fail_netlink(const struct pg_client *c, const char *what, int r);
 /* Routes dst the way the pod reached the gateway before us; an existing
  * route is left alone. */

@@ -19,6 +19,7 @@
 #include "common/daemon.h"
 #include "common/log.h"
 #include "clientd/guard.h"
+#include "clientd/lookup.h"
 #include "netlink/monitor.h"
 #include "netlink/nft.h"
 #include "netlink/rtnl.h"
@@ -27,6 +28,7 @@
 #define RESOLVE_RETRY_MS   500
 #define PROBE_INTERVAL_MS  200
 #define RELEASE_TIMEOUT_MS 1000
+#define HOSTS_FILE	   "/etc/hosts"
 
 static int push_undo(struct pg_client *c, enum undo_kind kind, const struct pg_route *route,
 		     int ifindex)
@@ -84,16 +86,32 @@ int client_fail_netlink(const struct pg_client *c, const char *what, int r)
 	return PG_EXIT_RUNTIME;
 }
 
-int client_resolve_once(const char *name, struct pg_prefix *out)
+/* With DNS through the tunnel the C library's lookups would go to the
+ * gateway as well, and would fail exactly when it must be found again. */
+static int lookup_bypassing_tunnel(const struct pg_config *cfg, struct pg_prefix *out)
+{
+	struct in_addr a;
+	int r = pg_lookup_ipv4(cfg->gateway, HOSTS_FILE, cfg->resolv_conf, PG_GUARD_DNS_MARK, &a);
+
+	if (r == 0) {
+		pg_prefix_from_v4(out, a, 32);
+		return 0;
+	}
+	return r == -ENOENT ? EAI_NONAME : r == -ETIMEDOUT ? EAI_AGAIN : EAI_FAIL;
+}
+
+int client_resolve_once(const struct pg_config *cfg, struct pg_prefix *out)
 {
 	struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_DGRAM};
 	struct addrinfo *res = NULL;
 	struct sockaddr_in sin;
 	int r;
 
-	if (pg_addr_parse(name, out) == 0)
+	if (pg_addr_parse(cfg->gateway, out) == 0)
 		return 0;
-	r = getaddrinfo(name, NULL, &hints, &res);
+	if (cfg->dns_through_tunnel)
+		return lookup_bypassing_tunnel(cfg, out);
+	r = getaddrinfo(cfg->gateway, NULL, &hints, &res);
 	if (r != 0)
 		return r;
 	memcpy(&sin, res->ai_addr, sizeof(sin));
@@ -117,7 +135,7 @@ static int resolve_gateway(struct pg_client *c)
 		return PG_EXIT_CONFIG;
 	}
 	for (;;) {
-		r = client_resolve_once(cfg->gateway, &c->gw_pod_ip);
+		r = client_resolve_once(cfg, &c->gw_pod_ip);
 		if (r == 0)
 			return PG_EXIT_OK;
 		if ((r != EAI_AGAIN && r != EAI_NONAME && r != EAI_FAIL) ||
@@ -361,6 +379,18 @@ static int verify(struct pg_client *c)
 	return PG_EXIT_OK;
 }
 
+/* Where the pod's DNS goes: the gateway's overlay address from the grant,
+ * and before the join the first host of VXLAN_IP_NETWORK, where a gateway
+ * lives (until then nothing routes there: DNS fails closed). */
+static void dns_target(const struct pg_client *c, struct pg_prefix *to)
+{
+	if (c->grant.gateway.family == AF_INET)
+		*to = c->grant.gateway;
+	else
+		pg_prefix_host(&c->cfg->overlay, 1, to);
+	to->len = 32;
+}
+
 /* The guard lets through eth0 only the cluster, DNS and the gateway's
  * tunnel and control ports. Before the gateway is resolved its pod IP is
  * unknown and the guard is stricter still; it is replaced atomically once
@@ -380,6 +410,8 @@ int client_install_guard(struct pg_client *c)
 	struct pg_nft_table *t;
 	int oif = c->path.oif, r;
 
+	if (cfg->dns_through_tunnel)
+		dns_target(c, &p.dns_to);
 	if (!oif) {
 		struct pg_route defaults[1];
 		size_t n = 0;
@@ -444,8 +476,12 @@ static int setup_steps(struct pg_client *c)
 	 * exists, so nothing leaves around it meanwhile. */
 	if ((r = client_install_guard(c)) != PG_EXIT_OK ||
 	    (r = keep_cluster_local(c)) != PG_EXIT_OK ||
-	    (r = remove_default_routes(c)) != PG_EXIT_OK || (r = join(c)) != PG_EXIT_OK ||
-	    (r = client_create_tunnel(c)) != PG_EXIT_OK)
+	    (r = remove_default_routes(c)) != PG_EXIT_OK || (r = join(c)) != PG_EXIT_OK)
+		return r;
+	/* The grant says where the gateway's DNS really is. */
+	if (c->cfg->dns_through_tunnel && (r = client_install_guard(c)) != PG_EXIT_OK)
+		return r;
+	if ((r = client_create_tunnel(c)) != PG_EXIT_OK)
 		return r;
 	return verify(c);
 }

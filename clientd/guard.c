@@ -14,6 +14,15 @@
 #define SET_DNS4     "dns4"
 #define SET_DNS6     "dns6"
 
+#define CHAIN_DNS     "dns"
+#define CHAIN_DNS_OUT "dns_out"
+#define CHAIN_DNS_SRC "dns_src"
+#define PRIO_SNAT     100
+#define PRIO_DNAT     (-100)
+#define DNS_PORT      53
+
+static const uint8_t dns_protos[] = {IPPROTO_UDP, IPPROTO_TCP};
+
 /* The chains, both filtering what leaves through the underlay. */
 static const struct {
 	const char *name;
@@ -78,6 +87,89 @@ static int add_list(struct pg_nft_table *t, const struct pg_prefix_list *l, cons
 	return err;
 }
 
+/* A redirected query kept the source address of the route it first took
+ * (the pod IP on eth0); the gateway accepts only the leased overlay
+ * address from the tunnel. */
+static int add_dns_source(struct pg_nft_table *t, const struct pg_guard_params *p)
+{
+	int err = 0;
+
+	step(&err, pg_nft_table_add_chain(t, CHAIN_DNS_SRC, PG_CHAIN_NAT, PG_HOOK_POSTROUTING,
+					  PRIO_SNAT, false));
+	for (size_t i = 0; i < sizeof(dns_protos); i++) {
+		struct pg_nft_rule *r = pg_nft_rule_new(t, CHAIN_DNS_SRC);
+
+		step(&err, pg_nft_match_oifname(r, p->vxlan_if, false));
+		step(&err, pg_nft_match_daddr(r, &p->dns_to));
+		step(&err, pg_nft_match_dport(r, dns_protos[i], DNS_PORT));
+		step(&err, pg_nft_masquerade(r));
+	}
+	return err;
+}
+
+/* Output chains see the interface routing chose before the DNAT below
+ * moved a query to the gateway, so they let redirected DNS pass, and the
+ * postrouting chain (which sees the real interface) judges it. */
+static int add_dns_accept(struct pg_nft_table *t, const char *chain, const struct pg_prefix *to)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < sizeof(dns_protos); i++) {
+		struct pg_nft_rule *r = pg_nft_rule_new(t, chain);
+
+		step(&err, pg_nft_match_daddr(r, to));
+		step(&err, pg_nft_match_dport(r, dns_protos[i], DNS_PORT));
+		step(&err, pg_nft_accept(r));
+	}
+	return err;
+}
+
+/* Port 53 never leaves through the pod network but clientd's own marked
+ * lookups: what the DNAT missed (IPv6, forwarded traffic, the time before
+ * the tunnel) stops here. */
+static int add_dns_block(struct pg_nft_table *t, const char *underlay_if)
+{
+	int err = 0;
+
+	step(&err, pg_nft_table_add_chain(t, CHAIN_DNS_OUT, PG_CHAIN_FILTER, PG_HOOK_POSTROUTING, 0,
+					  false));
+	for (size_t i = 0; i < sizeof(dns_protos); i++) {
+		struct pg_nft_rule *r = pg_nft_rule_new(t, CHAIN_DNS_OUT);
+
+		step(&err, pg_nft_match_oifname(r, underlay_if, false));
+		step(&err, pg_nft_match_mark(r, PG_GUARD_DNS_MARK, true));
+		step(&err, pg_nft_match_dport(r, dns_protos[i], DNS_PORT));
+		step(&err, pg_nft_counter(r));
+		step(&err, pg_nft_drop(r));
+	}
+	return err;
+}
+
+/* The pod's DNS, to whichever server resolv.conf names, goes to the
+ * gateway: resolv.conf is often read-only in Kubernetes. */
+static int add_dns_redirect(struct pg_nft_table *t, const struct pg_prefix *to)
+{
+	struct pg_nft_rule *r;
+	int err = 0;
+
+	step(&err,
+	     pg_nft_table_add_chain(t, CHAIN_DNS, PG_CHAIN_NAT, PG_HOOK_OUTPUT, PRIO_DNAT, false));
+	r = pg_nft_rule_new(t, CHAIN_DNS);
+	step(&err, pg_nft_match_mark(r, PG_GUARD_DNS_MARK, false));
+	step(&err, pg_nft_accept(r));
+	/* A resolver inside the pod (a cache sidecar) is asked as before. */
+	r = pg_nft_rule_new(t, CHAIN_DNS);
+	step(&err, pg_nft_match_oifname(r, "lo", false));
+	step(&err, pg_nft_accept(r));
+	for (size_t i = 0; i < sizeof(dns_protos); i++) {
+		r = pg_nft_rule_new(t, CHAIN_DNS);
+		step(&err, pg_nft_match_dport(r, dns_protos[i], DNS_PORT));
+		step(&err, pg_nft_counter(r));
+		step(&err, pg_nft_dnat(r, to, 0));
+	}
+	return err;
+}
+
 static int add_rules(struct pg_nft_table *t, const char *chain, const struct pg_guard_params *p)
 {
 	static const struct {
@@ -97,6 +189,8 @@ static int add_rules(struct pg_nft_table *t, const char *chain, const struct pg_
 	r = pg_nft_rule_new(t, chain);
 	step(&err, pg_nft_match_oifname(r, p->underlay_if, true));
 	step(&err, pg_nft_accept(r));
+	if (p->dns_to.family)
+		step(&err, add_dns_accept(t, chain, &p->dns_to));
 
 	for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++) {
 		r = pg_nft_rule_new(t, chain);
@@ -133,6 +227,9 @@ static bool params_ok(const struct pg_guard_params *p)
 	/* Filtering the tunnel's own link would make it the guard's business. */
 	if (p->vxlan_if && strcmp(p->vxlan_if, p->underlay_if) == 0)
 		return false;
+	if (p->dns_to.family &&
+	    (p->dns_to.family != AF_INET || p->dns_to.len != 32 || !ifname_ok(p->vxlan_if)))
+		return false;
 	gw = &p->gateway_pod_ip;
 	if (gw->family == 0)
 		return true;
@@ -166,6 +263,11 @@ struct pg_nft_table *pg_guard_table(const struct pg_guard_params *p)
 		step(&err, add_list(t, p->dns, SET_DNS4, SET_DNS6));
 	for (size_t i = 0; err == 0 && i < sizeof(chains) / sizeof(chains[0]); i++)
 		step(&err, add_rules(t, chains[i].name, p));
+	if (err == 0 && p->dns_to.family) {
+		step(&err, add_dns_redirect(t, &p->dns_to));
+		step(&err, add_dns_source(t, p));
+		step(&err, add_dns_block(t, p->underlay_if));
+	}
 	if (err < 0) {
 		pg_nft_table_free(t);
 		errno = -err;

@@ -16,6 +16,10 @@
 #include "netlink/nft.h"
 
 #define PG_GUARD_TABLE "podgw_guard"
+/* The mark clientd puts on its own lookups of the gateway's name: they
+ * must reach the cluster DNS when the tunnel is down, which is when the
+ * gateway has to be found again. Only CAP_NET_ADMIN can set a mark. */
+#define PG_GUARD_DNS_MARK 0x50474457u /* "PGDW" */
 
 struct pg_guard_params {
 	const char *underlay_if;		    /* eth0 */
@@ -25,6 +29,9 @@ struct pg_guard_params {
 	struct pg_prefix gateway_pod_ip;	    /* family 0: not known yet */
 	uint16_t vxlan_port;
 	uint16_t control_port;
+	/* CLIENT_DNS_THROUGH_TUNNEL: the gateway's overlay address, where DNS
+	 * goes instead of the pod network; family 0: off. */
+	struct pg_prefix dns_to;
 };
 
 /* Table inet PG_GUARD_TABLE, chains output and forward (filter, priority
@@ -34,6 +41,11 @@ struct pg_guard_params {
  * gateway_pod_ip is known, UDP to the gateway's pod IP on vxlan_port and
  * control_port; anything else out of it is counted and dropped, IPv6
  * included. Other interfaces (lo, the vxlan link) are not filtered.
+ * With dns_to, a nat output chain sends UDP and TCP port 53, whatever the
+ * server, to dns_to (resolv.conf stays as it is) with the source address
+ * of vxlan_if (masqueraded), and a postrouting chain
+ * drops port 53 leaving through underlay_if unless it carries
+ * PG_GUARD_DNS_MARK; DNS to lo and marked DNS are not redirected.
  * Returns NULL with errno set (EINVAL for bad parameters). */
 struct pg_nft_table *pg_guard_table(const struct pg_guard_params *p);
 

@@ -99,7 +99,7 @@ static void try_resolve(struct loop *l, uint64_t now)
 	l->next_resolve = now + l->backoff_ms;
 	l->backoff_ms =
 	    l->backoff_ms * 2 > RESOLVE_BACKOFF_MAX_MS ? RESOLVE_BACKOFF_MAX_MS : l->backoff_ms * 2;
-	if (client_resolve_once(c->cfg->gateway, &ip) != 0 || ip.family != AF_INET)
+	if (client_resolve_once(c->cfg, &ip) != 0 || ip.family != AF_INET)
 		return;
 	if (memcmp(ip.bytes, c->gw_pod_ip.bytes, 4) != 0)
 		move_gateway(c, &ip);
@@ -141,7 +141,8 @@ static void on_answer(struct loop *l, const struct pg_answer *a, uint64_t now)
 	 * either way the repair pass makes the neighbour match the grant. */
 	if (memcmp(&a->grant.gateway, &c->grant.gateway, sizeof(a->grant.gateway)) != 0 ||
 	    memcmp(a->grant.gateway_mac, c->grant.gateway_mac, 6) != 0)
-		l->pending |= PG_CHANGED_NEIGH | PG_CHANGED_ROUTE;
+		l->pending |= PG_CHANGED_NEIGH | PG_CHANGED_ROUTE |
+			      (c->cfg->dns_through_tunnel ? PG_CHANGED_NFT : 0); /* DNS target */
 	c->grant = a->grant;
 }
 

@@ -312,6 +312,63 @@ static int parse_k8s_name(const struct setting *s, const char *text, void *field
 	return 0;
 }
 
+/* A domain (DNS_LOCAL_CIDRS: pod-gateway's name for a list of domains):
+ * letters, digits, '-' and '_' in labels of 1 to 63, stored lower case
+ * without a final dot. */
+static bool domain_ok(const char *d, size_t n)
+{
+	size_t label = 0;
+
+	if (n == 0 || n > PG_DNS_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (d[i] == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+		} else if (isalnum((unsigned char)d[i]) || d[i] == '-' || d[i] == '_') {
+			if (++label > 63)
+				return false;
+		} else {
+			return false;
+		}
+	}
+	return label > 0;
+}
+
+/* Blank- or comma-separated, as the list settings. */
+static int parse_domain_list(const struct setting *s, const char *text, void *field,
+			     const char **why)
+{
+	struct pg_domain_list *list = field;
+
+	list->n = 0;
+	for (const char *c = text; *c;) {
+		size_t n = strcspn(c, " \t,");
+
+		if (n == 0) {
+			c++;
+			continue;
+		}
+		if (list->n == PG_MAX_DOMAINS) {
+			*why = "more than 16 domains";
+			return -EINVAL;
+		}
+		if (n > 1 && c[n - 1] == '.' && n - 1 <= PG_DNS_NAME_MAX)
+			n--; /* "cluster.local." is "cluster.local" */
+		if (!domain_ok(c, n)) {
+			*why = "not a list of domain names (e.g. \"local\" or \"cluster.local\")";
+			return -EINVAL;
+		}
+		for (size_t i = 0; i < n; i++)
+			list->items[list->n][i] = (char)tolower((unsigned char)c[i]);
+		list->items[list->n++][n] = '\0';
+		c += n;
+		c += *c == '.';
+	}
+	return 0;
+}
+
 static const struct value_type t_number = {"N", parse_number};
 static const struct value_type t_opt_number = {"N", parse_opt_number};
 static const struct value_type t_network = {"CIDR", parse_network};
@@ -325,6 +382,7 @@ static const struct value_type t_bool = {"BOOL", parse_bool};
 static const struct value_type t_path = {"PATH", parse_path};
 static const struct value_type t_level = {"LEVEL", parse_level};
 static const struct value_type t_k8s_name = {"NAME", parse_k8s_name};
+static const struct value_type t_domain_list = {"DOMAINS", parse_domain_list};
 
 /* ---- the settings ---- */
 
@@ -409,6 +467,25 @@ static const struct setting settings[] = {
     {"POD_NAMESPACE", NULL, "pod-namespace", "",
      "this pod's namespace (default: the service account's, else \"default\")", CL, false,
      &t_k8s_name, FIELD(pod_namespace), 0, PG_NAMESPACE_MAX},
+    {"CLIENT_DNS_THROUGH_TUNNEL", NULL, "dns-through-tunnel", "false",
+     "the pod's DNS (port 53, to any server) goes to the gateway through the tunnel, and none "
+     "leaves the pod network",
+     CL, false, &t_bool, FIELD(dns_through_tunnel), 0, 0},
+    {"DNS_FORWARDER", NULL, "dns-forwarder", "true",
+     "answer DNS on the overlay address (UDP; TCP goes to the first upstream)", GW, false, &t_bool,
+     FIELD(dns_forwarder), 0, 0},
+    {"DNS_UPSTREAM_SERVERS", NULL, "dns-upstream-servers", "",
+     "IPv4 DNS servers reached through the egress; empty: DNS_RESOLV_CONF's nameservers", GW, false,
+     &t_ip_list, FIELD(dns_upstream), 0, 0},
+    {"DNS_LOCAL_CIDRS", NULL, "dns-local-cidrs", "local",
+     "domains whose names DNS_LOCAL_SERVER answers (blank or comma separated)", GW, false,
+     &t_domain_list, FIELD(dns_local), 0, 0},
+    {"DNS_LOCAL_SERVER", NULL, "dns-local-server", "",
+     "the cluster DNS, reached through the underlay; empty: DNS_RESOLV_CONF's first nameserver", GW,
+     false, &t_opt_ipv4, FIELD(dns_local_server), 0, 0},
+    {"DNS_RESOLV_CONF", NULL, "dns-resolv-conf", "/etc/resolv.conf",
+     "resolv.conf naming the DNS servers not set (clientd: the cluster DNS for its own lookups)",
+     GW | CL, false, &t_path, FIELD(resolv_conf), 0, 0},
     {"READY_FILE", NULL, "ready-file", "", "file written once set up (for probes)", GW | CL, false,
      &t_path, FIELD(ready_file), 0, 0},
     {"LOG_LEVEL", NULL, "log-level", "info", "error, warning, info or debug", GW | CL, false,
@@ -420,8 +497,8 @@ static const struct setting settings[] = {
 /* pod-gateway settings that podgw reads without error but does not act on
  * yet: named once in a warning, so that nothing silently does nothing. */
 static const char *const not_implemented[] = {
-    "DNS_LOCAL_CIDRS", "DNS_LOCAL_SERVER", "RESOLV_CONF_COPY",	     "GATEWAY_ENABLE_DNSSEC",
-    "IPTABLES_NFT",    "DHCP_LEASE_TIME",  "CONNECTION_RETRY_COUNT",
+    "RESOLV_CONF_COPY", "GATEWAY_ENABLE_DNSSEC",  "IPTABLES_NFT",
+    "DHCP_LEASE_TIME",	"CONNECTION_RETRY_COUNT",
 };
 
 #define N_NOT_IMPLEMENTED (sizeof(not_implemented) / sizeof(not_implemented[0]))
@@ -868,6 +945,12 @@ static void validate(struct loader *ld, struct pg_config *cfg)
 			       "VXLAN_IP_NETWORK's /%u",
 			       cfg->first_dynamic, last_host, cfg->overlay.len);
 	}
+	if (ld->role == PG_ROLE_GATEWAY)
+		for (unsigned i = 0; i < cfg->dns_upstream.n; i++)
+			if (cfg->dns_upstream.items[i].family != AF_INET)
+				report(ld, "DNS_UPSTREAM_SERVERS: '%s': IPv4 addresses only",
+				       pg_prefix_fmt(&cfg->dns_upstream.items[i],
+						     (char[PG_PREFIX_STRLEN]){0}, false));
 	if (ld->role == PG_ROLE_CLIENT)
 		default_identity(cfg);
 	if (ld->role == PG_ROLE_CLIENT && cfg->client_addr.family) {

@@ -16,11 +16,13 @@
 #include <stdio.h>
 
 #include "common/addr.h"
+#include "common/dnsmsg.h"
 #include "common/log.h"
 #include "common/wire.h" /* the identity's limits */
 
 #define PG_MAX_PREFIXES 64
 #define PG_HOSTNAME_MAX 253
+#define PG_MAX_DOMAINS	16
 
 enum pg_role {
 	PG_ROLE_GATEWAY = 1u << 0,
@@ -30,6 +32,11 @@ enum pg_role {
 struct pg_prefix_list {
 	unsigned n;
 	struct pg_prefix items[PG_MAX_PREFIXES];
+};
+
+struct pg_domain_list {
+	unsigned n;
+	char items[PG_MAX_DOMAINS][PG_DNS_NAME_MAX + 1]; /* lower case, no final dot */
 };
 
 struct pg_config {
@@ -60,6 +67,12 @@ struct pg_config {
 	uint32_t keepalive_misses;
 	char pod_name[PG_POD_NAME_MAX + 1];
 	char pod_namespace[PG_NAMESPACE_MAX + 1];
+	bool dns_through_tunnel;	    /* clientd: the pod's DNS goes to the gateway */
+	bool dns_forwarder;		    /* gatewayd: DNS served on the overlay address */
+	struct pg_prefix_list dns_upstream; /* IPv4 */
+	struct pg_prefix dns_local_server;  /* family 0: not set */
+	struct pg_domain_list dns_local;    /* answered by dns_local_server */
+	char resolv_conf[PATH_MAX];	    /* where unset DNS servers come from */
 	char ready_file[PATH_MAX];
 	enum pg_log_level log_level;
 };

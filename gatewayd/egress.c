@@ -7,7 +7,10 @@
 
 #define CHAIN_MSS	 "mss"
 #define CHAIN_KILLSWITCH "killswitch"
+#define CHAIN_DNS_TCP	 "dns_tcp"
 #define PRIO_MANGLE	 (-150)
+#define PRIO_DNAT	 (-100)
+#define DNS_PORT	 53
 
 static bool have_vpn(const struct pg_config *cfg)
 {
@@ -156,6 +159,45 @@ static int accept_link_local(struct pg_nft_table *t)
 	return 0;
 }
 
+/* The DNS forwarder's queries for DNS_LOCAL_CIDRS go to the cluster DNS
+ * through the underlay, VPN or not. */
+static int accept_local_dns(struct pg_nft_table *t, const struct pg_config *cfg)
+{
+	struct pg_nft_rule *r;
+
+	if (!cfg->dns_forwarder || !cfg->dns_local_server.family)
+		return 0;
+	r = pg_nft_rule_new(t, CHAIN_KILLSWITCH);
+	if (!r || pg_nft_match_oifname(r, cfg->underlay_if, false) ||
+	    pg_nft_match_daddr(r, &cfg->dns_local_server) ||
+	    pg_nft_match_dport(r, IPPROTO_UDP, DNS_PORT) || pg_nft_accept(r))
+		return -1;
+	return 0;
+}
+
+/* DNS over TCP (a truncated answer's retry) is not served by the
+ * forwarder: it goes to the first upstream server, forwarded and NATed
+ * like any overlay traffic, so through the egress and its kill switch. */
+static int add_dns_tcp(struct pg_nft_table *t, const struct pg_config *cfg)
+{
+	struct pg_prefix self;
+	struct pg_nft_rule *r;
+
+	if (!cfg->dns_forwarder || cfg->dns_upstream.n == 0)
+		return 0;
+	pg_prefix_host(&cfg->overlay, 1, &self);
+	self.len = 32;
+	if (pg_nft_table_add_chain(t, CHAIN_DNS_TCP, PG_CHAIN_NAT, PG_HOOK_PREROUTING, PRIO_DNAT,
+				   false) < 0)
+		return -1;
+	r = pg_nft_rule_new(t, CHAIN_DNS_TCP);
+	if (!r || pg_nft_match_iifname(r, cfg->vxlan_if, false) || pg_nft_match_daddr(r, &self) ||
+	    pg_nft_match_dport(r, IPPROTO_TCP, DNS_PORT) || pg_nft_counter(r) ||
+	    pg_nft_dnat(r, &cfg->dns_upstream.items[0], 0))
+		return -1;
+	return 0;
+}
+
 /* The gateway's own output through the underlay. Clients live on the pod
  * network, possibly on other nodes' subnets: VXLAN toward them (destination
  * port VXLAN_PORT) and membership replies (source port
@@ -179,7 +221,7 @@ static int add_kill_switch(struct pg_nft_table *t, const struct pg_config *cfg)
 	    accept_port(t, cfg, IPPROTO_UDP, (uint16_t)cfg->vpn_port, false) < 0 ||
 	    accept_port(t, cfg, IPPROTO_TCP, (uint16_t)cfg->vpn_port, false) < 0)
 		return -1;
-	if (accept_link_local(t) < 0)
+	if (accept_link_local(t) < 0 || accept_local_dns(t, cfg) < 0)
 		return -1;
 	for (int family = AF_INET; family; family = family == AF_INET ? AF_INET6 : 0) {
 		if (!have_local(cfg, family))
@@ -197,7 +239,7 @@ static int add_kill_switch(struct pg_nft_table *t, const struct pg_config *cfg)
 
 int pg_egress_add_chains(struct pg_nft_table *t, const struct pg_config *cfg)
 {
-	if (add_mss_clamp(t, cfg) < 0)
+	if (add_mss_clamp(t, cfg) < 0 || add_dns_tcp(t, cfg) < 0)
 		return -1;
 	return kill_switch(cfg) ? add_kill_switch(t, cfg) : 0;
 }

@@ -10,8 +10,11 @@
  * routes send there. With the kill switch the gateway's own output through
  * the underlay is limited to VXLAN and membership traffic, replies,
  * VPN_LOCAL_CIDRS and the VPN endpoint port. TCP MSS is clamped to the path
- * MTU on forwarded overlay traffic, both ways. Each function adds to a table
- * description; chain names a chain the caller made. */
+ * MTU on forwarded overlay traffic, both ways. With the DNS forwarder, TCP
+ * port 53 to the gateway's overlay address goes to the first upstream
+ * server, and the kill switch lets its UDP queries reach DNS_LOCAL_SERVER
+ * through the underlay. Each function adds to a table description; chain
+ * names a chain the caller made. */
 
 #include "common/config.h"
 #include "netlink/nft.h"
@@ -27,8 +30,9 @@ int pg_egress_add_sets(struct pg_nft_table *t, const struct pg_config *cfg);
 int pg_egress_forward(struct pg_nft_table *t, const char *chain, const struct pg_config *cfg);
 /* Source NAT rules, for a nat postrouting chain. */
 int pg_egress_nat(struct pg_nft_table *t, const char *chain, const struct pg_config *cfg);
-/* Chains of their own: the MSS clamp, and the kill switch's output filter
- * when a VPN is set and VPN_BLOCK_OTHER_TRAFFIC is true. */
+/* Chains of their own: the MSS clamp, DNS over TCP's DNAT, and the kill
+ * switch's output filter when a VPN is set and VPN_BLOCK_OTHER_TRAFFIC is
+ * true. */
 int pg_egress_add_chains(struct pg_nft_table *t, const struct pg_config *cfg);
 /* Drop rules for the guard table's postrouting chain (after source NAT):
  * an overlay source on any interface overlay traffic may leave through. */

@@ -22,6 +22,7 @@
 #include "gatewayd/admission.h"
 #include "gatewayd/confwatch.h"
 #include "gatewayd/forwards.h"
+#include "gatewayd/dns.h"
 #include "gatewayd/membership.h"
 #include "netlink/monitor.h"
 #include "netlink/rtnl.h"
@@ -43,6 +44,7 @@ struct pg_gateway {
 	struct pg_pool *pool;
 	struct pg_admission admission;
 	struct pg_membership *membership;
+	struct pg_dns *dns;
 	struct pg_link_info underlay;
 	size_t repaired_leases;
 	struct pg_route local_routes[PG_MAX_PREFIXES]; /* ours: removed on exit */
@@ -363,6 +365,21 @@ static int open_membership(struct pg_gateway *gw, const struct pg_vxlan *vx,
 	return r;
 }
 
+/* Bound before capabilities are dropped: port 53 needs
+ * CAP_NET_BIND_SERVICE, the cluster DNS socket's device binding root. */
+static int open_dns(struct pg_gateway *gw, const struct pg_prefix *addr)
+{
+	int r;
+
+	if (!gw->cfg->dns_forwarder)
+		return 0;
+	r = pg_dns_open(gw->cfg, pg_prefix_v4(addr), &gw->vxlan_ifindex, &gw->dns);
+	if (r < 0)
+		pg_err("DNS_FORWARDER: cannot serve DNS on %s port 53: %s",
+		       pg_prefix_fmt(addr, (char[PG_PREFIX_STRLEN]){0}, false), strerror(-r));
+	return r;
+}
+
 /* With a VPN, VPN_LOCAL_CIDRS go to the pod network's router (the
  * underlay's default gateway), as pod-gateway does, so that a VPN client's
  * 0/1 and 128/1 routes do not take them. A route someone else already
@@ -458,7 +475,7 @@ int pg_gateway_setup(const struct pg_config *cfg, struct pg_gateway **out)
 		goto fail;
 	wanted_link(gw, underlay, &vx, &addr);
 	status = PG_EXIT_RUNTIME;
-	if (open_membership(gw, &vx, &addr) < 0)
+	if (open_membership(gw, &vx, &addr) < 0 || open_dns(gw, &addr) < 0)
 		goto fail;
 	if ((status = adopt_or_remove_leftover(gw, &vx)) != 0)
 		goto fail;
@@ -491,6 +508,7 @@ int pg_gateway_setup(const struct pg_config *cfg, struct pg_gateway **out)
 		cfg->vpn_if[0] ? cfg->vpn_if : cfg->underlay_if,
 		cfg->vpn_if[0] && cfg->vpn_block ? " (kill switch)" : "", cfg->control_port,
 		vx.mtu);
+	pg_dns_describe(cfg);
 	*out = gw;
 	return PG_EXIT_OK;
 
@@ -633,6 +651,16 @@ static int until(int timeout, uint64_t due, uint64_t now)
 	return timeout < 0 || left < timeout ? left : timeout;
 }
 
+/* The event loop's descriptors, by slot. */
+enum {
+	FD_SIGNALS,
+	FD_MEMBERSHIP,
+	FD_MONITOR,
+	FD_NAT_CONF,
+	FD_DNS,
+	FD_COUNT = FD_DNS + PG_DNS_NFDS
+};
+
 int pg_gateway_run(struct pg_gateway *gw, int sigfd)
 {
 	static const char *const tables[] = {PG_GATEWAY_TABLE, PG_GATEWAY_GUARD_TABLE};
@@ -646,27 +674,30 @@ int pg_gateway_run(struct pg_gateway *gw, int sigfd)
 	if (r < 0)
 		pg_warn("watching for changes: %s; nothing will be repaired", strerror(-r));
 	for (;;) {
-		struct pollfd pfd[4] = {
+		struct pollfd pfd[FD_COUNT] = {
 		    {.fd = sigfd, .events = POLLIN},
 		    {.fd = pg_membership_fd(gw->membership), .events = POLLIN},
 		    {.fd = mon ? pg_monitor_fd(mon) : -1, .events = POLLIN},
 		    {.fd = gw->nat_watch ? pg_confwatch_fd(gw->nat_watch) : -1, .events = POLLIN},
 		};
-		int timeout = pg_membership_tick(gw->membership);
+		int timeout = pg_membership_tick(gw->membership), dns_due = pg_dns_tick(gw->dns);
 		uint64_t now = pg_monotonic_ms();
 		unsigned changed = 0;
 
+		pg_dns_poll_fds(gw->dns, &pfd[FD_DNS]);
+		if (dns_due >= 0 && (timeout < 0 || dns_due < timeout))
+			timeout = dns_due;
 		if (pending)
 			timeout = repair_due > now ? (int)(repair_due - now) : 0;
 		timeout = until(timeout, gw->nat_reload_due, now);
-		if (poll(pfd, 4, timeout) < 0) {
+		if (poll(pfd, FD_COUNT, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			pg_err("poll: %s", strerror(errno));
 			pg_monitor_close(mon);
 			return PG_EXIT_RUNTIME;
 		}
-		if (pfd[0].revents & POLLIN) {
+		if (pfd[FD_SIGNALS].revents & POLLIN) {
 			int sig = pg_signals_read(sigfd);
 
 			if (sig == SIGTERM || sig == SIGINT) {
@@ -677,15 +708,17 @@ int pg_gateway_run(struct pg_gateway *gw, int sigfd)
 			if (sig == SIGHUP)
 				reload_nat_conf(gw, "SIGHUP");
 		}
-		if (pfd[1].revents & POLLIN)
+		if (pfd[FD_MEMBERSHIP].revents & POLLIN)
 			pg_membership_receive(gw->membership);
+		pg_dns_handle(gw->dns, &pfd[FD_DNS]);
 		now = pg_monotonic_ms();
 		/* a writer may need several calls: read once it went quiet */
-		if ((pfd[3].revents & POLLIN) && pg_confwatch_read(gw->nat_watch))
+		if ((pfd[FD_NAT_CONF].revents & POLLIN) && pg_confwatch_read(gw->nat_watch))
 			gw->nat_reload_due = now + NAT_CONF_SETTLE_MS;
 		if (gw->nat_reload_due && now >= gw->nat_reload_due)
 			reload_nat_conf(gw, "the file changed");
-		if ((pfd[2].revents & POLLIN) && pg_monitor_read(mon, &changed) == 0 && changed) {
+		if ((pfd[FD_MONITOR].revents & POLLIN) && pg_monitor_read(mon, &changed) == 0 &&
+		    changed) {
 			if (!pending)
 				repair_due = now + REPAIR_DEBOUNCE_MS;
 			pending |= changed;
@@ -721,6 +754,7 @@ void pg_gateway_teardown(struct pg_gateway *gw)
 		pg_membership_save(gw->membership);
 		pg_membership_close(gw->membership);
 	}
+	pg_dns_close(gw->dns);
 	pg_pool_free(gw->pool);
 	sodium_memzero(&gw->key, sizeof(gw->key));
 	for (size_t i = 0; i < gw->n_local_routes; i++)

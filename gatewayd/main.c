@@ -9,6 +9,7 @@
 #include "common/config.h"
 #include "common/daemon.h"
 #include "common/log.h"
+#include "gatewayd/dns.h"
 #include "gatewayd/gateway.h"
 
 extern char **environ;
@@ -30,6 +31,7 @@ int main(int argc, char **argv)
 		return PG_EXIT_CONFIG;
 	}
 	pg_log_set_level(cfg.log_level);
+	pg_dns_complete_config(&cfg);
 
 	/* Signals are blocked before setup so a SIGTERM during it is not lost
 	 * and still gets everything removed. */

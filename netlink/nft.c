@@ -617,6 +617,18 @@ int pg_nft_match_oifname(struct pg_nft_rule *r, const char *ifname, bool negate)
 	return match_ifname(r, NFT_META_OIFNAME, ifname, negate);
 }
 
+int pg_nft_match_mark(struct pg_nft_rule *r, uint32_t mark, bool negate)
+{
+	int e = open_rule(r);
+
+	if (e < 0)
+		return e;
+	/* The mark is a host-order u32, compared whole. */
+	if ((e = expr_meta(r, NFT_META_MARK)) < 0)
+		return done(r, e);
+	return done(r, expr_cmp(r, negate ? NFT_CMP_NEQ : NFT_CMP_EQ, &mark, sizeof(mark)));
+}
+
 /* ct state and ct status are host-order u32 bit sets: (value & bits) != 0
  * matches any of the bits. */
 static int match_ct_bits(struct pg_nft_rule *r, uint32_t key, uint32_t bits, uint32_t known)

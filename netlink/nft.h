@@ -82,7 +82,10 @@ int pg_nft_match_iifname(struct pg_nft_rule *r, const char *ifname, bool negate)
 int pg_nft_match_oifname(struct pg_nft_rule *r, const char *ifname, bool negate);
 int pg_nft_match_nfproto(struct pg_nft_rule *r, int nfproto);
 int pg_nft_match_ct_state(struct pg_nft_rule *r, uint32_t states);
-int pg_nft_match_ct_status(struct pg_nft_rule *r, uint32_t status);	  /* any of the bits */
+int pg_nft_match_ct_status(struct pg_nft_rule *r, uint32_t status); /* any of the bits */
+/* `meta mark MARK` (or !=): the packet's mark, which only a socket of a
+ * process with CAP_NET_ADMIN (SO_MARK) or a rule can set. */
+int pg_nft_match_mark(struct pg_nft_rule *r, uint32_t mark, bool negate);
 int pg_nft_match_saddr(struct pg_nft_rule *r, const struct pg_prefix *p); /* ip or ip6 */
 int pg_nft_match_daddr(struct pg_nft_rule *r, const struct pg_prefix *p);
 int pg_nft_match_l4proto(struct pg_nft_rule *r, uint8_t proto);

@@ -11,8 +11,9 @@ set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 cd "$src"
 
-# iperf3 and ethtool: the benchmark runner's smoke test (tests/bench).
-"$src/scripts/deps.sh" iperf3 ethtool
+# iperf3 and ethtool: the benchmark runner's smoke test (tests/bench); dnsmasq-base:
+# the DNS servers of tests/ns/dns-tunnel.sh.
+"$src/scripts/deps.sh" iperf3 ethtool dnsmasq-base
 
 build=${PODGW_BUILD_DIR:-build}
 asan=${PODGW_ASAN_BUILD_DIR:-build-asan}

@@ -145,6 +145,24 @@ static const struct env_case env_cases[] = {
     {"CLIENT_ADDRESS=172.16.0.255", true, false, "gateway or broadcast"},
     {"CLIENT_ADDRESS=172.16.0.0", true, false, "gateway or broadcast"},
     {"CLIENT_ADDRESS=fd00::1", true, false, "not an IPv4 address"},
+    {"CLIENT_DNS_THROUGH_TUNNEL=true", true, true, NULL},
+    {"CLIENT_DNS_THROUGH_TUNNEL=1", true, false, "CLIENT_DNS_THROUGH_TUNNEL: '1': must be true"},
+    {"DNS_FORWARDER=false", false, true, NULL},
+    {"DNS_FORWARDER=off", false, false, "DNS_FORWARDER: 'off'"},
+    {"DNS_UPSTREAM_SERVERS=198.51.100.53,203.0.113.53", false, true, NULL},
+    {"DNS_UPSTREAM_SERVERS=2001:db8::53", false, false,
+     "DNS_UPSTREAM_SERVERS: '2001:db8::53': IPv4 addresses only"},
+    {"DNS_UPSTREAM_SERVERS=dns.google", false, false, "DNS_UPSTREAM_SERVERS: 'dns.google'"},
+    {"DNS_LOCAL_CIDRS=local, Cluster.Local. corp_1.example", false, true, NULL},
+    {"DNS_LOCAL_CIDRS=", false, true, NULL},
+    {"DNS_LOCAL_CIDRS=10.0.0.0/8", false, false,
+     "DNS_LOCAL_CIDRS: '10.0.0.0/8': not a list of domain names"},
+    {"DNS_LOCAL_CIDRS=a..b", false, false, "DNS_LOCAL_CIDRS: 'a..b'"},
+    {"DNS_LOCAL_CIDRS=.", false, false, "DNS_LOCAL_CIDRS: '.'"},
+    {"DNS_LOCAL_CIDRS=a b c d e f g h i j k l m n o p q", false, false, "more than 16"},
+    {"DNS_LOCAL_SERVER=10.96.0.10", false, true, NULL},
+    {"DNS_LOCAL_SERVER=fd00::a", false, false, "DNS_LOCAL_SERVER: 'fd00::a': not an IPv4"},
+    {"DNS_RESOLV_CONF=resolv.conf", false, false, "DNS_RESOLV_CONF: 'resolv.conf': must be"},
 };
 
 static void test_env_table(void)
@@ -226,6 +244,11 @@ static void test_defaults(void)
 	CHECK(cfg.vpn_block); /* pod-gateway's default; acts only with a VPN */
 	CHECK(cfg.vpn_port == 443);
 	CHECK(cfg.log_level == PG_LOG_INFO);
+	/* DNS: served, servers from resolv.conf at start (gatewayd/dns.c). */
+	CHECK(cfg.dns_forwarder && cfg.dns_upstream.n == 0 && cfg.dns_local_server.family == 0);
+	CHECK(cfg.dns_local.n == 1);
+	CHECK_STR(cfg.dns_local.items[0], "local");
+	CHECK_STR(cfg.resolv_conf, "/etc/resolv.conf");
 	CHECK_STR(errs, "");
 	free(errs);
 }
@@ -339,7 +362,9 @@ static void test_file_syntax(void)
 	CHECK(cfg.vpn_block && cfg.vpn_port == 443 && cfg.vpn_local.n == 2);
 	CHECK_STR(pg_prefix_fmt(&cfg.vpn_local.items[1], buf, true), "192.168.0.0/16");
 	CHECK(strstr(errs, "warning: pod-gateway settings not implemented, ignored: "
-			   "DNS_LOCAL_CIDRS, RESOLV_CONF_COPY") != NULL);
+			   "RESOLV_CONF_COPY, GATEWAY_ENABLE_DNSSEC") != NULL);
+	CHECK(cfg.dns_local.n == 1);
+	CHECK_STR(cfg.dns_local.items[0], "local");
 	CHECK(strstr(errs, "VPN_") == NULL);
 	CHECK(count_lines(errs) == 1);
 	free(errs);

@@ -445,6 +445,70 @@ static void test_gateway_moved(void)
 	pg_nft_table_free(t);
 }
 
+/* DNS through the tunnel: two rules more near the top of each filter
+ * chain (UDP and TCP port 53 to the gateway pass), a nat chain redirecting
+ * port 53 to the gateway, one masquerading it into the tunnel and a
+ * postrouting chain dropping unmarked port 53 out of eth0. */
+static void test_dns_through_tunnel(void)
+{
+	static const char *const dns_chain[] = {
+	    "  [ meta load mark => reg 1 ]\n"
+	    "  [ cmp eq reg 1 0x50474457 ]\n"
+	    "  [ immediate reg 0 accept ]\n",
+	    "  [ meta load oifname => reg 1 ]\n"
+	    "  [ cmp eq reg 1 0x00006f6c 0x00000000 0x00000000 0x00000000 ]\n"
+	    "  [ immediate reg 0 accept ]\n",
+	    "  [ meta load l4proto => reg 1 ]\n"
+	    "  [ cmp eq reg 1 0x00000011 ]\n"
+	    "  [ payload load 2b @ transport header + 2 => reg 1 ]\n"
+	    "  [ cmp eq reg 1 0x00003500 ]\n"
+	    "  [ counter pkts 0 bytes 0 ]\n"
+	    "  [ meta load nfproto => reg 1 ]\n"
+	    "  [ cmp eq reg 1 0x00000002 ]\n"
+	    "  [ immediate reg 1 0x010010ac ]\n"
+	    "  [ nat dnat ip addr_min reg 1 ]\n",
+	};
+	struct pg_guard_params p = base_params();
+	const struct nlmsghdr *rules[64];
+	struct pg_nft_table *t;
+	struct batch b;
+	size_t n, in_dns = 0;
+
+	p.dns_to = prefix("172.16.0.1/32");
+	t = pg_guard_table(&p);
+	CHECK(t != NULL);
+	if (!t)
+		return;
+	CHECK(serialize(t, &b) == 0);
+	n = pick(&b, NFT_MSG_NEWRULE, rules, 64);
+	CHECK(n == 2 * 12 + 4 + 2 + 2);
+	for (size_t i = 0; i < n; i++) {
+		char *chain = NULL, *text = rule_text(rules[i], &chain);
+
+		if (chain && strcmp(chain, "dns") == 0) {
+			if (in_dns < 3)
+				CHECK_STR(text, dns_chain[in_dns]);
+			in_dns++;
+		}
+		/* The second rule of each filter chain: UDP port 53 to the gateway. */
+		if (i == 1 || i == 13)
+			CHECK(text && strstr(text, "[ cmp eq reg 1 0x010010ac ]") &&
+			      strstr(text, "[ cmp eq reg 1 0x00003500 ]"));
+		if (chain && strcmp(chain, "dns_src") == 0)
+			CHECK(text && strstr(text, "[ cmp eq reg 1 0x010010ac ]") &&
+			      strstr(text, "[ masq ]"));
+		if (chain && strcmp(chain, "dns_out") == 0)
+			CHECK(text && strstr(text, "[ meta load oifname => reg 1 ]") &&
+			      strstr(text, "[ cmp neq reg 1 0x50474457 ]") &&
+			      strstr(text, "[ immediate reg 0 drop ]"));
+		free(chain);
+		free(text);
+	}
+	CHECK(in_dns == 4);
+	batch_free(&b);
+	pg_nft_table_free(t);
+}
+
 static void expect_einval(const struct pg_guard_params *p, const char *what)
 {
 	struct pg_nft_table *t;
@@ -493,6 +557,14 @@ static void test_invalid(void)
 	expect_einval(&p, "cluster CIDR with host bits");
 	bad.items[0].family = 0;
 	expect_einval(&p, "cluster CIDR without a family");
+	p = base_params();
+	p.dns_to = prefix("fd00::1/128");
+	expect_einval(&p, "DNS to an IPv6 address");
+	p.dns_to = prefix("172.16.0.0/24");
+	expect_einval(&p, "DNS to a network");
+	p.dns_to = prefix("172.16.0.1/32");
+	p.vxlan_if = NULL;
+	expect_einval(&p, "DNS to the tunnel without its link");
 }
 
 int main(void)
@@ -500,6 +572,7 @@ int main(void)
 	test_full();
 	test_empty();
 	test_gateway_moved();
+	test_dns_through_tunnel();
 	test_invalid();
 	return check_result();
 }

@@ -662,6 +662,9 @@ static void test_egress_exprs(void)
 	    "  [ rt load tcpmss => reg 1 ]\n"
 	    "  [ byteorder reg 1 = hton(reg 1, 2, 2) ]\n"
 	    "  [ exthdr write tcpopt reg 1 => 2b @ 2 + 2 ]\n",
+	    "  [ meta load mark => reg 1 ]\n"
+	    "  [ cmp neq reg 1 0x50474457 ]\n"
+	    "  [ immediate reg 0 accept ]\n",
 	};
 
 	CHECK(pg_nft_table_add_chain(t, "pre", PG_CHAIN_NAT, PG_HOOK_PREROUTING, -100, false) == 0);
@@ -700,6 +703,8 @@ static void test_egress_exprs(void)
 	CHECK(pg_nft_match_sport(r, IPPROTO_UDP, 8473) == 0 && pg_nft_accept(r) == 0);
 	r = pg_nft_rule_new(t, "mss");
 	CHECK(pg_nft_match_tcp_flags_syn(r) == 0 && pg_nft_clamp_mss_to_pmtu(r) == 0);
+	r = pg_nft_rule_new(t, "out"); /* meta mark != 0x50474457 accept */
+	CHECK(pg_nft_match_mark(r, 0x50474457, true) == 0 && pg_nft_accept(r) == 0);
 	rules = table_rules(t);
 	for (size_t i = 0; rules && i < sizeof(want) / sizeof(want[0]); i++)
 		CHECK_STR(rules[i], want[i]);

@@ -441,6 +441,48 @@ static void test_port_forwards(void)
 	pg_pool_free(pool);
 }
 
+/* The DNS forwarder with a VPN and the kill switch: TCP port 53 to the
+ * gateway goes to the first upstream; the forwarder's UDP queries may
+ * reach the cluster DNS through the underlay. */
+static void test_dns(void)
+{
+	static const struct want want[] = {
+	    INPUT_AND_ANTISPOOF,
+	    {"forward", "iifname|" VXLAN0 "|oifname|" TUN0 "|network header + 12|accept"},
+	    FORWARD_TAIL,
+	    {"postrouting", "network header + 12|oifname|" TUN0 "|masq"},
+	    {"postrouting", "network header + 12|oifname|" ETH0 "|masq"},
+	    MSS_CLAMP,
+	    /* iifname vxlan0 ip daddr 172.16.0.1 tcp dport 53 dnat to 198.51.100.53 */
+	    {"dns_tcp", "iifname|" VXLAN0 "|network header + 16|0x010010ac|0x00000006|"
+			"transport header + 2|0x00003500|counter|0x356433c6|nat dnat ip"},
+	    KILL_SWITCH_HEAD,
+	    /* oifname eth0 ip daddr 10.96.0.10 udp dport 53 accept */
+	    {"killswitch", ETH0 "|network header + 16|0x0a00600a|0x00000011|0x00003500|accept"},
+	    {"killswitch", "counter|drop"},
+	};
+	struct pg_config cfg;
+	struct parsed p;
+
+	load("VPN_INTERFACE=tun0\nVPN_TRAFFIC_PORT=1194\n"
+	     "DNS_UPSTREAM_SERVERS=198.51.100.53,198.51.100.54\nDNS_LOCAL_SERVER=10.96.0.10\n",
+	     &cfg);
+	parse(pg_gateway_ruleset(&cfg, NULL), &p);
+	check_rules("dns", &p, want, sizeof(want) / sizeof(want[0]));
+	CHECK(has_chain(&p, "dns_tcp nat 0 -100"));
+	parsed_free(&p);
+
+	/* Off: none of it. */
+	load("VPN_INTERFACE=tun0\nDNS_FORWARDER=false\nDNS_UPSTREAM_SERVERS=198.51.100.53\n"
+	     "DNS_LOCAL_SERVER=10.96.0.10\n",
+	     &cfg);
+	parse(pg_gateway_ruleset(&cfg, NULL), &p);
+	CHECK(!has_chain(&p, "dns_tcp nat 0 -100"));
+	for (size_t i = 0; i < p.nrules; i++)
+		CHECK(!strstr(p.text[i], "0x0a00600a"));
+	parsed_free(&p);
+}
+
 int main(void)
 {
 	test_no_vpn();
@@ -448,5 +490,6 @@ int main(void)
 	test_vpn_kill_switch();
 	test_vpn_snat_local();
 	test_vpn_no_block();
+	test_dns();
 	return check_result();
 }

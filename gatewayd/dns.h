@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef PODGW_GATEWAY_DNS_H
+#define PODGW_GATEWAY_DNS_H
+
+/* The gateway's DNS forwarder, for clients whose DNS goes through the
+ * tunnel (CLIENT_DNS_THROUGH_TUNNEL): UDP on the overlay address, port 53,
+ * from overlay sources arriving on the vxlan link (which admission already
+ * limits to leased clients). A query for a name under DNS_LOCAL_CIDRS goes
+ * to DNS_LOCAL_SERVER (the cluster DNS) out of the underlay, any other to
+ * DNS_UPSTREAM_SERVERS by the routes, that is through the egress and its
+ * kill switch. Only the header and the question are read; the query gets a
+ * fresh random ID, and the answer goes back unchanged but for the client's
+ * ID. At most PG_DNS_PENDING_MAX queries are outstanding, each for
+ * PG_DNS_TIMEOUT_MS; the client's own retry goes to the server that timed
+ * out least. TCP is not served here: egress.c sends it to the first
+ * upstream with a DNAT rule. A bad datagram is dropped with a rate-limited
+ * line; it never stops the daemon. */
+
+#include <poll.h>
+
+#include "common/config.h"
+
+#define PG_DNS_PENDING_MAX 1024
+#define PG_DNS_TIMEOUT_MS  4000
+#define PG_DNS_NFDS	   3
+
+struct pg_dns;
+
+/* Fills the servers the settings left empty from DNS_RESOLV_CONF (all its
+ * nameservers as upstreams, the first as the local server), silently:
+ * before setup, whose failure must be the only line. */
+void pg_dns_complete_config(struct pg_config *cfg);
+/* Says which servers are used, or warns that there are none. */
+void pg_dns_describe(const struct pg_config *cfg);
+/* Binds addr (the overlay address) port 53, the sockets towards the
+ * servers. vxlan_ifindex points at the gateway's current vxlan ifindex
+ * (it changes when the link is repaired): queries must arrive there. */
+int pg_dns_open(const struct pg_config *cfg, struct in_addr addr, const int *vxlan_ifindex,
+		struct pg_dns **out);
+void pg_dns_close(struct pg_dns *d);
+/* Fills PG_DNS_NFDS entries to poll; then pg_dns_handle reads what they
+ * say is ready. */
+void pg_dns_poll_fds(const struct pg_dns *d, struct pollfd *pfd);
+void pg_dns_handle(struct pg_dns *d, const struct pollfd *pfd);
+/* Ends queries that timed out; returns the milliseconds until the next
+ * one may, or -1 when none is outstanding. */
+int pg_dns_tick(struct pg_dns *d);
+
+#endif

@@ -46,6 +46,27 @@ uint64_t pg_monotonic_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+bool pg_args_take(int *argc, char **argv, const char *flag)
+{
+	bool found = false;
+	int j = 1;
+
+	for (int i = 1; i < *argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			while (i < *argc)
+				argv[j++] = argv[i++];
+			break;
+		}
+		if (strcmp(argv[i], flag) == 0)
+			found = true;
+		else
+			argv[j++] = argv[i];
+	}
+	*argc = j;
+	argv[j] = NULL;
+	return found;
+}
+
 int pg_ready_file_write(const char *path, const char *content)
 {
 	char tmp[PATH_MAX];

@@ -2,6 +2,7 @@
 #ifndef PODGW_DAEMON_H
 #define PODGW_DAEMON_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* What both daemons do around their work: exit codes, termination signals
@@ -20,6 +21,11 @@ int pg_signals_open(void);
 int pg_signals_read(int fd);
 /* Milliseconds of CLOCK_MONOTONIC: for timeouts and measured intervals. */
 uint64_t pg_monotonic_ms(void);
+
+/* Removes every argument equal to flag from argv (up to a "--"), moving
+ * the rest down and updating *argc; true when there was one. For flags
+ * that main() handles before the settings are parsed (--check-config). */
+bool pg_args_take(int *argc, char **argv, const char *flag);
 
 /* Writes path atomically (temp file + rename); "" means no ready file. */
 int pg_ready_file_write(const char *path, const char *content);

@@ -12,7 +12,13 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 cd "$src"
 
 # iperf3 and ethtool: the benchmark runner's smoke test (tests/bench).
-"$src/scripts/deps.sh" iperf3 ethtool
+# The Kubernetes manifests (tests/k8s) need the shellcheck package, and
+# Node.js with npm where there is none (kubectl too: the machine has it).
+extra=(shellcheck)
+if ! command -v npm >/dev/null 2>&1; then
+	extra+=(nodejs npm)
+fi
+"$src/scripts/deps.sh" iperf3 ethtool "${extra[@]}"
 
 build=${PODGW_BUILD_DIR:-build}
 asan=${PODGW_ASAN_BUILD_DIR:-build-asan}

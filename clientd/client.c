@@ -455,7 +455,11 @@ static int setup_steps(struct pg_client *c)
 	}
 	if ((r = pg_probe_open(&c->probe)) < 0) {
 		pg_err("opening the ICMP socket for the gateway check: %s%s", strerror(-r),
-		       r == -EPERM ? " (needs CAP_NET_RAW)" : "");
+		       r == -EPERM || r == -EACCES
+			   ? " (needs the pod's net.ipv4.ping_group_range to include this "
+			     "process's group, e.g. securityContext.sysctls "
+			     "net.ipv4.ping_group_range=\"0 2147483647\", or CAP_NET_RAW)"
+			   : "");
 		return PG_EXIT_RUNTIME;
 	}
 	if ((r = pg_nft_open(&c->nft)) < 0) {

@@ -43,7 +43,8 @@ static void usage(FILE *out, const char *prog)
 		"  init  route this pod through the gateway, then exit (0 only when routed)\n"
 		"  run   the same (retrying until it works), then keep it working: keepalives,\n"
 		"        finding a moved gateway, repairing changes; on SIGTERM release the lease\n"
-		"  check exit 0 only when the tunnel is up and (with READY_FILE) healthy\n\n",
+		"  check exit 0 only when the tunnel is up and (with READY_FILE) healthy\n"
+		"With --check-config the command may be left out.\n\n",
 		prog);
 	pg_config_usage(out, PG_ROLE_CLIENT, prog);
 }
@@ -54,8 +55,13 @@ int main(int argc, char **argv)
 	struct pg_client *c;
 	const char *cmd;
 	int first_arg, sigfd = -1, r, status;
+	bool check_config;
 
 	pg_log_init(argv[0]);
+	/* --check-config: the settings are read and validated exactly as for a
+	 * start, then printed; nothing is touched, no privilege is needed. The
+	 * command may be left out. */
+	check_config = pg_args_take(&argc, argv, "--check-config");
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			usage(stdout, argv[0]);
@@ -67,6 +73,10 @@ int main(int argc, char **argv)
 		return PG_EXIT_OK;
 	if (r < 0)
 		return PG_EXIT_CONFIG;
+	if (check_config && first_arg == argc) {
+		pg_config_print(stdout, PG_ROLE_CLIENT, &cfg);
+		return fflush(stdout) == 0 ? PG_EXIT_OK : PG_EXIT_RUNTIME;
+	}
 	if (first_arg == argc) {
 		pg_err("missing command: init, run or check (see --help)");
 		return PG_EXIT_CONFIG;
@@ -79,6 +89,10 @@ int main(int argc, char **argv)
 		return PG_EXIT_CONFIG;
 	}
 	cmd = argv[first_arg];
+	if (check_config) {
+		pg_config_print(stdout, PG_ROLE_CLIENT, &cfg);
+		return fflush(stdout) == 0 ? PG_EXIT_OK : PG_EXIT_RUNTIME;
+	}
 	pg_log_set_level(cfg.log_level);
 
 	if (strcmp(cmd, "check") == 0)

@@ -16,6 +16,7 @@
 
 struct pg_probe {
 	int fd;
+	bool dgram; /* an unprivileged ICMP socket: no IP header, the kernel owns the id */
 	uint16_t id;
 	uint16_t seq;
 };
@@ -40,7 +41,13 @@ int pg_probe_open(struct pg_probe **out)
 
 	if (!p)
 		return -ENOMEM;
-	p->fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_ICMP);
+	/* An unprivileged ICMP socket first: it needs no CAP_NET_RAW, only the
+	 * process's group in net.ipv4.ping_group_range (a safe sysctl that
+	 * container runtimes often open to all). A raw socket otherwise. */
+	p->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_ICMP);
+	p->dgram = p->fd >= 0;
+	if (p->fd < 0)
+		p->fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_ICMP);
 	if (p->fd < 0) {
 		int r = -errno;
 
@@ -74,14 +81,22 @@ static int send_echo(struct pg_probe *p, struct in_addr dst)
 }
 
 /* Raw ICMP sockets see every ICMP packet of the namespace: only an echo
- * reply from dst carrying our id counts. */
+ * reply from dst carrying our id counts. An unprivileged ICMP socket gets
+ * only the replies to its own id (which the kernel sets), without the IP
+ * header: the sender's address comes from recvfrom. */
 static bool is_our_reply(const struct pg_probe *p, const uint8_t *buf, size_t len,
-			 struct in_addr dst)
+			 struct in_addr from, struct in_addr dst)
 {
 	struct iphdr ip;
 	struct icmphdr h;
 	size_t ihl;
 
+	if (p->dgram) {
+		if (len < sizeof(h) || from.s_addr != dst.s_addr)
+			return false;
+		memcpy(&h, buf, sizeof(h));
+		return h.type == ICMP_ECHOREPLY;
+	}
 	if (len < sizeof(ip))
 		return false;
 	memcpy(&ip, buf, sizeof(ip));
@@ -117,8 +132,16 @@ int pg_probe_echo(struct pg_probe *p, struct in_addr dst, unsigned timeout_ms, u
 		wait = (int)((next_send < deadline ? next_send : deadline) - now);
 		if (poll(&pfd, 1, wait) < 0 && errno != EINTR)
 			return -errno;
-		while ((n = recv(p->fd, buf, sizeof(buf), 0)) > 0)
-			if (is_our_reply(p, buf, (size_t)n, dst))
+		for (;;) {
+			struct sockaddr_in from = {0};
+			socklen_t from_len = sizeof(from);
+
+			n = recvfrom(p->fd, buf, sizeof(buf), 0, (struct sockaddr *)&from,
+				     &from_len);
+			if (n <= 0)
+				break;
+			if (is_our_reply(p, buf, (size_t)n, from.sin_addr, dst))
 				return 0;
+		}
 	}
 }

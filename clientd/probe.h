@@ -7,9 +7,11 @@
 #include <stdint.h>
 
 /* ICMP echo toward the gateway's overlay address: proof that the tunnel
- * carries packets both ways. The raw socket is opened once, while the
- * process still has CAP_NET_RAW, and keeps working after capabilities are
- * dropped. */
+ * carries packets both ways. The socket is opened once: an unprivileged
+ * ICMP socket where net.ipv4.ping_group_range admits the process's group
+ * (no capability needed, as in Kubernetes pods that drop ALL), else a raw
+ * socket while the process still has CAP_NET_RAW; either keeps working
+ * after capabilities are dropped. */
 struct pg_probe;
 
 int pg_probe_open(struct pg_probe **out);

@@ -430,8 +430,8 @@ static const struct setting settings[] = {
     {"NOT_ROUTED_TO_GATEWAY_CIDRS", NULL, "not-routed-to-gateway-cidrs", "",
      "CIDRs kept on the pod network (cluster and service ranges)", CL, false, &t_cidr_list,
      FIELD(not_routed), 0, 0},
-    {"K8S_DNS_IPS", NULL, "k8s-dns-ips", "", "cluster DNS addresses kept on the pod network", CL,
-     false, &t_ip_list, FIELD(dns), 0, 0},
+    {"K8S_DNS_IPS", "K8S_DNS_ips", "k8s-dns-ips", "",
+     "cluster DNS addresses kept on the pod network", CL, false, &t_ip_list, FIELD(dns), 0, 0},
     {"GATEWAY_RESOLVE_TIMEOUT", NULL, "gateway-resolve-timeout", "10",
      "seconds to keep resolving the gateway's name", CL, false, &t_number, FIELD(resolve_timeout),
      1, SECONDS_MAX},
@@ -1111,4 +1111,82 @@ void pg_config_usage(FILE *out, enum pg_role role, const char *prog)
 	}
 	fprintf(out, "  %-38s settings file\n  %-38s this text\n  %-38s version\n", "--config FILE",
 		"--help", "--version");
+	fprintf(out, "  %-38s validate the settings as a start would, print them, exit\n",
+		"--check-config");
+}
+
+/* ---- the effective settings, for --check-config ---- */
+
+static void print_prefix(FILE *out, const struct pg_prefix *p, bool with_len)
+{
+	char buf[PG_PREFIX_STRLEN];
+
+	if (p->family)
+		fputs(pg_prefix_fmt(p, buf, with_len), out);
+}
+
+static void print_value(FILE *out, const struct setting *s, const struct pg_config *cfg)
+{
+	static const char *const levels[] = {"error", "warning", "info", "debug"};
+	const char *field = (const char *)cfg + s->offset;
+
+	if (s->type == &t_number || s->type == &t_opt_number) {
+		uint32_t v;
+
+		memcpy(&v, field, sizeof(v));
+		if (v || s->type == &t_number)
+			fprintf(out, "%u", v);
+	} else if (s->type == &t_network) {
+		print_prefix(out, (const struct pg_prefix *)field, true);
+	} else if (s->type == &t_overlay_addr || s->type == &t_opt_ipv4) {
+		print_prefix(out, (const struct pg_prefix *)field, false);
+	} else if (s->type == &t_cidr_list || s->type == &t_ip_list) {
+		const struct pg_prefix_list *l = (const struct pg_prefix_list *)field;
+
+		for (unsigned i = 0; i < l->n; i++) {
+			fputs(i ? "," : "", out);
+			print_prefix(out, &l->items[i], s->type == &t_cidr_list);
+		}
+	} else if (s->type == &t_domain_list) {
+		const struct pg_domain_list *l = (const struct pg_domain_list *)field;
+
+		for (unsigned i = 0; i < l->n; i++)
+			fprintf(out, "%s%s", i ? "," : "", l->items[i]);
+	} else if (s->type == &t_bool) {
+		fputs(*(const bool *)field ? "true" : "false", out);
+	} else if (s->type == &t_level) {
+		unsigned l = (unsigned)cfg->log_level;
+
+		fputs(l < sizeof(levels) / sizeof(levels[0]) ? levels[l] : "?", out);
+	} else {
+		/* Strings: interface names, hosts, paths, Kubernetes names. */
+		fputs(field, out);
+	}
+}
+
+void pg_config_print(FILE *out, enum pg_role role, const struct pg_config *cfg)
+{
+	for (size_t i = 0; i < N_SETTINGS; i++) {
+		const struct setting *s = &settings[i];
+		char *text = NULL;
+		size_t len = 0;
+		FILE *mem;
+
+		if (!(s->roles & role))
+			continue;
+		mem = open_memstream(&text, &len);
+		if (!mem)
+			continue;
+		print_value(mem, s, cfg);
+		fclose(mem);
+		/* Double quotes, escaped as the settings file reads them back. */
+		fprintf(out, "%s=\"", s->key);
+		for (const char *c = text; c && *c; c++) {
+			if (strchr("\"\\$`", *c))
+				fputc('\\', out);
+			fputc(*c, out);
+		}
+		fputs("\"\n", out);
+		free(text);
+	}
 }

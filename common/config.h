@@ -96,4 +96,8 @@ int pg_config_load_text(struct pg_config *cfg, enum pg_role role, const char *na
 
 void pg_config_usage(FILE *out, enum pg_role role, const char *prog);
 
+/* Writes the effective settings of one role as KEY='value' lines, a
+ * settings file that loads to the same configuration (--check-config). */
+void pg_config_print(FILE *out, enum pg_role role, const struct pg_config *cfg);
+
 #endif

@@ -77,6 +77,27 @@ int pg_read_full(int fd, void *buf, size_t size, size_t *len)
 	return 0;
 }
 
+bool pg_args_take(int *argc, char **argv, const char *flag)
+{
+	bool found = false;
+	int j = 1;
+
+	for (int i = 1; i < *argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			while (i < *argc)
+				argv[j++] = argv[i++];
+			break;
+		}
+		if (strcmp(argv[i], flag) == 0)
+			found = true;
+		else
+			argv[j++] = argv[i];
+	}
+	*argc = j;
+	argv[j] = NULL;
+	return found;
+}
+
 int pg_ready_file_write(const char *path, const char *content)
 {
 	char tmp[PATH_MAX];

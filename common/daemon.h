@@ -2,6 +2,7 @@
 #ifndef PODGW_DAEMON_H
 #define PODGW_DAEMON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -31,6 +32,10 @@ int pg_open_regular(const char *path, struct stat *st);
 /* Reads fd until end of file or size bytes, whichever comes first, again
  * after EINTR; *len gets what was read. 0 or a negative errno. */
 int pg_read_full(int fd, void *buf, size_t size, size_t *len);
+/* Removes every argument equal to flag from argv (up to a "--"), moving
+ * the rest down and updating *argc; true when there was one. For flags
+ * that main() handles before the settings are parsed (--check-config). */
+bool pg_args_take(int *argc, char **argv, const char *flag);
 
 /* Writes path atomically (temp file + rename); "" means no ready file. */
 int pg_ready_file_write(const char *path, const char *content);

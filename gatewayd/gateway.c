@@ -483,8 +483,11 @@ int pg_gateway_setup(const struct pg_config *cfg, struct pg_gateway **out)
 
 	r = sysctl_enable(IP_FORWARD);
 	if (r < 0) {
-		pg_err("net.ipv4.ip_forward: cannot enable (%s); allow the sysctl in the pod's "
-		       "securityContext.sysctls",
+		/* In a pod /proc/sys is read-only: the pod itself must ask. */
+		pg_err("net.ipv4.ip_forward is 0 and cannot be set here (%s): set it in the pod, "
+		       "spec.securityContext.sysctls: [{name: net.ipv4.ip_forward, value: \"1\"}] "
+		       "(an unsafe sysctl: the node's kubelet needs "
+		       "--allowed-unsafe-sysctls=net.ipv4.ip_forward)",
 		       strerror(-r));
 		goto fail;
 	}

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* gatewayd: the gateway pod's entrypoint. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,8 +20,12 @@ int main(int argc, char **argv)
 	struct pg_config cfg;
 	struct pg_gateway *gw;
 	int first_arg, sigfd, r, status;
+	bool check_config;
 
 	pg_log_init(argv[0]);
+	/* --check-config: the settings are read and validated exactly as for a
+	 * start, then printed; nothing is touched, no privilege is needed. */
+	check_config = pg_args_take(&argc, argv, "--check-config");
 	r = pg_config_load(&cfg, PG_ROLE_GATEWAY, argc, argv, environ, stderr, &first_arg);
 	if (r == PG_CONFIG_EXIT)
 		return PG_EXIT_OK;
@@ -29,6 +34,10 @@ int main(int argc, char **argv)
 	if (first_arg < argc) {
 		pg_err("unexpected argument '%s' (see --help)", argv[first_arg]);
 		return PG_EXIT_CONFIG;
+	}
+	if (check_config) {
+		pg_config_print(stdout, PG_ROLE_GATEWAY, &cfg);
+		return fflush(stdout) == 0 ? PG_EXIT_OK : PG_EXIT_RUNTIME;
 	}
 	pg_log_set_level(cfg.log_level);
 	pg_dns_complete_config(&cfg);

@@ -13,7 +13,13 @@ cd "$src"
 
 # iperf3 and ethtool: the benchmark runner's smoke test (tests/bench); dnsmasq-base:
 # the DNS servers of tests/ns/dns-tunnel.sh.
-"$src/scripts/deps.sh" iperf3 ethtool dnsmasq-base
+# The Kubernetes manifests (tests/k8s) need the shellcheck package, and
+# Node.js with npm where there is none (kubectl too: the machine has it).
+extra=(shellcheck)
+if ! command -v npm >/dev/null 2>&1; then
+	extra+=(nodejs npm)
+fi
+"$src/scripts/deps.sh" iperf3 ethtool dnsmasq-base "${extra[@]}"
 
 build=${PODGW_BUILD_DIR:-build}
 asan=${PODGW_ASAN_BUILD_DIR:-build-asan}

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# Offline checks of k8s/ (no cluster needed):
+# 1. every kustomization renders with `kubectl kustomize`;
+# 2. the rendered objects validate against the Kubernetes API schemas, with
+#    unknown fields refused, and pass the least-privilege policy
+#    (validate.mjs; its validators are installed with npm into the build
+#    folder from tests/k8s/package-lock.json); a broken fixture must fail;
+# 3. the environment (and settings file) each gatewayd/clientd container
+#    gets is accepted by the built binary's own --check-config, and what
+#    --check-config prints loads back to the same settings;
+# 4. shellcheck finds nothing in the scripts for images, kind and the
+#    admission controller.
+# A missing tool fails the test, loudly: nothing is skipped.
+set -euo pipefail
+
+src=${PODGW_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+build=${PODGW_BUILD:-$src/build}
+here=$src/tests/k8s
+work=$build/k8s-test
+modules=$build/k8s-validate
+failures=()
+
+fail() {
+	echo "FAIL: k8s: $*" >&2
+	exit 1
+}
+need() {
+	command -v "$1" >/dev/null 2>&1 || fail "$1 is not installed: $2"
+}
+need kubectl "install kubectl (with its built-in kustomize, v1.27 or later)"
+need node "install Node.js 20 or later (apt-get install nodejs npm)"
+need npm "install npm (apt-get install npm)"
+need shellcheck "install shellcheck (scripts/test.sh does: apt-get install shellcheck)"
+
+# The validators, pinned by the lock file; reinstalled when it changes.
+mkdir -p "$modules"
+if ! cmp -s "$here/package-lock.json" "$modules/package-lock.json" || [[ ! -d $modules/node_modules ]]; then
+	cp "$here/package.json" "$here/package-lock.json" "$modules/"
+	rm -rf "$modules/node_modules"
+	echo "k8s: installing the validators with npm into $modules" >&2
+	(cd "$modules" && npm ci --no-audit --no-fund --loglevel=error) ||
+		fail "npm ci failed: the validators (tests/k8s/package.json) could not be installed"
+fi
+
+# 1. Render every kustomization from a copy that has membership keys.
+rm -rf "$work"
+mkdir -p "$work/rendered"
+cp -r "$src/k8s" "$work/k8s"
+while IFS= read -r f; do
+	head -c 32 /dev/urandom >"$(dirname "$f")/membership.key"
+done < <(grep -l 'key=membership.key' -r "$work/k8s" --include=kustomization.yaml)
+dirs=()
+while IFS= read -r k; do
+	dirs+=("$(dirname "$k")")
+done < <(cd "$work" && find k8s -name kustomization.yaml | sort)
+((${#dirs[@]} >= 8)) || fail "only ${#dirs[@]} kustomizations found under k8s/"
+for d in "${dirs[@]}"; do
+	out=$work/rendered/$(tr / _ <<<"$d").yaml
+	if ! kubectl kustomize "$work/$d" >"$out" 2>"$out.err"; then
+		failures+=("$d does not render: $(cat "$out.err")")
+		rm -f "$out"
+	fi
+	rm -f "$out.err"
+done
+echo "k8s: rendered ${#dirs[@]} kustomizations" >&2
+
+# 2. Schemas and policy; the broken fixture must be refused, each way.
+node "$here/validate.mjs" "$modules" "$work/env.json" "$work"/rendered/*.yaml ||
+	failures+=("rendered manifests: see the FAIL lines above")
+bad_out=$(node "$here/validate.mjs" "$modules" "$work/env-bad.json" "$here/bad.yaml" || true)
+for want in 'unknown field in V1SecurityContext' 'privileged must be false' \
+	'capability NET_RAW added' 'capabilities.drop must contain ALL' \
+	'allowPrivilegeEscalation must be false' 'readOnlyRootFilesystem must be true' \
+	'resources.requests.memory missing' 'is not pinned' 'readinessProbe missing' \
+	'livenessProbe missing' 'hostPath /' 'must be integer' 'net.ipv4.ip_forward=1' \
+	'one replica' 'Recreate' 'must be headless'; do
+	grep -qF -- "$want" <<<"$bad_out" || failures+=("validate.mjs did not catch '$want' in bad.yaml")
+done
+
+# 3. What each daemon gets, judged by the daemon.
+gatewayd=$build/gatewayd/gatewayd
+clientd=$build/clientd/clientd
+[[ -x $gatewayd && -x $clientd ]] || fail "build gatewayd and clientd first (meson compile -C $build)"
+n=0
+while IFS= read -r rec; do
+	n=$((n + 1))
+	where=$(node -e 'console.log(JSON.parse(process.argv[1]).where)' "$rec")
+	settings=$(node -e 'console.log(JSON.parse(process.argv[1]).settings ?? "")' "$rec")
+	if [[ -n $settings ]]; then
+		# A ConfigMap settings.sh of the admission controller: clientd reads
+		# it with the environment the controller injects.
+		printf '%s\n' "$settings" >"$work/settings.sh"
+		bin=clientd
+		cmd=(env -i gateway=gateway-foo.gateway-system.svc.cluster.local DNS= DNS_ips=
+			K8S_DNS_ips="10.96.0.10" "$clientd" --config "$work/settings.sh" --check-config init)
+	else
+		# shellcheck disable=SC2016 # JavaScript, not shell
+		mapfile -t envs < <(node -e 'const r=JSON.parse(process.argv[1]);
+			for (const [k, v] of Object.entries(r.env)) console.log(`${k}=${v}`)' "$rec")
+		mapfile -t argv < <(node -e 'const r=JSON.parse(process.argv[1]);
+			for (const a of [...r.command, ...r.args]) console.log(a)' "$rec")
+		bin=$(basename "${argv[0]}")
+		cmd=(env -i "${envs[@]}" "$build/$bin/$bin" --check-config "${argv[@]:1}")
+	fi
+	if ! out=$("${cmd[@]}" 2>&1); then
+		failures+=("$where: --check-config refused its settings: $out")
+		continue
+	fi
+	# What --check-config prints is a settings file that loads to the same.
+	printf '%s\n' "$out" | grep -v '^warning:' >"$work/effective.sh"
+	extra=()
+	[[ $bin == clientd ]] && extra=(init)
+	again=$(env -i "$build/$bin/$bin" --config "$work/effective.sh" --check-config "${extra[@]}" 2>&1) ||
+		failures+=("$where: the effective settings do not load back: $again")
+	[[ $again == "$(cat "$work/effective.sh")" ]] ||
+		failures+=("$where: the effective settings change when loaded back")
+done < <(node -e 'for (const r of JSON.parse(require("fs").readFileSync(process.argv[1])))
+	console.log(JSON.stringify(r))' "$work/env.json")
+((n >= 6)) || failures+=("only $n daemon configurations found in the manifests")
+echo "k8s: $n daemon configurations checked with --check-config" >&2
+
+# 4. Scripts.
+shellcheck "$src/scripts/images.sh" "$src/scripts/kind.sh" "$src/containers/gateway-init" \
+	"$src/containers/gateway-sidecar" "$here/manifests.sh" || failures+=("shellcheck")
+
+if ((${#failures[@]} > 0)); then
+	for f in "${failures[@]}"; do
+		echo "FAIL: k8s: $f" >&2
+	done
+	exit 1
+fi
+echo "PASS: k8s: ${#dirs[@]} kustomizations render, validate and pass the policy; $n daemon configurations accepted"

@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: MIT
+//
+// validate.mjs MODULES ENV_OUT RENDERED.yaml...: checks the rendered
+// manifests of k8s/ and writes, for every container that runs gatewayd or
+// clientd, the environment it gets (ENV_OUT, JSON) so that the binaries'
+// own --check-config can judge it.
+// 1. Schemas: every object against the Kubernetes API schemas (kubernetes-
+//    models; Knative and cert-manager models for their kinds): types,
+//    required fields, enums, formats.
+// 2. Unknown fields: the built-in kinds walked against the field lists of
+//    @kubernetes/client-node's models (the schemas above allow extra keys,
+//    so a misspelt "capabilites" would pass them).
+// 3. Policy: least privilege and the shape podgw needs.
+import fs from "node:fs";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+
+const [modules, envOut, ...files] = process.argv.slice(2);
+const req = (p) => import(pathToFileURL(path.join(modules, "node_modules", p)).href);
+const YAML = await req("yaml/dist/index.js");
+const errors = [];
+const err = (where, msg) => errors.push(`${where}: ${msg}`);
+
+// ---- 1. schemas ----
+const schemaModule = (apiVersion) => {
+	const [group, version] = apiVersion.includes("/") ? apiVersion.split("/") : ["", apiVersion];
+	if (group.endsWith("knative.dev"))
+		return `@kubernetes-models/knative/${group}/${version}/index.js`;
+	if (group === "cert-manager.io")
+		return `@kubernetes-models/cert-manager/${group}/${version}/index.js`;
+	return group ? `kubernetes-models/${group}/${version}/index.js` : `kubernetes-models/${version}/index.js`;
+};
+
+async function checkSchema(where, obj) {
+	let mod;
+	try {
+		mod = await req(schemaModule(obj.apiVersion));
+	} catch (e) {
+		return err(where, `no schema for apiVersion ${obj.apiVersion} (${e.code || e.message})`);
+	}
+	const Kind = mod[obj.kind];
+	if (!Kind) return err(where, `no schema for kind ${obj.kind} in ${obj.apiVersion}`);
+	try {
+		new Kind(obj).validate();
+	} catch (e) {
+		err(where, `schema: ${e.message}`);
+	}
+}
+
+// ---- 2. unknown fields ----
+const models = path.join(modules, "node_modules/@kubernetes/client-node/dist/gen/models");
+const classes = new Map();
+async function model(name) {
+	if (!classes.has(name)) {
+		const file = path.join(models, `${name}.js`);
+		classes.set(name, fs.existsSync(file) ? (await import(pathToFileURL(file).href))[name] : null);
+	}
+	return classes.get(name);
+}
+
+async function walk(where, value, type) {
+	if (value === null || value === undefined) return;
+	let m;
+	if ((m = /^Array<(.+)>$/.exec(type))) {
+		if (!Array.isArray(value)) return err(where, `expected a list (${type})`);
+		for (let i = 0; i < value.length; i++) await walk(`${where}[${i}]`, value[i], m[1]);
+		return;
+	}
+	if ((m = /^\{ \[key: string\]: (.+); \}$/.exec(type))) {
+		for (const [k, v] of Object.entries(value)) await walk(`${where}.${k}`, v, m[1]);
+		return;
+	}
+	if (["string", "number", "boolean", "Date", "any", "object", "IntOrString"].includes(type)) return;
+	const cls = await model(type);
+	if (!cls) return err(where, `no field list for type ${type}`);
+	if (typeof value !== "object" || Array.isArray(value)) return err(where, `expected an object (${type})`);
+	const fields = new Map(cls.getAttributeTypeMap().map((a) => [a.baseName, a.type]));
+	for (const [k, v] of Object.entries(value)) {
+		if (!fields.has(k)) err(`${where}.${k}`, `unknown field in ${type}`);
+		else await walk(`${where}.${k}`, v, fields.get(k));
+	}
+}
+
+const builtin = (apiVersion) => {
+	const group = apiVersion.includes("/") ? apiVersion.split("/")[0] : "";
+	return !group.includes(".") || group.endsWith(".k8s.io");
+};
+
+// ---- 3. policy ----
+const podSpecOf = (obj) => {
+	switch (obj.kind) {
+		case "Pod":
+			return obj.spec;
+		case "Deployment":
+		case "Job":
+		case "DaemonSet":
+		case "StatefulSet":
+			return obj.spec?.template?.spec;
+		default:
+			return null;
+	}
+};
+const pinned = (image) => /@sha256:[0-9a-f]{64}$/.test(image) || /:[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(image.split("/").pop()) && !image.endsWith(":latest");
+const runsPodgw = (c) => /\/(gatewayd|clientd)$/.test(c.command?.[0] || "");
+const envRecords = [];
+
+function checkContainer(where, obj, pod, c, kind) {
+	const sc = c.securityContext || {};
+	const caps = sc.capabilities || {};
+	if (sc.privileged !== false) err(where, "securityContext.privileged must be false, explicitly");
+	if (!(caps.drop || []).includes("ALL")) err(where, "capabilities.drop must contain ALL");
+	for (const cap of caps.add || [])
+		if (cap !== "NET_ADMIN") err(where, `capability ${cap} added: only NET_ADMIN may be`);
+	if (sc.allowPrivilegeEscalation !== false) err(where, "allowPrivilegeEscalation must be false");
+	if (sc.readOnlyRootFilesystem !== true) err(where, "readOnlyRootFilesystem must be true");
+	const user = sc.runAsUser ?? pod.securityContext?.runAsUser;
+	const nonRoot = sc.runAsNonRoot ?? pod.securityContext?.runAsNonRoot;
+	if (!(caps.add || []).includes("NET_ADMIN") && nonRoot !== true)
+		err(where, "a container without NET_ADMIN must set runAsNonRoot: true");
+	if (user === 0 && !(caps.add || []).includes("NET_ADMIN"))
+		err(where, "runs as user 0 without needing NET_ADMIN");
+	for (const k of ["requests", "limits"])
+		for (const r of ["cpu", "memory"])
+			if (!c.resources?.[k]?.[r]) err(where, `resources.${k}.${r} missing`);
+	if (!c.image || !pinned(c.image)) err(where, `image '${c.image}' is not pinned by a tag or digest`);
+	const longRunning = kind === "container" || c.restartPolicy === "Always";
+	if (longRunning) {
+		if (!c.readinessProbe) err(where, "readinessProbe missing");
+		if (!c.livenessProbe) err(where, "livenessProbe missing");
+	}
+	if (kind === "init" && c.restartPolicy === "Always" && !c.startupProbe)
+		err(where, "a native sidecar needs a startupProbe (it holds the other containers back)");
+	if (runsPodgw(c)) {
+		const env = {};
+		for (const e of c.env || []) {
+			if (e.value !== undefined) env[e.name] = e.value;
+			else if (e.valueFrom?.fieldRef?.fieldPath === "metadata.name") env[e.name] = "crawler-example";
+			else if (e.valueFrom?.fieldRef?.fieldPath === "metadata.namespace") env[e.name] = obj.metadata.namespace || "default";
+			else err(where, `env ${e.name}: only values and metadata fieldRefs are expected`);
+		}
+		envRecords.push({ where, command: c.command, args: c.args || [], env });
+		const bin = c.command[0].split("/").pop();
+		const sysctls = Object.fromEntries((pod.securityContext?.sysctls || []).map((s) => [s.name, s.value]));
+		if (bin === "gatewayd" && sysctls["net.ipv4.ip_forward"] !== "1")
+			err(where, "gatewayd's pod must set the sysctl net.ipv4.ip_forward=1");
+		if (bin === "clientd" && sysctls["net.ipv4.ping_group_range"] !== "0 2147483647")
+			err(where, "clientd's pod must open net.ipv4.ping_group_range (no NET_RAW)");
+		for (const p of [c.startupProbe, c.readinessProbe, c.livenessProbe].filter(Boolean))
+			if (bin === "clientd" && p.exec?.command?.join(" ") !== "/usr/local/bin/clientd check")
+				err(where, "clientd's probes must be `clientd check`");
+	}
+}
+
+function checkPod(where, obj, pod) {
+	for (const k of ["hostNetwork", "hostPID", "hostIPC"]) if (pod[k]) err(where, `${k} must not be set`);
+	for (const v of pod.volumes || [])
+		if (v.hostPath && v.hostPath.path !== "/dev/net/tun")
+			err(`${where}.volumes.${v.name}`, `hostPath ${v.hostPath.path}: only /dev/net/tun is expected`);
+	if (pod.securityContext?.seccompProfile?.type !== "RuntimeDefault")
+		err(where, "securityContext.seccompProfile.type must be RuntimeDefault");
+	for (const c of pod.initContainers || []) checkContainer(`${where}.initContainers.${c.name}`, obj, pod, c, "init");
+	for (const c of pod.containers || []) checkContainer(`${where}.containers.${c.name}`, obj, pod, c, "container");
+}
+
+function checkObject(where, obj) {
+	const pod = podSpecOf(obj);
+	if (pod) checkPod(where, obj, pod);
+	const gatewayd = (pod?.containers || []).some((c) => /\/gatewayd$/.test(c.command?.[0] || ""));
+	if (obj.kind === "Deployment" && gatewayd) {
+		if (obj.spec.replicas !== 1) err(where, "a gateway runs one replica");
+		if (obj.spec.strategy?.type !== "Recreate") err(where, "a gateway's strategy must be Recreate");
+	}
+	if (obj.kind === "Service" && obj.metadata.name.startsWith("gateway-") && obj.metadata.namespace === "gateway-system" && !obj.metadata.name.startsWith("gateway-admission")) {
+		if (obj.spec.clusterIP !== "None") err(where, "a gateway's Service must be headless");
+		const ports = (obj.spec.ports || []).map((p) => `${p.protocol}/${p.port}`).sort().join(" ");
+		if (ports !== "UDP/8472 UDP/8473") err(where, `a gateway's Service has ports ${ports}, not UDP/8472 UDP/8473`);
+	}
+	if (obj.kind === "NetworkPolicy") {
+		for (const rule of obj.spec.ingress || []) {
+			const ports = (rule.ports || []).map((p) => `${p.protocol}/${p.port}`).sort().join(" ");
+			if (ports !== "UDP/8472 UDP/8473") err(where, `admits ${ports || "every port"}, not only UDP/8472 UDP/8473`);
+			for (const f of rule.from || [])
+				if (f.namespaceSelector?.matchLabels?.["podgw.io/crawlers"] !== "true" || f.ipBlock || f.podSelector)
+					err(where, "admits more than crawler namespaces");
+			if (!rule.from?.length) err(where, "admits every source");
+		}
+	}
+	if (obj.kind === "ClusterRole" || obj.kind === "ClusterRoleBinding") err(where, "no cluster-wide RBAC is expected");
+	if (obj.kind === "Role") {
+		if (obj.metadata.namespace !== "crawler-system") err(where, "the provisioner's Role belongs in crawler-system");
+		for (const r of obj.rules || [])
+			if (r.resources?.join() !== "pods" || r.verbs?.join() !== "create" || r.apiGroups?.join() !== "")
+				err(where, `rule ${JSON.stringify(r)}: only creating pods is expected`);
+	}
+	if (obj.kind === "Trigger" && obj.metadata.name === "client-pending") {
+		if (obj.spec.filter?.attributes?.type !== "io.podgateway.client.pending")
+			err(where, "the provisioner's Trigger must filter on io.podgateway.client.pending");
+		if (obj.spec.subscriber?.ref?.name !== "provisiond") err(where, "the Trigger must deliver to provisiond");
+	}
+	// The admission controller's clientd: the ConfigMap's settings.sh.
+	if (obj.kind === "ConfigMap" && obj.data?.["settings.sh"])
+		envRecords.push({ where, settings: obj.data["settings.sh"] });
+}
+
+let count = 0;
+for (const file of files) {
+	const docs = YAML.parseAllDocuments(fs.readFileSync(file, "utf8"));
+	for (const doc of docs) {
+		if (doc.errors.length) {
+			err(file, `YAML: ${doc.errors[0].message}`);
+			continue;
+		}
+		const obj = doc.toJSON();
+		if (!obj) continue;
+		count++;
+		const where = `${path.basename(file, ".yaml")}: ${obj.kind} ${obj.metadata?.namespace ? obj.metadata.namespace + "/" : ""}${obj.metadata?.name}`;
+		await checkSchema(where, obj);
+		if (builtin(obj.apiVersion)) {
+			const version = obj.apiVersion.split("/").pop();
+			const type = `${version[0].toUpperCase()}${version.slice(1)}${obj.kind}`;
+			await walk(where, obj, type);
+		}
+		checkObject(where, obj);
+	}
+}
+fs.writeFileSync(envOut, JSON.stringify(envRecords, null, 1));
+for (const e of errors) console.log(`FAIL: ${e}`);
+console.log(`validate.mjs: ${count} objects in ${files.length} files, ${errors.length} problems, ${envRecords.length} daemon configurations`);
+process.exit(errors.length ? 1 : 0);

@@ -121,8 +121,9 @@ int client_resolve_once(const struct pg_config *cfg, struct pg_prefix *out)
 }
 
 /* The gateway is a pod IP or a name that may not resolve yet while the
- * gateway's pod starts: retry until the timeout. */
-static int resolve_gateway(struct pg_client *c)
+ * gateway's pod starts: retry until the timeout, or (wait false) return
+ * -EAGAIN after the first failed attempt, without a word. */
+static int resolve_gateway(struct pg_client *c, bool wait)
 {
 	const struct pg_config *cfg = c->cfg;
 	uint64_t deadline = pg_monotonic_ms() + (uint64_t)cfg->resolve_timeout * 1000;
@@ -138,6 +139,8 @@ static int resolve_gateway(struct pg_client *c)
 		r = client_resolve_once(cfg, &c->gw_pod_ip);
 		if (r == 0)
 			return PG_EXIT_OK;
+		if (!wait)
+			return -EAGAIN;
 		if ((r != EAI_AGAIN && r != EAI_NONAME && r != EAI_FAIL) ||
 		    pg_monotonic_ms() >= deadline)
 			break;
@@ -466,14 +469,30 @@ static int setup_steps(struct pg_client *c)
 		pg_err("opening nftables: %s", strerror(-r));
 		return PG_EXIT_RUNTIME;
 	}
-	if ((r = remove_previous_link(c)) != PG_EXIT_OK ||
-	    (r = client_install_guard(c)) != PG_EXIT_OK || (r = resolve_gateway(c)) != PG_EXIT_OK)
+	/* Every nftables commit costs this process an RCU grace period
+	 * (12-25 ms here) when it exits: the kernel's release of a netfilter
+	 * netlink socket waits for the destroy work of the namespace's last
+	 * commits (nft_rcv_nl_event -> nf_tables_trans_destroy_flush_work),
+	 * and two commits in a row wait for two grace periods one after the
+	 * other. So a gateway that resolves at once (a pod IP, a name in the
+	 * hosts file or DNS) gets its guard in one commit; a name that does
+	 * not resolve yet gets the strict guard while we wait for it. */
+	if ((r = remove_previous_link(c)) != PG_EXIT_OK)
+		return r;
+	r = resolve_gateway(c, false);
+	if (r == -EAGAIN && ((r = client_install_guard(c)) != PG_EXIT_OK ||
+			     (r = resolve_gateway(c, true)) != PG_EXIT_OK))
+		return r;
+	if (r != PG_EXIT_OK)
 		return r;
 	if ((r = pg_route_lookup(c->rt, &c->gw_pod_ip, &c->path)) < 0) {
 		char ip[PG_PREFIX_STRLEN];
 
 		pg_err("no route to the gateway's pod IP %s: %s",
 		       pg_prefix_fmt(&c->gw_pod_ip, ip, false), strerror(-r));
+		/* Fail-closed all the same (run keeps it). */
+		if (!c->guard_installed)
+			client_install_guard(c);
 		return PG_EXIT_RUNTIME;
 	}
 	/* Fail-closed from here: the default routes go before the tunnel

@@ -22,8 +22,11 @@
 #include "netlink/monitor.h"
 #include "netlink/nft.h"
 
-#define REPAIR_DEBOUNCE_MS     20 /* a burst of foreign changes, one repair */
-#define RESOLVE_BACKOFF_MAX_MS 5000
+#define REPAIR_DEBOUNCE_MS 20 /* a burst of foreign changes, one repair */
+/* A replaced gateway pod is found again within this much of its name
+ * pointing at it: a lookup is cheap (hosts file, cluster DNS), a late
+ * one costs traffic. */
+#define RESOLVE_BACKOFF_MAX_MS 500
 
 enum health { HEALTHY, LOST };
 
@@ -126,6 +129,8 @@ static void on_answer(struct loop *l, const struct pg_answer *a, uint64_t now)
 	l->awaiting = false;
 	l->misses = 0;
 	l->error_logged = false;
+	l->backoff_ms = c->cfg->keepalive_interval;
+	l->next_resolve = 0;
 	if (l->health == LOST) {
 		pg_info("gateway %s answers again after %llu ms", c->cfg->gateway,
 			(unsigned long long)(now - l->lost_at));
@@ -158,10 +163,11 @@ static void keepalive(struct loop *l, uint64_t now)
 		pg_ready_file_remove(cfg->ready_file);
 		l->health = LOST;
 		l->lost_at = now;
-		l->backoff_ms = cfg->keepalive_interval;
-		l->next_resolve = now;
 	}
-	if (l->health == LOST && now >= l->next_resolve)
+	/* From the first unanswered keepalive on, not only once the gateway
+	 * counts as lost: a replaced gateway pod is followed before the
+	 * hysteresis runs out. Quietly: the state changes are logged. */
+	if (l->misses > 0 && now >= l->next_resolve)
 		try_resolve(l, now);
 	/* While lost, a JOIN asking for our address: a restarted gateway that
 	 * kept our lease answers it as a renewal, one that lost it grants the
@@ -280,7 +286,7 @@ static int open_monitor(struct pg_client *c)
 
 int pg_client_run(struct pg_client *c, int sigfd)
 {
-	struct loop l = {.c = c, .health = HEALTHY};
+	struct loop l = {.c = c, .health = HEALTHY, .backoff_ms = c->cfg->keepalive_interval};
 	uint64_t now = pg_monotonic_ms();
 
 	l.next_keepalive = now + c->cfg->keepalive_interval;

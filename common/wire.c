@@ -448,6 +448,26 @@ static const struct msg_rule *rule_of(uint8_t type)
 
 /* ---- messages ---- */
 
+/* Nonces are cut from a pool that one randombytes_buf() call fills for 32
+ * messages: a daemon answering keepalives makes one getrandom() call per
+ * 32 answers, not one each. Per process; nothing here forks (a forked
+ * copy would repeat nonces, which the receiver refuses as replays). */
+#define NONCE_POOL_LEN (32 * PG_WIRE_NONCE_LEN)
+
+static void fresh_nonce(uint8_t out[PG_WIRE_NONCE_LEN])
+{
+	static uint8_t pool[NONCE_POOL_LEN];
+	static size_t used = NONCE_POOL_LEN;
+
+	if (used == NONCE_POOL_LEN) {
+		randombytes_buf(pool, sizeof(pool));
+		used = 0;
+	}
+	memcpy(out, pool + used, PG_WIRE_NONCE_LEN);
+	sodium_memzero(pool + used, PG_WIRE_NONCE_LEN);
+	used += PG_WIRE_NONCE_LEN;
+}
+
 int pg_msg_init(struct pg_msg *m, enum pg_msg_type type)
 {
 	time_t now = time(NULL);
@@ -458,7 +478,7 @@ int pg_msg_init(struct pg_msg *m, enum pg_msg_type type)
 	m->time = now > 0 ? (uint64_t)now : 0;
 	if (sodium_ready() < 0)
 		return -EIO;
-	randombytes_buf(m->nonce, sizeof(m->nonce));
+	fresh_nonce(m->nonce);
 	return 0;
 }
 

@@ -18,6 +18,7 @@
 #define SAVE_RETRY_MS	1000
 #define RCVBUF_BYTES	(4 << 20)
 #define MAX_PER_RECEIVE 256 /* datagrams per wakeup, so timers get a turn */
+#define RX_BATCH	8   /* datagrams per recvmmsg() */
 #define MAX_TICK_MS	60000
 #define ID_LEN		(PG_CLIENT_ID_MAX + 1)
 
@@ -30,7 +31,14 @@ struct pg_membership {
 	struct pg_ratelimit rl_bad;
 	struct pg_ratelimit rl_auth;
 	struct pg_ratelimit rl_kernel;
-	uint8_t buf[PG_WIRE_MAX + 1]; /* one more: longer datagrams are refused */
+	/* One receive call for a batch: a lone keepalive costs one call, not
+	 * a second one that finds the socket empty. */
+	struct mmsghdr rx[RX_BATCH];
+	struct iovec rx_iov[RX_BATCH];
+	struct sockaddr_in rx_from[RX_BATCH];
+	/* One more byte each: longer datagrams are refused. Not zeroed: a
+	 * page is touched only once a burst reaches it. */
+	uint8_t (*buf)[PG_WIRE_MAX + 1];
 };
 
 static uint64_t wall_ms(void)
@@ -62,10 +70,21 @@ int pg_membership_open(const struct pg_membership_params *params, struct pg_memb
 
 	if (!m)
 		return -ENOMEM;
+	m->buf = malloc(RX_BATCH * sizeof(*m->buf));
+	if (!m->buf) {
+		free(m);
+		return -ENOMEM;
+	}
 	m->p = *params;
 	m->rl_bad = (struct pg_ratelimit)PG_RATELIMIT_INIT(10, 5);
 	m->rl_auth = (struct pg_ratelimit)PG_RATELIMIT_INIT(10, 5);
 	m->rl_kernel = (struct pg_ratelimit)PG_RATELIMIT_INIT(10, 5);
+	for (int i = 0; i < RX_BATCH; i++) {
+		m->rx_iov[i] = (struct iovec){.iov_base = m->buf[i], .iov_len = sizeof(m->buf[i])};
+		m->rx[i].msg_hdr.msg_iov = &m->rx_iov[i];
+		m->rx[i].msg_hdr.msg_iovlen = 1;
+		m->rx[i].msg_hdr.msg_name = &m->rx_from[i];
+	}
 	m->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (m->fd < 0 || bind(m->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		r = -errno;
@@ -88,6 +107,7 @@ int pg_membership_open(const struct pg_membership_params *params, struct pg_memb
 fail:
 	if (m->fd >= 0)
 		close(m->fd);
+	free(m->buf);
 	free(m);
 	return r;
 }
@@ -98,6 +118,7 @@ void pg_membership_close(struct pg_membership *m)
 		return;
 	close(m->fd);
 	pg_replay_free(m->replay);
+	free(m->buf);
 	free(m);
 }
 
@@ -309,7 +330,8 @@ static bool is_request(uint8_t type)
 	return type == PG_MSG_JOIN || type == PG_MSG_RENEW || type == PG_MSG_RELEASE;
 }
 
-static void handle_datagram(struct pg_membership *m, const struct sockaddr_in *from, size_t len)
+static void handle_datagram(struct pg_membership *m, const struct sockaddr_in *from,
+			    const uint8_t *buf, size_t len)
 {
 	char peer[INET_ADDRSTRLEN + 8], id[ID_LEN];
 	struct pg_msg req;
@@ -320,7 +342,7 @@ static void handle_datagram(struct pg_membership *m, const struct sockaddr_in *f
 			       peer_str(from, peer));
 		return;
 	}
-	r = pg_msg_decode(m->buf, len, m->p.key, &req);
+	r = pg_msg_decode(buf, len, m->p.key, &req);
 	/* Only requests are ever answered: answering an answer could start two
 	 * gateways talking to each other forever. */
 	if ((r == -EPROTONOSUPPORT || r == -EACCES) && !is_request(req.type))
@@ -375,21 +397,32 @@ static void handle_datagram(struct pg_membership *m, const struct sockaddr_in *f
 
 void pg_membership_receive(struct pg_membership *m)
 {
-	for (int i = 0; i < MAX_PER_RECEIVE; i++) {
-		struct sockaddr_in from;
-		socklen_t fromlen = sizeof(from);
-		ssize_t n = recvfrom(m->fd, m->buf, sizeof(m->buf), MSG_TRUNC,
-				     (struct sockaddr *)&from, &fromlen);
+	for (int total = 0; total < MAX_PER_RECEIVE;) {
+		int n;
 
+		for (int i = 0; i < RX_BATCH; i++)
+			m->rx[i].msg_hdr.msg_namelen = sizeof(m->rx_from[i]);
+		/* MSG_TRUNC: each length is the datagram's, so an oversized one
+		 * shows. The socket is non-blocking: fewer than RX_BATCH means
+		 * it is empty now. */
+		n = recvmmsg(m->fd, m->rx, RX_BATCH, MSG_TRUNC, NULL);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR)
 				pg_log_limited(&m->rl_bad, PG_LOG_WARN, "control socket: %s",
 					       strerror(errno));
 			break;
 		}
-		if (fromlen != sizeof(from) || from.sin_family != AF_INET)
-			continue;
-		handle_datagram(m, &from, (size_t)n);
+		for (int i = 0; i < n; i++) {
+			const struct sockaddr_in *from = &m->rx_from[i];
+
+			if (m->rx[i].msg_hdr.msg_namelen != sizeof(*from) ||
+			    from->sin_family != AF_INET)
+				continue;
+			handle_datagram(m, from, m->buf[i], m->rx[i].msg_len);
+		}
+		total += n;
+		if (n < RX_BATCH)
+			break;
 	}
 	if (m->dirty)
 		pg_membership_save(m);

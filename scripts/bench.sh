@@ -117,12 +117,12 @@ done
 # ---- parameters ----
 if ((smoke)); then
 	N_START=3 FAIL_REPS=1 CLIENTS=50 JOIN_REPS=1 RENEW_ROUNDS=1
-	IPERF_S=1 IPERF_OMIT=0 IPERF_REPS=1 PING_COUNT=20 SIDECARS=2 SIDECAR_S=2 EXPLORE_REPS=1
+	IPERF_S=1 IPERF_OMIT=0 IPERF_REPS=1 PING_COUNT=20 SIDECARS=2 SIDECAR_S=2 SIDECAR_WIN=2 EXPLORE_REPS=1
 	EXPLORE=(gro)
 	FAIL_KINDS=(replace kill term)
 else
 	N_START=50 FAIL_REPS=3 CLIENTS=1000 JOIN_REPS=3 RENEW_ROUNDS=3
-	IPERF_S=4 IPERF_OMIT=0 IPERF_REPS=5 PING_COUNT=500 SIDECARS=10 SIDECAR_S=10 EXPLORE_REPS=3
+	IPERF_S=4 IPERF_OMIT=0 IPERF_REPS=5 PING_COUNT=500 SIDECARS=10 SIDECAR_S=20 SIDECAR_WIN=10 EXPLORE_REPS=3
 	EXPLORE=(base gro noudpcsum txcsumoff mtu9000 gro_mtu9000)
 	# replace_Ns: the new gateway pod comes N seconds after the old one went.
 	FAIL_KINDS=(replace replace_2s replace_5s kill term)
@@ -219,12 +219,20 @@ ms() {
 proc_kib() {
 	awk -v f="$2:" '$1 == f { print $2; exit }' "/proc/$1/status" 2>/dev/null || true
 }
-# rec_mem PREFIX PID: VmRSS, VmHWM and the split of VmRSS (anonymous / file-backed).
+# rec_mem PREFIX PID: VmRSS, VmHWM and the split of VmRSS (anonymous / file-backed);
+# PSS (each shared page divided among the processes that map it) and its split.
 rec_mem() {
 	local f
 	for f in VmRSS VmHWM RssAnon RssFile; do
 		rec "$1_$(tr '[:upper:]' '[:lower:]' <<<"${f#Vm}")" "$(proc_kib "$2" "$f")"
 	done
+	for f in Pss Pss_Anon Pss_File; do
+		rec "$1_$(tr -d _ <<<"${f,,}")" "$(rollup_kib "$2" "$f")"
+	done
+}
+# rollup_kib PID FIELD: a field of /proc/PID/smaps_rollup in KiB.
+rollup_kib() {
+	awk -v f="$2:" '$1 == f { print $2; exit }' "/proc/$1/smaps_rollup" 2>/dev/null || true
 }
 CLK_TCK=$(getconf CLK_TCK)
 # proc_cpu PID: "CPU_MS RUN_NS": utime+stime and on-CPU time (schedstat).
@@ -393,6 +401,8 @@ sec_memory() {
 			local sleeper=$!
 			sleep 0.2
 			rec mem.sleep_rss "$(proc_kib "$sleeper" VmRSS)"
+			rec mem.sleep_rssanon "$(proc_kib "$sleeper" RssAnon)"
+			rec mem.sleep_pss "$(rollup_kib "$sleeper" Pss)"
 			stop_pid "$sleeper" TERM 5 || true
 		fi
 		f=$W/flood-$rep.json
@@ -464,29 +474,41 @@ sec_cpu() {
 		ip netns exec "$ns" nft list counter inet pgbench keepalives |
 			awk '/packets/ { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }'
 	}
+	# SIDECAR_S seconds in SIDECAR_WIN windows: one figure per window, so
+	# the table shows a median and a spread rather than one sample.
+	local w win_s total=0 cpu_start
+	win_s=$(awk -v s="$SIDECAR_S" -v w="$SIDECAR_WIN" 'BEGIN { printf "%.3f", s / w }')
 	read -r cpu0 run0 < <(proc_cpu "$gw_pid")
 	n0=$(counter)
-	for p in "${pids[@]}"; do
-		read -r c r < <(proc_cpu "$p") && cl0=$((cl0 + r))
+	cpu_start=$cpu0
+	for ((w = 1; w <= SIDECAR_WIN; w++)); do
+		cl0=0 cl1=0
+		for p in "${pids[@]}"; do
+			read -r c r < <(proc_cpu "$p") && cl0=$((cl0 + r))
+		done
+		sleep "$win_s"
+		read -r cpu1 run1 < <(proc_cpu "$gw_pid")
+		n1=$(counter)
+		for p in "${pids[@]}"; do
+			read -r c r < <(proc_cpu "$p") && cl1=$((cl1 + r))
+			((w < SIDECAR_WIN)) || rec_mem mem.clientd "$p"
+		done
+		keepalives=$((n1 - n0))
+		total=$((total + keepalives))
+		rec cpu.sidecar_keepalives "$keepalives"
+		if ((keepalives > 0)); then
+			rec cpu.sidecar_gw_run "$(awk -v a="$run0" -v b="$run1" -v n="$keepalives" 'BEGIN { printf "%.3f", (b - a) / 1e6 * 1000 / n }')"
+			rec cpu.sidecar_gw_net "$(awk -v a="$run0" -v b="$run1" -v n="$keepalives" -v i0="$idle0" -v i1="$idle1" -v is="$idle_s" -v s="$win_s" 'BEGIN { v = ((b - a) - (i1 - i0) / is * s) / 1e6 * 1000 / n; printf "%.3f", (v > 0 ? v : 0) }')"
+			rec cpu.clientd_run "$(awk -v a="$cl0" -v b="$cl1" -v n="$keepalives" 'BEGIN { printf "%.3f", (b - a) / 1e6 * 1000 / n }')"
+		fi
+		cpu0=$cpu1 run0=$run1 n0=$n1
 	done
-	sleep "$SIDECAR_S"
-	read -r cpu1 run1 < <(proc_cpu "$gw_pid")
-	n1=$(counter)
-	for p in "${pids[@]}"; do
-		read -r c r < <(proc_cpu "$p") && cl1=$((cl1 + r))
-		rec_mem mem.clientd "$p"
-	done
-	keepalives=$((n1 - n0))
-	rec cpu.sidecar_keepalives "$keepalives"
-	if ((keepalives > 0)); then
-		rec cpu.sidecar_gw_cpu "$(awk -v a="$cpu0" -v b="$cpu1" -v n="$keepalives" 'BEGIN { printf "%.2f", (b - a) * 1000 / n }')"
-		rec cpu.sidecar_gw_run "$(awk -v a="$run0" -v b="$run1" -v n="$keepalives" 'BEGIN { printf "%.3f", (b - a) / 1e6 * 1000 / n }')"
-		rec cpu.sidecar_gw_net "$(awk -v a="$run0" -v b="$run1" -v n="$keepalives" -v i0="$idle0" -v i1="$idle1" -v is="$idle_s" -v s="$SIDECAR_S" 'BEGIN { v = ((b - a) - (i1 - i0) / is * s) / 1e6 * 1000 / n; printf "%.3f", (v > 0 ? v : 0) }')"
-		rec cpu.clientd_run "$(awk -v a="$cl0" -v b="$cl1" -v n="$keepalives" 'BEGIN { printf "%.3f", (b - a) / 1e6 * 1000 / n }')"
-	fi
+	# utime+stime counts 10 ms ticks: over the whole span only.
+	((total == 0)) ||
+		rec cpu.sidecar_gw_cpu "$(awk -v a="$cpu_start" -v b="$cpu1" -v n="$total" 'BEGIN { printf "%.2f", (b - a) * 1000 / n }')"
 	local expect
 	expect=$(awk -v k="${#pids[@]}" -v s="$SIDECAR_S" 'BEGIN { printf "%d", k * s * 4 }')
-	say "sidecars: $keepalives keepalives counted in ${SIDECAR_S} s (${#pids[@]} sidecars at 250 ms: ~$expect)"
+	say "sidecars: $total keepalives counted in ${SIDECAR_S} s (${#pids[@]} sidecars at 250 ms: ~$expect)"
 	for p in "${pids[@]}"; do
 		lab_stop_pid "$p" TERM 10 || true
 	done
@@ -990,6 +1012,7 @@ want failover && run_section failover sec_failover
 	echo "ping_count $PING_COUNT"
 	echo "sidecars $SIDECARS"
 	echo "sidecar_s $SIDECAR_S"
+	echo "sidecar_win $SIDECAR_WIN"
 	echo "explore_reps $EXPLORE_REPS"
 	echo "fail_kinds ${FAIL_KINDS[*]}"
 	echo "probe_ms $(awk -v i="$PROBE_INTERVAL" 'BEGIN { print i * 1000 }')"

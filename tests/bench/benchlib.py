@@ -447,17 +447,25 @@ def build(rep, p):
     if "memory" in p["sections"] or "join" in p["sections"]:
         rep.section("3. Memory (KiB)")
 
-        def split(prefix):
-            a, f = rep.med(prefix + "_rssanon"), rep.med(prefix + "_rssfile")
-            return "" if a is None else "VmRSS = anon %s + file %s (medians)" % (fmt(a, 0), fmt(f, 0))
+        def split(prefix, what="VmRSS", anon="_rssanon", file="_rssfile"):
+            a, f = rep.med(prefix + anon), rep.med(prefix + file)
+            return "" if a is None else "%s = anon %s + file %s (medians)" % (what, fmt(a, 0), fmt(f, 0))
 
+        # VmRSS counts every shared-library page the process maps in full;
+        # PSS divides each page among the processes that map it (here: the
+        # whole machine's), and anonymous memory is the process's own.
         for prefix, what in (("mem.gw_idle", "gatewayd %s idle"),
                              ("mem.gw_leased", "gatewayd %%s with %d leases" % n_clients),
                              ("mem.clientd", "`clientd run` %s, steady state")):
             mib = 1.5 if prefix == "mem.clientd" else 3
             rep.fig(prefix + "_rss", what % "VmRSS", 0, kib_le(mib, mib * 1024), note=split(prefix))
             rep.fig(prefix + "_hwm", what % "VmHWM", 0, kib_le(mib, mib * 1024))
+            rep.fig(prefix + "_rssanon", what % "RssAnon (its own pages)", 0)
+            rep.fig(prefix + "_pss", what % "PSS (shared pages divided among their users on this machine)",
+                    0, note=split(prefix, "PSS", "_pssanon", "_pssfile"))
         rep.fig("mem.sleep_rss", "reference: VmRSS of `sleep` (dynamically linked, glibc)", 0)
+        rep.fig("mem.sleep_rssanon", "reference: RssAnon of `sleep`", 0)
+        rep.fig("mem.sleep_pss", "reference: PSS of `sleep`", 0)
 
         rep.section("4. Join rate: %d simulated clients (join-flood), one gatewayd" % n_clients)
         rep.fig("join.elapsed_ms", "%d JOINs, 64 in flight: first JOIN → last GRANT (ms)" % n_clients,
@@ -563,7 +571,8 @@ def build(rep, p):
         rep.fig("cpu.sidecar_gw_cpu", "%d real `clientd run` sidecars, %d s: utime+stime"
                 % (p["sidecars"], p["sidecar_s"]), 1,
                 note="keepalives counted: %s; 10 ms ticks" % fmt(sum(rep.vals("cpu.sidecar_keepalives")), 0))
-        rep.fig("cpu.sidecar_gw_run", "%d real sidecars: on-CPU (schedstat)" % p["sidecars"], 2)
+        rep.fig("cpu.sidecar_gw_run", "%d real sidecars: on-CPU (schedstat), one figure per %s s window"
+                % (p["sidecars"], fmt(p["sidecar_s"] / p.get("sidecar_win", 1), 0)), 2)
         rep.fig("cpu.gw_idle_run_per_s", "reference: gatewayd on-CPU per second with no client (ms/s)", 3)
         rep.fig("cpu.sidecar_gw_net", "%d real sidecars: on-CPU minus the no-client rate" % p["sidecars"], 2)
         rep.fig("cpu.clientd_run", "the sidecars' own on-CPU per 1,000 of their keepalives", 2)

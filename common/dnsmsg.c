@@ -98,16 +98,17 @@ static int skip_name(struct cursor *c)
 int pg_dns_parse(const uint8_t *msg, size_t len, struct pg_dns_question *q)
 {
 	struct cursor c = {.msg = msg, .len = len};
-	uint16_t qdcount, skip;
+	uint16_t qdcount = 0;
 
 	memset(q, 0, sizeof(*q));
 	if (!msg || len < PG_DNS_HEADER_LEN || len > PG_DNS_MSG_MAX)
 		return -EBADMSG;
+	/* Cannot fail: the header is there. The answer, authority and
+	 * additional counts that follow do not matter to a question. */
 	get_u16(&c, &q->id);
 	get_u16(&c, &q->flags);
 	get_u16(&c, &qdcount);
-	for (int i = 0; i < 3; i++) /* answer, authority, additional counts */
-		get_u16(&c, &skip);
+	c.pos = PG_DNS_HEADER_LEN;
 	if (qdcount != 1 || read_name(&c, q->name) < 0 || get_u16(&c, &q->qtype) < 0 ||
 	    get_u16(&c, &q->qclass) < 0)
 		return -EBADMSG;

@@ -189,6 +189,16 @@ static int add_rules(struct pg_nft_table *t, const char *chain, const struct pg_
 	r = pg_nft_rule_new(t, chain);
 	step(&err, pg_nft_match_oifname(r, p->underlay_if, true));
 	step(&err, pg_nft_accept(r));
+	/* The tunnel and membership, to the gateway's pod IP only; first, as
+	 * every encapsulated packet comes this way. */
+	for (size_t i = 0; p->gateway_pod_ip.family != 0 && i < 2; i++) {
+		if (i == 1 && ports[1] == ports[0])
+			break;
+		r = pg_nft_rule_new(t, chain);
+		step(&err, pg_nft_match_daddr(r, &p->gateway_pod_ip));
+		step(&err, pg_nft_match_dport(r, IPPROTO_UDP, ports[i]));
+		step(&err, pg_nft_accept(r));
+	}
 	if (p->dns_to.family)
 		step(&err, add_dns_accept(t, chain, &p->dns_to));
 
@@ -201,15 +211,6 @@ static int add_rules(struct pg_nft_table *t, const char *chain, const struct pg_
 		r = pg_nft_rule_new(t, chain);
 		step(&err, pg_nft_match_daddr(r, &link_scope[i]));
 		step(&err, pg_nft_match_l4proto(r, IPPROTO_ICMPV6));
-		step(&err, pg_nft_accept(r));
-	}
-	/* The tunnel and membership, to the gateway's pod IP only. */
-	for (size_t i = 0; p->gateway_pod_ip.family != 0 && i < 2; i++) {
-		if (i == 1 && ports[1] == ports[0])
-			break;
-		r = pg_nft_rule_new(t, chain);
-		step(&err, pg_nft_match_daddr(r, &p->gateway_pod_ip));
-		step(&err, pg_nft_match_dport(r, IPPROTO_UDP, ports[i]));
 		step(&err, pg_nft_accept(r));
 	}
 	r = pg_nft_rule_new(t, chain);

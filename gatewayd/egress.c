@@ -5,10 +5,8 @@
 #include <stdbool.h>
 #include <sys/socket.h>
 
-#define CHAIN_MSS	 "mss"
 #define CHAIN_KILLSWITCH "killswitch"
 #define CHAIN_DNS_TCP	 "dns_tcp"
-#define PRIO_MANGLE	 (-150)
 #define PRIO_DNAT	 (-100)
 #define DNS_PORT	 53
 
@@ -112,13 +110,10 @@ int pg_egress_nat(struct pg_nft_table *t, const char *chain, const struct pg_con
 
 /* SYNs both ways get an MSS that fits the route they take: the vxlan MTU
  * toward clients, the egress MTU (a VPN's is often small) outward. */
-static int add_mss_clamp(struct pg_nft_table *t, const struct pg_config *cfg)
+int pg_egress_mss_clamp(struct pg_nft_table *t, const char *chain, const struct pg_config *cfg)
 {
-	if (pg_nft_table_add_chain(t, CHAIN_MSS, PG_CHAIN_FILTER, PG_HOOK_FORWARD, PRIO_MANGLE,
-				   false) < 0)
-		return -1;
 	for (int out = 0; out < 2; out++) {
-		struct pg_nft_rule *r = pg_nft_rule_new(t, CHAIN_MSS);
+		struct pg_nft_rule *r = pg_nft_rule_new(t, chain);
 
 		if (!r ||
 		    (out ? pg_nft_match_oifname(r, cfg->vxlan_if, false)
@@ -239,7 +234,7 @@ static int add_kill_switch(struct pg_nft_table *t, const struct pg_config *cfg)
 
 int pg_egress_add_chains(struct pg_nft_table *t, const struct pg_config *cfg)
 {
-	if (add_mss_clamp(t, cfg) < 0 || add_dns_tcp(t, cfg) < 0)
+	if (add_dns_tcp(t, cfg) < 0)
 		return -1;
 	return kill_switch(cfg) ? add_kill_switch(t, cfg) : 0;
 }

@@ -30,7 +30,10 @@ int pg_egress_add_sets(struct pg_nft_table *t, const struct pg_config *cfg);
 int pg_egress_forward(struct pg_nft_table *t, const char *chain, const struct pg_config *cfg);
 /* Source NAT rules, for a nat postrouting chain. */
 int pg_egress_nat(struct pg_nft_table *t, const char *chain, const struct pg_config *cfg);
-/* Chains of their own: the MSS clamp, DNS over TCP's DNAT, and the kill
+/* The MSS clamp's rules, first in the forward chain: in a chain of their
+ * own they would cost every forwarded packet one more hook. */
+int pg_egress_mss_clamp(struct pg_nft_table *t, const char *chain, const struct pg_config *cfg);
+/* Chains of their own: DNS over TCP's DNAT, and the kill
  * switch's output filter when a VPN is set and VPN_BLOCK_OTHER_TRAFFIC is
  * true. */
 int pg_egress_add_chains(struct pg_nft_table *t, const struct pg_config *cfg);

@@ -102,7 +102,7 @@ static int add_forward(struct pg_nft_table *t, const struct pg_config *cfg,
 	struct pg_nft_rule *r;
 
 	if (pg_nft_table_add_chain(t, "forward", PG_CHAIN_FILTER, PG_HOOK_FORWARD, 0, false) < 0 ||
-	    add_antispoof(t, "forward", cfg) < 0)
+	    pg_egress_mss_clamp(t, "forward", cfg) < 0 || add_antispoof(t, "forward", cfg) < 0)
 		return -1;
 
 	if (pg_egress_forward(t, "forward", cfg) < 0)

@@ -21,6 +21,7 @@ struct pv_crawler {
 	char pod_name[PV_NAME_MAX + 1];
 	char pod_namespace[64];
 	char netns[128];	  /* netns backend: the namespace to exec in */
+	char pod_ip[48];	  /* when known at creation (netns) */
 	char overlay_address[48]; /* routed: the crawler's tunnel address */
 	bool existed;		  /* made by an earlier delivery */
 };

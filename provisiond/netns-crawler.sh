@@ -9,7 +9,7 @@
 #   netns-crawler.sh create PREFIX NAME IP GATEWAY WAIT
 #       WAIT 0: return once the namespace exists and clientd was started;
 #       WAIT N: also wait up to N seconds for clientd's ready file (tunnel up).
-#       Prints key=value lines (netns, overlay_address, existed). Exit 0 ok,
+#       Prints key=value lines (netns, pod_ip, overlay_address, existed). Exit 0 ok,
 #       3 the pod IP is taken (provisiond tries another), 1 anything else,
 #       with one line on stderr; a failure removes what it made.
 #   netns-crawler.sh delete PREFIX NAME
@@ -41,6 +41,13 @@ overlay_address() {
 	ip -n "$1" -4 -o addr show dev vxlan0 2>/dev/null | awk '{ sub(/\/.*/, "", $4); print $4; exit }'
 }
 
+# clientd's last word (for the failed event).
+clientd_said() {
+	local line
+	line=$(tail -n 1 "$LAB_STATE/$1.clientd.log" 2>/dev/null || true)
+	printf '%s\n' "${line:-clientd logged nothing}"
+}
+
 # wait_routed NAME SECONDS: clientd's ready file, or its death, or the time.
 wait_routed() {
 	local name=$1 seconds=$2 ready pid i
@@ -48,10 +55,10 @@ wait_routed() {
 	pid=$(<"$LAB_STATE/$name.clientd.pid")
 	for ((i = 0; i < seconds * 10; i++)); do
 		[[ -e $ready ]] && return 0
-		lab_pid_alive "$pid" || die "clientd in $name exited before the tunnel was up: $(tail -n 1 "$LAB_STATE/$name.clientd.log" 2>/dev/null)"
+		lab_pid_alive "$pid" || die "clientd in $name exited before the tunnel was up: $(clientd_said "$name")"
 		sleep 0.1
 	done
-	die "clientd in $name not routed after ${seconds}s: $(tail -n 1 "$LAB_STATE/$name.clientd.log" 2>/dev/null)"
+	die "clientd in $name not routed after ${seconds}s: $(clientd_said "$name")"
 }
 
 start_clientd() {
@@ -98,7 +105,9 @@ cmd_create() {
 	if lab_ns_exists "$ns"; then
 		# An earlier delivery (perhaps before provisiond restarted) made it.
 		printf 'existed=1\n'
+		printf 'pod_ip=%s\n' "$(lab_pod_ip "$name" || true)"
 	else
+		printf 'pod_ip=%s\n' "$ip"
 		ip -n "$node" link show "vp${ip##*.}" >/dev/null 2>&1 && die "pod IP $ip is taken" 3
 		trap 'rc=$?; if ((rc != 0)); then cmd_delete "$name" >/dev/null 2>&1; fi' EXIT
 		pods_lock

@@ -243,6 +243,7 @@ static int netns_create(void *impl, const struct pv_crawler_spec *spec, struct p
 	snprintf(out->pod_name, sizeof(out->pod_name), "%s", spec->name);
 	snprintf(out->pod_namespace, sizeof(out->pod_namespace), "%s", n->s->pod_namespace);
 	copy_value(out_text, "netns", out->netns, sizeof(out->netns));
+	copy_value(out_text, "pod_ip", out->pod_ip, sizeof(out->pod_ip));
 	copy_value(out_text, "overlay_address", out->overlay_address, sizeof(out->overlay_address));
 	out->existed = strstr(out_text, "existed=1") != NULL;
 	if (out->existed)

@@ -118,6 +118,8 @@ static int answer_done(struct pv_provisioner *p, const char *gateway, const stru
 	json_object_object_add(d, "gateway_name", json_object_new_string(gateway));
 	if (c->netns[0])
 		json_object_object_add(d, "netns", json_object_new_string(c->netns));
+	if (c->pod_ip[0])
+		json_object_object_add(d, "pod_ip", json_object_new_string(c->pod_ip));
 	if (p->s->reply_when == PV_REPLY_ROUTED)
 		json_object_object_add(d, "overlay_address",
 				       json_object_new_string(c->overlay_address));

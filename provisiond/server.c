@@ -186,6 +186,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 }
 
 static void on_mhd_error(void *cls, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static void on_mhd_error(void *cls, const char *fmt, va_list ap)
 {
 	char line[512];
 
@@ -202,12 +205,13 @@ int pv_server_start(const struct pv_settings *s, struct pv_provisioner *p, struc
 		return -ENOMEM;
 	srv->s = s;
 	srv->p = p;
+	/* The logger first: MHD reports option errors through it. */
 	srv->d = MHD_start_daemon(
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG, 0,
-	    NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&s->listen,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->max_connections,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED,
-	    on_completed, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, srv, MHD_OPTION_END);
+	    NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, srv,
+	    MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&s->listen, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned)s->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
 	if (!srv->d) {
 		free(srv);
 		return -EADDRINUSE; /* MHD says why through the logger */

@@ -11,8 +11,12 @@ set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 cd "$src"
 
-# iperf3 and ethtool: the benchmark runner's smoke test (tests/bench).
-"$src/scripts/deps.sh" iperf3 ethtool
+# iperf3 and ethtool: the benchmark runner's smoke test (tests/bench);
+# nodejs and npm: provisiond's CloudEvents JavaScript SDK test (a node that
+# brings its own npm is kept).
+extra=(iperf3 ethtool)
+command -v npm >/dev/null 2>&1 || extra+=(nodejs npm)
+"$src/scripts/deps.sh" "${extra[@]}"
 
 build=${PODGW_BUILD_DIR:-build}
 asan=${PODGW_ASAN_BUILD_DIR:-build-asan}

@@ -90,6 +90,7 @@ t_start_provisiond() {
 		--pod-namespace crawlers --ready-file "$T_DIR/ready" --log-level debug "$@" \
 		</dev/null >>"$T_DIR/provisiond.log" 2>&1 &
 	T_PIDS+=("$!")
+	# shellcheck disable=SC2034 # read by the tests
 	PROVISIOND_PID=$!
 	t_wait_file "$T_DIR/ready" 10 || fail "provisiond did not start: $(tail -n 5 "$T_DIR/provisiond.log")"
 	URL=http://$(<"$T_DIR/ready")/
@@ -100,6 +101,7 @@ t_start_provisiond() {
 t_post_binary() {
 	local id=$1 type=$2 body=$3
 	shift 3
+	# shellcheck disable=SC2034 # read by the tests
 	T_STATUS=$(curl -sS -m 30 -o "$T_DIR/b" -D "$T_DIR/h" -w '%{http_code}' "$URL" \
 		-H "Ce-Id: $id" -H 'Ce-Specversion: 1.0' -H "Ce-Type: $type" \
 		-H 'Ce-Source: /podgw/tests' -H 'Content-Type: application/json' "$@" -d "$body")

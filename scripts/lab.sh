@@ -133,6 +133,12 @@ cmd_status() {
 			printf '%20s %s\n' "" "$(ip -n "$ns" route get 203.0.113.10 2>&1 | head -n 1)"
 		fi
 	done
+	if [[ -f $LAB_STATE/provisiond.pid ]]; then
+		pid=$(<"$LAB_STATE/provisiond.pid")
+		state=dead
+		lab_pid_alive "$pid" && state=running
+		printf '%-20s pid %s %s, CloudEvents on http://%s/\n' provisiond "$pid" "$state" "$LAB_PROVISIOND_LISTEN"
+	fi
 }
 
 lab_gateway_names() {

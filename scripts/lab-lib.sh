@@ -31,6 +31,7 @@
 #   lab_snapshot NAME                # the same plus nft ruleset and forwarding sysctls
 #   lab_admission_dump GW            # the gateway's FDB, neighbours, peers and clients sets
 #   lab_down PREFIX                  # kill, delete, forget: idempotent, crash-safe
+#   lab_start_provisiond GATEWAYS    # CloudEvents -> crawlers (see its section)
 #
 # Settings (environment): PODGW_BUILD (build dir, default SRC/build),
 # LAB_READY_TIMEOUT (seconds, 15), LAB_STATE_ROOT (/run/podgw-lab).
@@ -446,6 +447,8 @@ lab_down() {
 	local -a namespaces=()
 	mapfile -t namespaces < <(lab_list_ns "$prefix")
 
+	# First the provisioner (outside the namespaces), so it makes no more.
+	lab_stop_provisiond "$prefix"
 	# Daemons from pid files, when they still live in one of our namespaces
 	# (a recycled pid elsewhere is left alone).
 	if [[ -d $state ]]; then
@@ -718,4 +721,65 @@ lab_set_pod_net_mtu() {
 		ip -n "$(lab_ns "$name")" link set eth0 mtu "$mtu"
 	done <"$LAB_STATE/pods"
 	ip -n "$node" link set br0 mtu "$mtu"
+}
+
+# ---------------------------------------------------------------------------
+# provisiond: CloudEvents in, crawlers bound to gateways out (provisiond/,
+# its netns backend: provisiond/netns-crawler.sh makes each crawler with
+# lab_add_pod and `clientd run`, like the lab's own crawlers).
+#
+#   lab_start_provisiond GATEWAYS [ARGS...]   # GATEWAYS "foo,bar"; sets LAB_PID
+#       runs in the root namespace (it creates namespaces, which a process
+#       inside `ip netns exec` cannot do) and listens on loopback only,
+#       LAB_PROVISIOND_LISTEN (127.0.0.1:8089). Crawlers get pod IPs
+#       10.244.0.100-249 and namespaces PREFIX+crawler-GATEWAY-HASH.
+#   lab_stop_provisiond [PREFIX]              # lab_down calls it
+# Log, pid and ready file: STATE/provisiond.{log,pid,ready}.
+
+LAB_PROVISIOND_LISTEN=${LAB_PROVISIOND_LISTEN:-127.0.0.1:8089}
+
+lab_start_provisiond() {
+	lab_require_init || return 1
+	local gateways=${1:?lab_start_provisiond GATEWAYS [ARGS]} i pid
+	shift
+	local bin=$LAB_BUILD/provisiond/provisiond ready=$LAB_STATE/provisiond.ready
+	[[ -x $bin ]] || {
+		lab_err "no $bin (meson compile -C $LAB_BUILD)"
+		return 1
+	}
+	rm -f "$ready"
+	LAB_STATE_ROOT=$LAB_STATE_ROOT env --default-signal=INT,QUIT "$bin" \
+		--listen "$LAB_PROVISIOND_LISTEN" --gateways "$gateways" --backend netns \
+		--lab-prefix "$LAB_PREFIX" --netns-helper "$LAB_SRC/provisiond/netns-crawler.sh" \
+		--ready-file "$ready" "$@" </dev/null >>"$LAB_STATE/provisiond.log" 2>&1 &
+	pid=$!
+	printf '%s\n' "$pid" >"$LAB_STATE/provisiond.pid"
+	# shellcheck disable=SC2034
+	LAB_PID=$pid
+	for ((i = 0; i < LAB_READY_TIMEOUT * 10; i++)); do
+		[[ -e $ready ]] && return 0
+		if ! lab_pid_alive "$pid"; then
+			lab_err "provisiond exited before it was ready; its log:"
+			sed 's/^/    /' "$LAB_STATE/provisiond.log" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+	lab_err "provisiond not ready after ${LAB_READY_TIMEOUT}s; its log:"
+	sed 's/^/    /' "$LAB_STATE/provisiond.log" >&2
+	return 1
+}
+
+# Only the provisiond this lab started: its pid file, and its command line
+# naming this lab's prefix (a recycled pid is left alone).
+lab_stop_provisiond() {
+	local prefix=${1:-${LAB_PREFIX-}}
+	local pidf=$LAB_STATE_ROOT/$prefix/provisiond.pid pid
+	[[ -f $pidf ]] || return 0
+	pid=$(<"$pidf")
+	if [[ $pid =~ ^[0-9]+$ ]] && lab_pid_alive "$pid" &&
+		tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qxF -- "$prefix"; then
+		lab_stop_pid "$pid" TERM 10 >/dev/null 2>&1 || true
+	fi
+	rm -f "$pidf"
 }

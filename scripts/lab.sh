@@ -6,15 +6,18 @@
 #   lab.sh up       build if needed; gateways foo (10.244.0.2) and bar (10.244.0.3)
 #                   running gatewayd; crawler-foo-1 (10.244.0.11, overlay 172.16.0.11)
 #                   and crawler-bar-1 (10.244.0.21, overlay 172.16.0.21) set up by
-#                   `clientd init`; internet 203.0.113.10 behind the node
-#   lab.sh demo     (up if needed) tcpdump on foo's eth0 while crawler-foo-1 pings
-#                   203.0.113.10: the reference design's picture
+#                   `clientd init`; internet 203.0.113.10 behind the node;
+#                   provisiond (CloudEvents -> crawlers) on 127.0.0.1:8089
+#   lab.sh demo     (up if needed) the reference design's flow: a CloudEvent
+#                   io.podgateway.client.pending for foo and one for bar sent with
+#                   curl, provisiond's reply events, then a ping from each new
+#                   crawler with tcpdump on both gateways' eth0
 #   lab.sh status   what exists
 #   lab.sh exec NAME CMD...   run CMD in namespace PREFIX+NAME (e.g. crawler-foo-1)
 #   lab.sh down     remove everything (safe after a crash, safe twice)
 #
 # Environment: PODGW_LAB_PREFIX (namespace prefix, "podgw-"), PODGW_BUILD (build
-# directory, SRC/build). Needs root.
+# directory, SRC/build), LAB_PROVISIOND_LISTEN (127.0.0.1:8089). Needs root.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -28,7 +31,7 @@ GATEWAYS=("foo 10.244.0.2" "bar 10.244.0.3")
 CRAWLERS=("crawler-foo-1 10.244.0.11 foo 172.16.0.11" "crawler-bar-1 10.244.0.21 bar 172.16.0.21")
 
 usage() {
-	sed -n '4,16s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+	sed -n '4,19s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 need_root() {
@@ -42,7 +45,7 @@ build() {
 	if [[ ! -d $LAB_BUILD ]]; then
 		echo "lab.sh: building in $LAB_BUILD" >&2
 		(cd "$LAB_SRC" && meson setup "$LAB_BUILD" >&2 && meson compile -C "$LAB_BUILD" >&2)
-	elif [[ ! -x $LAB_GATEWAYD || ! -x $LAB_CLIENTD ]]; then
+	elif [[ ! -x $LAB_GATEWAYD || ! -x $LAB_CLIENTD || ! -x $LAB_BUILD/provisiond/provisiond ]]; then
 		meson compile -C "$LAB_BUILD" >&2
 	fi
 	[[ -x $LAB_GATEWAYD && -x $LAB_CLIENTD ]] || {
@@ -61,6 +64,7 @@ is_up() {
 		pid=$(<"$LAB_STATE/$name.gatewayd.pid")
 		lab_pid_alive "$pid" || return 1
 	done
+	[[ -f $LAB_STATE/provisiond.pid ]] && lab_pid_alive "$(<"$LAB_STATE/provisiond.pid")"
 }
 
 cmd_up() {
@@ -90,6 +94,9 @@ cmd_up() {
 		lab_start_clientd_run "$name" "$gw" "$addr"
 		echo "lab.sh: crawler $name ($ip, overlay $addr) routed through $gw, clientd run pid $LAB_PID" >&2
 	done
+	# Crawlers on demand: --reply-when routed answers once the tunnel is up.
+	lab_start_provisiond "$(lab_gateway_names)" --reply-when routed
+	echo "lab.sh: provisiond on http://$LAB_PROVISIOND_LISTEN/ (CloudEvents), pid $LAB_PID" >&2
 	# shellcheck disable=SC2034 # read by the EXIT trap
 	UP_DONE=1
 	trap - INT TERM
@@ -126,37 +133,94 @@ cmd_status() {
 			printf '%20s %s\n' "" "$(ip -n "$ns" route get 203.0.113.10 2>&1 | head -n 1)"
 		fi
 	done
+	if [[ -f $LAB_STATE/provisiond.pid ]]; then
+		pid=$(<"$LAB_STATE/provisiond.pid")
+		state=dead
+		lab_pid_alive "$pid" && state=running
+		printf '%-20s pid %s %s, CloudEvents on http://%s/\n' provisiond "$pid" "$state" "$LAB_PROVISIOND_LISTEN"
+	fi
+}
+
+lab_gateway_names() {
+	local entry name names=()
+	for entry in "${GATEWAYS[@]}"; do
+		read -r name _ <<<"$entry"
+		names+=("$name")
+	done
+	(IFS=,; echo "${names[*]}")
+}
+
+# demo_event GATEWAY: the reference design's event, sent with curl in binary
+# mode; prints the command and the reply event; the reply's data in
+# STATE/demo-GATEWAY.json. The id is fixed: running the demo again is a
+# redelivery and gets the same crawler.
+demo_event() {
+	local gw=$1
+	local out=$LAB_STATE/demo-$gw.json
+	local -a req=(curl -sS -m 60 -D "$out.h" -o "$out" "http://$LAB_PROVISIOND_LISTEN/"
+		-H "Ce-Id: demo-$gw-1" -H "Ce-Specversion: 1.0"
+		-H "Ce-Type: io.podgateway.client.pending" -H "Ce-Source: /podgw/lab/demo"
+		-H "Content-Type: application/json" -d "{\"gateway_name\":\"$gw\"}")
+	printf '$ curl http://%s/ -H "Ce-Id: demo-%s-1" -H "Ce-Specversion: 1.0" \\\n' "$LAB_PROVISIOND_LISTEN" "$gw"
+	printf '    -H "Ce-Type: io.podgateway.client.pending" -H "Ce-Source: /podgw/lab/demo" \\\n'
+	printf "    -H \"Content-Type: application/json\" -d '{\"gateway_name\":\"%s\"}'\n" "$gw"
+	"${req[@]}" || return 1
+	echo "reply event:"
+	grep -i -e '^HTTP/' -e '^ce-' -e '^content-type' "$out.h" | tr -d '\r' | sed 's/^/    /'
+	printf '    %s\n' "$(cat "$out")"
+}
+
+demo_field() { # GATEWAY KEY
+	python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], ""))' \
+		"$LAB_STATE/demo-$1.json" "$2"
 }
 
 cmd_demo() {
 	need_root demo
 	is_up || cmd_up
-	local gw_ns out err tpid rc=0 i
-	gw_ns=$(lab_ns foo)
-	out=$LAB_STATE/demo.txt
-	err=$LAB_STATE/demo.err
-	: >"$out"
-	: >"$err"
-	echo "\$ tcpdump -i eth0 -nv  (in pod-gateway-foo = $gw_ns; filter: udp port 8472 or icmp)"
-	timeout 15 ip netns exec "$gw_ns" tcpdump --immediate-mode -i eth0 -n -v -l -c 4 'udp port 8472 or icmp' \
-		>"$out" 2>"$err" &
-	tpid=$!
-	for ((i = 0; i < 50; i++)); do
-		grep -q 'listening on' "$err" && break
-		sleep 0.1
+	local gw pod rc=0 i
+	local -A tpid=()
+	echo "# 1. events: io.podgateway.client.pending for foo and for bar (provisiond, netns backend)"
+	for gw in foo bar; do
+		demo_event "$gw" || return 1
+		[[ -n $(demo_field "$gw" pod_name) ]] || {
+			echo "lab.sh: no crawler for $gw" >&2
+			return 1
+		}
 	done
-	echo "\$ ping -c1 203.0.113.10   (in crawler-foo-1)"
-	lab_exec crawler-foo-1 ping -c 1 -W 2 203.0.113.10 || rc=$?
-	for ((i = 0; i < 30; i++)); do
-		lab_pid_alive "$tpid" || break
-		sleep 0.1
+	echo
+	echo "# 2. tcpdump -i eth0 -nv on both gateways (filter: udp port 8472 or icmp); a ping from each crawler"
+	for gw in foo bar; do
+		: >"$LAB_STATE/demo-$gw.tcpdump"
+		: >"$LAB_STATE/demo-$gw.err"
+		timeout 15 ip netns exec "$(lab_ns "$gw")" tcpdump --immediate-mode -i eth0 -n -v -l \
+			-c 4 'udp port 8472 or icmp' >"$LAB_STATE/demo-$gw.tcpdump" 2>"$LAB_STATE/demo-$gw.err" &
+		tpid[$gw]=$!
 	done
-	lab_pid_alive "$tpid" && kill -s INT "$tpid" 2>/dev/null
-	wait "$tpid" 2>/dev/null || true
-	echo "\$ tcpdump output:"
-	grep 'listening on' "$err" || true
-	cat "$out"
-	grep -v -e 'listening on' -e '^$' "$err" || true
+	for gw in foo bar; do
+		for ((i = 0; i < 50; i++)); do
+			grep -q 'listening on' "$LAB_STATE/demo-$gw.err" && break
+			sleep 0.1
+		done
+	done
+	for gw in foo bar; do
+		pod=$(demo_field "$gw" pod_name)
+		echo "\$ ping -c1 203.0.113.10   (in $pod: pod IP $(demo_field "$gw" pod_ip), overlay $(demo_field "$gw" overlay_address), gateway $gw)"
+		lab_exec "$pod" ping -c 1 -W 2 203.0.113.10 | sed 's/^/    /' || rc=1
+	done
+	for gw in foo bar; do
+		for ((i = 0; i < 30; i++)); do
+			lab_pid_alive "${tpid[$gw]}" || break
+			sleep 0.1
+		done
+		lab_pid_alive "${tpid[$gw]}" && kill -s INT "${tpid[$gw]}" 2>/dev/null
+		wait "${tpid[$gw]}" 2>/dev/null || true
+	done
+	echo
+	for gw in foo bar; do
+		echo "# 3. tcpdump on gateway $gw's eth0 ($(lab_ns "$gw")): $(demo_field "$gw" pod_name)'s ping inside VXLAN, then leaving from $gw's own pod IP"
+		cat "$LAB_STATE/demo-$gw.tcpdump"
+	done
 	return "$rc"
 }
 

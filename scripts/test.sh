@@ -12,15 +12,14 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 cd "$src"
 
 # iperf3 and ethtool: the benchmark runner's smoke test (tests/bench); dnsmasq-base:
-# the DNS servers of tests/ns/dns-tunnel.sh.
-# The Kubernetes manifests (tests/k8s) need shellcheck, Node.js with npm
-# where there is none, and a recent kubectl (fetched when missing; without
-# one the k8s test fails and says so).
-extra=(shellcheck curl ca-certificates)
-if ! command -v npm >/dev/null 2>&1; then
-	extra+=(nodejs npm)
-fi
-"$src/scripts/deps.sh" iperf3 ethtool dnsmasq-base "${extra[@]}"
+# the DNS servers of tests/ns/dns-tunnel.sh. The Kubernetes manifests
+# (tests/k8s) need shellcheck and a recent kubectl (fetched when missing;
+# without one the k8s test fails and says so); they and provisiond's
+# CloudEvents JavaScript SDK test need Node.js with npm (a node that brings
+# its own npm is kept).
+extra=(iperf3 ethtool dnsmasq-base shellcheck curl ca-certificates)
+command -v npm >/dev/null 2>&1 || extra+=(nodejs npm)
+"$src/scripts/deps.sh" "${extra[@]}"
 "$src/scripts/kubectl.sh" || echo "test.sh: no kubectl: the k8s test will fail" >&2
 
 build=${PODGW_BUILD_DIR:-build}

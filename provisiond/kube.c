@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: MIT */
+/* The kubernetes backend: one Pod per event, created through the API server
+ * with the pod's service account. The pod carries the annotation
+ * setGateway=<name>, which the gateway admission webhook turns into the
+ * clientd init container and sidecar, as in the reference design. The pod's
+ * name is derived from the event, so a redelivery after a restart of
+ * provisiond meets 409 AlreadyExists and is answered with the same pod. */
+#include "provisiond/backend.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+
+#include "common/log.h"
+
+#define API_TIMEOUT_S	 10
+#define API_RESPONSE_MAX (256 * 1024)
+#define TOKEN_MAX	 8192
+
+struct kube {
+	const struct pv_settings *s;
+};
+
+struct buffer {
+	char *data;
+	size_t len;
+	bool overflow;
+};
+
+static size_t collect(char *p, size_t size, size_t n, void *arg)
+{
+	struct buffer *b = arg;
+	size_t len = size * n;
+	char *grown;
+
+	if (b->len + len > API_RESPONSE_MAX) {
+		b->overflow = true;
+		return 0;
+	}
+	grown = realloc(b->data, b->len + len + 1);
+	if (!grown)
+		return 0;
+	b->data = grown;
+	memcpy(b->data + b->len, p, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+	return len;
+}
+
+static int kube_init(const struct pv_settings *s, void **impl, char why[PV_WHY_MAX])
+{
+	struct kube *k;
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		snprintf(why, PV_WHY_MAX, "libcurl: global init failed");
+		return -EIO;
+	}
+	k = calloc(1, sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	k->s = s;
+	*impl = k;
+	return 0;
+}
+
+static void kube_fini(void *impl)
+{
+	free(impl);
+	curl_global_cleanup();
+}
+
+/* Read at every request: projected service account tokens are rotated by
+ * the kubelet while the pod runs. */
+static int read_token(const char *path, char *tok, size_t size, char why[PV_WHY_MAX])
+{
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (!f) {
+		snprintf(why, PV_WHY_MAX, "KUBE_TOKEN_FILE: '%.120s': %s", path, strerror(errno));
+		return -EIO;
+	}
+	n = fread(tok, 1, size - 1, f);
+	fclose(f);
+	tok[n] = '\0';
+	tok[strcspn(tok, "\r\n")] = '\0';
+	if (!tok[0]) {
+		snprintf(why, PV_WHY_MAX, "KUBE_TOKEN_FILE: '%.120s': empty", path);
+		return -EIO;
+	}
+	return 0;
+}
+
+static char *pod_json(const struct kube *k, const struct pv_crawler_spec *spec)
+{
+	json_object *pod = json_object_new_object(), *meta = json_object_new_object();
+	json_object *labels = json_object_new_object(), *ann = json_object_new_object();
+	json_object *podspec = json_object_new_object(), *containers = json_object_new_array();
+	json_object *c = json_object_new_object();
+	char *text;
+
+	json_object_object_add(pod, "apiVersion", json_object_new_string("v1"));
+	json_object_object_add(pod, "kind", json_object_new_string("Pod"));
+	json_object_object_add(meta, "name", json_object_new_string(spec->name));
+	json_object_object_add(meta, "namespace", json_object_new_string(k->s->pod_namespace));
+	json_object_object_add(labels, "app.kubernetes.io/managed-by",
+			       json_object_new_string("podgw-provisiond"));
+	json_object_object_add(labels, "podgw.io/gateway", json_object_new_string(spec->gateway));
+	json_object_object_add(meta, "labels", labels);
+	/* What the gateway admission webhook reads to inject clientd. */
+	json_object_object_add(ann, "setGateway", json_object_new_string(spec->gateway));
+	json_object_object_add(meta, "annotations", ann);
+	json_object_object_add(pod, "metadata", meta);
+	json_object_object_add(c, "name", json_object_new_string("crawler"));
+	json_object_object_add(c, "image", json_object_new_string(k->s->crawler_image));
+	json_object_array_add(containers, c);
+	json_object_object_add(podspec, "containers", containers);
+	json_object_object_add(podspec, "restartPolicy", json_object_new_string("Never"));
+	json_object_object_add(pod, "spec", podspec);
+	text = strdup(json_object_to_json_string_ext(pod, JSON_C_TO_STRING_PLAIN));
+	json_object_put(pod);
+	return text;
+}
+
+/* One API request; returns the HTTP status (or a negative errno with why). */
+static long api_request(const struct kube *k, const char *method, const char *url, const char *body,
+			struct buffer *resp, char why[PV_WHY_MAX])
+{
+	char token[TOKEN_MAX], auth[TOKEN_MAX + 32];
+	struct curl_slist *h = NULL;
+	CURL *curl;
+	CURLcode cc;
+	long status = -EIO;
+
+	if (read_token(k->s->kube_token_file, token, sizeof(token), why) < 0)
+		return -EIO;
+	curl = curl_easy_init();
+	if (!curl) {
+		snprintf(why, PV_WHY_MAX, "libcurl: cannot make a handle");
+		return -ENOMEM;
+	}
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+	h = curl_slist_append(h, auth);
+	h = curl_slist_append(h, "Accept: application/json");
+	if (body)
+		h = curl_slist_append(h, "Content-Type: application/json");
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
+	if (body)
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, resp);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)API_TIMEOUT_S);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM */
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (k->s->kube_ca_file[0])
+		curl_easy_setopt(curl, CURLOPT_CAINFO, k->s->kube_ca_file);
+	cc = curl_easy_perform(curl);
+	if (cc != CURLE_OK)
+		snprintf(why, PV_WHY_MAX, "API server %s: %s", url,
+			 resp->overflow ? "response too large" : curl_easy_strerror(cc));
+	else
+		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(curl);
+	return status;
+}
+
+/* The API's Status.message, for the failed event. */
+static void api_message(const struct buffer *resp, long status, char why[PV_WHY_MAX])
+{
+	json_object *obj = resp->data ? json_tokener_parse(resp->data) : NULL, *m;
+
+	if (obj && json_object_object_get_ex(obj, "message", &m) &&
+	    json_object_is_type(m, json_type_string))
+		snprintf(why, PV_WHY_MAX, "API server: %ld: %s", status, json_object_get_string(m));
+	else
+		snprintf(why, PV_WHY_MAX, "API server: HTTP status %ld", status);
+	json_object_put(obj);
+}
+
+static void meta_string(json_object *pod, const char *key, char *dst, size_t size)
+{
+	json_object *meta, *v;
+
+	if (json_object_object_get_ex(pod, "metadata", &meta) &&
+	    json_object_object_get_ex(meta, key, &v) && json_object_is_type(v, json_type_string))
+		snprintf(dst, size, "%s", json_object_get_string(v));
+}
+
+static int kube_create(void *impl, const struct pv_crawler_spec *spec, struct pv_crawler *out,
+		       char why[PV_WHY_MAX])
+{
+	struct kube *k = impl;
+	struct buffer resp = {0};
+	char url[1024];
+	char *body = pod_json(k, spec);
+	json_object *pod = NULL;
+	long status;
+	int r = -EIO;
+
+	if (!body)
+		return -ENOMEM;
+	snprintf(url, sizeof(url), "%s/api/v1/namespaces/%s/pods", k->s->kube_api_url,
+		 k->s->pod_namespace);
+	status = api_request(k, "POST", url, body, &resp, why);
+	if (status < 0)
+		goto out;
+	if (status == 409) {
+		/* AlreadyExists: made by an earlier delivery of this event. */
+		out->existed = true;
+	} else if (status != 201 && status != 200) {
+		api_message(&resp, status, why);
+		goto out;
+	}
+	snprintf(out->pod_name, sizeof(out->pod_name), "%s", spec->name);
+	snprintf(out->pod_namespace, sizeof(out->pod_namespace), "%s", k->s->pod_namespace);
+	pod = out->existed ? NULL : json_tokener_parse(resp.data ? resp.data : "");
+	if (pod) {
+		meta_string(pod, "name", out->pod_name, sizeof(out->pod_name));
+		meta_string(pod, "namespace", out->pod_namespace, sizeof(out->pod_namespace));
+	}
+	r = 0;
+out:
+	json_object_put(pod);
+	free(resp.data);
+	free(body);
+	return r;
+}
+
+const struct pv_backend_ops pv_backend_kubernetes = {
+    .name = "kubernetes",
+    .init = kube_init,
+    .create = kube_create,
+    .fini = kube_fini,
+};

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef PODGW_PROVISIOND_SETTINGS_H
+#define PODGW_PROVISIOND_SETTINGS_H
+
+/* provisiond's settings: environment variables and long options (options
+ * win), every value validated before anything starts, every bad one
+ * reported as "KEY: 'value': why". */
+
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/log.h"
+#include "provisiond/event.h"
+
+#define PV_MAX_GATEWAYS 64
+
+enum pv_backend_kind { PV_BACKEND_NETNS, PV_BACKEND_KUBERNETES };
+enum pv_reply_when { PV_REPLY_CREATED, PV_REPLY_ROUTED };
+
+struct pv_settings {
+	struct sockaddr_in listen;
+	unsigned n_gateways;
+	char gateways[PV_MAX_GATEWAYS][PV_GATEWAY_MAX + 1];
+	enum pv_backend_kind backend;
+	enum pv_reply_when reply_when;
+	char event_source[PV_ATTR_MAX + 1];
+	uint32_t max_body;
+	uint32_t dedup_entries;
+	uint32_t max_connections;
+	char pod_namespace[64];
+	/* netns */
+	char lab_prefix[32];
+	char netns_helper[PATH_MAX];
+	uint32_t ip_first, ip_last; /* host order, inside 10.244.0.0/24 */
+	uint32_t routed_timeout;    /* seconds */
+	/* kubernetes */
+	char kube_api_url[512];
+	char kube_token_file[PATH_MAX];
+	char kube_ca_file[PATH_MAX];
+	char crawler_image[256];
+	char ready_file[PATH_MAX];
+	enum pg_log_level log_level;
+};
+
+enum { PV_SETTINGS_OK = 0, PV_SETTINGS_EXIT = 1 };
+
+/* Loads from argv and envp; errors go to err, one line each. Returns
+ * PV_SETTINGS_OK, PV_SETTINGS_EXIT (--help printed) or -EINVAL. */
+int pv_settings_load(struct pv_settings *s, int argc, char **argv, char **envp, FILE *err);
+
+bool pv_settings_gateway_known(const struct pv_settings *s, const char *name);
+
+#endif

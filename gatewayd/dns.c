@@ -102,7 +102,7 @@ static int open_socket(const struct pg_config *cfg, enum route route, struct in_
 {
 	static const int on = 1;
 	struct sockaddr_in sa = {
-	    .sin_family = AF_INET, .sin_port = htons(PG_DNS_PORT), .sin_addr = self};
+	    .sin_family = AF_INET, .sin_port = htons(PG_DNS_FORWARDER_PORT), .sin_addr = self};
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), r = 0;
 
 	if (fd < 0)

@@ -23,6 +23,9 @@
 #define PG_DNS_PENDING_MAX 1024
 #define PG_DNS_TIMEOUT_MS  4000
 #define PG_DNS_NFDS	   3
+/* The forwarder listens here; the gateway's table redirects the overlay's
+ * port 53 to it, so gatewayd needs no CAP_NET_BIND_SERVICE. */
+#define PG_DNS_FORWARDER_PORT 10053
 
 struct pg_dns;
 

@@ -5,8 +5,10 @@
 #include <stdbool.h>
 #include <sys/socket.h>
 
+#include "gatewayd/dns.h"
+
 #define CHAIN_KILLSWITCH "killswitch"
-#define CHAIN_DNS_TCP	 "dns_tcp"
+#define CHAIN_DNS	 "dns"
 #define PRIO_DNAT	 (-100)
 #define DNS_PORT	 53
 
@@ -173,19 +175,28 @@ static int accept_local_dns(struct pg_nft_table *t, const struct pg_config *cfg)
 /* DNS over TCP (a truncated answer's retry) is not served by the
  * forwarder: it goes to the first upstream server, forwarded and NATed
  * like any overlay traffic, so through the egress and its kill switch. */
-static int add_dns_tcp(struct pg_nft_table *t, const struct pg_config *cfg)
+/* Queries to the overlay address: UDP to the forwarder's unprivileged
+ * port, TCP (not proxied) to the first upstream. */
+static int add_dns(struct pg_nft_table *t, const struct pg_config *cfg)
 {
 	struct pg_prefix self;
 	struct pg_nft_rule *r;
 
-	if (!cfg->dns_forwarder || cfg->dns_upstream.n == 0)
+	if (!cfg->dns_forwarder)
 		return 0;
 	pg_prefix_host(&cfg->overlay, 1, &self);
 	self.len = 32;
-	if (pg_nft_table_add_chain(t, CHAIN_DNS_TCP, PG_CHAIN_NAT, PG_HOOK_PREROUTING, PRIO_DNAT,
+	if (pg_nft_table_add_chain(t, CHAIN_DNS, PG_CHAIN_NAT, PG_HOOK_PREROUTING, PRIO_DNAT,
 				   false) < 0)
 		return -1;
-	r = pg_nft_rule_new(t, CHAIN_DNS_TCP);
+	r = pg_nft_rule_new(t, CHAIN_DNS);
+	if (!r || pg_nft_match_iifname(r, cfg->vxlan_if, false) || pg_nft_match_daddr(r, &self) ||
+	    pg_nft_match_dport(r, IPPROTO_UDP, DNS_PORT) || pg_nft_counter(r) ||
+	    pg_nft_dnat(r, &self, PG_DNS_FORWARDER_PORT))
+		return -1;
+	if (cfg->dns_upstream.n == 0)
+		return 0;
+	r = pg_nft_rule_new(t, CHAIN_DNS);
 	if (!r || pg_nft_match_iifname(r, cfg->vxlan_if, false) || pg_nft_match_daddr(r, &self) ||
 	    pg_nft_match_dport(r, IPPROTO_TCP, DNS_PORT) || pg_nft_counter(r) ||
 	    pg_nft_dnat(r, &cfg->dns_upstream.items[0], 0))
@@ -234,7 +245,7 @@ static int add_kill_switch(struct pg_nft_table *t, const struct pg_config *cfg)
 
 int pg_egress_add_chains(struct pg_nft_table *t, const struct pg_config *cfg)
 {
-	if (add_dns_tcp(t, cfg) < 0)
+	if (add_dns(t, cfg) < 0)
 		return -1;
 	return kill_switch(cfg) ? add_kill_switch(t, cfg) : 0;
 }

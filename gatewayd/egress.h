@@ -33,9 +33,9 @@ int pg_egress_nat(struct pg_nft_table *t, const char *chain, const struct pg_con
 /* The MSS clamp's rules, first in the forward chain: in a chain of their
  * own they would cost every forwarded packet one more hook. */
 int pg_egress_mss_clamp(struct pg_nft_table *t, const char *chain, const struct pg_config *cfg);
-/* Chains of their own: DNS over TCP's DNAT, and the kill
- * switch's output filter when a VPN is set and VPN_BLOCK_OTHER_TRAFFIC is
- * true. */
+/* Chains of their own: DNS to the overlay address (UDP to the forwarder,
+ * TCP to the first upstream), and the kill switch's output filter when a
+ * VPN is set and VPN_BLOCK_OTHER_TRAFFIC is true. */
 int pg_egress_add_chains(struct pg_nft_table *t, const struct pg_config *cfg);
 /* Drop rules for the guard table's postrouting chain (after source NAT):
  * an overlay source on any interface overlay traffic may leave through. */

@@ -210,6 +210,13 @@ static void load(const char *text, struct pg_config *cfg)
 	{                                                                                          \
 		"forward", VXLAN0 "|set clients 0x1|drop"                                          \
 	}
+/* The DNS forwarder (on by default): iifname vxlan0 ip daddr 172.16.0.1
+ * udp dport 53 dnat to 172.16.0.1:10053. */
+#define DNS_UDP                                                                                    \
+	{                                                                                          \
+		"dns", "iifname|" VXLAN0 "|network header + 16|0x010010ac|0x00000011|"             \
+		       "transport header + 2|0x00003500|counter|0x010010ac|0x00004527|nat dnat ip" \
+	}
 /* ...and after them: replies in, the rest dropped. */
 #define FORWARD_TAIL                                                                               \
 	{"forward", "oifname|" VXLAN0 "|ct load state|accept"},                                    \
@@ -224,6 +231,7 @@ static void test_no_vpn(void)
 	    {"forward", "iifname|" VXLAN0 "|oifname|" ETH0 "|network header + 12|accept"},
 	    FORWARD_TAIL,
 	    {"postrouting", "network header + 12|oifname|" ETH0 "|masq"},
+	    DNS_UDP,
 	};
 	static const struct want guard[] = {
 	    {"postrouting", "oifname|" ETH0 "|network header + 12|drop"},
@@ -272,6 +280,7 @@ static void test_vpn_kill_switch(void)
 	    FORWARD_TAIL,
 	    {"postrouting", "network header + 12|oifname|" TUN0 "|masq"},
 	    {"postrouting", "network header + 12|oifname|" ETH0 "|masq"},
+	    DNS_UDP,
 	    KILL_SWITCH_HEAD,
 	    {"killswitch", "counter|drop"},
 	};
@@ -308,6 +317,7 @@ static void test_vpn_snat_local(void)
 	    {"postrouting",
 	     "oifname|" TUN0 "|immediate reg 1 0x076433c6|nat snat ip addr_min reg 1"},
 	    {"postrouting", "network header + 12|oifname|" ETH0 "|masq"},
+	    DNS_UDP,
 	    KILL_SWITCH_HEAD,
 	    {"killswitch", "network header + 16|lookup reg 1 set vpn_local |accept"},
 	    {"killswitch", "network header + 24|lookup reg 1 set vpn_local6 |accept"},
@@ -336,6 +346,7 @@ static void test_vpn_no_block(void)
 	    FORWARD_TAIL,
 	    {"postrouting", "network header + 12|oifname|" TUN0 "|masq"},
 	    {"postrouting", "network header + 12|oifname|" ETH0 "|masq"},
+	    DNS_UDP,
 	};
 	struct pg_config cfg;
 	struct parsed p;
@@ -391,6 +402,7 @@ static void test_port_forwards(void)
 	    DNAT(ETH0, TCP, P8080, P80),
 	    DNAT(ETH0, UDP, P5353, P5353),
 	    {"postrouting", "network header + 12|oifname|" ETH0 "|masq"},
+	    DNS_UDP,
 	};
 	static const struct want vpn[] = {
 	    INPUT_AND_ANTISPOOF,
@@ -403,6 +415,7 @@ static void test_port_forwards(void)
 	    DNAT(TUN0, UDP, P5353, P5353),
 	    {"postrouting", "network header + 12|oifname|" TUN0 "|masq"},
 	    {"postrouting", "network header + 12|oifname|" ETH0 "|masq"},
+	    DNS_UDP,
 	    KILL_SWITCH_HEAD,
 	    {"killswitch", "counter|drop"},
 	};
@@ -444,9 +457,10 @@ static void test_dns(void)
 	    FORWARD_TAIL,
 	    {"postrouting", "network header + 12|oifname|" TUN0 "|masq"},
 	    {"postrouting", "network header + 12|oifname|" ETH0 "|masq"},
+	    DNS_UDP,
 	    /* iifname vxlan0 ip daddr 172.16.0.1 tcp dport 53 dnat to 198.51.100.53 */
-	    {"dns_tcp", "iifname|" VXLAN0 "|network header + 16|0x010010ac|0x00000006|"
-			"transport header + 2|0x00003500|counter|0x356433c6|nat dnat ip"},
+	    {"dns", "iifname|" VXLAN0 "|network header + 16|0x010010ac|0x00000006|"
+		    "transport header + 2|0x00003500|counter|0x356433c6|nat dnat ip"},
 	    KILL_SWITCH_HEAD,
 	    /* oifname eth0 ip daddr 10.96.0.10 udp dport 53 accept */
 	    {"killswitch", ETH0 "|network header + 16|0x0a00600a|0x00000011|0x00003500|accept"},
@@ -460,7 +474,7 @@ static void test_dns(void)
 	     &cfg);
 	parse(pg_gateway_ruleset(&cfg, NULL), &p);
 	check_rules("dns", &p, want, sizeof(want) / sizeof(want[0]));
-	CHECK(has_chain(&p, "dns_tcp nat 0 -100"));
+	CHECK(has_chain(&p, "dns nat 0 -100"));
 	parsed_free(&p);
 
 	/* Off: none of it. */
@@ -468,7 +482,7 @@ static void test_dns(void)
 	     "DNS_LOCAL_SERVER=10.96.0.10\n",
 	     &cfg);
 	parse(pg_gateway_ruleset(&cfg, NULL), &p);
-	CHECK(!has_chain(&p, "dns_tcp nat 0 -100"));
+	CHECK(!has_chain(&p, "dns nat 0 -100"));
 	for (size_t i = 0; i < p.nrules; i++)
 		CHECK(!strstr(p.text[i], "0x0a00600a"));
 	parsed_free(&p);

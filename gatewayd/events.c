@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #include "gatewayd/events.h"
 
+/* Calls go through function pointers: no function-like macros. */
+#define CURL_DISABLE_TYPECHECK
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +19,51 @@
 
 #define BACKOFF_MS 500	/* doubled after each failed attempt */
 #define FLUSH_MS   1000 /* at exit, for what is queued */
+
+/* libcurl, loaded when K_SINK is set; the types come from its header. */
+#define CURL_FUNCS(X)                                                                              \
+	X(curl_global_init)                                                                        \
+	X(curl_global_cleanup)                                                                     \
+	X(curl_multi_init)                                                                         \
+	X(curl_multi_setopt)                                                                       \
+	X(curl_multi_add_handle)                                                                   \
+	X(curl_multi_remove_handle)                                                                \
+	X(curl_multi_socket_action)                                                                \
+	X(curl_multi_info_read)                                                                    \
+	X(curl_multi_cleanup)                                                                      \
+	X(curl_easy_init)                                                                          \
+	X(curl_easy_setopt)                                                                        \
+	X(curl_easy_getinfo)                                                                       \
+	X(curl_easy_cleanup)                                                                       \
+	X(curl_easy_strerror)                                                                      \
+	X(curl_slist_append)                                                                       \
+	X(curl_slist_free_all)
+
+static struct {
+	void *lib;
+#define X(f) __typeof__(&f) f;
+	CURL_FUNCS(X)
+#undef X
+} cu;
+
+static int load_curl(void)
+{
+	if (cu.lib)
+		return 0;
+	cu.lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+	if (!cu.lib) {
+		pg_err("K_SINK: cannot load libcurl: %s", dlerror());
+		return -ENOENT;
+	}
+#define X(f)                                                                                       \
+	if (!(*(void **)&cu.f = dlsym(cu.lib, #f))) {                                              \
+		pg_err("K_SINK: libcurl lacks %s", #f);                                            \
+		return -ENOENT;                                                                    \
+	}
+	CURL_FUNCS(X)
+#undef X
+	return 0;
+}
 
 struct sock {
 	curl_socket_t fd; /* CURL_SOCKET_BAD: free */
@@ -164,24 +212,29 @@ int pg_events_open(const struct pg_config *cfg, struct pg_events **out)
 		ev->socks[i].fd = CURL_SOCKET_BAD;
 	/* A TLS write to a peer that went away must not end the daemon. */
 	signal(SIGPIPE, SIG_IGN);
-	ev->curl_ready = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
-	if (!ev->curl_ready || !(ev->multi = curl_multi_init()) || !(ev->easy = curl_easy_init())) {
+	if ((r = load_curl()) < 0) {
+		pg_events_close(ev);
+		return r;
+	}
+	ev->curl_ready = cu.curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+	if (!ev->curl_ready || !(ev->multi = cu.curl_multi_init()) ||
+	    !(ev->easy = cu.curl_easy_init())) {
 		pg_events_close(ev);
 		return -ENOMEM;
 	}
-	curl_multi_setopt(ev->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-	curl_multi_setopt(ev->multi, CURLMOPT_SOCKETDATA, ev);
-	curl_multi_setopt(ev->multi, CURLMOPT_TIMERFUNCTION, on_timer);
-	curl_multi_setopt(ev->multi, CURLMOPT_TIMERDATA, ev);
-	curl_multi_setopt(ev->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, 1L);
-	curl_multi_setopt(ev->multi, CURLMOPT_MAXCONNECTS, 1L);
-	curl_easy_setopt(ev->easy, CURLOPT_URL, ev->url);
-	curl_easy_setopt(ev->easy, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(ev->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(ev->easy, CURLOPT_TIMEOUT_MS, (long)PG_EVENTS_TIMEOUT_MS);
-	curl_easy_setopt(ev->easy, CURLOPT_USERAGENT, "podgw-gatewayd/" PODGW_VERSION);
-	curl_easy_setopt(ev->easy, CURLOPT_WRITEFUNCTION, discard);
-	curl_easy_setopt(ev->easy, CURLOPT_ERRORBUFFER, ev->errbuf);
+	cu.curl_multi_setopt(ev->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	cu.curl_multi_setopt(ev->multi, CURLMOPT_SOCKETDATA, ev);
+	cu.curl_multi_setopt(ev->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+	cu.curl_multi_setopt(ev->multi, CURLMOPT_TIMERDATA, ev);
+	cu.curl_multi_setopt(ev->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, 1L);
+	cu.curl_multi_setopt(ev->multi, CURLMOPT_MAXCONNECTS, 1L);
+	cu.curl_easy_setopt(ev->easy, CURLOPT_URL, ev->url);
+	cu.curl_easy_setopt(ev->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	cu.curl_easy_setopt(ev->easy, CURLOPT_NOSIGNAL, 1L);
+	cu.curl_easy_setopt(ev->easy, CURLOPT_TIMEOUT_MS, (long)PG_EVENTS_TIMEOUT_MS);
+	cu.curl_easy_setopt(ev->easy, CURLOPT_USERAGENT, "podgw-gatewayd/" PODGW_VERSION);
+	cu.curl_easy_setopt(ev->easy, CURLOPT_WRITEFUNCTION, discard);
+	cu.curl_easy_setopt(ev->easy, CURLOPT_ERRORBUFFER, ev->errbuf);
 	pg_info("K_SINK: '%s': posting client events as source %s", ev->url, ev->origin.source);
 	*out = ev;
 	return 0;
@@ -263,28 +316,28 @@ static void start_next(struct pg_events *ev)
 		ev->attempt = 0;
 	}
 	for (size_t i = 0; i < ev->msg.n_headers; i++) {
-		struct curl_slist *n = curl_slist_append(h, ev->msg.headers[i]);
+		struct curl_slist *n = cu.curl_slist_append(h, ev->msg.headers[i]);
 
 		if (!n)
 			goto nomem;
 		h = n;
 	}
 	/* no "Expect: 100-continue" round trip */
-	if (!(h = curl_slist_append(h, "Expect:")))
+	if (!(h = cu.curl_slist_append(h, "Expect:")))
 		goto nomem;
-	curl_slist_free_all(ev->headers);
+	cu.curl_slist_free_all(ev->headers);
 	ev->headers = h;
 	ev->errbuf[0] = '\0';
-	curl_easy_setopt(ev->easy, CURLOPT_HTTPHEADER, ev->headers);
-	curl_easy_setopt(ev->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(ev->msg.body));
-	curl_easy_setopt(ev->easy, CURLOPT_POSTFIELDS, ev->msg.body);
-	if (curl_multi_add_handle(ev->multi, ev->easy) == CURLM_OK) {
+	cu.curl_easy_setopt(ev->easy, CURLOPT_HTTPHEADER, ev->headers);
+	cu.curl_easy_setopt(ev->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(ev->msg.body));
+	cu.curl_easy_setopt(ev->easy, CURLOPT_POSTFIELDS, ev->msg.body);
+	if (cu.curl_multi_add_handle(ev->multi, ev->easy) == CURLM_OK) {
 		ev->busy = true;
 		return;
 	}
 	h = NULL;
 nomem:
-	curl_slist_free_all(h);
+	cu.curl_slist_free_all(h);
 	ev->retry_due = pg_monotonic_ms() + BACKOFF_MS;
 }
 
@@ -306,8 +359,8 @@ static void finished(struct pg_events *ev, CURLcode res)
 	long status = 0;
 	bool retry;
 
-	curl_easy_getinfo(ev->easy, CURLINFO_RESPONSE_CODE, &status);
-	curl_multi_remove_handle(ev->multi, ev->easy);
+	cu.curl_easy_getinfo(ev->easy, CURLINFO_RESPONSE_CODE, &status);
+	cu.curl_multi_remove_handle(ev->multi, ev->easy);
 	ev->busy = false;
 	if (res == CURLE_OK && status >= 200 && status < 300) {
 		if (ev->failing)
@@ -319,7 +372,7 @@ static void finished(struct pg_events *ev, CURLcode res)
 	}
 	if (res != CURLE_OK) {
 		snprintf(why, sizeof(why), "%s",
-			 ev->errbuf[0] ? ev->errbuf : curl_easy_strerror(res));
+			 ev->errbuf[0] ? ev->errbuf : cu.curl_easy_strerror(res));
 		retry = true;
 	} else {
 		snprintf(why, sizeof(why), "HTTP status %ld", status);
@@ -345,7 +398,7 @@ static void collect(struct pg_events *ev)
 	CURLMsg *m;
 	int left;
 
-	while ((m = curl_multi_info_read(ev->multi, &left)))
+	while ((m = cu.curl_multi_info_read(ev->multi, &left)))
 		if (m->msg == CURLMSG_DONE)
 			finished(ev, m->data.result); /* m is gone after this */
 }
@@ -405,11 +458,11 @@ void pg_events_handle(struct pg_events *ev, const struct pollfd *pfd)
 			mask |= CURL_CSELECT_OUT;
 		if (pfd[i].revents & POLLERR)
 			mask |= CURL_CSELECT_ERR;
-		curl_multi_socket_action(ev->multi, pfd[i].fd, mask, &running);
+		cu.curl_multi_socket_action(ev->multi, pfd[i].fd, mask, &running);
 	}
 	if (ev->curl_due && pg_monotonic_ms() >= ev->curl_due) {
 		ev->curl_due = 0;
-		curl_multi_socket_action(ev->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+		cu.curl_multi_socket_action(ev->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	}
 	collect(ev);
 }
@@ -452,14 +505,14 @@ void pg_events_close(struct pg_events *ev)
 			(unsigned long long)ev->dropped_failed, (unsigned long long)ev->refused,
 			lost);
 	if (ev->busy)
-		curl_multi_remove_handle(ev->multi, ev->easy);
+		cu.curl_multi_remove_handle(ev->multi, ev->easy);
 	if (ev->easy)
-		curl_easy_cleanup(ev->easy);
+		cu.curl_easy_cleanup(ev->easy);
 	if (ev->multi)
-		curl_multi_cleanup(ev->multi);
+		cu.curl_multi_cleanup(ev->multi);
 	if (ev->curl_ready)
-		curl_global_cleanup();
-	curl_slist_free_all(ev->headers);
+		cu.curl_global_cleanup();
+	cu.curl_slist_free_all(ev->headers);
 	pg_ce_message_clear(&ev->msg);
 	free(ev->ring);
 	free(ev);

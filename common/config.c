@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #define FILE_MAX_BYTES (1u << 20)
@@ -369,6 +370,61 @@ static int parse_domain_list(const struct setting *s, const char *text, void *fi
 	return 0;
 }
 
+/* K_SINK: empty (no events) or an http:// or https:// URL with a host.
+ * Credentials in the URL are refused: the URL is logged. */
+static int parse_url(const struct setting *s, const char *text, void *field, const char **why)
+{
+	size_t len = strlen(text), skip, host;
+
+	if (!len) {
+		*(char *)field = '\0';
+		return 0;
+	}
+	if (len >= s->size) {
+		*why = "URL too long";
+		return -EINVAL;
+	}
+	if (strncasecmp(text, "http://", 7) == 0)
+		skip = 7;
+	else if (strncasecmp(text, "https://", 8) == 0)
+		skip = 8;
+	else {
+		*why = "not an http:// or https:// URL";
+		return -EINVAL;
+	}
+	for (const char *c = text; *c; c++) {
+		if (!isgraph((unsigned char)*c)) {
+			*why = "spaces or control characters in the URL";
+			return -EINVAL;
+		}
+	}
+	host = strcspn(text + skip, "/?#");
+	if (host == 0 || text[skip] == ':') {
+		*why = "no host in the URL";
+		return -EINVAL;
+	}
+	if (memchr(text + skip, '@', host)) {
+		*why = "credentials in the URL are not supported (it is logged)";
+		return -EINVAL;
+	}
+	memcpy(field, text, len + 1);
+	return 0;
+}
+
+/* Free text checked elsewhere (K_CE_OVERRIDES is JSON: gatewayd's events
+ * module parses it at start). */
+static int parse_text(const struct setting *s, const char *text, void *field, const char **why)
+{
+	size_t len = strlen(text);
+
+	if (len >= s->size) {
+		*why = "too long";
+		return -EINVAL;
+	}
+	memcpy(field, text, len + 1);
+	return 0;
+}
+
 static const struct value_type t_number = {"N", parse_number};
 static const struct value_type t_opt_number = {"N", parse_opt_number};
 static const struct value_type t_network = {"CIDR", parse_network};
@@ -383,6 +439,8 @@ static const struct value_type t_path = {"PATH", parse_path};
 static const struct value_type t_level = {"LEVEL", parse_level};
 static const struct value_type t_k8s_name = {"NAME", parse_k8s_name};
 static const struct value_type t_domain_list = {"DOMAINS", parse_domain_list};
+static const struct value_type t_url = {"URL", parse_url};
+static const struct value_type t_text = {"JSON", parse_text};
 
 /* ---- the settings ---- */
 
@@ -490,6 +548,17 @@ static const struct setting settings[] = {
      &t_path, FIELD(ready_file), 0, 0},
     {"LOG_LEVEL", NULL, "log-level", "info", "error, warning, info or debug", GW | CL, false,
      &t_level, FIELD(log_level), 0, 0},
+    {"K_SINK", NULL, "k-sink", "",
+     "http(s) URL that gets io.podgateway.client.connected/disconnected CloudEvents (Knative "
+     "SinkBinding sets it); empty: none",
+     GW, false, &t_url, FIELD(k_sink), 0, 0},
+    {"K_CE_OVERRIDES", NULL, "k-ce-overrides", "",
+     "JSON {\"extensions\":{\"name\":\"value\"}} added to each event (Knative SinkBinding "
+     "sets it)",
+     GW, false, &t_text, FIELD(ce_overrides), 0, 0},
+    {"EVENTS_GATEWAY_NAME", NULL, "events-gateway-name", "",
+     "this gateway's name in events (data.gateway_name, source); empty: the hostname", GW, false,
+     &t_k8s_name, FIELD(events_gateway), 0, PG_NAMESPACE_MAX},
 };
 
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))

@@ -20,9 +20,11 @@
 #include "common/log.h"
 #include "common/wire.h" /* the identity's limits */
 
-#define PG_MAX_PREFIXES 64
-#define PG_HOSTNAME_MAX 253
-#define PG_MAX_DOMAINS	16
+#define PG_MAX_PREFIXES	    64
+#define PG_HOSTNAME_MAX	    253
+#define PG_MAX_DOMAINS	    16
+#define PG_URL_MAX	    2048
+#define PG_CE_OVERRIDES_MAX 4096
 
 enum pg_role {
 	PG_ROLE_GATEWAY = 1u << 0,
@@ -75,6 +77,9 @@ struct pg_config {
 	char resolv_conf[PATH_MAX];	    /* where unset DNS servers come from */
 	char ready_file[PATH_MAX];
 	enum pg_log_level log_level;
+	char k_sink[PG_URL_MAX + 1];		    /* gatewayd: "" or an http(s) URL */
+	char ce_overrides[PG_CE_OVERRIDES_MAX + 1]; /* K_CE_OVERRIDES, JSON, unchecked */
+	char events_gateway[PG_NAMESPACE_MAX + 1];  /* "": the hostname */
 };
 
 enum pg_config_result {

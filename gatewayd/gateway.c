@@ -23,6 +23,7 @@
 #include "gatewayd/confwatch.h"
 #include "gatewayd/forwards.h"
 #include "gatewayd/dns.h"
+#include "gatewayd/events.h"
 #include "gatewayd/membership.h"
 #include "netlink/monitor.h"
 #include "netlink/rtnl.h"
@@ -45,6 +46,7 @@ struct pg_gateway {
 	struct pg_admission admission;
 	struct pg_membership *membership;
 	struct pg_dns *dns;
+	struct pg_events *events; /* NULL: no K_SINK */
 	struct pg_link_info underlay;
 	size_t repaired_leases;
 	struct pg_route local_routes[PG_MAX_PREFIXES]; /* ours: removed on exit */
@@ -355,6 +357,7 @@ static int open_membership(struct pg_gateway *gw, const struct pg_vxlan *vx,
 	    .key = gw->have_key ? &gw->key : NULL,
 	    .gateway_addr = pg_prefix_v4(addr),
 	    .mtu = (uint16_t)vx->mtu,
+	    .events = gw->events,
 	};
 	int r;
 
@@ -473,6 +476,10 @@ int pg_gateway_setup(const struct pg_config *cfg, struct pg_gateway **out)
 	}
 	if ((status = load_membership_state(gw)) != PG_EXIT_OK)
 		goto fail;
+	if ((r = pg_events_open(cfg, &gw->events)) < 0) {
+		status = r == -EINVAL ? PG_EXIT_CONFIG : PG_EXIT_RUNTIME;
+		goto fail;
+	}
 	wanted_link(gw, underlay, &vx, &addr);
 	status = PG_EXIT_RUNTIME;
 	if (open_membership(gw, &vx, &addr) < 0 || open_dns(gw, &addr) < 0)
@@ -661,7 +668,8 @@ enum {
 	FD_MONITOR,
 	FD_NAT_CONF,
 	FD_DNS,
-	FD_COUNT = FD_DNS + PG_DNS_NFDS
+	FD_EVENTS = FD_DNS + PG_DNS_NFDS,
+	FD_COUNT = FD_EVENTS + PG_EVENTS_NFDS
 };
 
 int pg_gateway_run(struct pg_gateway *gw, int sigfd)
@@ -693,6 +701,10 @@ int pg_gateway_run(struct pg_gateway *gw, int sigfd)
 		if (pending)
 			timeout = repair_due > now ? (int)(repair_due - now) : 0;
 		timeout = until(timeout, gw->nat_reload_due, now);
+		if ((dns_due = pg_events_tick(gw->events)) >= 0 &&
+		    (timeout < 0 || dns_due < timeout))
+			timeout = dns_due; /* K_SINK's timers */
+		pg_events_poll_fds(gw->events, &pfd[FD_EVENTS]);
 		if (poll(pfd, FD_COUNT, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -714,6 +726,7 @@ int pg_gateway_run(struct pg_gateway *gw, int sigfd)
 		if (pfd[FD_MEMBERSHIP].revents & POLLIN)
 			pg_membership_receive(gw->membership);
 		pg_dns_handle(gw->dns, &pfd[FD_DNS]);
+		pg_events_handle(gw->events, &pfd[FD_EVENTS]);
 		now = pg_monotonic_ms();
 		/* a writer may need several calls: read once it went quiet */
 		if ((pfd[FD_NAT_CONF].revents & POLLIN) && pg_confwatch_read(gw->nat_watch))
@@ -758,6 +771,7 @@ void pg_gateway_teardown(struct pg_gateway *gw)
 		pg_membership_close(gw->membership);
 	}
 	pg_dns_close(gw->dns);
+	pg_events_close(gw->events);
 	pg_pool_free(gw->pool);
 	sodium_memzero(&gw->key, sizeof(gw->key));
 	for (size_t i = 0; i < gw->n_local_routes; i++)

@@ -11,6 +11,7 @@
 #include "common/daemon.h"
 #include "common/log.h"
 #include "gatewayd/dns.h"
+#include "gatewayd/events.h"
 #include "gatewayd/gateway.h"
 
 extern char **environ;
@@ -35,6 +36,8 @@ int main(int argc, char **argv)
 		pg_err("unexpected argument '%s' (see --help)", argv[first_arg]);
 		return PG_EXIT_CONFIG;
 	}
+	if (pg_events_check_config(&cfg) < 0)
+		return PG_EXIT_CONFIG;
 	if (check_config) {
 		pg_config_print(stdout, PG_ROLE_GATEWAY, &cfg);
 		return fflush(stdout) == 0 ? PG_EXIT_OK : PG_EXIT_RUNTIME;

@@ -294,12 +294,15 @@ static void handle_join(struct pg_membership *m, const struct sockaddr_in *from,
 			       pg_rtnl_errmsg(m->p.admission->rt));
 		pg_pool_release(m->p.pool, id, &granted);
 		revoke_lease(m, &granted);
+		if (had_previous)
+			pg_events_ended(m->p.events, &previous, "refused");
 		mark_dirty(m);
 		answer_error(m, from, req, PG_ERR_INTERNAL, "the gateway could not admit you");
 		return;
 	}
 	log_lease(had_previous && !lease_moved(&previous, &granted) ? "rejoined" : "granted",
 		  &granted, PG_LOG_INFO);
+	pg_events_joined(m->p.events, had_previous ? &previous : NULL, &granted);
 	mark_dirty(m);
 	answer_grant(m, from, req, &granted);
 }
@@ -319,6 +322,7 @@ static void handle_release(struct pg_membership *m, const struct sockaddr_in *fr
 	if (held && pg_pool_release(m->p.pool, id, &ended) == 0) {
 		revoke_lease(m, &ended);
 		log_lease("released", &ended, PG_LOG_INFO);
+		pg_events_ended(m->p.events, &ended, "released");
 		mark_dirty(m);
 	}
 	pg_msg_init(&ans, PG_MSG_RELEASED);
@@ -454,6 +458,7 @@ int pg_membership_tick(struct pg_membership *m)
 	while (pg_pool_expire_one(m->p.pool, now / 1000, &ended) == 0) {
 		revoke_lease(m, &ended);
 		log_lease("expired", &ended, PG_LOG_INFO);
+		pg_events_ended(m->p.events, &ended, "expired");
 		mark_dirty(m);
 	}
 	if (m->dirty && now >= m->save_due_ms)

@@ -11,6 +11,7 @@
 
 #include "common/config.h"
 #include "gatewayd/admission.h"
+#include "gatewayd/events.h"
 #include "gatewayd/pool.h"
 
 struct pg_membership;
@@ -23,6 +24,7 @@ struct pg_membership_params {
 	struct in_addr gateway_addr;
 	uint8_t gateway_mac[6];
 	uint16_t mtu;
+	struct pg_events *events; /* NULL: no K_SINK */
 };
 
 /* Binds the control port. Returns 0 or a negative errno. */

@@ -40,6 +40,10 @@ async function checkSchema(where, obj) {
 	}
 	const Kind = mod[obj.kind];
 	if (!Kind) return err(where, `no schema for kind ${obj.kind} in ${obj.apiVersion}`);
+	// The SinkBinding model (from Knative's CRD) requires status, which
+	// only the controller writes: an empty one stands in for it.
+	if (obj.apiVersion?.startsWith("sources.knative.dev/") && obj.kind === "SinkBinding" && !obj.status)
+		obj = { ...obj, status: {} };
 	try {
 		new Kind(obj).validate();
 	} catch (e) {
@@ -136,6 +140,11 @@ function checkContainer(where, obj, pod, c, kind) {
 			if (e.value !== undefined) env[e.name] = e.value;
 			else if (e.valueFrom?.fieldRef?.fieldPath === "metadata.name") env[e.name] = "crawler-example";
 			else if (e.valueFrom?.fieldRef?.fieldPath === "metadata.namespace") env[e.name] = obj.metadata.namespace || "default";
+			else if (/^metadata\.labels\['[^']+'\]$/.test(e.valueFrom?.fieldRef?.fieldPath || "")) {
+				// the pod's label, as the downward API gives it ("" when absent)
+				const key = e.valueFrom.fieldRef.fieldPath.slice(17, -2);
+				env[e.name] = (obj.spec?.template?.metadata?.labels ?? obj.metadata?.labels ?? {})[key] ?? "";
+			}
 			else err(where, `env ${e.name}: only values and metadata fieldRefs are expected`);
 		}
 		envRecords.push({ where, command: c.command, args: c.args || [], env });

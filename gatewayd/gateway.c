@@ -49,6 +49,7 @@ struct pg_gateway {
 	size_t repaired_leases;
 	struct pg_route local_routes[PG_MAX_PREFIXES]; /* ours: removed on exit */
 	size_t n_local_routes;
+	struct pg_traffic *traffic;	/* per-client counts, last read */
 	struct pg_confwatch *nat_watch; /* NULL: no NAT_CONF_FILE, or not watched */
 	uint64_t nat_reload_due;	/* monotonic ms; 0: none pending */
 };
@@ -196,12 +197,23 @@ static int commit(struct pg_gateway *gw, struct pg_nft_table *t, const char *nam
 	return r;
 }
 
+/* Our table with the clients' traffic counts carried on: read just before
+ * the replace (what passes between the read and the commit, microseconds,
+ * is not counted; a crashed run's table counts on too); when the table is
+ * gone (someone deleted it), the last reading (of a scrape or an earlier
+ * replace) is what comes back. */
+static struct pg_nft_table *ruleset(struct pg_gateway *gw)
+{
+	pg_traffic_read(gw->traffic, gw->nft, PG_GATEWAY_TABLE);
+	return pg_gateway_ruleset_counted(gw->cfg, gw->pool, gw->traffic);
+}
+
 /* The guard first, so that no moment has forwarding without it. */
 static int install_table(struct pg_gateway *gw)
 {
 	int r = commit(gw, pg_gateway_guard(gw->cfg), PG_GATEWAY_GUARD_TABLE);
 
-	return r < 0 ? r : commit(gw, pg_gateway_ruleset(gw->cfg, gw->pool), PG_GATEWAY_TABLE);
+	return r < 0 ? r : commit(gw, ruleset(gw), PG_GATEWAY_TABLE);
 }
 
 /* The leases file's folder (e.g. /var/lib/podgw) is ours to create; a
@@ -452,7 +464,8 @@ int pg_gateway_setup(const struct pg_config *cfg, struct pg_gateway **out)
 		return PG_EXIT_RUNTIME;
 	}
 	gw->cfg = cfg;
-	if ((r = pg_rtnl_open(&gw->rt)) < 0 || (r = pg_nft_open(&gw->nft)) < 0) {
+	if ((r = pg_traffic_new(&gw->traffic)) < 0 || (r = pg_rtnl_open(&gw->rt)) < 0 ||
+	    (r = pg_nft_open(&gw->nft)) < 0) {
 		pg_err("opening netlink sockets: %s", strerror(-r));
 		goto fail;
 	}
@@ -608,7 +621,7 @@ static int apply_nat_conf(struct pg_gateway *gw, struct pg_natconf *c)
 		pg_natconf_free(c);
 		return r;
 	}
-	r = commit(gw, pg_gateway_ruleset(gw->cfg, gw->pool), PG_GATEWAY_TABLE);
+	r = commit(gw, ruleset(gw), PG_GATEWAY_TABLE);
 	if (r < 0) {
 		/* the pool goes back to what the kernel still has */
 		if (pg_pool_set_nat_conf(gw->pool, old, &c) == 0)
@@ -779,5 +792,6 @@ void pg_gateway_teardown(struct pg_gateway *gw)
 		pg_nft_close(gw->nft);
 	if (gw->rt)
 		pg_rtnl_close(gw->rt);
+	pg_traffic_free(gw->traffic);
 	free(gw);
 }

@@ -202,8 +202,10 @@ static void load(const char *text, struct pg_config *cfg)
 	{"input", "payload load 2b @ transport header + 2|cmp eq reg 1 0x00001821|set peers 0x1|"  \
 		  "drop"},                                                                         \
 	    {"input", VXLAN0 "|set clients 0x1|drop"},                                             \
+	    {"forward", VXLAN0 "|set clients 0x1|drop"},                                           \
+	    {"forward", "iifname|" VXLAN0 "|network header + 12|set client_tx"},                   \
 	{                                                                                          \
-		"forward", VXLAN0 "|set clients 0x1|drop"                                          \
+		"forward", "oifname|" VXLAN0 "|network header + 16|set client_rx"                  \
 	}
 /* ...and after them: replies in, the rest dropped. */
 #define FORWARD_TAIL                                                                               \

@@ -73,6 +73,7 @@ int main(int argc, char **argv)
 		return PG_EXIT_OK;
 	if (r < 0)
 		return PG_EXIT_CONFIG;
+	pg_log_set_format(cfg.log_format);
 	if (check_config && first_arg == argc) {
 		pg_config_print(stdout, PG_ROLE_CLIENT, &cfg);
 		return fflush(stdout) == 0 ? PG_EXIT_OK : PG_EXIT_RUNTIME;

@@ -23,6 +23,7 @@
 #define PG_MAX_PREFIXES 64
 #define PG_HOSTNAME_MAX 253
 #define PG_MAX_DOMAINS	16
+#define PG_LISTEN_MAX	(2 + 45 + 6) /* "[IPv6]:PORT" */
 
 enum pg_role {
 	PG_ROLE_GATEWAY = 1u << 0,
@@ -75,6 +76,10 @@ struct pg_config {
 	char resolv_conf[PATH_MAX];	    /* where unset DNS servers come from */
 	char ready_file[PATH_MAX];
 	enum pg_log_level log_level;
+	enum pg_log_format log_format;
+	char metrics_address[PG_LISTEN_MAX + 1]; /* gatewayd: "ADDR:PORT", ":PORT", "" none */
+	char status_socket[PATH_MAX];		 /* gatewayd: the status command's socket */
+	char state_file[PATH_MAX]; /* clientd: where the sidecar publishes its state */
 };
 
 enum pg_config_result {

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include "gatewayd/gateway.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <sodium.h>
 #include <fcntl.h>
 #include <linux/neighbour.h>
@@ -23,7 +25,10 @@
 #include "gatewayd/confwatch.h"
 #include "gatewayd/forwards.h"
 #include "gatewayd/dns.h"
+#include "gatewayd/http.h"
 #include "gatewayd/membership.h"
+#include "gatewayd/metrics.h"
+#include "gatewayd/stats.h"
 #include "netlink/monitor.h"
 #include "netlink/rtnl.h"
 
@@ -32,6 +37,13 @@
 #define REPAIR_DEBOUNCE_MS 20 /* a burst of foreign changes, one repair */
 #define LEASE_PASS_MS	   500
 #define NAT_CONF_SETTLE_MS 100 /* quiet time after a change before reading the file */
+/* The HTTP endpoints: a scraper, probes and a few curious people; a flood
+ * of connections costs at most this many, each idle for at most this long,
+ * and never more than one pass of our loop at a time. */
+#define METRICS_MAX_CONNS    32
+#define METRICS_PER_IP_CONNS 16
+#define METRICS_IDLE_S	     5
+#define STATUS_MAX_CONNS     8
 
 struct pg_gateway {
 	const struct pg_config *cfg;
@@ -49,7 +61,12 @@ struct pg_gateway {
 	size_t repaired_leases;
 	struct pg_route local_routes[PG_MAX_PREFIXES]; /* ours: removed on exit */
 	size_t n_local_routes;
-	struct pg_traffic *traffic;	/* per-client counts, last read */
+	struct pg_traffic *traffic; /* per-client counts, last read */
+	struct pg_stats stats;
+	struct pg_http *metrics; /* NULL: METRICS_ADDRESS is empty */
+	struct pg_http *status;	 /* NULL: STATUS_SOCKET is empty */
+	bool status_bound;	 /* the socket file is ours to remove */
+	uint64_t loop_turns;
 	struct pg_confwatch *nat_watch; /* NULL: no NAT_CONF_FILE, or not watched */
 	uint64_t nat_reload_due;	/* monotonic ms; 0: none pending */
 };
@@ -367,6 +384,7 @@ static int open_membership(struct pg_gateway *gw, const struct pg_vxlan *vx,
 	    .key = gw->have_key ? &gw->key : NULL,
 	    .gateway_addr = pg_prefix_v4(addr),
 	    .mtu = (uint16_t)vx->mtu,
+	    .stats = &gw->stats,
 	};
 	int r;
 
@@ -450,6 +468,172 @@ static int restore_local_routes(struct pg_gateway *gw)
 	return restored;
 }
 
+/* ---- what operators look at: /metrics, /healthz, /readyz, status ---- */
+
+/* The first IPv4 address of ifname (or, with want set, whether it has
+ * want): the pod IP on the underlay, the overlay address on the link. */
+static bool ipv4_of(const char *ifname, const struct in_addr *want, char out[INET_ADDRSTRLEN])
+{
+	struct ifaddrs *ifs, *i;
+	bool found = false;
+
+	if (getifaddrs(&ifs) < 0)
+		return false;
+	for (i = ifs; i && !found; i = i->ifa_next) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)i->ifa_addr;
+
+		if (!sin || sin->sin_family != AF_INET || strcmp(i->ifa_name, ifname) != 0)
+			continue;
+		if (want && sin->sin_addr.s_addr != want->s_addr)
+			continue;
+		found = true;
+		if (out)
+			inet_ntop(AF_INET, &sin->sin_addr, out, INET_ADDRSTRLEN);
+	}
+	freeifaddrs(ifs);
+	return found;
+}
+
+static void view_of(struct pg_gateway *gw, struct pg_view *v)
+{
+	*v = (struct pg_view){
+	    .gateway = gw->cfg->gateway,
+	    .version = PODGW_VERSION,
+	    .pool = gw->pool,
+	    .traffic = gw->traffic,
+	    .stats = &gw->stats,
+	    .lease_time = gw->cfg->lease_time,
+	    .now = (uint64_t)time(NULL),
+	};
+}
+
+/* What /readyz checks, each read-only: the vxlan link up, the overlay
+ * address on it, our table with its sets, the membership socket. The
+ * traffic reading doubles as the table check. */
+static bool ready(struct pg_gateway *gw, struct pg_buf *b)
+{
+	struct pg_link_info link;
+	struct pg_prefix addr;
+	struct in_addr a;
+	int r;
+	bool ok = true;
+
+	pg_prefix_host(&gw->cfg->overlay, 1, &addr);
+	a = pg_prefix_v4(&addr);
+	r = pg_link_get(gw->rt, gw->cfg->vxlan_if, &link);
+	if (r < 0 || !link.up) {
+		pg_buf_printf(b, "link: %s %s\n", gw->cfg->vxlan_if, r < 0 ? strerror(-r) : "down");
+		ok = false;
+	}
+	if (!ipv4_of(gw->cfg->vxlan_if, &a, NULL)) {
+		pg_buf_printf(b, "address: %s not on %s\n", inet_ntoa(a), gw->cfg->vxlan_if);
+		ok = false;
+	}
+	r = pg_traffic_read(gw->traffic, gw->nft, PG_GATEWAY_TABLE);
+	if (r < 0) {
+		pg_buf_printf(b, "table: inet %s: %s\n", PG_GATEWAY_TABLE, strerror(-r));
+		ok = false;
+	}
+	if (!gw->membership || pg_membership_fd(gw->membership) < 0) {
+		pg_buf_printf(b, "membership: no socket\n");
+		ok = false;
+	}
+	if (ok)
+		pg_buf_printf(b, "ready: link, address, table and membership socket in place\n");
+	return ok;
+}
+
+static unsigned metrics_handler(void *arg, const char *path, const char *format,
+				struct pg_buf *body, const char **ctype)
+{
+	struct pg_gateway *gw = arg;
+	struct pg_view v;
+
+	if (strcmp(path, "/metrics") == 0) {
+		/* A failed reading keeps the last one: counters never go back. */
+		pg_traffic_read(gw->traffic, gw->nft, PG_GATEWAY_TABLE);
+		view_of(gw, &v);
+		pg_metrics_render(body, &v);
+		*ctype = "text/plain; version=0.0.4; charset=utf-8";
+		return 200;
+	}
+	/* Answered from the event loop itself: an answer means it turns. */
+	if (strcmp(path, "/healthz") == 0) {
+		pg_buf_printf(body, "ok: event loop turning (%llu turns)\n",
+			      (unsigned long long)gw->loop_turns);
+		return 200;
+	}
+	if (strcmp(path, "/readyz") == 0)
+		return ready(gw, body) ? 200 : 503;
+	if (strcmp(path, "/") == 0) {
+		pg_buf_printf(body, "gatewayd %s: /metrics /healthz /readyz\n", PODGW_VERSION);
+		return 200;
+	}
+	(void)format;
+	pg_buf_printf(body, "not found: /metrics /healthz /readyz\n");
+	return 404;
+}
+
+/* The status socket: the lease table, or JSON with ?format=json. */
+static unsigned status_handler(void *arg, const char *path, const char *format, struct pg_buf *body,
+			       const char **ctype)
+{
+	struct pg_gateway *gw = arg;
+	struct pg_view v;
+
+	if (strcmp(path, "/status") != 0)
+		return metrics_handler(arg, path, format, body, ctype);
+	pg_traffic_read(gw->traffic, gw->nft, PG_GATEWAY_TABLE);
+	view_of(gw, &v);
+	if (format && strcmp(format, "json") == 0) {
+		pg_status_render_json(body, &v);
+		*ctype = "application/json";
+	} else {
+		pg_status_render_table(body, &v);
+	}
+	return 200;
+}
+
+/* Both sockets are made during setup, before capabilities go. A metrics
+ * address that cannot be used stops the start (a probe would never pass);
+ * ":PORT" listens on the pod IP, never on the overlay, where the clients
+ * are. */
+static int open_observability(struct pg_gateway *gw)
+{
+	const struct pg_config *cfg = gw->cfg;
+	char pod_ip[INET_ADDRSTRLEN];
+	const char *why = "";
+	int fd, r;
+
+	gw->stats.start_time = (uint64_t)time(NULL);
+	if (cfg->metrics_address[0]) {
+		bool have = ipv4_of(cfg->underlay_if, NULL, pod_ip);
+
+		r = pg_http_listen_tcp(cfg->metrics_address, have ? pod_ip : NULL, &fd, &why);
+		if (r == 0)
+			r = pg_http_open(fd, METRICS_MAX_CONNS, METRICS_PER_IP_CONNS,
+					 METRICS_IDLE_S, metrics_handler, gw, &gw->metrics);
+		if (r < 0) {
+			pg_err("METRICS_ADDRESS: '%s': %s", cfg->metrics_address,
+			       *why ? why : strerror(-r));
+			return -1;
+		}
+	}
+	if (cfg->status_socket[0]) {
+		r = pg_http_listen_unix(cfg->status_socket, &fd);
+		if (r == 0) {
+			gw->status_bound = true;
+			r = pg_http_open(fd, STATUS_MAX_CONNS, 0, METRICS_IDLE_S, status_handler,
+					 gw, &gw->status);
+		}
+		if (r < 0) {
+			pg_err("STATUS_SOCKET: '%s': %s", cfg->status_socket, strerror(-r));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int pg_gateway_setup(const struct pg_config *cfg, struct pg_gateway **out)
 {
 	struct pg_gateway *gw = calloc(1, sizeof(*gw));
@@ -488,7 +672,8 @@ int pg_gateway_setup(const struct pg_config *cfg, struct pg_gateway **out)
 		goto fail;
 	wanted_link(gw, underlay, &vx, &addr);
 	status = PG_EXIT_RUNTIME;
-	if (open_membership(gw, &vx, &addr) < 0 || open_dns(gw, &addr) < 0)
+	if (open_membership(gw, &vx, &addr) < 0 || open_dns(gw, &addr) < 0 ||
+	    open_observability(gw) < 0)
 		goto fail;
 	if ((status = adopt_or_remove_leftover(gw, &vx)) != 0)
 		goto fail;
@@ -583,24 +768,35 @@ static void repair(struct pg_gateway *gw, unsigned changed)
 		gw->vxlan_ifindex = 0;
 		if (create_link(gw, &vx, &addr) == 0) {
 			gw->admission.vxlan_ifindex = gw->vxlan_ifindex;
+			gw->stats.repairs[PG_REPAIR_LINK]++;
 			NOTE("vxlan link");
 		}
 		changed |= PG_CHANGED_NEIGH;
 	} else if (r == 0) {
-		if (!link.up && pg_link_set_up(gw->rt, gw->vxlan_ifindex, true) == 0)
+		if (!link.up && pg_link_set_up(gw->rt, gw->vxlan_ifindex, true) == 0) {
+			gw->stats.repairs[PG_REPAIR_LINK_UP]++;
 			NOTE("link up");
-		if (pg_addr_add(gw->rt, gw->vxlan_ifindex, &addr) == 0)
+		}
+		if (pg_addr_add(gw->rt, gw->vxlan_ifindex, &addr) == 0) {
+			gw->stats.repairs[PG_REPAIR_ADDRESS]++;
 			NOTE("address");
+		}
 	}
-	if ((changed & PG_CHANGED_NFT) && install_table(gw) == 0)
+	if ((changed & PG_CHANGED_NFT) && install_table(gw) == 0) {
+		gw->stats.repairs[PG_REPAIR_TABLES]++;
 		NOTE("nftables tables");
-	if ((changed & PG_CHANGED_ROUTE) && restore_local_routes(gw) > 0)
+	}
+	if ((changed & PG_CHANGED_ROUTE) && restore_local_routes(gw) > 0) {
+		gw->stats.repairs[PG_REPAIR_ROUTES]++;
 		NOTE("VPN_LOCAL_CIDRS routes");
+	}
 	if (changed & (PG_CHANGED_NEIGH | PG_CHANGED_LINK)) {
 		gw->repaired_leases = 0;
 		pg_pool_foreach(gw->pool, regrant_lease, gw);
-		if (gw->repaired_leases)
+		if (gw->repaired_leases) {
+			gw->stats.repairs[PG_REPAIR_LEASE_ENTRIES] += gw->repaired_leases;
 			NOTE("lease entries");
+		}
 	}
 	if (n)
 		pg_info("repaired: %s", what);
@@ -673,9 +869,19 @@ enum {
 	FD_MEMBERSHIP,
 	FD_MONITOR,
 	FD_NAT_CONF,
+	FD_METRICS,
+	FD_STATUS,
 	FD_DNS,
 	FD_COUNT = FD_DNS + PG_DNS_NFDS
 };
+
+/* poll's timeout shortened to what an HTTP server needs (-1: nothing). */
+static int http_due(int timeout, const struct pg_http *h)
+{
+	int t = pg_http_timeout(h);
+
+	return t >= 0 && (timeout < 0 || t < timeout) ? t : timeout;
+}
 
 int pg_gateway_run(struct pg_gateway *gw, int sigfd)
 {
@@ -695,6 +901,8 @@ int pg_gateway_run(struct pg_gateway *gw, int sigfd)
 		    {.fd = pg_membership_fd(gw->membership), .events = POLLIN},
 		    {.fd = mon ? pg_monitor_fd(mon) : -1, .events = POLLIN},
 		    {.fd = gw->nat_watch ? pg_confwatch_fd(gw->nat_watch) : -1, .events = POLLIN},
+		    {.fd = pg_http_fd(gw->metrics), .events = POLLIN},
+		    {.fd = pg_http_fd(gw->status), .events = POLLIN},
 		};
 		int timeout = pg_membership_tick(gw->membership), dns_due = pg_dns_tick(gw->dns);
 		uint64_t now = pg_monotonic_ms();
@@ -706,6 +914,8 @@ int pg_gateway_run(struct pg_gateway *gw, int sigfd)
 		if (pending)
 			timeout = repair_due > now ? (int)(repair_due - now) : 0;
 		timeout = until(timeout, gw->nat_reload_due, now);
+		timeout = http_due(http_due(timeout, gw->metrics), gw->status);
+		gw->loop_turns++;
 		if (poll(pfd, FD_COUNT, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -727,6 +937,11 @@ int pg_gateway_run(struct pg_gateway *gw, int sigfd)
 		if (pfd[FD_MEMBERSHIP].revents & POLLIN)
 			pg_membership_receive(gw->membership);
 		pg_dns_handle(gw->dns, &pfd[FD_DNS]);
+		/* Their own timers (idle connections) run when poll says nothing. */
+		if (pfd[FD_METRICS].revents || pg_http_timeout(gw->metrics) == 0)
+			pg_http_run(gw->metrics);
+		if (pfd[FD_STATUS].revents || pg_http_timeout(gw->status) == 0)
+			pg_http_run(gw->status);
 		now = pg_monotonic_ms();
 		/* a writer may need several calls: read once it went quiet */
 		if ((pfd[FD_NAT_CONF].revents & POLLIN) && pg_confwatch_read(gw->nat_watch))
@@ -765,6 +980,10 @@ void pg_gateway_teardown(struct pg_gateway *gw)
 
 	if (!gw)
 		return;
+	pg_http_close(gw->metrics);
+	pg_http_close(gw->status);
+	if (gw->status_bound)
+		unlink(gw->cfg->status_socket);
 	pg_confwatch_close(gw->nat_watch);
 	if (gw->membership) {
 		pg_membership_save(gw->membership);

@@ -12,6 +12,7 @@
 #include "common/config.h"
 #include "gatewayd/admission.h"
 #include "gatewayd/pool.h"
+#include "gatewayd/stats.h"
 
 struct pg_membership;
 
@@ -23,6 +24,7 @@ struct pg_membership_params {
 	struct in_addr gateway_addr;
 	uint8_t gateway_mac[6];
 	uint16_t mtu;
+	struct pg_stats *stats; /* counted into; NULL: not counted */
 };
 
 /* Binds the control port. Returns 0 or a negative errno. */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <linux/neighbour.h>
 #include <linux/netfilter.h>
@@ -39,7 +40,22 @@ struct loop {
 	unsigned pending; /* PG_CHANGED_* bits not yet repaired */
 	uint64_t repair_due;
 	bool error_logged;
+	uint64_t sent_at; /* the last keepalive, for its round trip */
 };
+
+/* STATE_FILE: what the tunnel looks like now, for `clientd check --verbose`. */
+static void note_state(struct loop *l, uint64_t now, bool force)
+{
+	struct pg_client *c = l->c;
+	struct pg_client_state *st = &c->state;
+
+	st->healthy = l->health == HEALTHY;
+	st->gateway_pod_ip = c->gw_pod_ip;
+	st->gateway_addr = c->grant.gateway;
+	st->addr = c->grant.addr;
+	st->dirty = true;
+	pg_client_state_flush(c->cfg->state_file, st, now, force);
+}
 
 /* The gateway may move a lease (a reservation for another pod came to hold
  * its address): follow it, new address first so the link never has none. */
@@ -123,6 +139,10 @@ static void on_answer(struct loop *l, const struct pg_answer *a, uint64_t now)
 	}
 	if (a->type != PG_MSG_GRANT)
 		return;
+	if (l->awaiting) {
+		c->state.rtt_us = (now - l->sent_at) * 1000;
+		c->state.last_keepalive = (uint64_t)time(NULL);
+	}
 	l->awaiting = false;
 	l->misses = 0;
 	l->error_logged = false;
@@ -131,6 +151,7 @@ static void on_answer(struct loop *l, const struct pg_answer *a, uint64_t now)
 			(unsigned long long)(now - l->lost_at));
 		pg_ready_file_write(c->cfg->ready_file, "routed\n");
 		l->health = HEALTHY;
+		note_state(l, now, true);
 	}
 	r = follow_address(c, &a->grant);
 	if (r < 0) {
@@ -160,6 +181,8 @@ static void keepalive(struct loop *l, uint64_t now)
 		l->lost_at = now;
 		l->backoff_ms = cfg->keepalive_interval;
 		l->next_resolve = now;
+		c->state.losses++;
+		note_state(l, now, true);
 	}
 	if (l->health == LOST && now >= l->next_resolve)
 		try_resolve(l, now);
@@ -169,6 +192,7 @@ static void keepalive(struct loop *l, uint64_t now)
 	pg_member_send(c->member, l->health == LOST ? PG_MSG_JOIN : PG_MSG_RENEW,
 		       pg_prefix_v4(&c->grant.addr));
 	l->awaiting = true;
+	l->sent_at = now;
 	l->next_keepalive = now + cfg->keepalive_interval;
 }
 
@@ -261,8 +285,11 @@ static void repair(struct loop *l)
 	free(c->undo);
 	c->undo = NULL;
 	c->n_undo = 0;
-	if (n)
+	if (n) {
 		pg_info("repaired: %s", what);
+		c->state.repairs++;
+		note_state(l, pg_monotonic_ms(), true);
+	}
 #undef NOTE
 	l->pending = 0;
 }
@@ -284,6 +311,8 @@ int pg_client_run(struct pg_client *c, int sigfd)
 	uint64_t now = pg_monotonic_ms();
 
 	l.next_keepalive = now + c->cfg->keepalive_interval;
+	c->state.since = (uint64_t)time(NULL);
+	note_state(&l, now, true);
 	open_monitor(c);
 	for (;;) {
 		struct pollfd pfd[3] = {
@@ -314,8 +343,10 @@ int pg_client_run(struct pg_client *c, int sigfd)
 				return PG_EXIT_OK;
 			}
 		}
-		while (pg_member_receive(c->member, &a, &unverified) > 0)
+		while (pg_member_receive(c->member, &a, &unverified) > 0) {
 			on_answer(&l, &a, now);
+			note_state(&l, now, false);
+		}
 		if ((pfd[2].revents & POLLIN) && pg_monitor_read(c->monitor, &changed) == 0 &&
 		    changed) {
 			if (!l.pending)

@@ -70,23 +70,12 @@ static int collect(const struct pg_lease *l, void *arg)
 	struct rows *rs = arg;
 	const struct pg_traffic_count *t = pg_traffic_find(rs->traffic, l->addr);
 	struct row *row;
-	char *slash;
-
 	if (rs->n == rs->cap)
 		return -1; /* sized from the count: only if the pool changed */
 	row = &rs->r[rs->n++];
 	memset(row, 0, sizeof(*row));
 	row->lease = *l;
 	snprintf(row->id, sizeof(row->id), "%s", l->id);
-	slash = strchr(row->id, '/');
-	if (slash) {
-		*slash = '\0';
-		row->ns = row->id;
-		row->pod = slash + 1;
-	} else {
-		row->ns = "";
-		row->pod = row->id;
-	}
 	if (t)
 		row->t = *t;
 	return 0;
@@ -116,6 +105,16 @@ static struct row *rows_of(const struct pg_view *v, size_t *n, bool *failed)
 	}
 	pg_pool_foreach(v->pool, collect, &rs);
 	qsort(rs.r, rs.n, sizeof(*rs.r), by_addr);
+	/* namespace and pod point into each row's own copy, once rows stay put */
+	for (size_t i = 0; i < rs.n; i++) {
+		struct row *row = &rs.r[i];
+		char *slash = strchr(row->id, '/');
+
+		row->ns = slash ? row->id : "";
+		row->pod = slash ? slash + 1 : row->id;
+		if (slash)
+			*slash = '\0';
+	}
 	*n = rs.n;
 	return rs.r;
 }

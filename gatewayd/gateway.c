@@ -595,7 +595,8 @@ static unsigned status_handler(void *arg, const char *path, const char *format, 
 }
 
 /* Both sockets are made during setup, before capabilities go. A metrics
- * address that cannot be used stops the start (a probe would never pass);
+ * address that cannot be used stops the start (a probe would never pass),
+ * a status socket only warns;
  * ":PORT" listens on the pod IP, never on the overlay, where the clients
  * are. */
 static int open_observability(struct pg_gateway *gw)
@@ -626,10 +627,10 @@ static int open_observability(struct pg_gateway *gw)
 			r = pg_http_open(fd, STATUS_MAX_CONNS, 0, METRICS_IDLE_S, status_handler,
 					 gw, &gw->status);
 		}
-		if (r < 0) {
-			pg_err("STATUS_SOCKET: '%s': %s", cfg->status_socket, strerror(-r));
-			return -1;
-		}
+		/* Only the status command needs it: the gateway runs on. */
+		if (r < 0)
+			pg_warn("STATUS_SOCKET: '%s': %s; `gatewayd status` will not work",
+				cfg->status_socket, strerror(-r));
 	}
 	return 0;
 }

@@ -125,10 +125,19 @@ int pg_http_listen_unix(const char *path, int *fd)
 		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 			return -errno;
 	}
-	/* A socket file nobody listens on is a crashed run's. */
+	/* A socket file nobody listens on is a crashed run's; one that
+	 * answers is another gatewayd's. */
 	if (lstat(path, &st) == 0) {
+		int probe;
+
 		if (!S_ISSOCK(st.st_mode))
 			return -EEXIST;
+		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		r = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+		if (probe >= 0)
+			close(probe);
+		if (r)
+			return -EADDRINUSE;
 		unlink(path);
 	}
 	*fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

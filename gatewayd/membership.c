@@ -199,14 +199,18 @@ static bool lease_moved(const struct pg_lease *a, const struct pg_lease *b)
 	       memcmp(a->mac, b->mac, sizeof(a->mac)) != 0;
 }
 
+/* The same facts as fields too, for log queries: event, client, address. */
 static void log_lease(const char *what, const struct pg_lease *l, enum pg_log_level level)
 {
-	char addr[INET_ADDRSTRLEN], pod[INET_ADDRSTRLEN];
+	char addr[INET_ADDRSTRLEN], pod[INET_ADDRSTRLEN], mac[18];
+	const char *const fields[] = {"event",	what, "client", l->id, "address", addr,
+				      "pod_ip", pod,  "mac",	mac,   NULL};
 
 	inet_ntop(AF_INET, &l->addr, addr, sizeof(addr));
 	inet_ntop(AF_INET, &l->pod_ip, pod, sizeof(pod));
-	pg_log(level, "%s %s: %s (pod IP %s, MAC %02x:%02x:%02x:%02x:%02x:%02x)", what, l->id, addr,
-	       pod, l->mac[0], l->mac[1], l->mac[2], l->mac[3], l->mac[4], l->mac[5]);
+	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", l->mac[0], l->mac[1], l->mac[2],
+		 l->mac[3], l->mac[4], l->mac[5]);
+	pg_log_fields(level, fields, "%s %s: %s (pod IP %s, MAC %s)", what, l->id, addr, pod, mac);
 }
 
 static enum pg_wire_error acquire_error(int r, const char **text, enum pg_reject *why)

@@ -16,7 +16,8 @@ cd "$src"
 # The Kubernetes manifests (tests/k8s) need shellcheck, Node.js with npm
 # where there is none, and a recent kubectl (fetched when missing; without
 # one the k8s test fails and says so).
-extra=(shellcheck curl ca-certificates)
+# prometheus: promtool, which tests/ns/observability.sh checks /metrics with.
+extra=(shellcheck curl ca-certificates prometheus)
 if ! command -v npm >/dev/null 2>&1; then
 	extra+=(nodejs npm)
 fi

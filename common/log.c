@@ -170,6 +170,9 @@ size_t pg_log_format_line(char *out, size_t size, enum pg_log_format format,
 }
 
 static void vlog(enum pg_log_level level, const char *const *fields, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+static void vlog(enum pg_log_level level, const char *const *fields, const char *fmt, va_list ap)
 {
 	char msg[MSG_MAX], line[LOG_LINE_MAX], ts[32];
 	struct timespec now;

@@ -110,7 +110,7 @@ int pg_http_listen_tcp(const char *addr, const char *default_addr, int *fd, cons
 int pg_http_listen_unix(const char *path, int *fd)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	char dir[PATH_MAX];
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char *slash;
 	struct stat st;
 	int r;
@@ -118,7 +118,7 @@ int pg_http_listen_unix(const char *path, int *fd)
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
 	memcpy(sa.sun_path, path, strlen(path) + 1);
-	snprintf(dir, sizeof(dir), "%s", path);
+	memcpy(dir, sa.sun_path, sizeof(sa.sun_path)); /* NUL-terminated above */
 	slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = '\0';

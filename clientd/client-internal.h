@@ -10,6 +10,7 @@
 
 #include "clientd/member.h"
 #include "clientd/probe.h"
+#include "clientd/state.h"
 #include "common/config.h"
 #include "common/wire.h"
 #include "netlink/rtnl.h"
@@ -48,8 +49,9 @@ struct pg_client {
 	int vxlan_ifindex;
 	struct undo *undo;
 	size_t n_undo;
-	struct pg_nft *nft;	    /* the guard table */
-	struct pg_monitor *monitor; /* sidecar: foreign changes to repair */
+	struct pg_nft *nft;	      /* the guard table */
+	struct pg_monitor *monitor;   /* sidecar: foreign changes to repair */
+	struct pg_client_state state; /* sidecar: published in STATE_FILE */
 };
 
 /* One resolution of GATEWAY_NAME: 0, or getaddrinfo's error code. */

@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -571,7 +572,7 @@ int pg_client_setup(const struct pg_config *cfg, bool keep_fail_closed, struct p
 /* Renews the lease at a third of its time; a gateway that forgot it
  * (NO_LEASE, after its leases were lost) is joined again asking for the
  * same address. */
-int pg_client_check(const struct pg_config *cfg)
+int pg_client_check(const struct pg_config *cfg, bool verbose)
 {
 	struct pg_link_info link;
 	struct pg_prefix outside;
@@ -597,6 +598,16 @@ int pg_client_check(const struct pg_config *cfg)
 	else
 		status = PG_EXIT_OK;
 	pg_rtnl_close(rt);
+	if (verbose) {
+		printf("routed: %s\n", status == PG_EXIT_OK ? "yes" : "no");
+		if (!cfg->state_file[0])
+			printf("no STATE_FILE: the sidecar publishes nothing more\n");
+		else if ((r = pg_client_state_print(stdout, cfg->state_file, cfg->gateway,
+						    (uint64_t)time(NULL))) < 0)
+			printf("STATE_FILE: '%s': %s (is the sidecar running?)\n", cfg->state_file,
+			       strerror(-r));
+		fflush(stdout);
+	}
 	return status;
 }
 

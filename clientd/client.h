@@ -23,7 +23,7 @@ int pg_client_run(struct pg_client *c, int sigfd);
 /* For probes, without privileges: exits PG_EXIT_OK only when the vxlan link
  * is up, outside addresses route through it, and (with READY_FILE) the
  * sidecar says the gateway answers its keepalives. */
-int pg_client_check(const struct pg_config *cfg);
+int pg_client_check(const struct pg_config *cfg, bool verbose);
 /* Frees c; the kernel state is left as it is. */
 void pg_client_free(struct pg_client *c);
 

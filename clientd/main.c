@@ -43,7 +43,8 @@ static void usage(FILE *out, const char *prog)
 		"  init  route this pod through the gateway, then exit (0 only when routed)\n"
 		"  run   the same (retrying until it works), then keep it working: keepalives,\n"
 		"        finding a moved gateway, repairing changes; on SIGTERM release the lease\n"
-		"  check exit 0 only when the tunnel is up and (with READY_FILE) healthy\n"
+		"  check exit 0 only when the tunnel is up and (with READY_FILE) healthy;\n"
+		"        --verbose also prints the sidecar's state (STATE_FILE)\n"
 		"With --check-config the command may be left out.\n\n",
 		prog);
 	pg_config_usage(out, PG_ROLE_CLIENT, prog);
@@ -55,9 +56,10 @@ int main(int argc, char **argv)
 	struct pg_client *c;
 	const char *cmd;
 	int first_arg, sigfd = -1, r, status;
-	bool check_config;
+	bool check_config, verbose;
 
 	pg_log_init(argv[0]);
+	verbose = pg_args_take(&argc, argv, "--verbose");
 	/* --check-config: the settings are read and validated exactly as for a
 	 * start, then printed; nothing is touched, no privilege is needed. The
 	 * command may be left out. */
@@ -73,6 +75,7 @@ int main(int argc, char **argv)
 		return PG_EXIT_OK;
 	if (r < 0)
 		return PG_EXIT_CONFIG;
+	pg_log_set_format(cfg.log_format);
 	if (check_config && first_arg == argc) {
 		pg_config_print(stdout, PG_ROLE_CLIENT, &cfg);
 		return fflush(stdout) == 0 ? PG_EXIT_OK : PG_EXIT_RUNTIME;
@@ -96,7 +99,7 @@ int main(int argc, char **argv)
 	pg_log_set_level(cfg.log_level);
 
 	if (strcmp(cmd, "check") == 0)
-		return pg_client_check(&cfg);
+		return pg_client_check(&cfg, verbose);
 	if (strcmp(cmd, "init") == 0) {
 		status = pg_client_setup(&cfg, false, &c);
 		if (status == PG_EXIT_OK)
@@ -140,6 +143,7 @@ int main(int argc, char **argv)
 	}
 	status = pg_client_run(c, sigfd);
 	pg_ready_file_remove(cfg.ready_file);
+	pg_ready_file_remove(cfg.state_file);
 	pg_client_free(c);
 	close(sigfd);
 	return status;

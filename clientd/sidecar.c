@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <linux/neighbour.h>
 #include <linux/netfilter.h>
@@ -42,7 +43,22 @@ struct loop {
 	unsigned pending; /* PG_CHANGED_* bits not yet repaired */
 	uint64_t repair_due;
 	bool error_logged;
+	uint64_t sent_at; /* the last keepalive, for its round trip */
 };
+
+/* STATE_FILE: what the tunnel looks like now, for `clientd check --verbose`. */
+static void note_state(struct loop *l, uint64_t now, bool force)
+{
+	struct pg_client *c = l->c;
+	struct pg_client_state *st = &c->state;
+
+	st->healthy = l->health == HEALTHY;
+	st->gateway_pod_ip = c->gw_pod_ip;
+	st->gateway_addr = c->grant.gateway;
+	st->addr = c->grant.addr;
+	st->dirty = true;
+	pg_client_state_flush(c->cfg->state_file, st, now, force);
+}
 
 /* The gateway may move a lease (a reservation for another pod came to hold
  * its address): follow it, new address first so the link never has none. */
@@ -126,6 +142,10 @@ static void on_answer(struct loop *l, const struct pg_answer *a, uint64_t now)
 	}
 	if (a->type != PG_MSG_GRANT)
 		return;
+	if (l->awaiting) {
+		c->state.rtt_us = (now - l->sent_at) * 1000;
+		c->state.last_keepalive = (uint64_t)time(NULL);
+	}
 	l->awaiting = false;
 	l->misses = 0;
 	l->error_logged = false;
@@ -136,6 +156,7 @@ static void on_answer(struct loop *l, const struct pg_answer *a, uint64_t now)
 			(unsigned long long)(now - l->lost_at));
 		pg_ready_file_write(c->cfg->ready_file, "routed\n");
 		l->health = HEALTHY;
+		note_state(l, now, true);
 	}
 	r = follow_address(c, &a->grant);
 	if (r < 0) {
@@ -163,6 +184,8 @@ static void keepalive(struct loop *l, uint64_t now)
 		pg_ready_file_remove(cfg->ready_file);
 		l->health = LOST;
 		l->lost_at = now;
+		c->state.losses++;
+		note_state(l, now, true);
 	}
 	/* From the first unanswered keepalive on, not only once the gateway
 	 * counts as lost: a replaced gateway pod is followed before the
@@ -175,6 +198,7 @@ static void keepalive(struct loop *l, uint64_t now)
 	pg_member_send(c->member, l->health == LOST ? PG_MSG_JOIN : PG_MSG_RENEW,
 		       pg_prefix_v4(&c->grant.addr));
 	l->awaiting = true;
+	l->sent_at = now;
 	l->next_keepalive = now + cfg->keepalive_interval;
 }
 
@@ -267,8 +291,11 @@ static void repair(struct loop *l)
 	free(c->undo);
 	c->undo = NULL;
 	c->n_undo = 0;
-	if (n)
+	if (n) {
 		pg_info("repaired: %s", what);
+		c->state.repairs++;
+		note_state(l, pg_monotonic_ms(), true);
+	}
 #undef NOTE
 	l->pending = 0;
 }
@@ -290,6 +317,8 @@ int pg_client_run(struct pg_client *c, int sigfd)
 	uint64_t now = pg_monotonic_ms();
 
 	l.next_keepalive = now + c->cfg->keepalive_interval;
+	c->state.since = (uint64_t)time(NULL);
+	note_state(&l, now, true);
 	open_monitor(c);
 	for (;;) {
 		struct pollfd pfd[3] = {
@@ -320,8 +349,10 @@ int pg_client_run(struct pg_client *c, int sigfd)
 				return PG_EXIT_OK;
 			}
 		}
-		while (pg_member_receive(c->member, &a, &unverified) > 0)
+		while (pg_member_receive(c->member, &a, &unverified) > 0) {
 			on_answer(&l, &a, now);
+			note_state(&l, now, false);
+		}
 		if ((pfd[2].revents & POLLIN) && pg_monitor_read(c->monitor, &changed) == 0 &&
 		    changed) {
 			if (!l.pending)

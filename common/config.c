@@ -286,6 +286,44 @@ static int parse_level(const struct setting *s, const char *text, void *field, c
 	return 0;
 }
 
+static int parse_log_format(const struct setting *s, const char *text, void *field,
+			    const char **why)
+{
+	if (pg_log_format_parse(text, field) < 0) {
+		*why = "must be logfmt or json";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* "ADDRESS:PORT", ":PORT" (an address chosen at start) or "" (off); the
+ * address itself is checked when the socket is made. */
+static int parse_listen(const struct setting *s, const char *text, void *field, const char **why)
+{
+	const char *colon = strrchr(text, ':');
+	char *end;
+	unsigned long port;
+
+	if (strlen(text) >= s->size) {
+		*why = "too long for ADDRESS:PORT";
+		return -EINVAL;
+	}
+	if (*text) {
+		if (!colon || !isdigit((unsigned char)colon[1])) {
+			*why = "expected ADDRESS:PORT, :PORT or empty";
+			return -EINVAL;
+		}
+		errno = 0;
+		port = strtoul(colon + 1, &end, 10);
+		if (*end || errno || port == 0 || port > 65535) {
+			*why = "the port must be between 1 and 65535";
+			return -EINVAL;
+		}
+	}
+	memcpy(field, text, strlen(text) + 1);
+	return 0;
+}
+
 /* Kubernetes object names as the membership protocol carries them: pod
  * names printable without spaces, namespaces DNS labels. Empty: derived
  * at start (hostname, service account namespace). */
@@ -441,6 +479,8 @@ static const struct value_type t_k8s_name = {"NAME", parse_k8s_name};
 static const struct value_type t_domain_list = {"DOMAINS", parse_domain_list};
 static const struct value_type t_url = {"URL", parse_url};
 static const struct value_type t_text = {"JSON", parse_text};
+static const struct value_type t_log_format = {"FORMAT", parse_log_format};
+static const struct value_type t_listen = {"ADDR:PORT", parse_listen};
 
 /* ---- the settings ---- */
 
@@ -559,6 +599,19 @@ static const struct setting settings[] = {
     {"EVENTS_GATEWAY_NAME", NULL, "events-gateway-name", "",
      "this gateway's name in events (data.gateway_name, source); empty: the hostname", GW, false,
      &t_k8s_name, FIELD(events_gateway), 0, PG_NAMESPACE_MAX},
+    {"LOG_FORMAT", NULL, "log-format", "logfmt",
+     "logfmt (ts=... level=... msg=\"...\" key=value) or json, one line per event", GW | CL, false,
+     &t_log_format, FIELD(log_format), 0, 0},
+    {"METRICS_ADDRESS", NULL, "metrics-address", ":9108",
+     "HTTP /metrics, /healthz and /readyz; \":PORT\" listens on UNDERLAY_INTERFACE's address "
+     "(the pod IP, never the overlay); empty: off",
+     GW, false, &t_listen, FIELD(metrics_address), 0, 0},
+    {"STATUS_SOCKET", NULL, "status-socket", "/run/podgw/gatewayd.sock",
+     "unix socket (mode 0660) that `gatewayd status` reads the leases from; empty: none", GW, false,
+     &t_path, FIELD(status_socket), 0, 0},
+    {"STATE_FILE", NULL, "state-file", "",
+     "where the sidecar publishes its state for `clientd check --verbose`; empty: none", CL, false,
+     &t_path, FIELD(state_file), 0, 0},
 };
 
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -1182,6 +1235,11 @@ void pg_config_usage(FILE *out, enum pg_role role, const char *prog)
 		"--help", "--version");
 	fprintf(out, "  %-38s validate the settings as a start would, print them, exit\n",
 		"--check-config");
+	if (role & PG_ROLE_GATEWAY)
+		fprintf(out,
+			"  %-38s the running gatewayd's leases as a table (or JSON), read\n"
+			"  %-38s from STATUS_SOCKET\n",
+			"status [--json]", "");
 }
 
 /* ---- the effective settings, for --check-config ---- */
@@ -1227,6 +1285,8 @@ static void print_value(FILE *out, const struct setting *s, const struct pg_conf
 		unsigned l = (unsigned)cfg->log_level;
 
 		fputs(l < sizeof(levels) / sizeof(levels[0]) ? levels[l] : "?", out);
+	} else if (s->type == &t_log_format) {
+		fputs(pg_log_format_name(cfg->log_format), out);
 	} else {
 		/* Strings: interface names, hosts, paths, Kubernetes names. */
 		fputs(field, out);

@@ -25,6 +25,7 @@
 #define PG_MAX_DOMAINS	    16
 #define PG_URL_MAX	    2048
 #define PG_CE_OVERRIDES_MAX 4096
+#define PG_LISTEN_MAX	    (2 + 45 + 6) /* "[IPv6]:PORT" */
 
 enum pg_role {
 	PG_ROLE_GATEWAY = 1u << 0,
@@ -80,6 +81,10 @@ struct pg_config {
 	char k_sink[PG_URL_MAX + 1];		    /* gatewayd: "" or an http(s) URL */
 	char ce_overrides[PG_CE_OVERRIDES_MAX + 1]; /* K_CE_OVERRIDES, JSON, unchecked */
 	char events_gateway[PG_NAMESPACE_MAX + 1];  /* "": the hostname */
+	enum pg_log_format log_format;
+	char metrics_address[PG_LISTEN_MAX + 1]; /* gatewayd: "ADDR:PORT", ":PORT", "" none */
+	char status_socket[PATH_MAX];		 /* gatewayd: the status command's socket */
+	char state_file[PATH_MAX]; /* clientd: where the sidecar publishes its state */
 };
 
 enum pg_config_result {

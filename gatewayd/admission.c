@@ -5,6 +5,8 @@
 #include <linux/netfilter.h>
 #include <string.h>
 
+#include "gatewayd/traffic.h"
+
 #define CLIENT_KEY_LEN 12 /* ipv4_addr . ether_addr, each padded to 4 bytes */
 
 static int client_key(const struct pg_lease *l, uint8_t key[CLIENT_KEY_LEN])
@@ -38,6 +40,13 @@ int pg_admission_grant(const struct pg_admission *a, const struct pg_lease *l)
 	if (r == 0)
 		r = pg_nft_set_update(a->nft, NFPROTO_INET, a->table, PG_SET_CLIENTS, true, key,
 				      sizeof(key), 1);
+	/* Counting starts with the lease; a granted address keeps its counts. */
+	if (r == 0)
+		r = pg_nft_set_update(a->nft, NFPROTO_INET, a->table, PG_SET_CLIENT_TX, true,
+				      &l->addr.s_addr, 4, 1);
+	if (r == 0)
+		r = pg_nft_set_update(a->nft, NFPROTO_INET, a->table, PG_SET_CLIENT_RX, true,
+				      &l->addr.s_addr, 4, 1);
 	if (r == 0) {
 		r = pg_fdb_add(a->rt, a->vxlan_ifindex, l->mac, &pod);
 		if (r == -EEXIST)
@@ -69,6 +78,13 @@ int pg_admission_revoke(const struct pg_admission *a, const struct pg_lease *l, 
 				      sizeof(key), 1);
 	if (r < 0 && r != -ENOENT && !first)
 		first = r;
+	for (int i = 0; i < 2; i++) {
+		r = pg_nft_set_update(a->nft, NFPROTO_INET, a->table,
+				      i ? PG_SET_CLIENT_RX : PG_SET_CLIENT_TX, false,
+				      &l->addr.s_addr, 4, 1);
+		if (r < 0 && r != -ENOENT && !first)
+			first = r;
+	}
 	if (!keep_peer) {
 		r = pg_nft_set_update(a->nft, NFPROTO_INET, a->table, PG_SET_PEERS, false,
 				      &l->pod_ip.s_addr, 4, 1);
@@ -78,26 +94,47 @@ int pg_admission_revoke(const struct pg_admission *a, const struct pg_lease *l, 
 	return first;
 }
 
+struct elems_arg {
+	struct pg_nft_table *t;
+	const struct pg_traffic *carry;
+};
+
 static int add_lease_elems(const struct pg_lease *l, void *arg)
 {
-	struct pg_nft_table *t = arg;
+	const struct elems_arg *a = arg;
+	const struct pg_traffic_count *c = pg_traffic_find(a->carry, l->addr);
 	uint8_t key[CLIENT_KEY_LEN];
 	int r = client_key(l, key);
 
 	if (r == 0)
-		r = pg_nft_table_add_elem(t, PG_SET_PEERS, &l->pod_ip.s_addr, 4);
+		r = pg_nft_table_add_elem(a->t, PG_SET_PEERS, &l->pod_ip.s_addr, 4);
 	if (r == 0)
-		r = pg_nft_table_add_elem(t, PG_SET_CLIENTS, key, sizeof(key));
+		r = pg_nft_table_add_elem(a->t, PG_SET_CLIENTS, key, sizeof(key));
+	if (r == 0)
+		r = pg_nft_table_add_elem_counted(a->t, PG_SET_CLIENT_TX, &l->addr.s_addr, 4,
+						  c ? c->tx_packets : 0, c ? c->tx_bytes : 0);
+	if (r == 0)
+		r = pg_nft_table_add_elem_counted(a->t, PG_SET_CLIENT_RX, &l->addr.s_addr, 4,
+						  c ? c->rx_packets : 0, c ? c->rx_bytes : 0);
 	return r;
 }
 
-int pg_admission_add_sets(struct pg_nft_table *t, const struct pg_pool *pool)
+int pg_admission_add_sets(struct pg_nft_table *t, const struct pg_pool *pool,
+			  const struct pg_traffic *carry)
 {
+	struct elems_arg a = {t, carry};
 	int r = pg_nft_table_add_set(t, PG_SET_PEERS, PG_KEY_IPV4, -1, false);
 
 	if (r == 0)
 		r = pg_nft_table_add_set(t, PG_SET_CLIENTS, PG_KEY_IPV4, PG_KEY_ETHER, false);
+	for (int i = 0; r == 0 && i < 2; i++) {
+		const char *set = i ? PG_SET_CLIENT_RX : PG_SET_CLIENT_TX;
+
+		r = pg_nft_table_add_set(t, set, PG_KEY_IPV4, -1, false);
+		if (r == 0)
+			r = pg_nft_table_set_counter(t, set);
+	}
 	if (r == 0 && pool)
-		r = pg_pool_foreach(pool, add_lease_elems, t);
+		r = pg_pool_foreach(pool, add_lease_elems, &a);
 	return r;
 }

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 
 #include "gatewayd/pool.h"
+#include "gatewayd/traffic.h"
 #include "netlink/nft.h"
 #include "netlink/rtnl.h"
 
@@ -29,7 +30,9 @@ int pg_admission_grant(const struct pg_admission *a, const struct pg_lease *l);
 /* keep_peer: another live lease still comes from the same pod IP. */
 int pg_admission_revoke(const struct pg_admission *a, const struct pg_lease *l, bool keep_peer);
 /* The sets and their elements for every live lease, into a table
- * description, so that replacing the table keeps admitted clients. */
-int pg_admission_add_sets(struct pg_nft_table *t, const struct pg_pool *pool);
+ * description, so that replacing the table keeps admitted clients; their
+ * traffic counts start where carry (may be NULL) last read them. */
+int pg_admission_add_sets(struct pg_nft_table *t, const struct pg_pool *pool,
+			  const struct pg_traffic *carry);
 
 #endif

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include "gatewayd/gateway.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <sodium.h>
 #include <fcntl.h>
 #include <linux/neighbour.h>
@@ -24,7 +26,10 @@
 #include "gatewayd/forwards.h"
 #include "gatewayd/dns.h"
 #include "gatewayd/events.h"
+#include "gatewayd/http.h"
 #include "gatewayd/membership.h"
+#include "gatewayd/metrics.h"
+#include "gatewayd/stats.h"
 #include "netlink/monitor.h"
 #include "netlink/rtnl.h"
 
@@ -33,6 +38,13 @@
 #define REPAIR_DEBOUNCE_MS 20 /* a burst of foreign changes, one repair */
 #define LEASE_PASS_MS	   500
 #define NAT_CONF_SETTLE_MS 100 /* quiet time after a change before reading the file */
+/* The HTTP endpoints: a scraper, probes and a few curious people; a flood
+ * of connections costs at most this many, each idle for at most this long,
+ * and never more than one pass of our loop at a time. */
+#define METRICS_MAX_CONNS    32
+#define METRICS_PER_IP_CONNS 16
+#define METRICS_IDLE_S	     5
+#define STATUS_MAX_CONNS     8
 
 struct pg_gateway {
 	const struct pg_config *cfg;
@@ -51,6 +63,12 @@ struct pg_gateway {
 	size_t repaired_leases;
 	struct pg_route local_routes[PG_MAX_PREFIXES]; /* ours: removed on exit */
 	size_t n_local_routes;
+	struct pg_traffic *traffic; /* per-client counts, last read */
+	struct pg_stats stats;
+	struct pg_http *metrics; /* NULL: METRICS_ADDRESS is empty */
+	struct pg_http *status;	 /* NULL: STATUS_SOCKET is empty */
+	bool status_bound;	 /* the socket file is ours to remove */
+	uint64_t loop_turns;
 	struct pg_confwatch *nat_watch; /* NULL: no NAT_CONF_FILE, or not watched */
 	uint64_t nat_reload_due;	/* monotonic ms; 0: none pending */
 };
@@ -198,12 +216,23 @@ static int commit(struct pg_gateway *gw, struct pg_nft_table *t, const char *nam
 	return r;
 }
 
+/* Our table with the clients' traffic counts carried on: read just before
+ * the replace (what passes between the read and the commit, microseconds,
+ * is not counted; a crashed run's table counts on too); when the table is
+ * gone (someone deleted it), the last reading (of a scrape or an earlier
+ * replace) is what comes back. */
+static struct pg_nft_table *ruleset(struct pg_gateway *gw)
+{
+	pg_traffic_read(gw->traffic, gw->nft, PG_GATEWAY_TABLE);
+	return pg_gateway_ruleset_counted(gw->cfg, gw->pool, gw->traffic);
+}
+
 /* The guard first, so that no moment has forwarding without it. */
 static int install_table(struct pg_gateway *gw)
 {
 	int r = commit(gw, pg_gateway_guard(gw->cfg), PG_GATEWAY_GUARD_TABLE);
 
-	return r < 0 ? r : commit(gw, pg_gateway_ruleset(gw->cfg, gw->pool), PG_GATEWAY_TABLE);
+	return r < 0 ? r : commit(gw, ruleset(gw), PG_GATEWAY_TABLE);
 }
 
 /* The leases file's folder (e.g. /var/lib/podgw) is ours to create; a
@@ -358,6 +387,7 @@ static int open_membership(struct pg_gateway *gw, const struct pg_vxlan *vx,
 	    .gateway_addr = pg_prefix_v4(addr),
 	    .mtu = (uint16_t)vx->mtu,
 	    .events = gw->events,
+	    .stats = &gw->stats,
 	};
 	int r;
 
@@ -441,6 +471,173 @@ static int restore_local_routes(struct pg_gateway *gw)
 	return restored;
 }
 
+/* ---- what operators look at: /metrics, /healthz, /readyz, status ---- */
+
+/* The first IPv4 address of ifname (or, with want set, whether it has
+ * want): the pod IP on the underlay, the overlay address on the link. */
+static bool ipv4_of(const char *ifname, const struct in_addr *want, char out[INET_ADDRSTRLEN])
+{
+	struct ifaddrs *ifs, *i;
+	bool found = false;
+
+	if (getifaddrs(&ifs) < 0)
+		return false;
+	for (i = ifs; i && !found; i = i->ifa_next) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)i->ifa_addr;
+
+		if (!sin || sin->sin_family != AF_INET || strcmp(i->ifa_name, ifname) != 0)
+			continue;
+		if (want && sin->sin_addr.s_addr != want->s_addr)
+			continue;
+		found = true;
+		if (out)
+			inet_ntop(AF_INET, &sin->sin_addr, out, INET_ADDRSTRLEN);
+	}
+	freeifaddrs(ifs);
+	return found;
+}
+
+static void view_of(struct pg_gateway *gw, struct pg_view *v)
+{
+	*v = (struct pg_view){
+	    .gateway = gw->cfg->gateway,
+	    .version = PODGW_VERSION,
+	    .pool = gw->pool,
+	    .traffic = gw->traffic,
+	    .stats = &gw->stats,
+	    .lease_time = gw->cfg->lease_time,
+	    .now = (uint64_t)time(NULL),
+	};
+}
+
+/* What /readyz checks, each read-only: the vxlan link up, the overlay
+ * address on it, our table with its sets, the membership socket. The
+ * traffic reading doubles as the table check. */
+static bool ready(struct pg_gateway *gw, struct pg_buf *b)
+{
+	struct pg_link_info link;
+	struct pg_prefix addr;
+	struct in_addr a;
+	int r;
+	bool ok = true;
+
+	pg_prefix_host(&gw->cfg->overlay, 1, &addr);
+	a = pg_prefix_v4(&addr);
+	r = pg_link_get(gw->rt, gw->cfg->vxlan_if, &link);
+	if (r < 0 || !link.up) {
+		pg_buf_printf(b, "link: %s %s\n", gw->cfg->vxlan_if, r < 0 ? strerror(-r) : "down");
+		ok = false;
+	}
+	if (!ipv4_of(gw->cfg->vxlan_if, &a, NULL)) {
+		pg_buf_printf(b, "address: %s not on %s\n", inet_ntoa(a), gw->cfg->vxlan_if);
+		ok = false;
+	}
+	r = pg_traffic_read(gw->traffic, gw->nft, PG_GATEWAY_TABLE);
+	if (r < 0) {
+		pg_buf_printf(b, "table: inet %s: %s\n", PG_GATEWAY_TABLE, strerror(-r));
+		ok = false;
+	}
+	if (!gw->membership || pg_membership_fd(gw->membership) < 0) {
+		pg_buf_printf(b, "membership: no socket\n");
+		ok = false;
+	}
+	if (ok)
+		pg_buf_printf(b, "ready: link, address, table and membership socket in place\n");
+	return ok;
+}
+
+static unsigned metrics_handler(void *arg, const char *path, const char *format,
+				struct pg_buf *body, const char **ctype)
+{
+	struct pg_gateway *gw = arg;
+	struct pg_view v;
+
+	if (strcmp(path, "/metrics") == 0) {
+		/* A failed reading keeps the last one: counters never go back. */
+		pg_traffic_read(gw->traffic, gw->nft, PG_GATEWAY_TABLE);
+		view_of(gw, &v);
+		pg_metrics_render(body, &v);
+		*ctype = "text/plain; version=0.0.4; charset=utf-8";
+		return 200;
+	}
+	/* Answered from the event loop itself: an answer means it turns. */
+	if (strcmp(path, "/healthz") == 0) {
+		pg_buf_printf(body, "ok: event loop turning (%llu turns)\n",
+			      (unsigned long long)gw->loop_turns);
+		return 200;
+	}
+	if (strcmp(path, "/readyz") == 0)
+		return ready(gw, body) ? 200 : 503;
+	if (strcmp(path, "/") == 0) {
+		pg_buf_printf(body, "gatewayd %s: /metrics /healthz /readyz\n", PODGW_VERSION);
+		return 200;
+	}
+	(void)format;
+	pg_buf_printf(body, "not found: /metrics /healthz /readyz\n");
+	return 404;
+}
+
+/* The status socket: the lease table, or JSON with ?format=json. */
+static unsigned status_handler(void *arg, const char *path, const char *format, struct pg_buf *body,
+			       const char **ctype)
+{
+	struct pg_gateway *gw = arg;
+	struct pg_view v;
+
+	if (strcmp(path, "/status") != 0)
+		return metrics_handler(arg, path, format, body, ctype);
+	pg_traffic_read(gw->traffic, gw->nft, PG_GATEWAY_TABLE);
+	view_of(gw, &v);
+	if (format && strcmp(format, "json") == 0) {
+		pg_status_render_json(body, &v);
+		*ctype = "application/json";
+	} else {
+		pg_status_render_table(body, &v);
+	}
+	return 200;
+}
+
+/* Both sockets are made during setup, before capabilities go. A metrics
+ * address that cannot be used stops the start (a probe would never pass),
+ * a status socket only warns;
+ * ":PORT" listens on the pod IP, never on the overlay, where the clients
+ * are. */
+static int open_observability(struct pg_gateway *gw)
+{
+	const struct pg_config *cfg = gw->cfg;
+	char pod_ip[INET_ADDRSTRLEN];
+	const char *why = "";
+	int fd, r;
+
+	gw->stats.start_time = (uint64_t)time(NULL);
+	if (cfg->metrics_address[0]) {
+		bool have = ipv4_of(cfg->underlay_if, NULL, pod_ip);
+
+		r = pg_http_listen_tcp(cfg->metrics_address, have ? pod_ip : NULL, &fd, &why);
+		if (r == 0)
+			r = pg_http_open(fd, METRICS_MAX_CONNS, METRICS_PER_IP_CONNS,
+					 METRICS_IDLE_S, metrics_handler, gw, &gw->metrics);
+		if (r < 0) {
+			pg_err("METRICS_ADDRESS: '%s': %s", cfg->metrics_address,
+			       *why ? why : strerror(-r));
+			return -1;
+		}
+	}
+	if (cfg->status_socket[0]) {
+		r = pg_http_listen_unix(cfg->status_socket, &fd);
+		if (r == 0) {
+			gw->status_bound = true;
+			r = pg_http_open(fd, STATUS_MAX_CONNS, 0, METRICS_IDLE_S, status_handler,
+					 gw, &gw->status);
+		}
+		/* Only the status command needs it: the gateway runs on. */
+		if (r < 0)
+			pg_warn("STATUS_SOCKET: '%s': %s; `gatewayd status` will not work",
+				cfg->status_socket, strerror(-r));
+	}
+	return 0;
+}
+
 int pg_gateway_setup(const struct pg_config *cfg, struct pg_gateway **out)
 {
 	struct pg_gateway *gw = calloc(1, sizeof(*gw));
@@ -455,7 +652,8 @@ int pg_gateway_setup(const struct pg_config *cfg, struct pg_gateway **out)
 		return PG_EXIT_RUNTIME;
 	}
 	gw->cfg = cfg;
-	if ((r = pg_rtnl_open(&gw->rt)) < 0 || (r = pg_nft_open(&gw->nft)) < 0) {
+	if ((r = pg_traffic_new(&gw->traffic)) < 0 || (r = pg_rtnl_open(&gw->rt)) < 0 ||
+	    (r = pg_nft_open(&gw->nft)) < 0) {
 		pg_err("opening netlink sockets: %s", strerror(-r));
 		goto fail;
 	}
@@ -482,7 +680,8 @@ int pg_gateway_setup(const struct pg_config *cfg, struct pg_gateway **out)
 	}
 	wanted_link(gw, underlay, &vx, &addr);
 	status = PG_EXIT_RUNTIME;
-	if (open_membership(gw, &vx, &addr) < 0 || open_dns(gw, &addr) < 0)
+	if (open_membership(gw, &vx, &addr) < 0 || open_dns(gw, &addr) < 0 ||
+	    open_observability(gw) < 0)
 		goto fail;
 	if ((status = adopt_or_remove_leftover(gw, &vx)) != 0)
 		goto fail;
@@ -577,24 +776,35 @@ static void repair(struct pg_gateway *gw, unsigned changed)
 		gw->vxlan_ifindex = 0;
 		if (create_link(gw, &vx, &addr) == 0) {
 			gw->admission.vxlan_ifindex = gw->vxlan_ifindex;
+			gw->stats.repairs[PG_REPAIR_LINK]++;
 			NOTE("vxlan link");
 		}
 		changed |= PG_CHANGED_NEIGH;
 	} else if (r == 0) {
-		if (!link.up && pg_link_set_up(gw->rt, gw->vxlan_ifindex, true) == 0)
+		if (!link.up && pg_link_set_up(gw->rt, gw->vxlan_ifindex, true) == 0) {
+			gw->stats.repairs[PG_REPAIR_LINK_UP]++;
 			NOTE("link up");
-		if (pg_addr_add(gw->rt, gw->vxlan_ifindex, &addr) == 0)
+		}
+		if (pg_addr_add(gw->rt, gw->vxlan_ifindex, &addr) == 0) {
+			gw->stats.repairs[PG_REPAIR_ADDRESS]++;
 			NOTE("address");
+		}
 	}
-	if ((changed & PG_CHANGED_NFT) && install_table(gw) == 0)
+	if ((changed & PG_CHANGED_NFT) && install_table(gw) == 0) {
+		gw->stats.repairs[PG_REPAIR_TABLES]++;
 		NOTE("nftables tables");
-	if ((changed & PG_CHANGED_ROUTE) && restore_local_routes(gw) > 0)
+	}
+	if ((changed & PG_CHANGED_ROUTE) && restore_local_routes(gw) > 0) {
+		gw->stats.repairs[PG_REPAIR_ROUTES]++;
 		NOTE("VPN_LOCAL_CIDRS routes");
+	}
 	if (changed & (PG_CHANGED_NEIGH | PG_CHANGED_LINK)) {
 		gw->repaired_leases = 0;
 		pg_pool_foreach(gw->pool, regrant_lease, gw);
-		if (gw->repaired_leases)
+		if (gw->repaired_leases) {
+			gw->stats.repairs[PG_REPAIR_LEASE_ENTRIES] += gw->repaired_leases;
 			NOTE("lease entries");
+		}
 	}
 	if (n)
 		pg_info("repaired: %s", what);
@@ -615,7 +825,7 @@ static int apply_nat_conf(struct pg_gateway *gw, struct pg_natconf *c)
 		pg_natconf_free(c);
 		return r;
 	}
-	r = commit(gw, pg_gateway_ruleset(gw->cfg, gw->pool), PG_GATEWAY_TABLE);
+	r = commit(gw, ruleset(gw), PG_GATEWAY_TABLE);
 	if (r < 0) {
 		/* the pool goes back to what the kernel still has */
 		if (pg_pool_set_nat_conf(gw->pool, old, &c) == 0)
@@ -651,14 +861,18 @@ static void reload_nat_conf(struct pg_gateway *gw, const char *cause)
 			pg_natconf_reservations(c, NULL), pg_natconf_forwards(c, NULL));
 }
 
+/* The sooner of two poll timeouts in ms (-1: none). */
+static int sooner(int a, int b)
+{
+	return b >= 0 && (a < 0 || b < a) ? b : a;
+}
+
 /* poll's timeout in ms (-1: none) shortened to reach due (0: none). */
 static int until(int timeout, uint64_t due, uint64_t now)
 {
-	int left = due > now ? (int)(due - now) : 0;
-
 	if (!due)
 		return timeout;
-	return timeout < 0 || left < timeout ? left : timeout;
+	return sooner(timeout, due > now ? (int)(due - now) : 0);
 }
 
 /* The event loop's descriptors, by slot. */
@@ -667,6 +881,8 @@ enum {
 	FD_MEMBERSHIP,
 	FD_MONITOR,
 	FD_NAT_CONF,
+	FD_METRICS,
+	FD_STATUS,
 	FD_DNS,
 	FD_EVENTS = FD_DNS + PG_DNS_NFDS,
 	FD_COUNT = FD_EVENTS + PG_EVENTS_NFDS
@@ -690,21 +906,22 @@ int pg_gateway_run(struct pg_gateway *gw, int sigfd)
 		    {.fd = pg_membership_fd(gw->membership), .events = POLLIN},
 		    {.fd = mon ? pg_monitor_fd(mon) : -1, .events = POLLIN},
 		    {.fd = gw->nat_watch ? pg_confwatch_fd(gw->nat_watch) : -1, .events = POLLIN},
+		    {.fd = pg_http_fd(gw->metrics), .events = POLLIN},
+		    {.fd = pg_http_fd(gw->status), .events = POLLIN},
 		};
-		int timeout = pg_membership_tick(gw->membership), dns_due = pg_dns_tick(gw->dns);
+		int timeout = sooner(pg_membership_tick(gw->membership), pg_dns_tick(gw->dns));
 		uint64_t now = pg_monotonic_ms();
 		unsigned changed = 0;
 
 		pg_dns_poll_fds(gw->dns, &pfd[FD_DNS]);
-		if (dns_due >= 0 && (timeout < 0 || dns_due < timeout))
-			timeout = dns_due;
+		pg_events_poll_fds(gw->events, &pfd[FD_EVENTS]);
 		if (pending)
 			timeout = repair_due > now ? (int)(repair_due - now) : 0;
 		timeout = until(timeout, gw->nat_reload_due, now);
-		if ((dns_due = pg_events_tick(gw->events)) >= 0 &&
-		    (timeout < 0 || dns_due < timeout))
-			timeout = dns_due; /* K_SINK's timers */
-		pg_events_poll_fds(gw->events, &pfd[FD_EVENTS]);
+		timeout = sooner(timeout, pg_events_tick(gw->events)); /* K_SINK's timers */
+		timeout = sooner(sooner(timeout, pg_http_timeout(gw->metrics)),
+				 pg_http_timeout(gw->status));
+		gw->loop_turns++;
 		if (poll(pfd, FD_COUNT, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -727,6 +944,11 @@ int pg_gateway_run(struct pg_gateway *gw, int sigfd)
 			pg_membership_receive(gw->membership);
 		pg_dns_handle(gw->dns, &pfd[FD_DNS]);
 		pg_events_handle(gw->events, &pfd[FD_EVENTS]);
+		/* Their own timers (idle connections) run when poll says nothing. */
+		if (pfd[FD_METRICS].revents || pg_http_timeout(gw->metrics) == 0)
+			pg_http_run(gw->metrics);
+		if (pfd[FD_STATUS].revents || pg_http_timeout(gw->status) == 0)
+			pg_http_run(gw->status);
 		now = pg_monotonic_ms();
 		/* a writer may need several calls: read once it went quiet */
 		if ((pfd[FD_NAT_CONF].revents & POLLIN) && pg_confwatch_read(gw->nat_watch))
@@ -765,6 +987,10 @@ void pg_gateway_teardown(struct pg_gateway *gw)
 
 	if (!gw)
 		return;
+	pg_http_close(gw->metrics);
+	pg_http_close(gw->status);
+	if (gw->status_bound)
+		unlink(gw->cfg->status_socket);
 	pg_confwatch_close(gw->nat_watch);
 	if (gw->membership) {
 		pg_membership_save(gw->membership);
@@ -793,5 +1019,6 @@ void pg_gateway_teardown(struct pg_gateway *gw)
 		pg_nft_close(gw->nft);
 	if (gw->rt)
 		pg_rtnl_close(gw->rt);
+	pg_traffic_free(gw->traffic);
 	free(gw);
 }

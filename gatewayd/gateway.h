@@ -4,6 +4,7 @@
 
 #include "common/config.h"
 #include "gatewayd/pool.h"
+#include "gatewayd/traffic.h"
 #include "netlink/nft.h"
 
 #define PG_GATEWAY_TABLE       "podgw"
@@ -26,6 +27,11 @@ void pg_gateway_teardown(struct pg_gateway *gw);
  * for the pool's live leases and the port forwards of its nat.conf (pool
  * may be NULL: empty sets, no forwards). */
 struct pg_nft_table *pg_gateway_ruleset(const struct pg_config *cfg, const struct pg_pool *pool);
+/* The same, with each client's traffic counts starting where carry (may be
+ * NULL) last read them: a replaced table carries them on. */
+struct pg_nft_table *pg_gateway_ruleset_counted(const struct pg_config *cfg,
+						const struct pg_pool *pool,
+						const struct pg_traffic *carry);
 /* Drops overlay-sourced packets that reach the egress un-NATed. */
 struct pg_nft_table *pg_gateway_guard(const struct pg_config *cfg);
 

@@ -13,6 +13,7 @@
 #include "gatewayd/dns.h"
 #include "gatewayd/events.h"
 #include "gatewayd/gateway.h"
+#include "gatewayd/status.h"
 
 extern char **environ;
 
@@ -21,9 +22,12 @@ int main(int argc, char **argv)
 	struct pg_config cfg;
 	struct pg_gateway *gw;
 	int first_arg, sigfd, r, status;
-	bool check_config;
+	bool check_config, json;
 
 	pg_log_init(argv[0]);
+	/* `gatewayd status [--json]`: the running gatewayd's leases, read from
+	 * STATUS_SOCKET; no privilege but access to the socket. */
+	json = pg_args_take(&argc, argv, "--json");
 	/* --check-config: the settings are read and validated exactly as for a
 	 * start, then printed; nothing is touched, no privilege is needed. */
 	check_config = pg_args_take(&argc, argv, "--check-config");
@@ -32,8 +36,15 @@ int main(int argc, char **argv)
 		return PG_EXIT_OK;
 	if (r < 0)
 		return PG_EXIT_CONFIG;
+	pg_log_set_format(cfg.log_format);
+	if (first_arg + 1 == argc && strcmp(argv[first_arg], "status") == 0 && !check_config)
+		return pg_status_command(cfg.status_socket, json);
 	if (first_arg < argc) {
 		pg_err("unexpected argument '%s' (see --help)", argv[first_arg]);
+		return PG_EXIT_CONFIG;
+	}
+	if (json) {
+		pg_err("--json goes with the status command: gatewayd status --json");
 		return PG_EXIT_CONFIG;
 	}
 	if (pg_events_check_config(&cfg) < 0)

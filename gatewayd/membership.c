@@ -22,6 +22,13 @@
 #define MAX_TICK_MS	60000
 #define ID_LEN		(PG_CLIENT_ID_MAX + 1)
 
+/* Counts one event into the stats, when there are any. */
+#define COUNT(m, field)                                                                            \
+	do {                                                                                       \
+		if ((m)->p.stats)                                                                  \
+			(m)->p.stats->field++;                                                     \
+	} while (0)
+
 struct pg_membership {
 	struct pg_membership_params p;
 	int fd;
@@ -213,30 +220,38 @@ static bool lease_moved(const struct pg_lease *a, const struct pg_lease *b)
 	       memcmp(a->mac, b->mac, sizeof(a->mac)) != 0;
 }
 
+/* The same facts as fields too, for log queries: event, client, address. */
 static void log_lease(const char *what, const struct pg_lease *l, enum pg_log_level level)
 {
-	char addr[INET_ADDRSTRLEN], pod[INET_ADDRSTRLEN];
+	char addr[INET_ADDRSTRLEN], pod[INET_ADDRSTRLEN], mac[18];
+	const char *const fields[] = {"event",	what, "client", l->id, "address", addr,
+				      "pod_ip", pod,  "mac",	mac,   NULL};
 
 	inet_ntop(AF_INET, &l->addr, addr, sizeof(addr));
 	inet_ntop(AF_INET, &l->pod_ip, pod, sizeof(pod));
-	pg_log(level, "%s %s: %s (pod IP %s, MAC %02x:%02x:%02x:%02x:%02x:%02x)", what, l->id, addr,
-	       pod, l->mac[0], l->mac[1], l->mac[2], l->mac[3], l->mac[4], l->mac[5]);
+	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", l->mac[0], l->mac[1], l->mac[2],
+		 l->mac[3], l->mac[4], l->mac[5]);
+	pg_log_fields(level, fields, "%s %s: %s (pod IP %s, MAC %s)", what, l->id, addr, pod, mac);
 }
 
-static enum pg_wire_error acquire_error(int r, const char **text)
+static enum pg_wire_error acquire_error(int r, const char **text, enum pg_reject *why)
 {
 	switch (r) {
 	case -ENOSPC:
 		*text = "no free address in the pool";
+		*why = PG_REJECT_POOL_EXHAUSTED;
 		return PG_ERR_POOL_EXHAUSTED;
 	case -EADDRINUSE:
 		*text = "the wanted address is taken or reserved";
+		*why = PG_REJECT_ADDRESS_TAKEN;
 		return PG_ERR_ADDRESS_TAKEN;
 	case -ERANGE:
 		*text = "the wanted address is outside the pool";
+		*why = PG_REJECT_OUTSIDE_POOL;
 		return PG_ERR_ADDRESS_OUTSIDE_POOL;
 	default:
 		*text = "internal error";
+		*why = PG_REJECT_INTERNAL;
 		return PG_ERR_INTERNAL;
 	}
 }
@@ -256,9 +271,11 @@ static void handle_renew(struct pg_membership *m, const struct sockaddr_in *from
 	    memcmp(held->mac, req->mac, sizeof(held->mac)) != 0 ||
 	    pg_pool_renew(m->p.pool, id, (uint64_t)time(NULL) + m->p.cfg->lease_time, &renewed) <
 		0) {
+		COUNT(m, rejections[PG_REJECT_NO_LEASE]);
 		answer_error(m, from, req, PG_ERR_NO_LEASE, "no lease for this client: join again");
 		return;
 	}
+	COUNT(m, renewals);
 	answer_grant(m, from, req, &renewed);
 }
 
@@ -280,8 +297,10 @@ static void handle_join(struct pg_membership *m, const struct sockaddr_in *from,
 			    (uint64_t)time(NULL) + m->p.cfg->lease_time, &granted, &previous,
 			    &had_previous);
 	if (r < 0) {
-		enum pg_wire_error code = acquire_error(r, &text);
+		enum pg_reject why;
+		enum pg_wire_error code = acquire_error(r, &text, &why);
 
+		COUNT(m, rejections[why]);
 		pg_info("refused %s: %s", id, text);
 		answer_error(m, from, req, code, text);
 		return;
@@ -297,9 +316,13 @@ static void handle_join(struct pg_membership *m, const struct sockaddr_in *from,
 		if (had_previous)
 			pg_events_ended(m->p.events, &previous, "refused");
 		mark_dirty(m);
+		COUNT(m, rejections[PG_REJECT_INTERNAL]);
 		answer_error(m, from, req, PG_ERR_INTERNAL, "the gateway could not admit you");
 		return;
 	}
+	COUNT(m, joins);
+	if (!had_previous)
+		COUNT(m, leases_granted);
 	log_lease(had_previous && !lease_moved(&previous, &granted) ? "rejoined" : "granted",
 		  &granted, PG_LOG_INFO);
 	pg_events_joined(m->p.events, had_previous ? &previous : NULL, &granted);
@@ -315,12 +338,14 @@ static void handle_release(struct pg_membership *m, const struct sockaddr_in *fr
 	struct pg_msg ans;
 
 	if (held && held->pod_ip.s_addr != from->sin_addr.s_addr) {
+		COUNT(m, rejections[PG_REJECT_NO_LEASE]);
 		answer_error(m, from, req, PG_ERR_NO_LEASE, "the lease belongs to another pod IP");
 		return;
 	}
 	/* Releasing twice is fine: the answer is the same. */
 	if (held && pg_pool_release(m->p.pool, id, &ended) == 0) {
 		revoke_lease(m, &ended);
+		COUNT(m, releases);
 		log_lease("released", &ended, PG_LOG_INFO);
 		pg_events_ended(m->p.events, &ended, "released");
 		mark_dirty(m);
@@ -342,6 +367,7 @@ static void handle_datagram(struct pg_membership *m, const struct sockaddr_in *f
 	int r;
 
 	if (len > PG_WIRE_MAX) {
+		COUNT(m, rejections[PG_REJECT_MALFORMED]);
 		pg_log_limited(&m->rl_bad, PG_LOG_WARN, "dropped an oversized datagram from %s",
 			       peer_str(from, peer));
 		return;
@@ -352,12 +378,14 @@ static void handle_datagram(struct pg_membership *m, const struct sockaddr_in *f
 	if ((r == -EPROTONOSUPPORT || r == -EACCES) && !is_request(req.type))
 		r = -EBADMSG;
 	if (r == -EPROTONOSUPPORT) {
+		COUNT(m, rejections[PG_REJECT_VERSION]);
 		req.version = PG_WIRE_VERSION;
 		answer_error(m, from, &req, PG_ERR_UNSUPPORTED_VERSION,
 			     "this gateway speaks membership protocol version 1");
 		return;
 	}
 	if (r == -EACCES) {
+		COUNT(m, rejections[PG_REJECT_AUTH]);
 		pg_log_limited(&m->rl_auth, PG_LOG_WARN,
 			       "refused a message from %s: bad or missing authentication",
 			       peer_str(from, peer));
@@ -366,11 +394,16 @@ static void handle_datagram(struct pg_membership *m, const struct sockaddr_in *f
 		return;
 	}
 	if (r < 0) {
+		COUNT(m, rejections[PG_REJECT_MALFORMED]);
 		pg_log_limited(&m->rl_bad, PG_LOG_WARN, "dropped a malformed message from %s",
 			       peer_str(from, peer));
 		return;
 	}
 	if (m->replay && (r = pg_replay_check(m->replay, &req, (uint64_t)time(NULL))) < 0) {
+		if (r == -EALREADY)
+			COUNT(m, rejections[PG_REJECT_REPLAY]);
+		else
+			COUNT(m, rejections[PG_REJECT_STALE]);
 		pg_log_limited(&m->rl_auth, PG_LOG_WARN, "refused a %s message from %s",
 			       r == -EALREADY ? "replayed" : "stale (check clocks)",
 			       peer_str(from, peer));
@@ -394,6 +427,7 @@ static void handle_datagram(struct pg_membership *m, const struct sockaddr_in *f
 		handle_release(m, from, &req, id);
 		break;
 	default:
+		COUNT(m, rejections[PG_REJECT_MALFORMED]);
 		pg_log_limited(&m->rl_bad, PG_LOG_WARN, "dropped a %s message from %s",
 			       pg_msg_type_str(req.type), peer_str(from, peer));
 	}
@@ -457,6 +491,7 @@ int pg_membership_tick(struct pg_membership *m)
 
 	while (pg_pool_expire_one(m->p.pool, now / 1000, &ended) == 0) {
 		revoke_lease(m, &ended);
+		COUNT(m, expiries);
 		log_lease("expired", &ended, PG_LOG_INFO);
 		pg_events_ended(m->p.events, &ended, "expired");
 		mark_dirty(m);

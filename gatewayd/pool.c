@@ -692,6 +692,8 @@ int pg_pool_acquire(struct pg_pool *p, const char *id, const char *name, struct 
 	memcpy(l->mac, mac, sizeof(l->mac));
 	l->pod_ip = pod_ip;
 	l->expires = expires;
+	if (!ref)
+		l->first_expires = expires;
 	heap_fix(p, p->slots[s].heap_pos);
 	if (dynamic)
 		p->next = index + 1 < last_index(p) ? index + 1 : p->first_dynamic;

@@ -22,6 +22,7 @@ struct pg_lease {
 	uint8_t mac[6];		       /* the client's vxlan MAC */
 	struct in_addr pod_ip;	       /* where its VXLAN comes from */
 	uint64_t expires;
+	uint64_t first_expires; /* expires as the lease began: it began a lease time before */
 };
 
 struct pg_pool;

@@ -3,6 +3,7 @@
 
 #include <linux/netfilter.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdbool.h>
 
 #include "gatewayd/admission.h"
@@ -93,6 +94,22 @@ static int accept_forwarded(struct pg_nft_table *t, const struct pg_config *cfg,
 	return 0;
 }
 
+/* Per-client counts: a lookup in a counted set, no verdict. Only leased
+ * sources are left by now; what comes back is counted before the filters. */
+static int add_traffic_counts(struct pg_nft_table *t, const struct pg_config *cfg)
+{
+	struct pg_nft_rule *r = pg_nft_rule_new(t, "forward");
+
+	if (!r || pg_nft_match_iifname(r, cfg->vxlan_if, false) ||
+	    pg_nft_match_saddr_in_set(r, AF_INET, PG_SET_CLIENT_TX, false))
+		return -1;
+	r = pg_nft_rule_new(t, "forward");
+	if (!r || pg_nft_match_oifname(r, cfg->vxlan_if, false) ||
+	    pg_nft_match_daddr_in_set(r, AF_INET, PG_SET_CLIENT_RX, false))
+		return -1;
+	return 0;
+}
+
 /* forward: overlay sources may leave only where egress.c says, replies and
  * port forwards come in, and everything else entering or leaving the
  * overlay is dropped (no client-to-client traffic, no IPv6). */
@@ -102,7 +119,8 @@ static int add_forward(struct pg_nft_table *t, const struct pg_config *cfg,
 	struct pg_nft_rule *r;
 
 	if (pg_nft_table_add_chain(t, "forward", PG_CHAIN_FILTER, PG_HOOK_FORWARD, 0, false) < 0 ||
-	    pg_egress_mss_clamp(t, "forward", cfg) < 0 || add_antispoof(t, "forward", cfg) < 0)
+	    pg_egress_mss_clamp(t, "forward", cfg) < 0 || add_antispoof(t, "forward", cfg) < 0 ||
+	    add_traffic_counts(t, cfg) < 0)
 		return -1;
 
 	if (pg_egress_forward(t, "forward", cfg) < 0)
@@ -138,11 +156,18 @@ static int add_nat(struct pg_nft_table *t, const struct pg_config *cfg)
 
 struct pg_nft_table *pg_gateway_ruleset(const struct pg_config *cfg, const struct pg_pool *pool)
 {
+	return pg_gateway_ruleset_counted(cfg, pool, NULL);
+}
+
+struct pg_nft_table *pg_gateway_ruleset_counted(const struct pg_config *cfg,
+						const struct pg_pool *pool,
+						const struct pg_traffic *carry)
+{
 	struct pg_nft_table *t = pg_nft_table_new(NFPROTO_INET, PG_GATEWAY_TABLE);
 
 	if (!t)
 		return NULL;
-	if (pg_admission_add_sets(t, pool) < 0 || pg_egress_add_sets(t, cfg) < 0 ||
+	if (pg_admission_add_sets(t, pool, carry) < 0 || pg_egress_add_sets(t, cfg) < 0 ||
 	    add_input(t, cfg) < 0 || add_forward(t, cfg, pool) < 0 ||
 	    add_port_forwards(t, cfg, pool) < 0 || add_nat(t, cfg) < 0 ||
 	    pg_egress_add_chains(t, cfg) < 0) {

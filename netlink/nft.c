@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <net/if.h>
 #include <net/if_arp.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -84,7 +85,9 @@ struct set {
 	uint32_t id, key_len;
 	uint8_t *keys; /* n keys of key_len bytes, each with its element flags */
 	uint32_t *eflags;
+	uint64_t *ctr; /* counted sets: packets and bytes of each key to start with */
 	size_t n, cap;
+	bool counter; /* each element carries a counter that lookups update */
 };
 
 struct pg_nft_rule {
@@ -229,6 +232,7 @@ void pg_nft_table_free(struct pg_nft_table *t)
 		free(t->sets[i].name);
 		free(t->sets[i].keys);
 		free(t->sets[i].eflags);
+		free(t->sets[i].ctr);
 	}
 	free(t->rules);
 	free(t->chains);
@@ -318,10 +322,52 @@ static int set_push(struct set *s, const uint8_t *key, uint32_t eflags)
 		if (!fl)
 			return -ENOMEM;
 		s->eflags = fl;
+		if (s->counter) {
+			uint64_t *ctr = realloc(s->ctr, cap * 2 * sizeof(*ctr));
+
+			if (!ctr)
+				return -ENOMEM;
+			s->ctr = ctr;
+		}
 		s->cap = cap;
 	}
 	memcpy(s->keys + s->n * s->key_len, key, s->key_len);
+	if (s->counter)
+		s->ctr[2 * s->n] = s->ctr[2 * s->n + 1] = 0;
 	s->eflags[s->n++] = eflags;
+	return 0;
+}
+
+int pg_nft_table_set_counter(struct pg_nft_table *t, const char *set)
+{
+	struct set *s;
+
+	if (!t)
+		return -EINVAL;
+	s = find_set(t, set);
+	/* before any element: their counters are sized with the keys */
+	if (!s || s->interval || s->n)
+		return fail(t, -EINVAL);
+	s->counter = true;
+	return 0;
+}
+
+int pg_nft_table_add_elem_counted(struct pg_nft_table *t, const char *set, const void *key,
+				  size_t key_len, uint64_t packets, uint64_t bytes)
+{
+	struct set *s;
+	int r;
+
+	if (!t)
+		return -EINVAL;
+	s = find_set(t, set);
+	if (!s || !s->counter || !key || key_len != s->key_len)
+		return fail(t, -EINVAL);
+	r = set_push(s, key, 0);
+	if (r < 0)
+		return fail(t, r);
+	s->ctr[2 * (s->n - 1)] = packets;
+	s->ctr[2 * (s->n - 1) + 1] = bytes;
 	return 0;
 }
 
@@ -1080,6 +1126,20 @@ static int batch_end(struct batch *b)
 	return batch_put(b, nftnl_batch_end(b->scratch, b->seq++));
 }
 
+/* A counter expression of an element: its nest, name and two u64 values. */
+#define COUNTER_ATTRS_LEN (4 * NLA_HDRLEN + NLA_ALIGN(sizeof("counter")) + 2 * (NLA_HDRLEN + 8))
+
+static struct nftnl_expr *counter_expr(uint64_t packets, uint64_t bytes)
+{
+	struct nftnl_expr *c = nftnl_expr_alloc("counter");
+
+	if (c) {
+		nftnl_expr_set_u64(c, NFTNL_EXPR_CTR_PACKETS, packets);
+		nftnl_expr_set_u64(c, NFTNL_EXPR_CTR_BYTES, bytes);
+	}
+	return c;
+}
+
 /* Elements go in one nest, whose length is a u16: this many fit, counting
  * the element, key and value headers and the flags attribute. */
 static size_t elems_per_msg(size_t key_len)
@@ -1095,9 +1155,9 @@ static size_t elems_per_msg(size_t key_len)
  * nftnl's parser) has NFTA_LIST_ELEM on each. */
 static int put_elems(struct batch *b, uint16_t type, int family, const char *table, const char *set,
 		     uint32_t set_id, const uint8_t *keys, const uint32_t *eflags, size_t key_len,
-		     size_t count)
+		     size_t count, const uint64_t *ctr)
 {
-	size_t per = elems_per_msg(key_len);
+	size_t per = elems_per_msg(key_len + (ctr ? COUNTER_ATTRS_LEN : 0));
 	struct nftnl_set_elem *e = NULL;
 	int ret = 0;
 
@@ -1124,6 +1184,15 @@ static int put_elems(struct batch *b, uint16_t type, int family, const char *tab
 			}
 			if (eflags && eflags[j])
 				nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS, eflags[j]);
+			if (ctr && (ctr[2 * j] || ctr[2 * j + 1])) {
+				struct nftnl_expr *c = counter_expr(ctr[2 * j], ctr[2 * j + 1]);
+
+				if (!c) {
+					ret = -ENOMEM;
+					goto out;
+				}
+				nftnl_set_elem_add_expr(e, c);
+			}
 			nftnl_set_elem_nlmsg_build(nlh, e, NFTA_LIST_ELEM);
 			nftnl_set_elem_free(e);
 			e = NULL;
@@ -1196,12 +1265,19 @@ static int put_set(struct batch *b, const struct pg_nft_table *t, const struct s
 	nftnl_set_set_u32(ns, NFTNL_SET_KEY_TYPE, type);
 	nftnl_set_set_u32(ns, NFTNL_SET_KEY_LEN, s->key_len);
 	nftnl_set_set_u32(ns, NFTNL_SET_ID, s->id);
+	if (s->counter) {
+		struct nftnl_expr *c = counter_expr(0, 0);
+
+		if (!c)
+			goto out;
+		nftnl_set_add_expr(ns, c);
+	}
 	nlh = batch_msg(b, NFT_MSG_NEWSET, t->family, NLM_F_CREATE);
 	nftnl_set_nlmsg_build_payload(nlh, ns);
 	ret = batch_put(b, nlh);
 	if (ret == 0)
 		ret = put_elems(b, NFT_MSG_NEWSETELEM, t->family, t->name, s->name, s->id, s->keys,
-				s->eflags, s->key_len, s->n);
+				s->eflags, s->key_len, s->n, s->ctr);
 out:
 	if (ns)
 		nftnl_set_free(ns);
@@ -1267,7 +1343,7 @@ static int build_set_update(struct batch *b, int family, const char *table, cons
 		return -EINVAL;
 	if ((ret = batch_begin(b)) < 0 ||
 	    (ret = put_elems(b, add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM, family, table, set,
-			     0, keys, NULL, key_len, count)) < 0)
+			     0, keys, NULL, key_len, count, NULL)) < 0)
 		return ret;
 	return batch_end(b);
 }
@@ -1534,4 +1610,125 @@ int pg_nft_set_update(struct pg_nft *nft, int family, const char *table, const c
 		ret = talk(nft, &b);
 	batch_release(&b);
 	return ret;
+}
+
+/* ---- reading counted sets ---- */
+
+struct dump_state {
+	int (*fn)(const void *key, size_t key_len, uint64_t packets, uint64_t bytes, void *arg);
+	void *arg;
+	int err;
+};
+
+static int elem_counter(struct nftnl_expr *e, void *data)
+{
+	uint64_t *pb = data;
+
+	if (strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "counter") == 0) {
+		pb[0] = nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_PACKETS);
+		pb[1] = nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_BYTES);
+	}
+	return 0;
+}
+
+static int dump_elems(const struct nlmsghdr *nlh, struct dump_state *st)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nftnl_set_elems_iter *it = NULL;
+	struct nftnl_set_elem *e;
+	int ret = 0;
+
+	if (!s)
+		return -ENOMEM;
+	if (nftnl_set_elems_nlmsg_parse(nlh, s) < 0) {
+		ret = -EPROTO;
+		goto out;
+	}
+	it = nftnl_set_elems_iter_create(s);
+	if (!it) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	while (ret == 0 && (e = nftnl_set_elems_iter_next(it))) {
+		uint64_t pb[2] = {0, 0};
+		uint32_t len = 0;
+		const void *key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
+
+		if (!key)
+			continue;
+		nftnl_set_elem_expr_foreach(e, elem_counter, pb);
+		ret = st->fn(key, len, pb[0], pb[1], st->arg);
+	}
+out:
+	if (it)
+		nftnl_set_elems_iter_destroy(it);
+	nftnl_set_free(s);
+	return ret;
+}
+
+/* A dump is answered while we read it (netlink continues it from recvmsg),
+ * so a bounded wait for each part is enough: it never takes long. */
+#define DUMP_WAIT_MS 1000
+
+int pg_nft_set_counters(struct pg_nft *nft, int family, const char *table, const char *set,
+			int (*fn)(const void *key, size_t key_len, uint64_t packets, uint64_t bytes,
+				  void *arg),
+			void *arg)
+{
+	int fd = mnl_socket_get_fd(nft->nl);
+	struct dump_state st = {fn, arg, 0};
+	char buf[NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct nfgenmsg)) +
+		 2 * NLA_ALIGN(NLA_HDRLEN + NFT_NAME_MAXLEN)];
+	struct nlmsghdr *nlh;
+	uint32_t seq = nft->seq++;
+	bool finished = false;
+
+	set_errmsg(nft, NULL);
+	if (!name_ok(table) || !name_ok(set) || !fn)
+		return -EINVAL;
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, (uint16_t)family, NLM_F_DUMP, seq);
+	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, table);
+	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, set);
+	if (mnl_socket_sendto(nft->nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	while (!finished) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		long n = pg_nl_recv(fd, &nft->rx);
+		const struct nlmsghdr *m;
+		int rem;
+
+		if (n == 0) {
+			int p = poll(&pfd, 1, DUMP_WAIT_MS);
+
+			if (p < 0 && errno != EINTR)
+				return -errno;
+			if (p == 0)
+				return -ETIMEDOUT;
+			continue;
+		}
+		if (n < 0)
+			return (int)n;
+		m = (const void *)nft->rx.data;
+		rem = (int)n;
+		for (; mnl_nlmsg_ok(m, rem); m = mnl_nlmsg_next(m, &rem)) {
+			if (m->nlmsg_pid != nft->portid || m->nlmsg_seq != seq)
+				continue; /* a leftover of an earlier request */
+			if (m->nlmsg_flags & NLM_F_DUMP_INTR)
+				st.err = st.err ? st.err : -EAGAIN;
+			if (m->nlmsg_type == NLMSG_DONE) {
+				finished = true;
+			} else if (m->nlmsg_type == NLMSG_ERROR) {
+				struct nlmsgerr e;
+
+				if (mnl_nlmsg_get_payload_len(m) < sizeof(e))
+					return -EPROTO;
+				memcpy(&e, mnl_nlmsg_get_payload(m), sizeof(e));
+				save_extack(nft, m);
+				return e.error < 0 ? e.error : -EPROTO;
+			} else if (st.err == 0) {
+				st.err = dump_elems(m, &st);
+			}
+		}
+	}
+	return st.err;
 }

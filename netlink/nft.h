@@ -60,6 +60,14 @@ int pg_nft_table_add_set(struct pg_nft_table *t, const char *set, enum pg_nft_ke
  * An interval set cannot be a concatenation (-EOPNOTSUPP). */
 int pg_nft_table_add_elem(struct pg_nft_table *t, const char *set, const void *key, size_t key_len);
 int pg_nft_table_add_prefix(struct pg_nft_table *t, const char *set, const struct pg_prefix *p);
+/* Makes set a counted one (before its first element; not an interval set):
+ * every element carries a packet and byte counter that a rule's lookup of
+ * it (`ip saddr @set`) updates, read back with pg_nft_set_counters. The
+ * counted elements of a table description start at the given values, so a
+ * replaced table can carry its counts on. */
+int pg_nft_table_set_counter(struct pg_nft_table *t, const char *set);
+int pg_nft_table_add_elem_counted(struct pg_nft_table *t, const char *set, const void *key,
+				  size_t key_len, uint64_t packets, uint64_t bytes);
 
 /* An element key as the kernel wants it: values in network order, each field
  * of a concatenation padded to 4 bytes (ipv4_addr . ether_addr is 12 bytes:
@@ -134,6 +142,15 @@ int pg_nft_table_delete(struct pg_nft *nft, int family, const char *name); /* -E
  * interval sets. */
 int pg_nft_set_update(struct pg_nft *nft, int family, const char *table, const char *set, bool add,
 		      const void *keys, size_t key_len, size_t count);
+/* Dumps a counted set of the kernel's table: fn gets each element's key and
+ * counts (0, 0 for an uncounted set); a non-zero return from fn stops the
+ * dump's processing and is returned. -ENOENT: no such table or set; -EAGAIN:
+ * the set changed during the dump (fn saw part of it): ask again. */
+int pg_nft_set_counters(struct pg_nft *nft, int family, const char *table, const char *set,
+			int (*fn)(const void *key, size_t key_len, uint64_t packets, uint64_t bytes,
+				  void *arg),
+			void *arg);
+
 /* The batch pg_nft_set_update sends, for tests and fuzzers (as serialize). */
 long pg_nft_set_update_serialize(int family, const char *table, const char *set, bool add,
 				 const void *keys, size_t key_len, size_t count, void *buf,

@@ -9,6 +9,7 @@ set -euo pipefail
 packages=(
 	build-essential meson ninja-build pkg-config
 	libnl-3-dev libnl-route-3-dev libnftnl-dev libmnl-dev libcap-ng-dev libsodium-dev
+	libmicrohttpd-dev # gatewayd's /metrics, /healthz, /readyz and status socket
 	nftables iproute2 tcpdump iputils-ping procps libcap2-bin
 	libmicrohttpd-dev libjson-c-dev libcurl4-openssl-dev curl python3 # provisiond and its tests
 	clang libclang-rt-dev # fuzzers: libFuzzer and the sanitizer runtimes

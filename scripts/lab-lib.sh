@@ -289,15 +289,17 @@ lab_start_daemon() {
 }
 
 # lab_start_gatewayd NAME [ARGS...]: gatewayd in gateway pod NAME. Its leases
-# persist in STATE/NAME.leases (never the system's default path); ARGS come
-# later and win (--leases-file "" for none).
+# persist in STATE/NAME.leases and its status socket is STATE/NAME.status.sock
+# (never the system's default paths); ARGS come later and win (--leases-file
+# "" for none).
 lab_start_gatewayd() {
 	lab_require_init || return 1
 	local name=${1:?lab_start_gatewayd NAME [ARGS]}
 	shift
 	local ready=$LAB_STATE/$name.gatewayd.ready
 	lab_start_daemon "$name" gatewayd "$ready" \
-		"$LAB_GATEWAYD" --ready-file "$ready" --leases-file "$LAB_STATE/$name.leases" "$@"
+		"$LAB_GATEWAYD" --ready-file "$ready" --leases-file "$LAB_STATE/$name.leases" \
+		--status-socket "$LAB_STATE/$name.status.sock" "$@"
 }
 
 # lab_clientd_args POD GATEWAY ADDRESS: the arguments every clientd of the lab

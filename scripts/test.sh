@@ -16,8 +16,9 @@ cd "$src"
 # (tests/k8s) need shellcheck and a recent kubectl (fetched when missing;
 # without one the k8s test fails and says so); they and provisiond's
 # CloudEvents JavaScript SDK test need Node.js with npm (a node that brings
-# its own npm is kept).
-extra=(iperf3 ethtool dnsmasq-base shellcheck curl ca-certificates)
+# its own npm is kept). prometheus: promtool, which tests/ns/observability.sh
+# checks /metrics with.
+extra=(iperf3 ethtool dnsmasq-base shellcheck curl ca-certificates prometheus)
 command -v npm >/dev/null 2>&1 || extra+=(nodejs npm)
 "$src/scripts/deps.sh" "${extra[@]}"
 "$src/scripts/kubectl.sh" || echo "test.sh: no kubectl: the k8s test will fail" >&2

@@ -185,12 +185,17 @@ function checkObject(where, obj) {
 		if (ports !== "UDP/8472 UDP/8473") err(where, `a gateway's Service has ports ${ports}, not UDP/8472 UDP/8473`);
 	}
 	if (obj.kind === "NetworkPolicy") {
+		// Crawler namespaces to VXLAN and membership; monitoring namespaces
+		// to the metrics port; nothing else.
 		for (const rule of obj.spec.ingress || []) {
 			const ports = (rule.ports || []).map((p) => `${p.protocol}/${p.port}`).sort().join(" ");
-			if (ports !== "UDP/8472 UDP/8473") err(where, `admits ${ports || "every port"}, not only UDP/8472 UDP/8473`);
+			const monitoring = ports === "TCP/9108";
+			const label = monitoring ? "podgw.io/monitoring" : "podgw.io/crawlers";
+			if (ports !== "UDP/8472 UDP/8473" && !monitoring)
+				err(where, `admits ${ports || "every port"}, not only UDP/8472 UDP/8473 (or TCP/9108 for monitoring)`);
 			for (const f of rule.from || [])
-				if (f.namespaceSelector?.matchLabels?.["podgw.io/crawlers"] !== "true" || f.ipBlock || f.podSelector)
-					err(where, "admits more than crawler namespaces");
+				if (f.namespaceSelector?.matchLabels?.[label] !== "true" || f.ipBlock || f.podSelector)
+					err(where, monitoring ? "admits more than monitoring namespaces to the metrics port" : "admits more than crawler namespaces");
 			if (!rule.from?.length) err(where, "admits every source");
 		}
 	}

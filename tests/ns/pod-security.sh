@@ -38,26 +38,31 @@ gw_ns=$(lab_ns foo)
 cl_ns=$(lab_ns crawler-foo-1)
 errors=()
 
+# Privileged ports stay privileged (not every runtime opens them): the DNS
+# forwarder listens on an unprivileged port that the table redirects 53 to.
+lab_sysctl "$gw_ns" net.ipv4.ip_unprivileged_port_start 1024
+
 # gatewayd without the forwarding sysctl.
 lab_sysctl "$gw_ns" net.ipv4.ip_forward 0
 ready=$LAB_STATE/foo.gatewayd.ready
 log=$LAB_STATE/foo.gatewayd.log
 if lab_start_daemon foo gatewayd "$ready" "${net_admin[@]}" "$GATEWAYD" \
-	--ready-file "$ready" --leases-file "" 2>/dev/null; then
+	--ready-file "$ready" --leases-file "" --status-socket "$LAB_STATE/foo.status.sock" 2>/dev/null; then
 	fail "gatewayd started although net.ipv4.ip_forward is 0 and /proc/sys read-only"
 fi
 [[ ${LAB_RC:-} == 1 ]] || errors+=("gatewayd without ip_forward: exit ${LAB_RC:-?}, not 1")
-grep -q 'spec.securityContext.sysctls: \[{name: net.ipv4.ip_forward, value: "1"}\]' "$log" ||
+# (logfmt escapes the quotes inside msg)
+grep -Eq 'spec.securityContext.sysctls: \[\{name: net.ipv4.ip_forward, value: \\?"1\\?"\}\]' "$log" ||
 	errors+=("gatewayd's error does not name the pod's securityContext.sysctls")
 grep -q -- '--allowed-unsafe-sysctls=net.ipv4.ip_forward' "$log" ||
 	errors+=("gatewayd's error does not name the kubelet's --allowed-unsafe-sysctls")
-info "without the sysctl: $(grep error: "$log" | tail -n 1)"
+info "without the sysctl: $(grep level=error "$log" | tail -n 1)"
 : >"$log"
 
 # The pod's securityContext.sysctls set it before the container starts.
 lab_sysctl "$gw_ns" net.ipv4.ip_forward 1
 lab_start_daemon foo gatewayd "$ready" "${net_admin[@]}" "$GATEWAYD" \
-	--ready-file "$ready" --leases-file "" ||
+	--ready-file "$ready" --leases-file "" --status-socket "$LAB_STATE/foo.status.sock" ||
 	fail "gatewayd did not become ready with NET_ADMIN only and the sysctl set by the pod"
 
 # clientd with ping_group_range closed (a new namespace's default "1 0").

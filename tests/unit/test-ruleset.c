@@ -198,7 +198,8 @@ static void load(const char *text, struct pg_config *cfg)
 
 /* Rules every mode has, before the egress ones: admission in input; the
  * MSS clamp leading the forward chain (a chain of its own would cost every
- * forwarded packet one more hook), then admission in forward. */
+ * forwarded packet one more hook), then admission and the per-client
+ * traffic counts in forward. */
 #define INPUT_AND_ANTISPOOF                                                                        \
 	{"input", "payload load 2b @ transport header + 2|cmp eq reg 1 0x00001821|set peers 0x1|"  \
 		  "drop"},                                                                         \
@@ -207,8 +208,10 @@ static void load(const char *text, struct pg_config *cfg)
 	     "iifname|" VXLAN0 "|transport header + 13|rt load tcpmss|exthdr write tcpopt"},       \
 	    {"forward",                                                                            \
 	     "oifname|" VXLAN0 "|transport header + 13|rt load tcpmss|exthdr write tcpopt"},       \
+	    {"forward", VXLAN0 "|set clients 0x1|drop"},                                           \
+	    {"forward", "iifname|" VXLAN0 "|network header + 12|set client_tx"},                   \
 	{                                                                                          \
-		"forward", VXLAN0 "|set clients 0x1|drop"                                          \
+		"forward", "oifname|" VXLAN0 "|network header + 16|set client_rx"                  \
 	}
 /* The DNS forwarder (on by default): iifname vxlan0 ip daddr 172.16.0.1
  * udp dport 53 dnat to 172.16.0.1:10053. */

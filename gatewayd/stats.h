@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef PODGW_STATS_H
+#define PODGW_STATS_H
+
+/* What gatewayd counts for /metrics: plain counters bumped by the
+ * membership service and the repair pass, read by the metrics renderer. */
+
+#include <stdint.h>
+
+/* Why a membership request was refused or dropped (the label values of
+ * podgw_rejections_total{reason}). */
+enum pg_reject {
+	PG_REJECT_AUTH,		  /* bad or missing tag */
+	PG_REJECT_REPLAY,	  /* a replayed message */
+	PG_REJECT_STALE,	  /* too old or too new: clocks */
+	PG_REJECT_MALFORMED,	  /* undecodable, oversized or not a request */
+	PG_REJECT_VERSION,	  /* another protocol version */
+	PG_REJECT_POOL_EXHAUSTED, /* no free address */
+	PG_REJECT_ADDRESS_TAKEN,  /* the wanted address is taken or reserved */
+	PG_REJECT_OUTSIDE_POOL,	  /* the wanted address is outside the pool */
+	PG_REJECT_NO_LEASE,	  /* a renewal or release without a lease of its own */
+	PG_REJECT_INTERNAL,	  /* the kernel refused the admission */
+	PG_REJECT_COUNT
+};
+
+/* What a repair put back (podgw_repairs_total{kind}). */
+enum pg_repair {
+	PG_REPAIR_LINK,
+	PG_REPAIR_LINK_UP,
+	PG_REPAIR_ADDRESS,
+	PG_REPAIR_TABLES,
+	PG_REPAIR_ROUTES,
+	PG_REPAIR_LEASE_ENTRIES,
+	PG_REPAIR_COUNT
+};
+
+struct pg_stats {
+	uint64_t leases_granted; /* new leases: a client without a live one joined */
+	uint64_t joins;		 /* JOINs answered with a grant (new leases and rejoins) */
+	uint64_t renewals;
+	uint64_t releases;
+	uint64_t expiries;
+	uint64_t rejections[PG_REJECT_COUNT];
+	uint64_t repairs[PG_REPAIR_COUNT];
+	uint64_t start_time; /* seconds since the epoch */
+};
+
+const char *pg_reject_name(enum pg_reject r);
+const char *pg_repair_name(enum pg_repair r);
+
+#endif

@@ -26,7 +26,7 @@ struct pg_membership_params {
 	uint8_t gateway_mac[6];
 	uint16_t mtu;
 	struct pg_events *events; /* NULL: no K_SINK */
-	struct pg_stats *stats; /* counted into; NULL: not counted */
+	struct pg_stats *stats;	  /* counted into; NULL: not counted */
 };
 
 /* Binds the control port. Returns 0 or a negative errno. */

@@ -974,8 +974,12 @@ static int nat(struct pg_nft_rule *r, uint32_t type, const struct pg_prefix *to,
 	return 0;
 }
 
-int pg_nft_snat(struct pg_nft_rule *r, const struct pg_prefix *to)
+/* A NAT statement where the kernel takes it: SNAT in postrouting or input,
+ * DNAT in prerouting or output, always in a nat chain. */
+static int nat_in_chain(struct pg_nft_rule *r, uint32_t type, const struct pg_prefix *to,
+			uint16_t port)
 {
+	bool src = type == NFT_NAT_SNAT;
 	const struct chain *c;
 	int e = open_rule(r);
 
@@ -983,23 +987,21 @@ int pg_nft_snat(struct pg_nft_rule *r, const struct pg_prefix *to)
 		return e;
 	c = &r->t->chains[r->chain];
 	if (c->type != PG_CHAIN_NAT ||
-	    (c->hook != PG_HOOK_POSTROUTING && c->hook != PG_HOOK_INPUT) || !prefix_ok(to))
+	    (c->hook != (src ? PG_HOOK_POSTROUTING : PG_HOOK_PREROUTING) &&
+	     c->hook != (src ? PG_HOOK_INPUT : PG_HOOK_OUTPUT)) ||
+	    !prefix_ok(to))
 		return done(r, -EINVAL);
-	return nat(r, NFT_NAT_SNAT, to, 0);
+	return nat(r, type, to, port);
+}
+
+int pg_nft_snat(struct pg_nft_rule *r, const struct pg_prefix *to)
+{
+	return nat_in_chain(r, NFT_NAT_SNAT, to, 0);
 }
 
 int pg_nft_dnat(struct pg_nft_rule *r, const struct pg_prefix *to, uint16_t port)
 {
-	const struct chain *c;
-	int e = open_rule(r);
-
-	if (e < 0)
-		return e;
-	c = &r->t->chains[r->chain];
-	if (c->type != PG_CHAIN_NAT ||
-	    (c->hook != PG_HOOK_PREROUTING && c->hook != PG_HOOK_OUTPUT) || !prefix_ok(to))
-		return done(r, -EINVAL);
-	return nat(r, NFT_NAT_DNAT, to, port);
+	return nat_in_chain(r, NFT_NAT_DNAT, to, port);
 }
 
 int pg_nft_match_tcp_flags_syn(struct pg_nft_rule *r)

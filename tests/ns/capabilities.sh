@@ -7,7 +7,6 @@
 . "$(dirname "$0")/lib.sh"
 
 want=0000000000001000 # 1 << CAP_NET_ADMIN (12)
-errors=()
 
 # check_caps WHAT PID COMM
 check_caps() {
@@ -41,10 +40,5 @@ check_caps "clientd run" "$cl_pid" clientd
 # Still working with those capabilities.
 t_ping crawler-foo-1 203.0.113.10 2 || errors+=("crawler-foo-1 cannot ping 203.0.113.10 through foo")
 
-if ((${#errors[@]} > 0)); then
-	for e in "${errors[@]}"; do
-		echo "FAIL: $T_NAME: $e" >&2
-	done
-	exit 1
-fi
+t_report
 pass "gatewayd and clientd run keep CAP_NET_ADMIN only"

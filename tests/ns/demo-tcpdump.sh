@@ -25,7 +25,6 @@ printf '%s\n' "$records" | sed 's/^/    /'
 
 
 vxlan_hdr='(OTV, flags \[I\] \(0x08\), overlay 0, instance 42|VXLAN, flags \[I\] \(0x08\), vni 42)'
-errors=()
 
 # 1. crawler -> gateway, inside VXLAN: the overlay request
 re="10\.244\.0\.11\.[0-9]+ > 10\.244\.0\.2\.8472: .*$vxlan_hdr.* 172\.16\.0\.11 > 203\.0\.113\.10: ICMP echo request"
@@ -53,10 +52,5 @@ if ((ping_rc != 0)) || ! grep -q ' 1 received' <<<"$ping_out"; then
 	errors+=("ping from crawler-foo-1 to 203.0.113.10 got no reply (exit $ping_rc): $(tail -n 2 <<<"$ping_out" | tr '\n' ' ')")
 fi
 
-if ((${#errors[@]} > 0)); then
-	for e in "${errors[@]}"; do
-		echo "FAIL: $T_NAME: $e" >&2
-	done
-	exit 1
-fi
+t_report
 pass "the ping went through the tunnel and left from 10.244.0.2"

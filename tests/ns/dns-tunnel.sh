@@ -63,7 +63,6 @@ t_resolv_conf crawler-on
 lab_start_clientd_run crawler-on "$GATEWAY_NAME" - --k8s-dns-ips "$CLUSTER_DNS" \
 	--dns-through-tunnel true || fail "clientd run with --dns-through-tunnel did not start"
 
-errors=()
 pcap=$LAB_STATE/crawler-on-eth0.pcap
 gw_pcap=$LAB_STATE/foo-eth0.pcap
 t_capture_start crawler-on eth0 "$pcap" 'port 53'
@@ -118,10 +117,5 @@ t_capture_stop
 grep -Eq ' 10\.244\.0\.12\.[0-9]+ > 10\.244\.0\.53\.53: ' <<<"$(t_records "$pcap_off")" ||
 	errors+=("setting off: no query to the cluster DNS on the crawler's eth0")
 
-if ((${#errors[@]} > 0)); then
-	for e in "${errors[@]}"; do
-		echo "FAIL: $T_NAME: $e" >&2
-	done
-	exit 1
-fi
+t_report
 pass "both names resolved through the tunnel, UDP and TCP; no port 53 on the crawler's eth0; repaired; off: as before"

@@ -84,7 +84,6 @@ probe_interval=${PODGW_TEST_PROBE_INTERVAL:-0.02}
 # Every capture runs at most this long (the whole test fits in meson's 900 s).
 capture_bound=1200
 
-errors=()
 err() {
 	errors+=("$*")
 	echo "$T_NAME: ERROR: $*" >&2
@@ -183,84 +182,9 @@ leak_sample() {
 
 # ---- the probe stream ----
 
-probe_py=
-write_prober() {
-	probe_py=$LAB_STATE/probe.py
-	cat >"$probe_py" <<'PY'
-# probe.py DEST INTERVAL SECONDS STOPFILE: ICMP echo requests to DEST every
-# INTERVAL seconds until SECONDS passed or STOPFILE exists, then one more
-# second for late replies. One line per event, flushed:
-#   S SEQ TIME          sent
-#   E SEQ TIME ERRNO    not sent (e.g. EPERM from a firewall, ENETUNREACH)
-#   R SEQ TIME          answered
-import errno
-import os
-import select
-import socket
-import struct
-import sys
-import time
-
-dest, interval, seconds, stopfile = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
-sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-ident = (os.getpid() * 7919) & 0xFFFF
-
-
-def checksum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
-
-
-def say(text):
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
-
-
-start = time.time()
-end = start + seconds
-next_send = start
-seq = 0
-outstanding = {}
-stop_at = None
-while True:
-    now = time.time()
-    if stop_at is None and (now >= end or os.path.exists(stopfile)):
-        stop_at = now
-    if stop_at is not None and (not outstanding or now >= stop_at + 1.0):
-        break
-    if stop_at is None and now >= next_send:
-        seq += 1
-        body = struct.pack("!d", now) + b"podgw-fault-matrix"
-        hdr = struct.pack("!BBHHH", 8, 0, 0, ident, seq & 0xFFFF)
-        pkt = struct.pack("!BBHHH", 8, 0, checksum(hdr + body), ident, seq & 0xFFFF) + body
-        try:
-            sock.sendto(pkt, (dest, 0))
-            outstanding[seq & 0xFFFF] = seq
-            say("S %d %.6f" % (seq, now))
-        except OSError as e:
-            say("E %d %.6f %s" % (seq, now, errno.errorcode.get(e.errno, str(e.errno))))
-        next_send += interval
-        if next_send < now:
-            next_send = now + interval
-    wait = max(0.0, min(next_send, end) - time.time()) if stop_at is None else 0.05
-    ready, _, _ = select.select([sock], [], [], wait)
-    while ready:
-        try:
-            data = sock.recv(4096, socket.MSG_DONTWAIT)
-        except BlockingIOError:
-            break
-        ihl = (data[0] & 0x0F) * 4
-        if len(data) >= ihl + 8:
-            typ, _, _, rid, rseq = struct.unpack("!BBHHH", data[ihl:ihl + 8])
-            if typ == 0 and rid == ident and rseq in outstanding:
-                say("R %d %.6f" % (outstanding.pop(rseq), time.time()))
-        ready, _, _ = select.select([sock], [], [], 0)
-PY
-}
+# The prober is the benchmark runner's (tests/bench/benchlib.py probe): ICMP
+# echo every INTERVAL s, one "S/E/R SEQ TIME" line per event.
+probe_py=$LAB_SRC/tests/bench/benchlib.py
 
 PROBE_PID=
 PROBE_OUT=
@@ -274,7 +198,7 @@ probe_start() {
 	: >"$PROBE_OUT"
 	# At most bound + 60 s of probes, and the timeout as a last resort.
 	timeout -s KILL $((bound + 90)) ip netns exec "$(lab_ns "$pod")" \
-		python3 "$probe_py" "$target" "$probe_interval" $((bound + 60)) "$PROBE_STOP" \
+		python3 "$probe_py" probe "$target" "$probe_interval" $((bound + 60)) "$PROBE_STOP" \
 		</dev/null >"$PROBE_OUT" 2>"$PROBE_OUT.err" &
 	PROBE_PID=$!
 	for ((i = 0; i < 50; i++)); do
@@ -691,7 +615,6 @@ lab_add_gateway "$gw_name" "$gw_ip"
 note_mac "$gw_pod" gateway
 start_gatewayd || fail "gatewayd in $gw_pod did not become ready"
 add_pod "$crawler" "$crawler_ip" crawler
-write_prober
 
 # Un-encapsulated traffic towards the internet that no gateway sent.
 not_gw=
@@ -760,10 +683,5 @@ done
 echo "whole run: crawler frames outside the tunnel: $cb on br0, $ca on the node's interfaces;" \
 	"un-NATed frames from gateway pods: $gb on br0, $ga on the node's interfaces"
 
-if ((${#errors[@]} > 0)); then
-	for e in "${errors[@]}"; do
-		echo "FAIL: $T_NAME: $e" >&2
-	done
-	exit 1
-fi
+t_report
 pass "no leak under ${#faults[@]} faults x $cycles cycles; traffic back within $bound s each time"

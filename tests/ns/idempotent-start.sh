@@ -57,7 +57,6 @@ info "after the restart: $(tr '\n' ';' <<<"$state2")"
 grep -q "adopting leftover vxlan0" "$LAB_STATE/foo.gatewayd.log" ||
 	fail "the restarted gatewayd did not adopt the matching leftover vxlan0"
 
-errors=()
 [[ $(t_vxlan_count foo) == 1 ]] || errors+=("$(t_vxlan_count foo) vxlan links after the restart, not 1")
 n=$(ip -n "$(lab_ns foo)" -4 -o addr show dev vxlan0 | grep -c 'inet ' || true)
 [[ $n == 1 ]] || errors+=("vxlan0 has $n IPv4 addresses after the restart, not 1")
@@ -106,10 +105,5 @@ grep -q "replacing leftover vxlan0" "$LAB_STATE/foo.gatewayd.log" ||
 ip -n "$(lab_ns foo)" -d link show vxlan0 | grep -q "vxlan id 42 " ||
 	errors+=("vxlan0 does not have VNI 42 after replacing the leftover")
 
-if ((${#errors[@]} > 0)); then
-	for e in "${errors[@]}"; do
-		echo "FAIL: $T_NAME: $e" >&2
-	done
-	exit 1
-fi
+t_report
 pass "restart over a crash and init twice replace state, never duplicate it"

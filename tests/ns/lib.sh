@@ -78,6 +78,18 @@ info() {
 	echo "$T_NAME: $*"
 }
 
+# Checks that go on after a failure add to errors; t_report fails with all
+# of them, one line each, or returns when there are none.
+errors=()
+t_report() {
+	if ((${#errors[@]} > 0)); then
+		for e in "${errors[@]}"; do
+			echo "FAIL: $T_NAME: $e" >&2
+		done
+		exit 1
+	fi
+}
+
 for t_bin in "$GATEWAYD" "$CLIENTD"; do
 	[[ -x $t_bin ]] || fail "$t_bin is missing (build first: meson compile -C $PODGW_BUILD)"
 done

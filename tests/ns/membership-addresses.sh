@@ -29,7 +29,6 @@ for entry in "crawler-1 10.244.0.11" "crawler-2 10.244.0.12" "crawler-res 10.244
 	lab_add_pod "$name" "$ip"
 done
 
-errors=()
 # dynamic_host ADDR: true when ADDR is 172.16.0.20 .. 172.16.0.254.
 dynamic_host() {
 	[[ $1 =~ ^172\.16\.0\.([0-9]+)$ ]] && ((BASH_REMATCH[1] >= 20 && BASH_REMATCH[1] <= 254))
@@ -93,10 +92,5 @@ for pod in crawler-1 crawler-2 crawler-res crawler-p1; do
 	routed "$pod"
 done
 
-if ((${#errors[@]} > 0)); then
-	for e in "${errors[@]}"; do
-		echo "FAIL: $T_NAME: $e" >&2
-	done
-	exit 1
-fi
+t_report
 pass "dynamic $a1 and $a2, the same again on re-init, reserved 172.16.0.7, a full pool refused cleanly"

@@ -43,15 +43,6 @@ lab_add_pod crawler-2 10.244.0.12 # another key
 lab_add_pod crawler-3 10.244.0.13 # joins, releases, then its JOIN is replayed
 lab_add_pod crawler-4 10.244.0.14 # no key
 
-errors=()
-report() {
-	if ((${#errors[@]} > 0)); then
-		for e in "${errors[@]}"; do
-			echo "FAIL: $T_NAME: $e" >&2
-		done
-		exit 1
-	fi
-}
 # new_log_lines FROM: the gateway's log after its first FROM lines.
 new_log_lines() {
 	tail -n "+$(($1 + 1))" "$gwlog"
@@ -141,7 +132,7 @@ released || errors+=("crawler-3's pod IP is a peer again after the replayed JOIN
 if [[ -n $a3 ]] && grep -q "$a3 " <<<"$after"; then
 	errors+=("crawler-3's old address $a3 is back in foo's state after the replayed JOIN")
 fi
-report
+t_report
 
 # 3 and 4. Another key, no key: one line about authentication, nothing changes.
 # bad_join POD WHAT [ARGS...]
@@ -189,5 +180,5 @@ if grep -q podgw <<<"$(ip netns exec "$(lab_ns bar)" nft list tables)"; then
 	errors+=("gatewayd with a 0644 key file left an nftables table in bar")
 fi
 
-report
+t_report
 pass "the key admits, a replayed JOIN, another key and no key are refused without a trace, a 0644 key is a configuration error"

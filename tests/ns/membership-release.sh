@@ -30,7 +30,6 @@ has_client() { ip netns exec "$gw" nft list set inet podgw clients | grep -Ei "$
 # shellcheck disable=SC2317 # called through lab_wait_for
 all_gone() { [[ -z $(has_fdb)$(has_neigh)$(has_peer)$(has_client) ]]; }
 
-errors=()
 [[ -n $(has_fdb) ]] || errors+=("no FDB entry $mac dst 10.244.0.11 on foo's vxlan0 while joined: $(ip netns exec "$gw" bridge fdb show dev vxlan0 | tr '\n' '|')")
 [[ -n $(has_neigh) ]] || errors+=("no neighbour $addr lladdr $mac on foo's vxlan0 while joined: $(ip -n "$gw" neigh show dev vxlan0 | tr '\n' '|')")
 grep -Eiq "^${addr//./\\.} .*PERMANENT" <<<"$(ip -n "$gw" neigh show dev vxlan0)" ||
@@ -38,12 +37,7 @@ grep -Eiq "^${addr//./\\.} .*PERMANENT" <<<"$(ip -n "$gw" neigh show dev vxlan0)
 [[ -n $(has_peer) ]] || errors+=("10.244.0.11 is not in foo's peers set while joined")
 [[ -n $(has_client) ]] || errors+=("$addr . $mac is not in foo's clients set while joined: $(ip netns exec "$gw" nft list set inet podgw clients | tr '\n' ' ')")
 t_ping crawler-1 203.0.113.10 2 || errors+=("crawler-1 gets no answer from 203.0.113.10 while joined")
-if ((${#errors[@]} > 0)); then
-	for e in "${errors[@]}"; do
-		echo "FAIL: $T_NAME: $e" >&2
-	done
-	exit 1
-fi
+t_report
 
 lab_stop_pid "$run_pid" TERM 10 || fail "clientd run did not exit within 10 s of SIGTERM"
 ((LAB_RC == 0)) || errors+=("clientd run exited with $LAB_RC on SIGTERM, not 0")
@@ -79,10 +73,5 @@ n=$(grep -c . <<<"$seen" || true)
 ((rc != 0)) || errors+=("crawler-1 still gets answers from 203.0.113.10 after its release")
 ((n == 0)) || errors+=("the internet saw $n IPv4 packets from crawler-1's pings after its release: $(tr '\n' '|' <<<"$seen")")
 
-if ((${#errors[@]} > 0)); then
-	for e in "${errors[@]}"; do
-		echo "FAIL: $T_NAME: $e" >&2
-	done
-	exit 1
-fi
+t_report
 pass "SIGTERM released the lease: FDB, neighbour and set elements gone, the crawler stays fail-closed"

@@ -45,15 +45,6 @@ for c in "${crawlers[@]}"; do
 done
 t_ping_all 10 "${crawlers[@]}" || fail "no answer from 203.0.113.10 before any restart for: $T_MISSING"
 
-errors=()
-report() {
-	if ((${#errors[@]} > 0)); then
-		for e in "${errors[@]}"; do
-			echo "FAIL: $T_NAME: $e" >&2
-		done
-		exit 1
-	fi
-}
 new_log_lines() {
 	tail -n "+$(($1 + 1))" "$gwlog"
 }
@@ -131,7 +122,7 @@ if grep -Eq ' (JOIN|ERROR) ' <<<"$msgs"; then
 	errors+=("after the plain restart crawlers got errors or joined again: $(grep -E ' (JOIN|ERROR) ' <<<"$msgs" | tr '\n' '|')")
 fi
 clients_untouched "after the restart"
-report
+t_report
 
 # 2. A corrupt leases file.
 stop_gatewayd "before the corruption"
@@ -176,5 +167,5 @@ done
 clients_untouched "after the corrupt leases file"
 lab_wait_for 5 saved_both || errors+=("the new leases file does not hold both leases again: $(tr '\n' '|' <"$leases" 2>/dev/null || true)")
 
-report
+t_report
 pass "restored leases after a restart, rejoined at the same addresses after a corrupt leases file"

@@ -37,7 +37,6 @@ via=$(ip -n "$r" route get 203.0.113.10 2>&1 | head -n 1) || true
 [[ $via == *" dev vxlan0 "* ]] || fail "the rogue's route to 203.0.113.10 is not its vxlan0: $via"
 info "rogue: vxlan0 172.16.0.66/24 toward 10.244.0.2, 172.16.0.1 at $gw_mac"
 
-errors=()
 # ipv4_records FILE: the IPv4 packets of a capture, one a line.
 ipv4_records() {
 	t_records "$1" | grep -v '^$' || true
@@ -96,10 +95,5 @@ info "crawler-1 from $a1: ping exit $rc; the internet saw $requests echo request
 ((rc == 0)) || errors+=("crawler-1's ping from its leased $a1 got no answer")
 ((requests >= 2)) || errors+=("the internet saw $requests echo requests from 10.244.0.2 for crawler-1's leased address, not 2")
 
-if ((${#errors[@]} > 0)); then
-	for e in "${errors[@]}"; do
-		echo "FAIL: $T_NAME: $e" >&2
-	done
-	exit 1
-fi
+t_report
 pass "a rogue tunnel and an unleased source address get nothing out; the leased address does"

@@ -27,7 +27,6 @@ SIZE_MB=${PODGW_MTU_TEST_MB:-20}
 VPN_MTU=1420
 LAB_VPN_MTU=$VPN_MTU
 mss_max=$((VPN_MTU - 40))
-errors=()
 err() {
 	echo "$T_NAME: ERROR: $*" >&2
 	errors+=("$*")
@@ -133,10 +132,5 @@ run_underlay 9000
 
 info "summary:"
 printf '    %s\n' "${summary[@]}"
-if ((${#errors[@]} > 0)); then
-	for e in "${errors[@]}"; do
-		echo "FAIL: $T_NAME: $e" >&2
-	done
-	exit 1
-fi
+t_report
 pass "$SIZE_MB MB up and down intact through tun0 MTU $VPN_MTU with underlays 1500 and 9000; SYN MSS <= $mss_max"

@@ -37,15 +37,6 @@ lab_start_gatewayd foo --membership-key-file "$key" --status-socket "$sock" --le
 url=http://10.244.0.2:9108
 node=$(lab_ns node)
 
-errors=()
-report() {
-	if ((${#errors[@]} > 0)); then
-		for e in "${errors[@]}"; do
-			echo "FAIL: $T_NAME: $e" >&2
-		done
-		exit 1
-	fi
-}
 # scrape [PATH]: the body, from the node (not a client of the gateway).
 scrape() {
 	ip netns exec "$node" curl -sS -m 5 "$url${1:-/metrics}"
@@ -113,7 +104,7 @@ tx2=$(metric podgw_client_transmit_bytes_total "$sel")
 info "table deleted and repaired: crawler-1's transmit bytes $tx1 -> $tx2, podgw_repairs_total{kind=\"nftables\"} $(metric podgw_repairs_total 'kind="nftables"')"
 ((tx2 >= tx1)) || errors+=("crawler-1's transmit bytes went back from $tx1 to $tx2 after the table was repaired")
 (($(metric podgw_repairs_total 'kind="nftables"') >= 1)) || errors+=("the table repair was not counted")
-report
+t_report
 
 # 4. Health, readiness, the status command, clientd check --verbose.
 for p in /healthz /readyz; do
@@ -145,7 +136,7 @@ grep -q '^routed: yes' <<<"$verbose" || errors+=("clientd check --verbose does n
 grep -q '^state: routed' <<<"$verbose" || errors+=("clientd check --verbose does not say 'state: routed'")
 grep -q "^address: $(t_overlay_addr crawler-1)/" <<<"$verbose" || errors+=("clientd check --verbose does not give crawler-1's address")
 grep -q '^last keepalive: [0-9]* s ago (round trip' <<<"$verbose" || errors+=("clientd check --verbose has no last keepalive")
-report
+t_report
 
 # 5. Abuse of the HTTP port from a pod that is not a client: malformed
 # requests, slowloris connections and a bounded flood, while crawler-1
@@ -238,5 +229,5 @@ info "after the abuse: podgw_leases_active $(metric podgw_leases_active), renewa
 [[ $(metric podgw_leases_active) == 4 ]] || errors+=("podgw_leases_active is $(metric podgw_leases_active) after the abuse, not 4")
 ((renew_after > renew_before)) || errors+=("no renewals were answered during the abuse")
 lab_pid_alive "$(cat "$LAB_STATE/foo.gatewayd.pid")" || errors+=("gatewayd died")
-report
+t_report
 pass "figures match what was done; the HTTP port's abuse left the tunnel and membership alone"

@@ -36,7 +36,6 @@ lab_add_gateway foo 10.244.0.2
 lab_add_pod crawler-foo-1 10.244.0.11
 gw_ns=$(lab_ns foo)
 cl_ns=$(lab_ns crawler-foo-1)
-errors=()
 
 # Privileged ports stay privileged (not every runtime opens them): the DNS
 # forwarder listens on an unprivileged port that the table redirects 53 to.
@@ -85,10 +84,5 @@ t_ping crawler-foo-1 203.0.113.10 2 || errors+=("crawler-foo-1 cannot ping 203.0
 ip netns exec "$cl_ns" "${no_caps[@]}" "$CLIENTD" check --gateway foo --ready-file "$cl_ready" ||
 	errors+=("clientd check failed without capabilities")
 
-if ((${#errors[@]} > 0)); then
-	for e in "${errors[@]}"; do
-		echo "FAIL: $T_NAME: $e" >&2
-	done
-	exit 1
-fi
+t_report
 pass "gatewayd and clientd work with NET_ADMIN only, no_new_privs and a read-only /proc/sys"

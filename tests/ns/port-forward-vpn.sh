@@ -24,7 +24,6 @@ t_need_packages openvpn=openvpn
 
 crawler="crawler-foo-1"
 pub=$LAB_PROVIDER_PUBLIC_IP
-errors=()
 err() {
 	echo "$T_NAME: ERROR: $*" >&2
 	errors+=("$*")
@@ -75,10 +74,5 @@ if t_udp_send internet 10.244.0.2 5353 2 >/dev/null 2>&1; then
 	err "UDP 5353 to foo's pod IP (eth0) was forwarded; only tun0 is the egress"
 fi
 
-if ((${#errors[@]} > 0)); then
-	for e in "${errors[@]}"; do
-		echo "FAIL: $T_NAME: $e" >&2
-	done
-	exit 1
-fi
+t_report
 pass "forwards through tun0 reached the crawler from the internet with the kill switch on; nothing left beside the tunnel, nothing forwarded from eth0"

@@ -32,7 +32,6 @@
 
 gw_ip=10.244.0.2
 crawler="crawler-foo-1"
-errors=()
 err() {
 	echo "$T_NAME: ERROR: $*" >&2
 	errors+=("$*")
@@ -183,10 +182,5 @@ info "the crawler's pings during the reloads: $got of $sent answered"
 lab_pid_alive "$gw_pid" || err "gatewayd (pid $gw_pid) is gone"
 [[ $(<"$LAB_STATE/foo.gatewayd.pid") == "$gw_pid" ]] || err "gatewayd's pid changed"
 
-if ((${#errors[@]} > 0)); then
-	for e in "${errors[@]}"; do
-		echo "FAIL: $T_NAME: $e" >&2
-	done
-	exit 1
-fi
+t_report
 pass "forwards (TCP, UDP, remapped) from the internet reached the crawler; SIGHUP and a ConfigMap update changed them without a restart or a lost ping"

@@ -28,15 +28,9 @@ PORT=18080
 SINKREC=$(dirname "$0")/sinkrec.py
 REC=$LAB_STATE/sink.jsonl
 LOG=$LAB_STATE/foo.gatewayd.log
-errors=()
 err() { errors+=("$*"); }
 check_errors() {
-	if ((${#errors[@]} > 0)); then
-		for e in "${errors[@]}"; do
-			echo "FAIL: $T_NAME: $e" >&2
-		done
-		exit 1
-	fi
+	t_report
 }
 ms_since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%d", (b - a) * 1000 }'; }
 

@@ -31,7 +31,6 @@ done
 
 pcap=$LAB_STATE/internet.pcap
 t_capture_start internet eth0 "$pcap" icmp
-errors=()
 for entry in "${crawlers[@]}"; do
 	read -r name _ gw _ size <<<"$entry"
 	if ! lab_exec "$name" ping -n -q -c "$count" -i 0.2 -W 1 -s "$size" 203.0.113.10 >/dev/null 2>&1; then
@@ -77,10 +76,5 @@ if grep -Eq ' (10\.244\.0\.(1[0-9]|2[0-9])|172\.16\.0\.[0-9]+) > 203\.0\.113\.10
 	errors+=("a crawler's pod IP or overlay address reached the internet")
 fi
 
-if ((${#errors[@]} > 0)); then
-	for e in "${errors[@]}"; do
-		echo "FAIL: $T_NAME: $e" >&2
-	done
-	exit 1
-fi
+t_report
 pass "foo's crawlers left from 10.244.0.2 only, bar's from 10.244.0.3 only"

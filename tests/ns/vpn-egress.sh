@@ -29,7 +29,6 @@ t_need_packages openvpn=openvpn
 	exit 77
 }
 
-errors=()
 err() {
 	echo "$T_NAME: ERROR: $*" >&2
 	errors+=("$*")
@@ -184,10 +183,5 @@ out=$(t_tcp_send crawler-foo-1 203.0.113.10 8080 "$LAB_STATE/payload" 20) ||
 read -r _ _ peer _ <<<"$out"
 [[ ${peer-} == "$pub" ]] || err "VPN back: the internet saw the crawler from '${peer-}', not from $pub"
 
-if ((${#errors[@]} > 0)); then
-	for e in "${errors[@]}"; do
-		echo "FAIL: $T_NAME: $e" >&2
-	done
-	exit 1
-fi
+t_report
 pass "crawler traffic left through the VPN from $pub only; with openvpn killed nothing left foo's eth0; back after restart"

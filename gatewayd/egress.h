@@ -14,7 +14,7 @@
  * port 53 to the gateway's overlay address goes to the first upstream
  * server, and the kill switch lets its UDP queries reach DNS_LOCAL_SERVER
  * through the underlay. Each function adds to a table description; chain
- * names a chain the caller made. */
+ * names a chain the caller made; errors stick to the table (netlink/nft.h). */
 
 #include "common/config.h"
 #include "netlink/nft.h"
@@ -25,20 +25,20 @@
 /* The egress interface: VPN_INTERFACE, else UNDERLAY_INTERFACE. */
 const char *pg_egress_if(const struct pg_config *cfg);
 /* The sets of VPN_LOCAL_CIDRS (one per family present; none without a VPN). */
-int pg_egress_add_sets(struct pg_nft_table *t, const struct pg_config *cfg);
+void pg_egress_add_sets(struct pg_nft_table *t, const struct pg_config *cfg);
 /* Accept rules for overlay traffic allowed out, for the forward chain. */
-int pg_egress_forward(struct pg_nft_table *t, const char *chain, const struct pg_config *cfg);
+void pg_egress_forward(struct pg_nft_table *t, const char *chain, const struct pg_config *cfg);
 /* Source NAT rules, for a nat postrouting chain. */
-int pg_egress_nat(struct pg_nft_table *t, const char *chain, const struct pg_config *cfg);
+void pg_egress_nat(struct pg_nft_table *t, const char *chain, const struct pg_config *cfg);
 /* The MSS clamp's rules, first in the forward chain: in a chain of their
  * own they would cost every forwarded packet one more hook. */
-int pg_egress_mss_clamp(struct pg_nft_table *t, const char *chain, const struct pg_config *cfg);
+void pg_egress_mss_clamp(struct pg_nft_table *t, const char *chain, const struct pg_config *cfg);
 /* Chains of their own: DNS to the overlay address (UDP to the forwarder,
  * TCP to the first upstream), and the kill switch's output filter when a
  * VPN is set and VPN_BLOCK_OTHER_TRAFFIC is true. */
-int pg_egress_add_chains(struct pg_nft_table *t, const struct pg_config *cfg);
+void pg_egress_add_chains(struct pg_nft_table *t, const struct pg_config *cfg);
 /* Drop rules for the guard table's postrouting chain (after source NAT):
  * an overlay source on any interface overlay traffic may leave through. */
-int pg_egress_guard(struct pg_nft_table *t, const char *chain, const struct pg_config *cfg);
+void pg_egress_guard(struct pg_nft_table *t, const char *chain, const struct pg_config *cfg);
 
 #endif

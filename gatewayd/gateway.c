@@ -199,9 +199,11 @@ static int commit(struct pg_gateway *gw, struct pg_nft_table *t, const char *nam
 {
 	int r;
 
-	if (!t) {
-		pg_err("building nftables table inet %s: out of memory or invalid ruleset", name);
-		return -ENOMEM;
+	r = t ? pg_nft_table_error(t) : -ENOMEM;
+	if (r < 0) {
+		pg_err("building nftables table inet %s: %s", name, strerror(-r));
+		pg_nft_table_free(t);
+		return r;
 	}
 	/* Even a failed commit may follow a crashed run's table: ours to remove. */
 	gw->table_created = true;

@@ -3,12 +3,7 @@
 #define PODGW_GATEWAY_H
 
 #include "common/config.h"
-#include "gatewayd/pool.h"
-#include "gatewayd/traffic.h"
-#include "netlink/nft.h"
-
-#define PG_GATEWAY_TABLE       "podgw"
-#define PG_GATEWAY_GUARD_TABLE "podgw_guard"
+#include "gatewayd/ruleset.h" /* the tables, for their users and tests */
 
 struct pg_gateway;
 
@@ -22,17 +17,5 @@ int pg_gateway_setup(const struct pg_config *cfg, struct pg_gateway **out);
 int pg_gateway_run(struct pg_gateway *gw, int sigfd);
 /* Removes what setup created and frees gw. */
 void pg_gateway_teardown(struct pg_gateway *gw);
-
-/* The gateway's whole table: rules from the configuration, set elements
- * for the pool's live leases and the port forwards of its nat.conf (pool
- * may be NULL: empty sets, no forwards). */
-struct pg_nft_table *pg_gateway_ruleset(const struct pg_config *cfg, const struct pg_pool *pool);
-/* The same, with each client's traffic counts starting where carry (may be
- * NULL) last read them: a replaced table carries them on. */
-struct pg_nft_table *pg_gateway_ruleset_counted(const struct pg_config *cfg,
-						const struct pg_pool *pool,
-						const struct pg_traffic *carry);
-/* Drops overlay-sourced packets that reach the egress un-NATed. */
-struct pg_nft_table *pg_gateway_guard(const struct pg_config *cfg);
 
 #endif

@@ -241,6 +241,11 @@ void pg_nft_table_free(struct pg_nft_table *t)
 	free(t);
 }
 
+int pg_nft_table_error(const struct pg_nft_table *t)
+{
+	return t ? t->err : -EINVAL;
+}
+
 int pg_nft_table_add_chain(struct pg_nft_table *t, const char *chain, enum pg_nft_chain_type type,
 			   enum pg_nft_hook hook, int priority, bool policy_drop)
 {

@@ -50,6 +50,8 @@ uint32_t pg_nft_portid(const struct pg_nft *nft);
 /* family: NFPROTO_INET, NFPROTO_IPV4 or NFPROTO_IPV6 (else NULL, errno EINVAL). */
 struct pg_nft_table *pg_nft_table_new(int family, const char *name);
 void pg_nft_table_free(struct pg_nft_table *t);
+/* The first builder error that stuck to t (0: none, -EINVAL for NULL). */
+int pg_nft_table_error(const struct pg_nft_table *t);
 int pg_nft_table_add_chain(struct pg_nft_table *t, const char *chain, enum pg_nft_chain_type type,
 			   enum pg_nft_hook hook, int priority, bool policy_drop);
 int pg_nft_table_add_set(struct pg_nft_table *t, const char *set, enum pg_nft_key key,

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -13,6 +14,7 @@
 #include "common/dnsmsg.h"
 #include "common/log.h"
 #include "common/resolvconf.h"
+#include "gatewayd/loop.h"
 
 #define MAX_PER_RECEIVE 64 /* datagrams per wakeup and socket, so others get a turn */
 
@@ -168,8 +170,10 @@ void pg_dns_close(struct pg_dns *d)
 	free(d);
 }
 
-void pg_dns_poll_fds(const struct pg_dns *d, struct pollfd *pfd)
+static void dns_poll_fds(void *ctx, struct pollfd *pfd)
 {
+	const struct pg_dns *d = ctx;
+
 	for (int i = 0; i < PG_DNS_NFDS; i++)
 		pfd[i] = (struct pollfd){.fd = d ? d->fd[i] : -1, .events = POLLIN};
 }
@@ -375,19 +379,23 @@ static void receive_answers(struct pg_dns *d, enum route route)
 	}
 }
 
-void pg_dns_handle(struct pg_dns *d, const struct pollfd *pfd)
+static int dns_handle(void *ctx, const struct pollfd *pfd)
 {
+	struct pg_dns *d = ctx;
+
 	if (!d)
-		return;
+		return 0;
 	if (pfd[CLIENTS].revents & POLLIN)
 		receive_queries(d);
 	for (int r = LOCAL; r <= UPSTREAM; r++)
 		if (pfd[r].revents & POLLIN)
 			receive_answers(d, (enum route)r);
+	return 0;
 }
 
-int pg_dns_tick(struct pg_dns *d)
+static int dns_tick(void *ctx)
 {
+	struct pg_dns *d = ctx;
 	uint64_t now = pg_monotonic_ms(), next = UINT64_MAX;
 
 	for (size_t i = 0; d && i < PG_DNS_PENDING_MAX; i++) {
@@ -404,4 +412,14 @@ int pg_dns_tick(struct pg_dns *d)
 		}
 	}
 	return next == UINT64_MAX ? -1 : (int)(next - now);
+}
+
+void pg_dns_source(struct pg_dns *d, struct pg_source *out)
+{
+	*out = (struct pg_source){.name = "dns",
+				  .ctx = d,
+				  .nfds = PG_DNS_NFDS,
+				  .tick = dns_tick,
+				  .poll_fds = dns_poll_fds,
+				  .handle = dns_handle};
 }

@@ -16,7 +16,7 @@
  * upstream with a DNAT rule. A bad datagram is dropped with a rate-limited
  * line; it never stops the daemon. */
 
-#include <poll.h>
+struct pg_source;
 
 #include "common/config.h"
 
@@ -41,12 +41,8 @@ void pg_dns_describe(const struct pg_config *cfg);
 int pg_dns_open(const struct pg_config *cfg, struct in_addr addr, const int *vxlan_ifindex,
 		struct pg_dns **out);
 void pg_dns_close(struct pg_dns *d);
-/* Fills PG_DNS_NFDS entries to poll; then pg_dns_handle reads what they
- * say is ready. */
-void pg_dns_poll_fds(const struct pg_dns *d, struct pollfd *pfd);
-void pg_dns_handle(struct pg_dns *d, const struct pollfd *pfd);
-/* Ends queries that timed out; returns the milliseconds until the next
- * one may, or -1 when none is outstanding. */
-int pg_dns_tick(struct pg_dns *d);
+/* The event loop's source (gatewayd/loop.h): PG_DNS_NFDS sockets read
+ * when ready; its tick ends the queries that timed out. */
+void pg_dns_source(struct pg_dns *d, struct pg_source *out);
 
 #endif

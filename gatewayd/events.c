@@ -6,6 +6,7 @@
 #include <curl/curl.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "common/daemon.h"
 #include "common/log.h"
 #include "gatewayd/cloudevent.h"
+#include "gatewayd/loop.h"
 
 #define BACKOFF_MS 500	/* doubled after each failed attempt */
 #define FLUSH_MS   1000 /* at exit, for what is queued */
@@ -408,8 +410,9 @@ static int ms_until(uint64_t due, uint64_t now)
 	return due > now ? (int)(due - now) : 0;
 }
 
-int pg_events_tick(struct pg_events *ev)
+static int events_tick(void *ctx)
 {
+	struct pg_events *ev = ctx;
 	uint64_t now;
 	int t = -1;
 
@@ -431,8 +434,10 @@ int pg_events_tick(struct pg_events *ev)
 	return t;
 }
 
-void pg_events_poll_fds(const struct pg_events *ev, struct pollfd *pfd)
+static void events_poll_fds(void *ctx, struct pollfd *pfd)
 {
+	const struct pg_events *ev = ctx;
+
 	for (int i = 0; i < PG_EVENTS_NFDS; i++)
 		pfd[i] = (struct pollfd){.fd = -1};
 	for (int i = 0; ev && i < PG_EVENTS_NFDS; i++)
@@ -441,12 +446,13 @@ void pg_events_poll_fds(const struct pg_events *ev, struct pollfd *pfd)
 			    (struct pollfd){.fd = ev->socks[i].fd, .events = ev->socks[i].events};
 }
 
-void pg_events_handle(struct pg_events *ev, const struct pollfd *pfd)
+static int events_handle(void *ctx, const struct pollfd *pfd)
 {
+	struct pg_events *ev = ctx;
 	int running;
 
 	if (!ev)
-		return;
+		return 0;
 	for (int i = 0; i < PG_EVENTS_NFDS; i++) {
 		int mask = 0;
 
@@ -465,6 +471,7 @@ void pg_events_handle(struct pg_events *ev, const struct pollfd *pfd)
 		cu.curl_multi_socket_action(ev->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	}
 	collect(ev);
+	return 0;
 }
 
 /* At exit: what is on its way or queued gets FLUSH_MS, no retry waits. */
@@ -475,17 +482,17 @@ static void flush(struct pg_events *ev)
 	while (ev->busy || ev->have_msg || ev->count) {
 		struct pollfd pfd[PG_EVENTS_NFDS];
 		uint64_t now;
-		int t = pg_events_tick(ev);
+		int t = events_tick(ev);
 
 		now = pg_monotonic_ms();
 		if (now >= end || (!ev->busy && ev->retry_due))
 			break;
 		if (t < 0 || t > (int)(end - now))
 			t = (int)(end - now);
-		pg_events_poll_fds(ev, pfd);
+		events_poll_fds(ev, pfd);
 		if (poll(pfd, PG_EVENTS_NFDS, t) < 0 && errno != EINTR)
 			break;
-		pg_events_handle(ev, pfd);
+		events_handle(ev, pfd);
 	}
 }
 
@@ -516,4 +523,14 @@ void pg_events_close(struct pg_events *ev)
 	pg_ce_message_clear(&ev->msg);
 	free(ev->ring);
 	free(ev);
+}
+
+void pg_events_source(struct pg_events *ev, struct pg_source *out)
+{
+	*out = (struct pg_source){.name = "events",
+				  .ctx = ev,
+				  .nfds = PG_EVENTS_NFDS,
+				  .tick = events_tick,
+				  .poll_fds = events_poll_fds,
+				  .handle = events_handle};
 }

@@ -13,7 +13,7 @@
  * loop; failed posts are retried a few times with backoff, then dropped.
  * Every function accepts NULL (no K_SINK) and then does nothing. */
 
-#include <poll.h>
+struct pg_source;
 
 #include "common/config.h"
 #include "gatewayd/pool.h"
@@ -39,10 +39,8 @@ void pg_events_joined(struct pg_events *ev, const struct pg_lease *previous,
 /* A lease ended; reason: released, expired, refused. */
 void pg_events_ended(struct pg_events *ev, const struct pg_lease *l, const char *reason);
 
-/* The poll loop's share: milliseconds until pg_events_handle is due (-1:
- * none), the descriptors to watch (PG_EVENTS_NFDS slots), and the work. */
-int pg_events_tick(struct pg_events *ev);
-void pg_events_poll_fds(const struct pg_events *ev, struct pollfd *pfd);
-void pg_events_handle(struct pg_events *ev, const struct pollfd *pfd);
+/* The event loop's source (gatewayd/loop.h): the transfer's descriptors
+ * (PG_EVENTS_NFDS slots) and libcurl's and the retries' timers. */
+void pg_events_source(struct pg_events *ev, struct pg_source *out);
 
 #endif

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <poll.h>
 #include <limits.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -13,6 +14,8 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include "gatewayd/loop.h"
 
 #define CONN_MEMORY    (32 * 1024) /* request headers and our reply's headers */
 #define LISTEN_BACKLOG 16
@@ -241,8 +244,9 @@ int pg_http_fd(const struct pg_http *h)
 	return i ? i->epoll_fd : -1;
 }
 
-int pg_http_timeout(const struct pg_http *h)
+static int http_tick(void *ctx)
 {
+	const struct pg_http *h = ctx;
 	MHD_UNSIGNED_LONG_LONG ms;
 
 	if (!h || MHD_get_timeout(h->d, &ms) != MHD_YES)
@@ -250,8 +254,27 @@ int pg_http_timeout(const struct pg_http *h)
 	return ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
-void pg_http_run(struct pg_http *h)
+static void http_poll_fds(void *ctx, struct pollfd *pfd)
 {
-	if (h)
+	*pfd = (struct pollfd){.fd = pg_http_fd(ctx), .events = POLLIN};
+}
+
+/* Its own timers (idle connections) run when poll says nothing. */
+static int http_handle(void *ctx, const struct pollfd *pfd)
+{
+	struct pg_http *h = ctx;
+
+	if (h && (pfd->revents || http_tick(h) == 0))
 		MHD_run(h->d);
+	return 0;
+}
+
+void pg_http_source(struct pg_http *h, const char *name, struct pg_source *out)
+{
+	*out = (struct pg_source){.name = name,
+				  .ctx = h,
+				  .nfds = 1,
+				  .tick = http_tick,
+				  .poll_fds = http_poll_fds,
+				  .handle = http_handle};
 }

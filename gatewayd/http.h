@@ -14,6 +14,7 @@
 #include "gatewayd/metrics.h"
 
 struct pg_http;
+struct pg_source;
 
 /* Answers one request: fills body (text), sets *content_type, returns the
  * HTTP status. query is the value of the "format" argument or NULL. */
@@ -33,10 +34,10 @@ int pg_http_listen_unix(const char *path, int *fd);
 int pg_http_open(int fd, unsigned max_conns, unsigned per_ip, unsigned timeout_s,
 		 pg_http_handler fn, void *arg, struct pg_http **out);
 void pg_http_close(struct pg_http *h);
-/* The descriptor to poll for input, and how long poll may wait (-1: no
- * limit) before pg_http_run must be called anyway. */
+/* The descriptor to poll for input. */
 int pg_http_fd(const struct pg_http *h);
-int pg_http_timeout(const struct pg_http *h);
-void pg_http_run(struct pg_http *h);
+/* The event loop's source (gatewayd/loop.h): requests answered when the
+ * descriptor is ready; its tick is libmicrohttpd's idle timeout. */
+void pg_http_source(struct pg_http *h, const char *name, struct pg_source *out);
 
 #endif

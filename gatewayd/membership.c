@@ -2,6 +2,7 @@
 #include "gatewayd/membership.h"
 
 #include <arpa/inet.h>
+#include <poll.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 #include "common/log.h"
 #include "common/wire.h"
+#include "gatewayd/loop.h"
 
 #define REPLAY_WINDOW_S 30
 #define REPLAY_CAPACITY 65536
@@ -433,7 +435,8 @@ static void handle_datagram(struct pg_membership *m, const struct sockaddr_in *f
 	}
 }
 
-void pg_membership_receive(struct pg_membership *m)
+/* Answers every datagram waiting on the socket. */
+static void receive(struct pg_membership *m)
 {
 	for (int total = 0; total < MAX_PER_RECEIVE;) {
 		int n;
@@ -484,8 +487,9 @@ int pg_membership_save(struct pg_membership *m)
 	return 0;
 }
 
-int pg_membership_tick(struct pg_membership *m)
+static int membership_tick(void *ctx)
 {
+	struct pg_membership *m = ctx;
 	uint64_t now = wall_ms(), next, wait = MAX_TICK_MS;
 	struct pg_lease ended;
 
@@ -511,4 +515,26 @@ int pg_membership_tick(struct pg_membership *m)
 	if (m->dirty && m->save_due_ms > now && m->save_due_ms - now < wait)
 		wait = m->save_due_ms - now;
 	return (int)wait;
+}
+
+static int membership_handle(void *ctx, const struct pollfd *pfd)
+{
+	if (pfd->revents & POLLIN)
+		receive(ctx);
+	return 0;
+}
+
+static void membership_poll_fds(void *ctx, struct pollfd *pfd)
+{
+	*pfd = (struct pollfd){.fd = pg_membership_fd(ctx), .events = POLLIN};
+}
+
+void pg_membership_source(struct pg_membership *m, struct pg_source *out)
+{
+	*out = (struct pg_source){.name = "membership",
+				  .ctx = m,
+				  .nfds = 1,
+				  .tick = membership_tick,
+				  .poll_fds = membership_poll_fds,
+				  .handle = membership_handle};
 }

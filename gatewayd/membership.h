@@ -16,6 +16,7 @@
 #include "gatewayd/stats.h"
 
 struct pg_membership;
+struct pg_source;
 
 struct pg_membership_params {
 	const struct pg_config *cfg;
@@ -33,11 +34,9 @@ struct pg_membership_params {
 int pg_membership_open(const struct pg_membership_params *params, struct pg_membership **out);
 void pg_membership_close(struct pg_membership *m);
 int pg_membership_fd(const struct pg_membership *m);
-/* Answers every datagram waiting on the socket. */
-void pg_membership_receive(struct pg_membership *m);
-/* Expires leases and saves them when due; returns how many milliseconds
- * may pass before the next call is needed. */
-int pg_membership_tick(struct pg_membership *m);
+/* The event loop's source (gatewayd/loop.h): answers every datagram
+ * waiting on the socket; its tick expires leases and saves them when due. */
+void pg_membership_source(struct pg_membership *m, struct pg_source *out);
 /* Saves the leases now (at shutdown). */
 int pg_membership_save(struct pg_membership *m);
 

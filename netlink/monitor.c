@@ -5,7 +5,7 @@
  * constant housekeeping are dropped, the rest become PG_CHANGED_* bits. */
 
 #include "netlink/monitor.h"
-#include "netlink/nlrecv.h"
+#include "netlink/nlsock.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -23,10 +23,6 @@
 #include <linux/rtnetlink.h>
 
 #include <libmnl/libmnl.h>
-
-#ifndef SOL_NETLINK
-#define SOL_NETLINK 270
-#endif
 
 /* Every nftables object message names its table in attribute 1, whatever
  * the object; one lookup serves them all. */
@@ -194,34 +190,18 @@ unsigned pg_monitor_classify(int protocol, const struct nlmsghdr *nlh, uint32_t 
 
 /* Sockets */
 
-/* The FORCE variant passes rmem_max with CAP_NET_ADMIN; without it the
- * kernel caps the plain one, which still beats the default. */
-static void grow_rcvbuf(int fd)
-{
-	int want = RCVBUF_BYTES;
-
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof(want)) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof(want));
-}
-
 static int sock_open(struct sock *s, int epfd, int protocol, uint32_t own_portid,
 		     const unsigned *groups, size_t n_groups)
 {
-	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+	const struct pg_nl_opts opts = {
+	    .nonblock = true, .rcvbuf = RCVBUF_BYTES, .groups = groups, .n_groups = n_groups};
 	struct epoll_event ev = {.events = EPOLLIN};
 
 	s->protocol = protocol;
 	s->own_portid = own_portid;
-	s->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, protocol);
+	s->fd = pg_nl_open(protocol, &opts);
 	if (s->fd < 0)
-		return -errno;
-	grow_rcvbuf(s->fd);
-	if (bind(s->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return -errno;
-	for (size_t i = 0; i < n_groups; i++)
-		if (setsockopt(s->fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &groups[i],
-			       sizeof(groups[i])) < 0)
-			return -errno;
+		return s->fd;
 	ev.data.fd = s->fd;
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, s->fd, &ev) < 0)
 		return -errno;

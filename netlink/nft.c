@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "netlink/nft.h"
-#include "netlink/nlrecv.h"
+#include "netlink/nlsock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -62,7 +62,7 @@ static const uint32_t hooknum[] = {
 };
 
 struct pg_nft {
-	struct mnl_socket *nl;
+	int fd;
 	uint32_t portid;
 	uint32_t seq;
 	struct pg_nlbuf rx;
@@ -1377,30 +1377,25 @@ long pg_nft_set_update_serialize(int family, const char *table, const char *set,
 
 int pg_nft_open(struct pg_nft **out)
 {
-	int one = 1;
+	/* Errors without a copy of our (possibly large) request. */
+	static const struct pg_nl_opts opts = {.cap_ack = true};
 	struct pg_nft *nft;
 	int ret;
 
 	nft = calloc(1, sizeof(*nft));
 	if (!nft)
 		return -ENOMEM;
+	nft->fd = -1;
 	if (pg_nlbuf_init(&nft->rx) < 0) {
 		ret = -ENOMEM;
 		goto fail;
 	}
-	nft->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
-	if (!nft->nl || mnl_socket_bind(nft->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		ret = -errno;
+	nft->fd = pg_nl_open(NETLINK_NETFILTER, &opts);
+	if (nft->fd < 0) {
+		ret = nft->fd;
 		goto fail;
 	}
-	/* Error text from the kernel, and errors without a copy of our
-	 * (possibly large) request. */
-	if (mnl_socket_setsockopt(nft->nl, NETLINK_EXT_ACK, &one, sizeof(one)) < 0 ||
-	    mnl_socket_setsockopt(nft->nl, NETLINK_CAP_ACK, &one, sizeof(one)) < 0) {
-		ret = -errno;
-		goto fail;
-	}
-	nft->portid = mnl_socket_get_portid(nft->nl);
+	nft->portid = pg_nl_portid(nft->fd);
 	nft->seq = (uint32_t)time(NULL);
 	*out = nft;
 	return 0;
@@ -1413,8 +1408,8 @@ void pg_nft_close(struct pg_nft *nft)
 {
 	if (!nft)
 		return;
-	if (nft->nl)
-		mnl_socket_close(nft->nl);
+	if (nft->fd >= 0)
+		close(nft->fd);
 	pg_nlbuf_free(&nft->rx);
 	free(nft->errmsg);
 	free(nft);
@@ -1430,27 +1425,10 @@ uint32_t pg_nft_portid(const struct pg_nft *nft)
 	return nft ? nft->portid : 0;
 }
 
-static void set_errmsg(struct pg_nft *nft, const char *text)
+static void clear_errmsg(struct pg_nft *nft)
 {
 	free(nft->errmsg);
-	nft->errmsg = text ? strdup(text) : NULL;
-	/* Kernel text, but still made printable before anyone logs it. */
-	for (char *c = nft->errmsg; c && *c; c++)
-		if (*c < 0x20 || *c == 0x7f)
-			*c = '?';
-}
-
-/* Raises a socket buffer to at least size (the kernel doubles what it is
- * given). The FORCE variant passes rmem_max/wmem_max with CAP_NET_ADMIN. */
-static void grow_sockbuf(int fd, int opt, int force_opt, size_t size)
-{
-	int cur, want = size > INT32_MAX / 2 ? INT32_MAX / 2 : (int)size;
-	socklen_t len = sizeof(cur);
-
-	if (getsockopt(fd, SOL_SOCKET, opt, &cur, &len) == 0 && cur >= want)
-		return;
-	if (setsockopt(fd, SOL_SOCKET, force_opt, &want, sizeof(want)) < 0)
-		setsockopt(fd, SOL_SOCKET, opt, &want, sizeof(want));
+	nft->errmsg = NULL;
 }
 
 struct acks {
@@ -1460,28 +1438,11 @@ struct acks {
 	int err;
 };
 
+/* The kernel's words for an error ACK, read as every ACK is (nlsock.h). */
 static void save_extack(struct pg_nft *nft, const struct nlmsghdr *nlh)
 {
-	const struct nlattr *attr;
-	struct nlmsgerr e;
-	size_t off = sizeof(e);
-
-	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
-		return;
-	memcpy(&e, mnl_nlmsg_get_payload(nlh), sizeof(e));
-	if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) {
-		if (e.msg.nlmsg_len < sizeof(e.msg))
-			return;
-		off += e.msg.nlmsg_len - sizeof(e.msg);
-	}
-	if (MNL_ALIGN(off) > mnl_nlmsg_get_payload_len(nlh))
-		return;
-	mnl_attr_for_each(attr, nlh, off)
-	{
-		if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
-		    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
-			set_errmsg(nft, mnl_attr_get_str(attr));
-	}
+	clear_errmsg(nft);
+	nft->errmsg = pg_nl_ack_text(nlh);
 }
 
 static int process(struct pg_nft *nft, struct acks *a, size_t len)
@@ -1522,9 +1483,7 @@ static int process(struct pg_nft *nft, struct acks *a, size_t len)
  * them all, errors and late ACKs included, and never blocks. */
 static int talk(struct pg_nft *nft, struct batch *b)
 {
-	int fd = mnl_socket_get_fd(nft->nl);
 	struct acks a = {.first = b->first, .count = b->seq - b->first};
-	ssize_t sent;
 	long n;
 	int ret = 0;
 
@@ -1532,20 +1491,14 @@ static int talk(struct pg_nft *nft, struct batch *b)
 	a.seen = calloc(a.count, 1);
 	if (!a.seen)
 		return -ENOMEM;
-	grow_sockbuf(fd, SO_SNDBUF, SO_SNDBUFFORCE, b->len);
-	grow_sockbuf(fd, SO_RCVBUF, SO_RCVBUFFORCE, (size_t)a.count * ACK_COST);
-	sent = mnl_socket_sendto(nft->nl, b->buf, b->len);
-	if (sent < 0) {
-		ret = -errno;
+	pg_nl_grow_buf(nft->fd, SO_SNDBUF, b->len);
+	pg_nl_grow_buf(nft->fd, SO_RCVBUF, (size_t)a.count * ACK_COST);
+	ret = pg_nl_send(nft->fd, b->buf, b->len);
+	if (ret < 0)
 		goto out;
-	}
-	if ((size_t)sent != b->len) {
-		ret = -EMSGSIZE;
-		goto out;
-	}
 	/* Read everything even after a bad reply, so that nothing of this
 	 * batch is left for the next request to trip over. */
-	while ((n = pg_nl_recv(mnl_socket_get_fd(nft->nl), &nft->rx)) > 0) {
+	while ((n = pg_nl_recv(nft->fd, &nft->rx)) > 0) {
 		int r = process(nft, &a, (size_t)n);
 
 		if (r < 0 && ret == 0)
@@ -1570,7 +1523,7 @@ int pg_nft_table_commit(struct pg_nft *nft, const struct pg_nft_table *t)
 
 	if (!nft)
 		return -EINVAL;
-	set_errmsg(nft, NULL);
+	clear_errmsg(nft);
 	ret = batch_init(&b, NULL, 0, nft->seq);
 	if (ret == 0)
 		ret = build_table(t, &b);
@@ -1587,7 +1540,7 @@ int pg_nft_table_delete(struct pg_nft *nft, int family, const char *name)
 
 	if (!nft)
 		return -EINVAL;
-	set_errmsg(nft, NULL);
+	clear_errmsg(nft);
 	if ((family != NFPROTO_INET && family != NFPROTO_IPV4 && family != NFPROTO_IPV6) ||
 	    !name_ok(name))
 		return -EINVAL;
@@ -1608,7 +1561,7 @@ int pg_nft_set_update(struct pg_nft *nft, int family, const char *table, const c
 
 	if (!nft)
 		return -EINVAL;
-	set_errmsg(nft, NULL);
+	clear_errmsg(nft);
 	ret = batch_init(&b, NULL, 0, nft->seq);
 	if (ret == 0)
 		ret = build_set_update(&b, family, table, set, add, keys, key_len, count);
@@ -1682,7 +1635,7 @@ int pg_nft_set_counters(struct pg_nft *nft, int family, const char *table, const
 				  void *arg),
 			void *arg)
 {
-	int fd = mnl_socket_get_fd(nft->nl);
+	int fd = nft->fd, r;
 	struct dump_state st = {fn, arg, 0};
 	char buf[NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct nfgenmsg)) +
 		 2 * NLA_ALIGN(NLA_HDRLEN + NFT_NAME_MAXLEN)];
@@ -1690,14 +1643,14 @@ int pg_nft_set_counters(struct pg_nft *nft, int family, const char *table, const
 	uint32_t seq = nft->seq++;
 	bool finished = false;
 
-	set_errmsg(nft, NULL);
+	clear_errmsg(nft);
 	if (!name_ok(table) || !name_ok(set) || !fn)
 		return -EINVAL;
 	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, (uint16_t)family, NLM_F_DUMP, seq);
 	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, table);
 	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, set);
-	if (mnl_socket_sendto(nft->nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
+	if ((r = pg_nl_send(fd, nlh, nlh->nlmsg_len)) < 0)
+		return r;
 	while (!finished) {
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
 		long n = pg_nl_recv(fd, &nft->rx);

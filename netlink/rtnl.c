@@ -5,6 +5,7 @@
  * the kernel's extended-ack text, which libnl 3.7 cannot read itself. */
 
 #include "netlink/rtnl.h"
+#include "netlink/nlsock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <linux/if_link.h>
 #include <linux/neighbour.h>
@@ -32,10 +34,6 @@
 #include <netlink/route/neighbour.h>
 #include <netlink/route/nexthop.h>
 #include <netlink/route/route.h>
-
-#ifndef SOL_NETLINK
-#define SOL_NETLINK 270
-#endif
 
 #define VNI_LIMIT (1u << 24)
 /* A dump interrupted by concurrent changes is redone; give up after this many
@@ -164,79 +162,10 @@ static void from_nl_addr(const struct nl_addr *a, struct pg_prefix *out)
 	memcpy(out->bytes, nl_addr_get_binary_addr(a), n);
 }
 
+/* Kept for the unit tests, which read ACKs through the rtnl API. */
 int pg_rtnl_parse_ack(const struct nlmsghdr *nlh, int *error, const char **msg, size_t *msglen)
 {
-	const unsigned char *payload = (const unsigned char *)nlh + NLMSG_HDRLEN;
-	size_t plen, off;
-	const struct nlattr *a;
-	int rem;
-
-	*error = 0;
-	*msg = "";
-	*msglen = 0;
-	if (nlh->nlmsg_len < NLMSG_HDRLEN)
-		return -EBADMSG;
-	plen = nlh->nlmsg_len - NLMSG_HDRLEN;
-
-	if (nlh->nlmsg_type == NLMSG_ERROR) {
-		struct nlmsgerr e;
-
-		if (plen < sizeof(e))
-			return -EBADMSG;
-		memcpy(&e, payload, sizeof(e));
-		*error = e.error;
-		off = sizeof(e);
-		/* Without NLM_F_CAPPED the whole request is echoed after the
-		 * nlmsgerr and the TLVs follow it. */
-		if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) {
-			if (e.msg.nlmsg_len < NLMSG_HDRLEN)
-				return -EBADMSG;
-			off += e.msg.nlmsg_len - NLMSG_HDRLEN;
-		}
-	} else if (nlh->nlmsg_type == NLMSG_DONE) {
-		int err;
-
-		/* A dump's result; old kernels may send an empty DONE. */
-		if (plen < sizeof(err))
-			return 0;
-		memcpy(&err, payload, sizeof(err));
-		*error = err;
-		off = sizeof(err);
-	} else {
-		return -EINVAL;
-	}
-
-	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
-		return 0;
-	off = NLMSG_ALIGN(off);
-	if (off > plen)
-		return -EBADMSG;
-
-	nla_for_each_attr(a, (struct nlattr *)(payload + off), (int)(plen - off), rem)
-	{
-		if (nla_type(a) == NLMSGERR_ATTR_MSG) {
-			const char *s = nla_data(a);
-
-			*msg = s;
-			*msglen = strnlen(s, nla_len(a));
-		}
-	}
-	return 0;
-}
-
-static void set_errmsg(struct pg_rtnl *rt, const char *msg, size_t len)
-{
-	free(rt->errmsg);
-	rt->errmsg = NULL;
-	if (!len)
-		return;
-	rt->errmsg = strndup(msg, len);
-	if (!rt->errmsg)
-		return;
-	/* Kernel text, but still bytes from a socket: keep it printable. */
-	for (char *c = rt->errmsg; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			*c = '?';
+	return pg_nl_parse_ack(nlh, error, msg, msglen);
 }
 
 static void record_error(struct pg_rtnl *rt, const struct nlmsghdr *nlh)
@@ -245,13 +174,15 @@ static void record_error(struct pg_rtnl *rt, const struct nlmsghdr *nlh)
 	size_t len;
 	int error;
 
-	if (pg_rtnl_parse_ack(nlh, &error, &msg, &len) < 0) {
+	free(rt->errmsg);
+	rt->errmsg = NULL;
+	if (pg_nl_parse_ack(nlh, &error, &msg, &len) < 0) {
 		rt->kerr = -EBADMSG;
 		return;
 	}
 	/* The kernel sends negative errnos; accept either sign. */
 	rt->kerr = error < 0 ? error : -error;
-	set_errmsg(rt, msg, len);
+	rt->errmsg = pg_nl_ack_text(nlh);
 }
 
 static int on_error(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
@@ -281,8 +212,7 @@ static int on_msg_in(struct nl_msg *msg, void *arg)
 int pg_rtnl_open(struct pg_rtnl **out)
 {
 	struct pg_rtnl *rt;
-	int one = 1;
-	int fd, r;
+	int fd = -1, r;
 
 	rt = calloc(1, sizeof(*rt));
 	if (!rt)
@@ -292,17 +222,16 @@ int pg_rtnl_open(struct pg_rtnl **out)
 		r = -ENOMEM;
 		goto fail;
 	}
-	r = nl_connect(rt->sk, NETLINK_ROUTE);
-	if (r < 0) {
-		r = nle_to_errno(r);
+	/* Our socket (netlink/nlsock.h), for libnl to speak through. */
+	fd = pg_nl_open(NETLINK_ROUTE, NULL);
+	if (fd < 0) {
+		r = fd;
 		goto fail;
 	}
-	/* Without it failures carry no text; kernels before 4.12 lack it,
-	 * which only costs the text. */
-	fd = nl_socket_get_fd(rt->sk);
-	if (setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one)) < 0 &&
-	    errno != ENOPROTOOPT) {
-		r = -errno;
+	r = nl_socket_set_fd(rt->sk, NETLINK_ROUTE, fd);
+	if (r < 0) {
+		close(fd);
+		r = nle_to_errno(r);
 		goto fail;
 	}
 	/* Size each read by peeking, so large dumps and echoed requests in
@@ -403,7 +332,8 @@ static int request(struct pg_rtnl *rt, struct nl_msg *msg, reply_fn fn, void *ar
 	int r;
 
 	rt->kerr = 0;
-	set_errmsg(rt, NULL, 0);
+	free(rt->errmsg);
+	rt->errmsg = NULL;
 
 	sk_cb = nl_socket_get_cb(rt->sk);
 	cb = sk_cb ? nl_cb_clone(sk_cb) : NULL;

@@ -243,60 +243,125 @@ static int repair_routes(struct pg_client *c, bool *did)
 	return 0;
 }
 
+/* keep_local and create_tunnel record undo entries for a failed setup;
+ * in the sidecar they mean nothing once a step is done. */
+static void forget_undo(struct pg_client *c)
+{
+	free(c->undo);
+	c->undo = NULL;
+	c->n_undo = 0;
+}
+
+/* One repair pass: what the link looks like. */
+struct pass {
+	struct pg_link_info link;
+	bool link_kept; /* ours: its state, address and entries are checked */
+};
+
+struct check {
+	const char *what; /* as logged in "repaired: ..." */
+	unsigned when;	  /* PG_CHANGED_* bits that call for it; 0: every pass */
+	bool (*fix)(struct pg_client *c, struct pass *p);
+};
+
+/* A link gone or not ours any more is made again, with all it carries. */
+static bool fix_link(struct pg_client *c, struct pass *p)
+{
+	int r = pg_link_get(c->rt, c->cfg->vxlan_if, &p->link);
+	bool replace =
+	    r == -ENODEV ||
+	    (r == 0 && (p->link.ifindex != c->vxlan_ifindex || strcmp(p->link.kind, "vxlan") != 0));
+	bool made;
+
+	p->link_kept = r == 0 && !replace;
+	if (!replace)
+		return false;
+	if (r == 0)
+		pg_link_delete(c->rt, p->link.ifindex);
+	made = client_create_tunnel(c) == PG_EXIT_OK;
+	forget_undo(c);
+	return made;
+}
+
+static bool fix_link_up(struct pg_client *c, struct pass *p)
+{
+	return p->link_kept && !p->link.up && pg_link_set_up(c->rt, c->vxlan_ifindex, true) == 0;
+}
+
+static bool fix_address(struct pg_client *c, struct pass *p)
+{
+	return p->link_kept && pg_addr_add(c->rt, c->vxlan_ifindex, &c->grant.addr) == 0;
+}
+
+static bool fix_neighbour(struct pg_client *c, struct pass *p)
+{
+	static const uint8_t zero_mac[6];
+	bool fixed;
+
+	if (!p->link_kept)
+		return false;
+	fixed = !neigh_matches(c) &&
+		pg_neigh_add(c->rt, c->vxlan_ifindex, &c->grant.gateway, c->grant.gateway_mac) == 0;
+	/* Appending an entry that exists changes nothing: no check needed,
+	 * and nothing to report. */
+	pg_fdb_add(c->rt, c->vxlan_ifindex, zero_mac, &c->gw_pod_ip);
+	return fixed;
+}
+
+static bool fix_default_route(struct pg_client *c, struct pass *p)
+{
+	bool did = false;
+
+	return repair_routes(c, &did) == 0 && did;
+}
+
+static bool fix_gateway_route(struct pg_client *c, struct pass *p)
+{
+	struct pg_route path;
+
+	return pg_route_lookup(c->rt, &c->gw_pod_ip, &path) == 0 && path.oif != c->path.oif &&
+	       client_keep_local(c, &c->gw_pod_ip, &c->path) == PG_EXIT_OK;
+}
+
+static bool fix_guard(struct pg_client *c, struct pass *p)
+{
+	return client_install_guard(c) == PG_EXIT_OK;
+}
+
+/* In this order: the link first, since a new one carries everything. */
+static const struct check checks[] = {
+    {"vxlan link", 0, fix_link},
+    {"link up", 0, fix_link_up},
+    {"address", 0, fix_address},
+    {"gateway neighbour", 0, fix_neighbour},
+    {"default route", 0, fix_default_route},
+    {"route to the gateway", 0, fix_gateway_route},
+    {"guard table", PG_CHANGED_NFT, fix_guard},
+};
+
 /* Checks everything the tunnel needs and puts back what is missing. Each
  * step is a no-op (and so makes no notification) when all is right. */
 static void repair(struct loop *l)
 {
-	static const uint8_t zero_mac[6];
 	struct pg_client *c = l->c;
-	struct pg_link_info link;
-	struct pg_route path;
+	struct pass p = {0};
 	char what[160] = "";
 	size_t n = 0;
-	bool did = false;
-	int r;
 
-#define NOTE(s)                                                                                    \
-	(n += (size_t)snprintf(what + n, n < sizeof(what) ? sizeof(what) - n : 0, "%s%s",          \
-			       n ? ", " : "", (s)))
-	r = pg_link_get(c->rt, c->cfg->vxlan_if, &link);
-	if (r == -ENODEV ||
-	    (r == 0 && (link.ifindex != c->vxlan_ifindex || strcmp(link.kind, "vxlan") != 0))) {
-		if (r == 0)
-			pg_link_delete(c->rt, link.ifindex);
-		if (client_create_tunnel(c) == PG_EXIT_OK)
-			NOTE("vxlan link");
-		free(c->undo);
-		c->undo = NULL;
-		c->n_undo = 0;
-	} else if (r == 0) {
-		if (!link.up && pg_link_set_up(c->rt, c->vxlan_ifindex, true) == 0)
-			NOTE("link up");
-		if (pg_addr_add(c->rt, c->vxlan_ifindex, &c->grant.addr) == 0)
-			NOTE("address");
-		if (!neigh_matches(c) && pg_neigh_add(c->rt, c->vxlan_ifindex, &c->grant.gateway,
-						      c->grant.gateway_mac) == 0)
-			NOTE("gateway neighbour");
-		/* Appending an entry that exists changes nothing: no check needed,
-		 * and nothing to report. */
-		pg_fdb_add(c->rt, c->vxlan_ifindex, zero_mac, &c->gw_pod_ip);
+	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+		const struct check *k = &checks[i];
+
+		if ((k->when && !(l->pending & k->when)) || !k->fix(c, &p))
+			continue;
+		n += (size_t)snprintf(what + n, n < sizeof(what) ? sizeof(what) - n : 0, "%s%s",
+				      n ? ", " : "", k->what);
 	}
-	if (repair_routes(c, &did) == 0 && did)
-		NOTE("default route");
-	if (pg_route_lookup(c->rt, &c->gw_pod_ip, &path) == 0 && path.oif != c->path.oif &&
-	    client_keep_local(c, &c->gw_pod_ip, &c->path) == PG_EXIT_OK)
-		NOTE("route to the gateway");
-	if ((l->pending & PG_CHANGED_NFT) && client_install_guard(c) == PG_EXIT_OK)
-		NOTE("guard table");
-	free(c->undo);
-	c->undo = NULL;
-	c->n_undo = 0;
+	forget_undo(c);
 	if (n) {
 		pg_info("repaired: %s", what);
 		c->state.repairs++;
 		note_state(l, pg_monotonic_ms(), true);
 	}
-#undef NOTE
 	l->pending = 0;
 }
 
@@ -309,6 +374,30 @@ static int open_monitor(struct pg_client *c)
 	if (r < 0)
 		pg_warn("watching for changes: %s; repairs wait for keepalives", strerror(-r));
 	return r;
+}
+
+/* SIGTERM and SIGINT end the run, releasing the lease. */
+static bool stop_signal(struct pg_client *c, int sigfd)
+{
+	int sig = pg_signals_read(sigfd);
+
+	if (sig != SIGTERM && sig != SIGINT)
+		return false;
+	pg_info("%s: releasing the lease; the pod stays fail-closed", strsignal(sig));
+	client_release(c);
+	return true;
+}
+
+/* Foreign changes: a burst of them costs one repair pass. */
+static void watch_changes(struct loop *l, uint64_t now)
+{
+	unsigned changed = 0;
+
+	if (pg_monitor_read(l->c->monitor, &changed) < 0 || !changed)
+		return;
+	if (!l->pending)
+		l->repair_due = now + REPAIR_DEBOUNCE_MS;
+	l->pending |= changed;
 }
 
 int pg_client_run(struct pg_client *c, int sigfd)
@@ -329,7 +418,6 @@ int pg_client_run(struct pg_client *c, int sigfd)
 		uint64_t due = l.next_keepalive;
 		struct pg_answer a;
 		bool unverified = false;
-		unsigned changed = 0;
 
 		if (l.pending && l.repair_due < due)
 			due = l.repair_due;
@@ -339,26 +427,14 @@ int pg_client_run(struct pg_client *c, int sigfd)
 			return PG_EXIT_RUNTIME;
 		}
 		now = pg_monotonic_ms();
-		if (pfd[0].revents & POLLIN) {
-			int sig = pg_signals_read(sigfd);
-
-			if (sig == SIGTERM || sig == SIGINT) {
-				pg_info("%s: releasing the lease; the pod stays fail-closed",
-					strsignal(sig));
-				client_release(c);
-				return PG_EXIT_OK;
-			}
-		}
+		if ((pfd[0].revents & POLLIN) && stop_signal(c, sigfd))
+			return PG_EXIT_OK;
 		while (pg_member_receive(c->member, &a, &unverified) > 0) {
 			on_answer(&l, &a, now);
 			note_state(&l, now, false);
 		}
-		if ((pfd[2].revents & POLLIN) && pg_monitor_read(c->monitor, &changed) == 0 &&
-		    changed) {
-			if (!l.pending)
-				l.repair_due = now + REPAIR_DEBOUNCE_MS;
-			l.pending |= changed;
-		}
+		if (pfd[2].revents & POLLIN)
+			watch_changes(&l, now);
 		if (l.pending && now >= l.repair_due)
 			repair(&l);
 		if (now >= l.next_keepalive)

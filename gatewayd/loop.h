@@ -12,12 +12,12 @@
 
 struct pollfd;
 
-#define PG_SOURCE_MAX_FDS 8
+#define PG_LOOP_MAX_FDS 32 /* of all sources together */
 
 struct pg_source {
 	const char *name;
 	void *ctx;
-	unsigned nfds; /* pollfd slots it fills, at most PG_SOURCE_MAX_FDS */
+	unsigned nfds; /* pollfd slots it fills */
 	/* Before each poll: does what fell due and returns the milliseconds
 	 * until it next wants handle called without input (-1: never).
 	 * NULL: never. */
@@ -30,7 +30,8 @@ struct pg_source {
 };
 
 /* Runs until a source's handle returns 1 (then 0) or poll fails (a
- * negative errno, logged); counts each turn in *turns. */
+ * negative errno, logged; -E2BIG for more than PG_LOOP_MAX_FDS slots);
+ * counts each turn in *turns. */
 int pg_loop_run(const struct pg_source *src, size_t n, uint64_t *turns);
 
 #endif

@@ -1438,11 +1438,23 @@ struct acks {
 	int err;
 };
 
-/* The kernel's words for an error ACK, read as every ACK is (nlsock.h). */
+/* The kernel's words for an error ACK. */
 static void save_extack(struct pg_nft *nft, const struct nlmsghdr *nlh)
 {
 	clear_errmsg(nft);
 	nft->errmsg = pg_nl_ack_text(nlh);
+}
+
+/* An ACK's error (0 or a negative errno), read as every ACK is
+ * (nlsock.h); -EPROTO for one the kernel should never send. */
+static int ack_error(const struct nlmsghdr *nlh, int *error)
+{
+	const char *msg;
+	size_t len;
+
+	if (pg_nl_parse_ack(nlh, error, &msg, &len) < 0 || *error > 0)
+		return -EPROTO;
+	return 0;
 }
 
 static int process(struct pg_nft *nft, struct acks *a, size_t len)
@@ -1452,21 +1464,18 @@ static int process(struct pg_nft *nft, struct acks *a, size_t len)
 
 	for (; mnl_nlmsg_ok(nlh, rem); nlh = mnl_nlmsg_next(nlh, &rem)) {
 		uint32_t idx = nlh->nlmsg_seq - a->first;
-		struct nlmsgerr e;
+		int error;
 
 		/* Only replies to this batch count; anything else is a
 		 * leftover of an earlier request or not meant for us. */
 		if (nlh->nlmsg_pid != nft->portid || idx >= a->count ||
 		    nlh->nlmsg_type != NLMSG_ERROR)
 			continue;
-		if (mnl_nlmsg_get_payload_len(nlh) < sizeof(e))
+		if (ack_error(nlh, &error) < 0)
 			return -EPROTO;
-		memcpy(&e, mnl_nlmsg_get_payload(nlh), sizeof(e));
-		if (e.error > 0)
-			return -EPROTO;
-		if (e.error < 0) {
+		if (error < 0) {
 			if (!a->err) {
-				a->err = e.error;
+				a->err = error;
 				save_extack(nft, nlh);
 			}
 		} else if (!a->seen[idx] && idx > 0 && idx < a->count - 1) {
@@ -1630,18 +1639,54 @@ out:
  * so a bounded wait for each part is enough: it never takes long. */
 #define DUMP_WAIT_MS 1000
 
+/* One datagram of the dump: the messages answering our request. Returns
+ * 1 once the dump is done, 0 while more is to come, or a negative errno. */
+static int dump_part(struct pg_nft *nft, uint32_t seq, struct dump_state *st, long n)
+{
+	const struct nlmsghdr *m = (const void *)nft->rx.data;
+	int rem = (int)n, error, done = 0;
+
+	for (; mnl_nlmsg_ok(m, rem); m = mnl_nlmsg_next(m, &rem)) {
+		if (m->nlmsg_pid != nft->portid || m->nlmsg_seq != seq)
+			continue; /* a leftover of an earlier request */
+		if (m->nlmsg_flags & NLM_F_DUMP_INTR)
+			st->err = st->err ? st->err : -EAGAIN;
+		if (m->nlmsg_type == NLMSG_DONE) {
+			done = 1;
+		} else if (m->nlmsg_type == NLMSG_ERROR) {
+			if (ack_error(m, &error) < 0)
+				return -EPROTO;
+			save_extack(nft, m);
+			return error < 0 ? error : -EPROTO;
+		} else if (st->err == 0) {
+			st->err = dump_elems(m, st);
+		}
+	}
+	return done;
+}
+
+/* The next part of a dump: 0 once readable, -ETIMEDOUT, or an errno. */
+static int wait_part(int fd)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	int p = poll(&pfd, 1, DUMP_WAIT_MS);
+
+	if (p < 0 && errno != EINTR)
+		return -errno;
+	return p == 0 ? -ETIMEDOUT : 0;
+}
+
 int pg_nft_set_counters(struct pg_nft *nft, int family, const char *table, const char *set,
 			int (*fn)(const void *key, size_t key_len, uint64_t packets, uint64_t bytes,
 				  void *arg),
 			void *arg)
 {
-	int fd = nft->fd, r;
 	struct dump_state st = {fn, arg, 0};
 	char buf[NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct nfgenmsg)) +
 		 2 * NLA_ALIGN(NLA_HDRLEN + NFT_NAME_MAXLEN)];
 	struct nlmsghdr *nlh;
 	uint32_t seq = nft->seq++;
-	bool finished = false;
+	int r = 0;
 
 	clear_errmsg(nft);
 	if (!name_ok(table) || !name_ok(set) || !fn)
@@ -1649,46 +1694,15 @@ int pg_nft_set_counters(struct pg_nft *nft, int family, const char *table, const
 	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, (uint16_t)family, NLM_F_DUMP, seq);
 	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, table);
 	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, set);
-	if ((r = pg_nl_send(fd, nlh, nlh->nlmsg_len)) < 0)
+	if ((r = pg_nl_send(nft->fd, nlh, nlh->nlmsg_len)) < 0)
 		return r;
-	while (!finished) {
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		long n = pg_nl_recv(fd, &nft->rx);
-		const struct nlmsghdr *m;
-		int rem;
+	while (r == 0) {
+		long n = pg_nl_recv(nft->fd, &nft->rx);
 
-		if (n == 0) {
-			int p = poll(&pfd, 1, DUMP_WAIT_MS);
-
-			if (p < 0 && errno != EINTR)
-				return -errno;
-			if (p == 0)
-				return -ETIMEDOUT;
-			continue;
-		}
-		if (n < 0)
-			return (int)n;
-		m = (const void *)nft->rx.data;
-		rem = (int)n;
-		for (; mnl_nlmsg_ok(m, rem); m = mnl_nlmsg_next(m, &rem)) {
-			if (m->nlmsg_pid != nft->portid || m->nlmsg_seq != seq)
-				continue; /* a leftover of an earlier request */
-			if (m->nlmsg_flags & NLM_F_DUMP_INTR)
-				st.err = st.err ? st.err : -EAGAIN;
-			if (m->nlmsg_type == NLMSG_DONE) {
-				finished = true;
-			} else if (m->nlmsg_type == NLMSG_ERROR) {
-				struct nlmsgerr e;
-
-				if (mnl_nlmsg_get_payload_len(m) < sizeof(e))
-					return -EPROTO;
-				memcpy(&e, mnl_nlmsg_get_payload(m), sizeof(e));
-				save_extack(nft, m);
-				return e.error < 0 ? e.error : -EPROTO;
-			} else if (st.err == 0) {
-				st.err = dump_elems(m, &st);
-			}
-		}
+		if (n == 0)
+			r = wait_part(nft->fd);
+		else
+			r = n < 0 ? (int)n : dump_part(nft, seq, &st, n);
 	}
-	return st.err;
+	return r < 0 ? r : st.err;
 }

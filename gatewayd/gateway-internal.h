@@ -100,8 +100,8 @@ void gw_nat_conf_source(struct pg_gateway *gw, struct pg_source *out);
 int gw_open_observability(struct pg_gateway *gw);
 void gw_close_observability(struct pg_gateway *gw);
 
-/* repair.c: puts back what others removed or changed. */
-void gw_repair(struct pg_gateway *gw, unsigned changed);
+/* repair.c: puts back what others removed or changed, watched from the
+ * start of the run (open) to its end (close). */
 void gw_repair_open(struct pg_gateway *gw);
 void gw_repair_close(struct pg_gateway *gw);
 void gw_repair_source(struct pg_gateway *gw, struct pg_source *out);

@@ -132,7 +132,7 @@ static const struct check checks[] = {
      fix_lease_entries},
 };
 
-void gw_repair(struct pg_gateway *gw, unsigned changed)
+static void repair(struct pg_gateway *gw, unsigned changed)
 {
 	struct pass p = {.changed = changed};
 	char what[160] = "";
@@ -210,12 +210,12 @@ static int repair_handle(void *ctx, const struct pollfd *pfd)
 	 * during a burst of joins. */
 	lease_bits = s->pending & (PG_CHANGED_NEIGH | PG_CHANGED_LINK);
 	if (lease_bits && now < s->last_lease_pass + LEASE_PASS_MS) {
-		gw_repair(gw, s->pending & ~lease_bits);
+		repair(gw, s->pending & ~lease_bits);
 		s->pending = lease_bits;
 		s->due = s->last_lease_pass + LEASE_PASS_MS;
 		return 0;
 	}
-	gw_repair(gw, s->pending);
+	repair(gw, s->pending);
 	if (lease_bits)
 		s->last_lease_pass = now;
 	s->pending = 0;

@@ -1235,11 +1235,6 @@ void pg_config_usage(FILE *out, enum pg_role role, const char *prog)
 		"--help", "--version");
 	fprintf(out, "  %-38s validate the settings as a start would, print them, exit\n",
 		"--check-config");
-	if (role & PG_ROLE_GATEWAY)
-		fprintf(out,
-			"  %-38s the running gatewayd's leases as a table (or JSON), read\n"
-			"  %-38s from STATUS_SOCKET\n",
-			"status [--json]", "");
 }
 
 /* ---- the effective settings, for --check-config ---- */

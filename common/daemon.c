@@ -127,3 +127,23 @@ void pg_ready_file_remove(const char *path)
 	if (*path)
 		unlink(path);
 }
+
+void pg_usage_item(FILE *out, int width, const char *name, const char *help)
+{
+	const char *nl;
+
+	for (; (nl = strchr(help, '\n')); help = nl + 1, name = "")
+		fprintf(out, "  %-*s %.*s\n", width, name, (int)(nl - help), help);
+	fprintf(out, "  %-*s %s\n", width, name, help);
+}
+
+bool pg_args_want_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		size_t n = strlen(argv[i]);
+
+		if (strcmp(argv[i], "-h") == 0 || (n > 2 && strncmp(argv[i], "--help", n) == 0))
+			return true;
+	}
+	return false;
+}

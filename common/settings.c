@@ -221,6 +221,7 @@ static int load_options(struct pg_settings_loader *ld, int argc, char **argv,
 			const char **config_path)
 {
 	struct option *longopts = long_options(ld->t, ld->role);
+	const char *pfx = ld->t->source ? ld->t->source : "";
 	int c;
 
 	if (!longopts)
@@ -239,9 +240,11 @@ static int load_options(struct pg_settings_loader *ld, int argc, char **argv,
 		} else if (c == OPT_CONFIG) {
 			*config_path = optarg;
 		} else if (c == ':') {
-			pg_settings_report(ld, "%s: missing value", argv[optind - 1]);
+			pg_settings_report(ld, "%s%s%s: missing value", pfx, *pfx ? ": " : "",
+					   argv[optind - 1]);
 		} else if (c == '?') {
-			pg_settings_report(ld, "%s: unknown option (see --help)", argv[optind - 1]);
+			pg_settings_report(ld, "%s%s%s: unknown option (see --help)", pfx,
+					   *pfx ? ": " : "", argv[optind - 1]);
 		} else {
 			snprintf(source, sizeof(source), "option --%s", ld->t->settings[c].option);
 			if (set_raw(ld, L_OPTION, (size_t)c, optarg, source) < 0)

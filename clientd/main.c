@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "clientd/client.h"
-#include "common/caps.h"
 #include "common/config.h"
 #include "common/daemon.h"
 #include "common/log.h"
@@ -68,7 +67,7 @@ static int cmd_init(const struct pg_config *cfg, bool verbose)
 static int cmd_run(const struct pg_config *cfg, bool verbose)
 {
 	struct pg_client *c;
-	int sigfd, r, status;
+	int sigfd, status;
 
 	sigfd = pg_signals_open();
 	if (sigfd < 0) {
@@ -81,15 +80,7 @@ static int cmd_run(const struct pg_config *cfg, bool verbose)
 		return status == SETUP_STOPPED ? PG_EXIT_OK : status;
 	}
 
-	r = pg_caps_keep_net_admin(false);
-	if (r < 0) {
-		pg_err("dropping capabilities: %s", strerror(-r));
-		pg_client_free(c);
-		return PG_EXIT_RUNTIME;
-	}
-	r = pg_ready_file_write(cfg->ready_file, "routed\n");
-	if (r < 0) {
-		pg_err("READY_FILE: '%s': %s", cfg->ready_file, strerror(-r));
+	if (pg_daemon_ready(cfg->ready_file, "routed\n") != PG_EXIT_OK) {
 		pg_client_free(c);
 		return PG_EXIT_RUNTIME;
 	}

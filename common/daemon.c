@@ -11,6 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/caps.h"
+#include "common/log.h"
+
 int pg_signals_open(void)
 {
 	sigset_t set;
@@ -146,4 +149,20 @@ bool pg_args_want_help(int argc, char **argv)
 			return true;
 	}
 	return false;
+}
+
+int pg_daemon_ready(const char *ready_file, const char *content)
+{
+	int r = pg_caps_keep_net_admin(false);
+
+	if (r < 0) {
+		pg_err("dropping capabilities: %s", strerror(-r));
+		return PG_EXIT_RUNTIME;
+	}
+	r = pg_ready_file_write(ready_file, content);
+	if (r < 0) {
+		pg_err("READY_FILE: '%s': %s", ready_file, strerror(-r));
+		return PG_EXIT_RUNTIME;
+	}
+	return PG_EXIT_OK;
 }

@@ -50,4 +50,8 @@ void pg_usage_item(FILE *out, int width, const char *name, const char *help);
 int pg_ready_file_write(const char *path, const char *content);
 void pg_ready_file_remove(const char *path);
 
+/* After setup: keeps CAP_NET_ADMIN alone, then writes the ready file.
+ * Logs a failure and returns PG_EXIT_RUNTIME, else PG_EXIT_OK. */
+int pg_daemon_ready(const char *ready_file, const char *content);
+
 #endif

@@ -35,15 +35,23 @@ struct pg_settings_loader {
 	char **envp;
 };
 
+static void vreport(struct pg_settings_loader *ld, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static void vreport(struct pg_settings_loader *ld, const char *fmt, va_list ap)
+{
+	vfprintf(ld->err, fmt, ap);
+	fputc('\n', ld->err);
+	ld->errors++;
+}
+
 void pg_settings_report(struct pg_settings_loader *ld, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vfprintf(ld->err, fmt, ap);
+	vreport(ld, fmt, ap);
 	va_end(ap);
-	fputc('\n', ld->err);
-	ld->errors++;
 }
 
 const char *pg_settings_env_get(char **envp, const char *name)
@@ -128,14 +136,11 @@ static void file_error(void *ctx, const char *fmt, ...) __attribute__((format(pr
 
 static void file_error(void *ctx, const char *fmt, ...)
 {
-	struct pg_settings_loader *ld = ctx;
 	va_list ap;
 
 	va_start(ap, fmt);
-	vfprintf(ld->err, fmt, ap);
+	vreport(ctx, fmt, ap);
 	va_end(ap);
-	fputc('\n', ld->err);
-	ld->errors++;
 }
 
 static const struct pg_settings_file_ops file_ops = {file_assign, file_error};

@@ -6,7 +6,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/caps.h"
 #include "common/config.h"
 #include "common/daemon.h"
 #include "common/log.h"
@@ -31,7 +30,7 @@ struct command {
 static int cmd_serve(struct pg_config *cfg, const struct flags *f)
 {
 	struct pg_gateway *gw;
-	int sigfd, r, status;
+	int sigfd, status;
 
 	if (f->json) {
 		pg_err("--json goes with the status command: gatewayd status --json");
@@ -57,15 +56,7 @@ static int cmd_serve(struct pg_config *cfg, const struct flags *f)
 	if (status != PG_EXIT_OK)
 		return status;
 
-	r = pg_caps_keep_net_admin(false);
-	if (r < 0) {
-		pg_err("dropping capabilities: %s", strerror(-r));
-		pg_gateway_teardown(gw);
-		return PG_EXIT_RUNTIME;
-	}
-	r = pg_ready_file_write(cfg->ready_file, "ready\n");
-	if (r < 0) {
-		pg_err("READY_FILE: '%s': %s", cfg->ready_file, strerror(-r));
+	if (pg_daemon_ready(cfg->ready_file, "ready\n") != PG_EXIT_OK) {
 		pg_gateway_teardown(gw);
 		return PG_EXIT_RUNTIME;
 	}

@@ -115,24 +115,22 @@ static int expand(struct reader *rd, const char **p, const char *end, struct str
 	return value ? sb_put(out, value, strlen(value)) : 0;
 }
 
-/* Parses one line; returns 0 with *key empty for blank/comment lines. */
-static int parse_line(struct reader *rd, const char *line, const char *end, char *key,
-		      size_t key_size, struct strbuf *val, const char **why)
+static const char *skip_blanks(const char *c, const char *end)
 {
-	const char *c = line;
-	size_t n = 0;
-
-	key[0] = '\0';
 	while (c < end && (*c == ' ' || *c == '\t'))
 		c++;
-	if (c == end || *c == '#')
-		return 0;
-	if (end - c > 7 && strncmp(c, "export", 6) == 0 && (c[6] == ' ' || c[6] == '\t')) {
-		c += 6;
-		while (c < end && (*c == ' ' || *c == '\t'))
-			c++;
-	}
-	if (!name_start(*c)) {
+	return c;
+}
+
+/* "[export ]KEY=" at *p; *p moves past the '='. */
+static int parse_key(const char **p, const char *end, char *key, size_t key_size, const char **why)
+{
+	const char *c = *p;
+	size_t n = 0;
+
+	if (end - c > 7 && strncmp(c, "export", 6) == 0 && (c[6] == ' ' || c[6] == '\t'))
+		c = skip_blanks(c + 6, end);
+	if (c == end || !name_start(*c)) {
 		*why = "expected KEY=VALUE";
 		return -EINVAL;
 	}
@@ -148,41 +146,66 @@ static int parse_line(struct reader *rd, const char *line, const char *end, char
 		*why = "expected KEY=VALUE";
 		return -EINVAL;
 	}
-	c++;
+	*p = c + 1;
+	return 0;
+}
+
+/* '...' at *p, taken as it is. */
+static int single_quoted(const char **p, const char *end, struct strbuf *val, const char **why)
+{
+	const char *c = *p, *q = memchr(c + 1, '\'', (size_t)(end - c - 1));
+
+	if (!q) {
+		*why = "unterminated single quote";
+		return -EINVAL;
+	}
+	*p = q + 1;
+	return sb_put(val, c + 1, (size_t)(q - c - 1));
+}
+
+/* "..." at *p: $NAME expansions, and \ before " \ $ ` escapes it. */
+static int double_quoted(struct reader *rd, const char **p, const char *end, struct strbuf *val,
+			 const char **why)
+{
+	const char *c = *p + 1;
+	int r = 0;
+
+	while (c < end && *c != '"' && r == 0) {
+		if (*c == '$') {
+			r = expand(rd, &c, end, val, why);
+		} else if (*c == '`') {
+			*why = "command substitution is not supported";
+			return -EINVAL;
+		} else if (*c == '\\' && c + 1 < end && strchr("\"\\$`", c[1])) {
+			r = sb_put(val, c + 1, 1);
+			c += 2;
+		} else {
+			r = sb_put(val, c++, 1);
+		}
+	}
+	if (r == 0 && c == end) {
+		*why = "unterminated double quote";
+		return -EINVAL;
+	}
+	*p = c + 1;
+	return r;
+}
+
+/* The value at *p: one shell word, up to a blank. */
+static int parse_value(struct reader *rd, const char **p, const char *end, struct strbuf *val,
+		       const char **why)
+{
+	const char *c = *p;
+
 	if (sb_put(val, "", 0) < 0)
 		return -ENOMEM;
 	while (c < end && *c != ' ' && *c != '\t') {
-		int r = 0;
+		int r;
 
 		if (*c == '\'') {
-			const char *q = memchr(c + 1, '\'', (size_t)(end - c - 1));
-
-			if (!q) {
-				*why = "unterminated single quote";
-				return -EINVAL;
-			}
-			r = sb_put(val, c + 1, (size_t)(q - c - 1));
-			c = q + 1;
+			r = single_quoted(&c, end, val, why);
 		} else if (*c == '"') {
-			c++;
-			while (c < end && *c != '"' && r == 0) {
-				if (*c == '$') {
-					r = expand(rd, &c, end, val, why);
-				} else if (*c == '`') {
-					*why = "command substitution is not supported";
-					return -EINVAL;
-				} else if (*c == '\\' && c + 1 < end && strchr("\"\\$`", c[1])) {
-					r = sb_put(val, c + 1, 1);
-					c += 2;
-				} else {
-					r = sb_put(val, c++, 1);
-				}
-			}
-			if (r == 0 && c == end) {
-				*why = "unterminated double quote";
-				return -EINVAL;
-			}
-			c++;
+			r = double_quoted(rd, &c, end, val, why);
 		} else if (*c == '$') {
 			r = expand(rd, &c, end, val, why);
 		} else if (strchr("`;&|<>()\\", *c)) {
@@ -194,13 +217,44 @@ static int parse_line(struct reader *rd, const char *line, const char *end, char
 		if (r < 0)
 			return r;
 	}
-	while (c < end && (*c == ' ' || *c == '\t'))
-		c++;
+	*p = c;
+	return 0;
+}
+
+/* Parses one line; returns 0 with *key empty for blank/comment lines. */
+static int parse_line(struct reader *rd, const char *line, const char *end, char *key,
+		      size_t key_size, struct strbuf *val, const char **why)
+{
+	const char *c = skip_blanks(line, end);
+	int r;
+
+	key[0] = '\0';
+	if (c == end || *c == '#')
+		return 0;
+	r = parse_key(&c, end, key, key_size, why);
+	if (r == 0)
+		r = parse_value(rd, &c, end, val, why);
+	if (r < 0)
+		return r;
+	c = skip_blanks(c, end);
 	if (c < end && *c != '#') {
 		*why = "unexpected text after the value (quote values with spaces)";
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/* A line not understood, shown (its first 80 bytes) with why. */
+static void bad_line(struct reader *rd, const char *source, const char *line, size_t len,
+		     const char *why)
+{
+	char shown[256], raw[81];
+	size_t n = len < 80 ? len : 80;
+
+	memcpy(raw, line, n);
+	raw[n] = '\0';
+	pg_settings_printable(shown, sizeof(shown), raw);
+	rd->ops->error(rd->ctx, "%s: '%s': %s", source, shown, why);
 }
 
 static int read_text(struct reader *rd, const char *name, const char *text, size_t size)
@@ -228,14 +282,7 @@ static int read_text(struct reader *rd, const char *name, const char *text, size
 			rd->ops->error(rd->ctx, "%s: NUL byte in settings file", source);
 		} else if ((r = parse_line(rd, line, end, key, sizeof(key), &val, &why)) ==
 			   -EINVAL) {
-			char shown[256];
-			size_t n = len < 80 ? len : 80;
-			char raw[81];
-
-			memcpy(raw, line, n);
-			raw[n] = '\0';
-			pg_settings_printable(shown, sizeof(shown), raw);
-			rd->ops->error(rd->ctx, "%s: '%s': %s", source, shown, why);
+			bad_line(rd, source, line, len, why);
 			r = 0;
 		} else if (r == 0 && key[0]) {
 			r = var_set(rd, key, val.s);

@@ -221,12 +221,31 @@ static struct option *long_options(const struct pg_settings_table *t, unsigned r
 	return o;
 }
 
+/* One option from getopt_long: into its layer, or reported. */
+static void take_option(struct pg_settings_loader *ld, int c, char **argv, const char **config_path)
+{
+	const char *pfx = ld->t->source ? ld->t->source : "", *sep = *pfx ? ": " : "";
+	char source[64];
+
+	if (c == OPT_CONFIG) {
+		*config_path = optarg;
+	} else if (c == ':') {
+		pg_settings_report(ld, "%s%s%s: missing value", pfx, sep, argv[optind - 1]);
+	} else if (c == '?') {
+		pg_settings_report(ld, "%s%s%s: unknown option (see --help)", pfx, sep,
+				   argv[optind - 1]);
+	} else {
+		snprintf(source, sizeof(source), "option --%s", ld->t->settings[c].option);
+		if (set_raw(ld, L_OPTION, (size_t)c, optarg, source) < 0)
+			pg_settings_report(ld, "out of memory");
+	}
+}
+
 /* Options into their layer; PG_SETTINGS_EXIT after --help or --version. */
 static int load_options(struct pg_settings_loader *ld, int argc, char **argv,
 			const char **config_path)
 {
 	struct option *longopts = long_options(ld->t, ld->role);
-	const char *pfx = ld->t->source ? ld->t->source : "";
 	int c;
 
 	if (!longopts)
@@ -234,27 +253,15 @@ static int load_options(struct pg_settings_loader *ld, int argc, char **argv,
 	optind = 0; /* full reset, also of getopt's internal state */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		char source[64];
-
 		if (c == OPT_HELP || c == 'h') {
 			ld->t->usage(stdout, ld->role, argv[0]);
 			break;
-		} else if (c == OPT_VERSION) {
+		}
+		if (c == OPT_VERSION) {
 			printf("%s %s\n", argv[0], PODGW_VERSION);
 			break;
-		} else if (c == OPT_CONFIG) {
-			*config_path = optarg;
-		} else if (c == ':') {
-			pg_settings_report(ld, "%s%s%s: missing value", pfx, *pfx ? ": " : "",
-					   argv[optind - 1]);
-		} else if (c == '?') {
-			pg_settings_report(ld, "%s%s%s: unknown option (see --help)", pfx,
-					   *pfx ? ": " : "", argv[optind - 1]);
-		} else {
-			snprintf(source, sizeof(source), "option --%s", ld->t->settings[c].option);
-			if (set_raw(ld, L_OPTION, (size_t)c, optarg, source) < 0)
-				pg_settings_report(ld, "out of memory");
 		}
+		take_option(ld, c, argv, config_path);
 	}
 	free(longopts);
 	return c == -1 ? PG_SETTINGS_OK : PG_SETTINGS_EXIT;
@@ -262,16 +269,22 @@ static int load_options(struct pg_settings_loader *ld, int argc, char **argv,
 
 /* ---- parsing each value, then the whole ---- */
 
+/* The raw text of setting i from the highest layer that has it. */
+static const struct raw *top_raw(struct pg_settings_loader *ld, size_t i)
+{
+	for (int l = N_LAYERS - 1; l >= 0; l--)
+		if (raw_at(ld, (enum layer)l, i)->value)
+			return raw_at(ld, (enum layer)l, i);
+	return NULL;
+}
+
 static void parse_one(struct pg_settings_loader *ld, size_t i, void *cfg)
 {
 	const struct pg_setting *s = &ld->t->settings[i];
-	const struct raw *r = NULL;
+	const struct raw *r = top_raw(ld, i);
 	const char *text = s->def, *why = "invalid";
 	char shown[512], def[PATH_MAX];
 
-	for (int l = N_LAYERS - 1; l >= 0 && !r; l--)
-		if (raw_at(ld, (enum layer)l, i)->value)
-			r = raw_at(ld, (enum layer)l, i);
 	if (r) {
 		text = r->value;
 	} else if (!text) {

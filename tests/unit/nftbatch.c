@@ -147,3 +147,44 @@ char *nft_set_name(const struct nlmsghdr *nlh)
 	nftnl_set_free(st);
 	return s;
 }
+
+long nft_elems_read(const struct nlmsghdr *nlh, char **set, struct nft_elem *out, size_t max)
+{
+	struct nftnl_set *s = must(nftnl_set_alloc());
+	struct nftnl_set_elems_iter *it;
+	struct nftnl_set_elem *e;
+	long n = 0;
+
+	*set = NULL;
+	if (nftnl_set_elems_nlmsg_parse(nlh, s) < 0) {
+		nftnl_set_free(s);
+		return -1;
+	}
+	*set = must(strdup(nftnl_set_get_str(s, NFTNL_SET_NAME)));
+	it = must(nftnl_set_elems_iter_create(s));
+	while ((e = nftnl_set_elems_iter_next(it)) != NULL) {
+		uint32_t len = 0;
+		const void *key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
+
+		if ((size_t)n < max) {
+			struct nft_elem *o = &out[n];
+
+			memset(o, 0, sizeof(*o));
+			o->len = len;
+			if (key)
+				memcpy(o->key, key, len < sizeof(o->key) ? len : sizeof(o->key));
+			if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS))
+				o->flags = nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS);
+		}
+		n++;
+	}
+	nftnl_set_elems_iter_destroy(it);
+	nftnl_set_free(s);
+	return n;
+}
+
+bool nft_elem_equal(const struct nft_elem *a, const struct nft_elem *b)
+{
+	return a->len == b->len && a->len <= sizeof(a->key) && a->flags == b->flags &&
+	       memcmp(a->key, b->key, a->len) == 0;
+}

@@ -54,4 +54,17 @@ char *nft_chain_text(const struct nlmsghdr *nlh);
 /* A NEWSET's name. */
 char *nft_set_name(const struct nlmsghdr *nlh);
 
+/* One set element: key and flags. */
+struct nft_elem {
+	uint8_t key[16];
+	uint32_t len, flags;
+};
+
+/* The elements of a set element message, in order: at most max into out,
+ * the set's name copied to *set. Returns how many the message holds, or -1
+ * when it does not parse. */
+long nft_elems_read(const struct nlmsghdr *nlh, char **set, struct nft_elem *out, size_t max);
+
+bool nft_elem_equal(const struct nft_elem *a, const struct nft_elem *b);
+
 #endif

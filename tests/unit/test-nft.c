@@ -205,42 +205,21 @@ static void check_set(const struct nlmsghdr *nlh, const char *name, uint32_t key
 	nftnl_set_free(s);
 }
 
-struct want_elem {
-	uint8_t key[16];
-	uint32_t len, flags;
-};
-
-/* Parses a set element message and compares its keys and flags. */
+/* A set element message of type for set, holding want. */
 static void check_elems(const struct nlmsghdr *nlh, uint16_t type, const char *set,
-			const struct want_elem *want, size_t n)
+			const struct nft_elem *want, size_t n)
 {
-	struct nftnl_set *s = nftnl_set_alloc();
-	struct nftnl_set_elems_iter *it;
-	struct nftnl_set_elem *e;
-	size_t i = 0;
+	struct nft_elem got[16];
+	char *name = NULL;
+	long k;
 
 	CHECK(nlh->nlmsg_type == nft_msg_type(type));
-	CHECK(nftnl_set_elems_nlmsg_parse(nlh, s) == 0);
-	CHECK_STR(nftnl_set_get_str(s, NFTNL_SET_NAME), set);
-	it = nftnl_set_elems_iter_create(s);
-	while (it && (e = nftnl_set_elems_iter_next(it)) != NULL) {
-		uint32_t len = 0;
-		const void *key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
-		uint32_t flags = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS)
-				     ? nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS)
-				     : 0;
-
-		if (i < n) {
-			CHECK(len == want[i].len);
-			CHECK(key && memcmp(key, want[i].key, want[i].len) == 0);
-			CHECK(flags == want[i].flags);
-		}
-		i++;
-	}
-	CHECK(i == n);
-	if (it)
-		nftnl_set_elems_iter_destroy(it);
-	nftnl_set_free(s);
+	k = nft_elems_read(nlh, &name, got, 16);
+	CHECK_STR(name, set);
+	for (size_t i = 0; k > 0 && i < (size_t)k && i < n && i < 16; i++)
+		CHECK(nft_elem_equal(&got[i], &want[i]));
+	CHECK(k == (long)n);
+	free(name);
 }
 
 struct expr_walk {
@@ -276,13 +255,13 @@ static int walk_expr(struct nftnl_expr *e, void *data)
 static void test_gateway_table(void)
 {
 	const size_t nrules = sizeof(expected_rules) / sizeof(expected_rules[0]);
-	const struct want_elem nets[] = {
+	const struct nft_elem nets[] = {
 	    {{10, 0, 0, 0}, 4, 0},
 	    {{11, 0, 0, 0}, 4, NFT_SET_ELEM_INTERVAL_END},
 	    {{192, 168, 1, 1}, 4, 0},
 	    {{192, 168, 1, 2}, 4, NFT_SET_ELEM_INTERVAL_END},
 	};
-	const struct want_elem peers[] = {{{192, 168, 1, 1}, 4, 0}};
+	const struct nft_elem peers[] = {{{192, 168, 1, 1}, 4, 0}};
 	struct pg_nft_table *t = gateway_table();
 	struct nft_batch b;
 	size_t i, m;
@@ -674,7 +653,7 @@ static void test_set_update(void)
 {
 	const size_t many = 10000;
 	uint8_t pair[2][12];
-	struct want_elem want[2];
+	struct nft_elem want[2];
 	struct nft_batch b;
 	uint32_t *keys;
 	size_t size, total;

@@ -319,7 +319,7 @@ int client_create_tunnel(struct pg_client *c)
 	struct pg_vxlan vx = {
 	    .name = cfg->vxlan_if,
 	    .vni = cfg->vxlan_id,
-	    .port = (uint16_t)cfg->vxlan_port,
+	    .port = cfg->vxlan_port,
 	    .underlay_ifindex = underlay.ifindex,
 	    .learning = false, /* everything goes to the gateway */
 	    .mtu = mtu,
@@ -408,8 +408,8 @@ int client_install_guard(struct pg_client *c)
 	    .cluster_cidrs = &cfg->not_routed,
 	    .dns = &cfg->dns,
 	    .gateway_pod_ip = c->gw_pod_ip,
-	    .vxlan_port = (uint16_t)cfg->vxlan_port,
-	    .control_port = (uint16_t)cfg->control_port,
+	    .vxlan_port = cfg->vxlan_port,
+	    .control_port = cfg->control_port,
 	};
 	struct pg_nft_table *t;
 	int oif = c->path.oif, r;

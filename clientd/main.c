@@ -8,13 +8,14 @@
 #include <unistd.h>
 
 #include "clientd/client.h"
-#include "common/caps.h"
 #include "common/config.h"
 #include "common/daemon.h"
 #include "common/log.h"
 
 #define RETRY_MIN_MS 500
 #define RETRY_MAX_MS 10000
+/* setup_retrying(): SIGTERM/SIGINT came first. */
+#define SETUP_STOPPED (-1)
 
 extern char **environ;
 
@@ -36,26 +37,110 @@ static bool wait_or_signal(int sigfd, unsigned ms)
 	return false;
 }
 
+/* The sidecar never gives up: a gateway that is away at start is waited
+ * for, with the pod kept fail-closed meanwhile. *c is set only on
+ * PG_EXIT_OK. */
+static int setup_retrying(const struct pg_config *cfg, int sigfd, struct pg_client **c)
+{
+	int status;
+
+	for (unsigned backoff_ms = RETRY_MIN_MS;; backoff_ms = next_backoff(backoff_ms)) {
+		status = pg_client_setup(cfg, true, c);
+		if (status != PG_EXIT_RUNTIME)
+			return status;
+		pg_info("retrying in %u ms", backoff_ms);
+		if (wait_or_signal(sigfd, backoff_ms))
+			return SETUP_STOPPED;
+	}
+}
+
+static int cmd_init(const struct pg_config *cfg, bool verbose)
+{
+	struct pg_client *c;
+	int status = pg_client_setup(cfg, false, &c);
+
+	if (status == PG_EXIT_OK)
+		pg_client_free(c);
+	return status;
+}
+
+static int cmd_run(const struct pg_config *cfg, bool verbose)
+{
+	struct pg_client *c;
+	int sigfd, status;
+
+	sigfd = pg_signals_open();
+	if (sigfd < 0) {
+		pg_err("signalfd: %s", strerror(-sigfd));
+		return PG_EXIT_RUNTIME;
+	}
+	status = setup_retrying(cfg, sigfd, &c);
+	if (status != PG_EXIT_OK) {
+		close(sigfd);
+		return status == SETUP_STOPPED ? PG_EXIT_OK : status;
+	}
+
+	if (pg_daemon_ready(cfg->ready_file, "routed\n") != PG_EXIT_OK) {
+		pg_client_free(c);
+		return PG_EXIT_RUNTIME;
+	}
+	status = pg_client_run(c, sigfd);
+	pg_ready_file_remove(cfg->ready_file);
+	pg_ready_file_remove(cfg->state_file);
+	pg_client_free(c);
+	close(sigfd);
+	return status;
+}
+
+static int cmd_check(const struct pg_config *cfg, bool verbose)
+{
+	return pg_client_check(cfg, verbose);
+}
+
+static const struct command {
+	const char *name;
+	int (*run)(const struct pg_config *cfg, bool verbose);
+	const char *help;
+} commands[] = {
+    {"init", cmd_init, "route this pod through the gateway, then exit (0 only when routed)"},
+    {"run", cmd_run,
+     "the same (retrying until it works), then keep it working: keepalives,\n"
+     "finding a moved gateway, repairing changes; on SIGTERM release the lease"},
+    {"check", cmd_check,
+     "exit 0 only when the tunnel is up and (with READY_FILE) healthy;\n"
+     "--verbose also prints the sidecar's state (STATE_FILE)"},
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
 static void usage(FILE *out, const char *prog)
 {
-	fprintf(out,
-		"Usage: %s init|run|check [options]\n"
-		"  init  route this pod through the gateway, then exit (0 only when routed)\n"
-		"  run   the same (retrying until it works), then keep it working: keepalives,\n"
-		"        finding a moved gateway, repairing changes; on SIGTERM release the lease\n"
-		"  check exit 0 only when the tunnel is up and (with READY_FILE) healthy;\n"
-		"        --verbose also prints the sidecar's state (STATE_FILE)\n"
-		"With --check-config the command may be left out.\n\n",
-		prog);
+	fprintf(out, "Usage: %s init|run|check [options]\n", prog);
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		pg_usage_item(out, 5, commands[i].name, commands[i].help);
+	fprintf(out, "With --check-config the command may be left out.\n\n");
 	pg_config_usage(out, PG_ROLE_CLIENT, prog);
+}
+
+static int print_config(const struct pg_config *cfg)
+{
+	pg_config_print(stdout, PG_ROLE_CLIENT, cfg);
+	return fflush(stdout) == 0 ? PG_EXIT_OK : PG_EXIT_RUNTIME;
 }
 
 int main(int argc, char **argv)
 {
+	const struct command *cmd;
 	struct pg_config cfg;
-	struct pg_client *c;
-	const char *cmd;
-	int first_arg, sigfd = -1, r, status;
+	int first_arg, r;
 	bool check_config, verbose;
 
 	pg_log_init(argv[0]);
@@ -64,11 +149,9 @@ int main(int argc, char **argv)
 	 * start, then printed; nothing is touched, no privilege is needed. The
 	 * command may be left out. */
 	check_config = pg_args_take(&argc, argv, "--check-config");
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			usage(stdout, argv[0]);
-			return PG_EXIT_OK;
-		}
+	if (pg_args_want_help(argc, argv)) {
+		usage(stdout, argv[0]);
+		return PG_EXIT_OK;
 	}
 	r = pg_config_load(&cfg, PG_ROLE_CLIENT, argc, argv, environ, stderr, &first_arg);
 	if (r == PG_CONFIG_EXIT)
@@ -76,75 +159,20 @@ int main(int argc, char **argv)
 	if (r < 0)
 		return PG_EXIT_CONFIG;
 	pg_log_set_format(cfg.log_format);
-	if (check_config && first_arg == argc) {
-		pg_config_print(stdout, PG_ROLE_CLIENT, &cfg);
-		return fflush(stdout) == 0 ? PG_EXIT_OK : PG_EXIT_RUNTIME;
-	}
+	if (check_config && first_arg == argc)
+		return print_config(&cfg);
 	if (first_arg == argc) {
 		pg_err("missing command: init, run or check (see --help)");
 		return PG_EXIT_CONFIG;
 	}
-	if (first_arg + 1 != argc ||
-	    (strcmp(argv[first_arg], "init") != 0 && strcmp(argv[first_arg], "run") != 0 &&
-	     strcmp(argv[first_arg], "check") != 0)) {
+	cmd = first_arg + 1 == argc ? find_command(argv[first_arg]) : NULL;
+	if (!cmd) {
 		pg_err("unknown command '%s': expected init, run or check (see --help)",
 		       argv[first_arg]);
 		return PG_EXIT_CONFIG;
 	}
-	cmd = argv[first_arg];
-	if (check_config) {
-		pg_config_print(stdout, PG_ROLE_CLIENT, &cfg);
-		return fflush(stdout) == 0 ? PG_EXIT_OK : PG_EXIT_RUNTIME;
-	}
+	if (check_config)
+		return print_config(&cfg);
 	pg_log_set_level(cfg.log_level);
-
-	if (strcmp(cmd, "check") == 0)
-		return pg_client_check(&cfg, verbose);
-	if (strcmp(cmd, "init") == 0) {
-		status = pg_client_setup(&cfg, false, &c);
-		if (status == PG_EXIT_OK)
-			pg_client_free(c);
-		return status;
-	}
-
-	sigfd = pg_signals_open();
-	if (sigfd < 0) {
-		pg_err("signalfd: %s", strerror(-sigfd));
-		return PG_EXIT_RUNTIME;
-	}
-	/* The sidecar never gives up: a gateway that is away at start is
-	 * waited for, with the pod kept fail-closed meanwhile. */
-	for (unsigned backoff_ms = RETRY_MIN_MS;; backoff_ms = next_backoff(backoff_ms)) {
-		status = pg_client_setup(&cfg, true, &c);
-		if (status != PG_EXIT_RUNTIME)
-			break;
-		pg_info("retrying in %u ms", backoff_ms);
-		if (wait_or_signal(sigfd, backoff_ms)) {
-			close(sigfd);
-			return PG_EXIT_OK;
-		}
-	}
-	if (status != PG_EXIT_OK) {
-		close(sigfd);
-		return status;
-	}
-
-	r = pg_caps_keep_net_admin(false);
-	if (r < 0) {
-		pg_err("dropping capabilities: %s", strerror(-r));
-		pg_client_free(c);
-		return PG_EXIT_RUNTIME;
-	}
-	r = pg_ready_file_write(cfg.ready_file, "routed\n");
-	if (r < 0) {
-		pg_err("READY_FILE: '%s': %s", cfg.ready_file, strerror(-r));
-		pg_client_free(c);
-		return PG_EXIT_RUNTIME;
-	}
-	status = pg_client_run(c, sigfd);
-	pg_ready_file_remove(cfg.ready_file);
-	pg_ready_file_remove(cfg.state_file);
-	pg_client_free(c);
-	close(sigfd);
-	return status;
+	return cmd->run(&cfg, verbose);
 }

@@ -47,7 +47,7 @@ int pg_member_open(const struct pg_config *cfg, const struct pg_prefix *gateway,
 	struct pg_member *m;
 	struct sockaddr_in to = {
 	    .sin_family = AF_INET,
-	    .sin_port = htons((uint16_t)cfg->control_port),
+	    .sin_port = htons(cfg->control_port),
 	    .sin_addr = pg_prefix_v4(gateway),
 	};
 	int r;
@@ -77,7 +77,7 @@ int pg_member_retarget(struct pg_member *m, const struct pg_prefix *gateway)
 {
 	struct sockaddr_in to = {
 	    .sin_family = AF_INET,
-	    .sin_port = htons((uint16_t)m->cfg->control_port),
+	    .sin_port = htons(m->cfg->control_port),
 	    .sin_addr = pg_prefix_v4(gateway),
 	};
 

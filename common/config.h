@@ -2,12 +2,9 @@
 #ifndef PODGW_CONFIG_H
 #define PODGW_CONFIG_H
 
-/* Settings for both daemons. Each setting has an environment name
- * (pod-gateway's where it has one), a long option and a default; it may
- * also come from a KEY=VALUE file in the subset of shell that pod-gateway's
- * settings.sh uses. Options beat environment, environment beats the file.
- * Everything is parsed first and validated in a second pass, which reports
- * every problem as "SOURCE: KEY: 'value': why" before refusing to start. */
+/* The data plane's settings (gatewayd and clientd), read with the
+ * settings engine (common/settings.h): environment names are
+ * pod-gateway's where it has one, and a --config file may hold them. */
 
 #include <limits.h>
 #include <net/if.h>
@@ -18,11 +15,9 @@
 #include "common/addr.h"
 #include "common/dnsmsg.h"
 #include "common/log.h"
+#include "common/settings-types.h"
 #include "common/wire.h" /* the identity's limits */
 
-#define PG_MAX_PREFIXES	    64
-#define PG_HOSTNAME_MAX	    253
-#define PG_MAX_DOMAINS	    16
 #define PG_URL_MAX	    2048
 #define PG_CE_OVERRIDES_MAX 4096
 #define PG_LISTEN_MAX	    (2 + 45 + 6) /* "[IPv6]:PORT" */
@@ -32,19 +27,9 @@ enum pg_role {
 	PG_ROLE_CLIENT = 1u << 1,
 };
 
-struct pg_prefix_list {
-	unsigned n;
-	struct pg_prefix items[PG_MAX_PREFIXES];
-};
-
-struct pg_domain_list {
-	unsigned n;
-	char items[PG_MAX_DOMAINS][PG_DNS_NAME_MAX + 1]; /* lower case, no final dot */
-};
-
 struct pg_config {
 	uint32_t vxlan_id;
-	uint32_t vxlan_port;
+	uint16_t vxlan_port;
 	struct pg_prefix overlay; /* the overlay network, host bits clear */
 	char vxlan_if[IF_NAMESIZE];
 	char underlay_if[IF_NAMESIZE];
@@ -53,14 +38,14 @@ struct pg_config {
 	struct pg_prefix snat_ip;	 /* family 0: masquerade */
 	struct pg_prefix_list vpn_local; /* leave via the underlay even with a VPN */
 	bool vpn_block;			 /* kill switch; only with vpn_if */
-	uint32_t vpn_port;		 /* the VPN's endpoint port (UDP and TCP) */
+	uint16_t vpn_port;		 /* the VPN's endpoint port (UDP and TCP) */
 	char gateway[PG_HOSTNAME_MAX + 1];
 	struct pg_prefix client_addr; /* family 0: not set */
 	struct pg_prefix_list not_routed;
 	struct pg_prefix_list dns;
 	uint32_t resolve_timeout;
 	uint32_t check_timeout;
-	uint32_t control_port;
+	uint16_t control_port;
 	char key_file[PATH_MAX];
 	uint32_t first_dynamic;
 	uint32_t lease_time;
@@ -88,8 +73,8 @@ struct pg_config {
 };
 
 enum pg_config_result {
-	PG_CONFIG_OK = 0,
-	PG_CONFIG_EXIT = 1, /* --help or --version was printed: exit 0 */
+	PG_CONFIG_OK = PG_SETTINGS_OK,
+	PG_CONFIG_EXIT = PG_SETTINGS_EXIT, /* --help or --version was printed: exit 0 */
 };
 
 /* Loads the configuration of one role from argv (after getopt's

@@ -11,6 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/caps.h"
+#include "common/log.h"
+
 int pg_signals_open(void)
 {
 	sigset_t set;
@@ -126,4 +129,40 @@ void pg_ready_file_remove(const char *path)
 {
 	if (*path)
 		unlink(path);
+}
+
+void pg_usage_item(FILE *out, int width, const char *name, const char *help)
+{
+	const char *nl;
+
+	for (; (nl = strchr(help, '\n')); help = nl + 1, name = "")
+		fprintf(out, "  %-*s %.*s\n", width, name, (int)(nl - help), help);
+	fprintf(out, "  %-*s %s\n", width, name, help);
+}
+
+bool pg_args_want_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		size_t n = strlen(argv[i]);
+
+		if (strcmp(argv[i], "-h") == 0 || (n > 2 && strncmp(argv[i], "--help", n) == 0))
+			return true;
+	}
+	return false;
+}
+
+int pg_daemon_ready(const char *ready_file, const char *content)
+{
+	int r = pg_caps_keep_net_admin(false);
+
+	if (r < 0) {
+		pg_err("dropping capabilities: %s", strerror(-r));
+		return PG_EXIT_RUNTIME;
+	}
+	r = pg_ready_file_write(ready_file, content);
+	if (r < 0) {
+		pg_err("READY_FILE: '%s': %s", ready_file, strerror(-r));
+		return PG_EXIT_RUNTIME;
+	}
+	return PG_EXIT_OK;
 }

@@ -3,6 +3,7 @@
 #define PODGW_DAEMON_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -37,8 +38,20 @@ int pg_read_full(int fd, void *buf, size_t size, size_t *len);
  * that main() handles before the settings are parsed (--check-config). */
 bool pg_args_take(int *argc, char **argv, const char *flag);
 
+/* Whether argv asks for --help (or getopt's abbreviation of it) or -h
+ * before "--": the program's own usage comes before settings are read. */
+bool pg_args_want_help(int argc, char **argv);
+
+/* Writes one --help entry: name in a column of width, then help, whose
+ * further lines ('\n'-separated) are indented to the same column. */
+void pg_usage_item(FILE *out, int width, const char *name, const char *help);
+
 /* Writes path atomically (temp file + rename); "" means no ready file. */
 int pg_ready_file_write(const char *path, const char *content);
 void pg_ready_file_remove(const char *path);
+
+/* After setup: keeps CAP_NET_ADMIN alone, then writes the ready file.
+ * Logs a failure and returns PG_EXIT_RUNTIME, else PG_EXIT_OK. */
+int pg_daemon_ready(const char *ready_file, const char *content);
 
 #endif

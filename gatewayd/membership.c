@@ -72,7 +72,7 @@ int pg_membership_open(const struct pg_membership_params *params, struct pg_memb
 	struct pg_membership *m = calloc(1, sizeof(*m));
 	struct sockaddr_in sa = {
 	    .sin_family = AF_INET,
-	    .sin_port = htons((uint16_t)params->cfg->control_port),
+	    .sin_port = htons(params->cfg->control_port),
 	    .sin_addr.s_addr = htonl(INADDR_ANY),
 	};
 	int rcvbuf = RCVBUF_BYTES, r;

@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: MIT */
-/* One table describes every setting: its environment name, option, default
- * and parser. Values are gathered first (option over environment over
- * default), then each is parsed, and every error is reported before the
- * daemon refuses to start, so one run shows everything that is wrong. */
+/* provisiond's table for the settings engine (common/settings.h): its
+ * environment names, options, defaults and value types. Every error reads
+ * "provisiond: KEY: 'value': why". */
 #include "provisiond/settings.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "common/settings-types.h"
+#include "common/settings.h"
 
 #ifndef PV_NETNS_HELPER
 #define PV_NETNS_HELPER "/usr/libexec/podgw/netns-crawler.sh"
@@ -17,15 +19,10 @@
 
 #define SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
 
-typedef int (*parse_fn)(struct pv_settings *s, const char *v, const char **why);
-
-struct setting {
-	const char *key;
-	const char *option;
-	const char *def;
-	parse_fn parse;
-	const char *help;
-};
+/* The settings structure around a field that a value type fills together
+ * with its neighbours. */
+#define SETTINGS_OF(field, member)                                                                 \
+	((struct pv_settings *)((char *)(field)-offsetof(struct pv_settings, member)))
 
 static int copy_str(char *dst, size_t size, const char *v, const char **why)
 {
@@ -37,7 +34,8 @@ static int copy_str(char *dst, size_t size, const char *v, const char **why)
 	return 0;
 }
 
-static int parse_u32(const char *v, uint32_t min, uint32_t max, uint32_t *out, const char **why)
+static int parse_u32(const char *v, unsigned long min, unsigned long max, uint32_t *out,
+		     const char **why)
 {
 	char *end;
 	unsigned long n;
@@ -52,8 +50,9 @@ static int parse_u32(const char *v, uint32_t min, uint32_t max, uint32_t *out, c
 	return 0;
 }
 
-static int p_listen(struct pv_settings *s, const char *v, const char **why)
+static int p_listen(const struct pg_setting *st, const char *v, void *field, const char **why)
 {
+	struct sockaddr_in *sin = field;
 	char host[64];
 	const char *colon = strrchr(v, ':');
 	uint32_t port;
@@ -64,8 +63,8 @@ static int p_listen(struct pv_settings *s, const char *v, const char **why)
 	}
 	memcpy(host, v, (size_t)(colon - v));
 	host[colon - v] = '\0';
-	s->listen.sin_family = AF_INET;
-	if (inet_pton(AF_INET, host, &s->listen.sin_addr) != 1) {
+	sin->sin_family = AF_INET;
+	if (inet_pton(AF_INET, host, &sin->sin_addr) != 1) {
 		*why = "expected IPV4:PORT";
 		return -EINVAL;
 	}
@@ -74,12 +73,13 @@ static int p_listen(struct pv_settings *s, const char *v, const char **why)
 		*why = "port not in 0..65535";
 		return -EINVAL;
 	}
-	s->listen.sin_port = htons((uint16_t)port);
+	sin->sin_port = htons((uint16_t)port);
 	return 0;
 }
 
-static int p_gateways(struct pv_settings *s, const char *v, const char **why)
+static int p_gateways(const struct pg_setting *st, const char *v, void *field, const char **why)
 {
+	struct pv_settings *s = SETTINGS_OF(field, n_gateways);
 	char buf[4096], *save, *tok;
 
 	if (copy_str(buf, sizeof(buf), v, why) < 0)
@@ -103,12 +103,14 @@ static int p_gateways(struct pv_settings *s, const char *v, const char **why)
 	return 0;
 }
 
-static int p_backend(struct pv_settings *s, const char *v, const char **why)
+static int p_backend(const struct pg_setting *st, const char *v, void *field, const char **why)
 {
+	enum pv_backend_kind *backend = field;
+
 	if (strcmp(v, "netns") == 0)
-		s->backend = PV_BACKEND_NETNS;
+		*backend = PV_BACKEND_NETNS;
 	else if (strcmp(v, "kubernetes") == 0)
-		s->backend = PV_BACKEND_KUBERNETES;
+		*backend = PV_BACKEND_KUBERNETES;
 	else {
 		*why = "expected netns or kubernetes";
 		return -EINVAL;
@@ -116,12 +118,14 @@ static int p_backend(struct pv_settings *s, const char *v, const char **why)
 	return 0;
 }
 
-static int p_reply_when(struct pv_settings *s, const char *v, const char **why)
+static int p_reply_when(const struct pg_setting *st, const char *v, void *field, const char **why)
 {
+	enum pv_reply_when *when = field;
+
 	if (strcmp(v, "created") == 0)
-		s->reply_when = PV_REPLY_CREATED;
+		*when = PV_REPLY_CREATED;
 	else if (strcmp(v, "routed") == 0)
-		s->reply_when = PV_REPLY_ROUTED;
+		*when = PV_REPLY_ROUTED;
 	else {
 		*why = "expected created or routed";
 		return -EINVAL;
@@ -129,40 +133,30 @@ static int p_reply_when(struct pv_settings *s, const char *v, const char **why)
 	return 0;
 }
 
-static int p_source(struct pv_settings *s, const char *v, const char **why)
+static int p_nonempty(const struct pg_setting *st, const char *v, void *field, const char **why)
 {
 	if (!*v) {
 		*why = "must not be empty";
 		return -EINVAL;
 	}
-	return copy_str(s->event_source, sizeof(s->event_source), v, why);
+	return copy_str(field, st->size, v, why);
 }
 
-static int p_max_body(struct pv_settings *s, const char *v, const char **why)
+static int p_count(const struct pg_setting *st, const char *v, void *field, const char **why)
 {
-	return parse_u32(v, 256, 1 << 20, &s->max_body, why);
+	return parse_u32(v, st->min, st->max, field, why);
 }
 
-static int p_dedup(struct pv_settings *s, const char *v, const char **why)
-{
-	return parse_u32(v, 16, 1 << 20, &s->dedup_entries, why);
-}
-
-static int p_max_conn(struct pv_settings *s, const char *v, const char **why)
-{
-	return parse_u32(v, 1, 4096, &s->max_connections, why);
-}
-
-static int p_namespace(struct pv_settings *s, const char *v, const char **why)
+static int p_label(const struct pg_setting *st, const char *v, void *field, const char **why)
 {
 	if (!pv_dns_label_ok(v)) {
 		*why = "not a DNS label";
 		return -EINVAL;
 	}
-	return copy_str(s->pod_namespace, sizeof(s->pod_namespace), v, why);
+	return copy_str(field, st->size, v, why);
 }
 
-static int p_prefix(struct pv_settings *s, const char *v, const char **why)
+static int p_prefix(const struct pg_setting *st, const char *v, void *field, const char **why)
 {
 	/* The lab's own rule (lab_check_prefix): it ends up in paths we delete. */
 	size_t len = strlen(v);
@@ -174,21 +168,22 @@ static int p_prefix(struct pv_settings *s, const char *v, const char **why)
 		*why = "letters, digits, _ . -; at most 24; starts with a letter";
 		return -EINVAL;
 	}
-	return copy_str(s->lab_prefix, sizeof(s->lab_prefix), v, why);
+	return copy_str(field, st->size, v, why);
 }
 
-static int p_helper(struct pv_settings *s, const char *v, const char **why)
+static int p_helper(const struct pg_setting *st, const char *v, void *field, const char **why)
 {
 	if (v[0] != '/') {
 		*why = "must be an absolute path";
 		return -EINVAL;
 	}
-	return copy_str(s->netns_helper, sizeof(s->netns_helper), v, why);
+	return copy_str(field, st->size, v, why);
 }
 
 /* FIRST-LAST host numbers of the lab's pod network 10.244.0.0/24. */
-static int p_ip_range(struct pv_settings *s, const char *v, const char **why)
+static int p_ip_range(const struct pg_setting *st, const char *v, void *field, const char **why)
 {
+	struct pv_settings *s = SETTINGS_OF(field, ip_first);
 	char buf[32], *dash;
 
 	if (copy_str(buf, sizeof(buf), v, why) < 0 || !(dash = strchr(buf, '-'))) {
@@ -204,197 +199,160 @@ static int p_ip_range(struct pv_settings *s, const char *v, const char **why)
 	return 0;
 }
 
-static int p_routed_timeout(struct pv_settings *s, const char *v, const char **why)
-{
-	return parse_u32(v, 1, 600, &s->routed_timeout, why);
-}
-
-static int p_api_url(struct pv_settings *s, const char *v, const char **why)
+static int p_api_url(const struct pg_setting *st, const char *v, void *field, const char **why)
 {
 	if (*v && strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0) {
 		*why = "expected an http:// or https:// URL";
 		return -EINVAL;
 	}
-	return copy_str(s->kube_api_url, sizeof(s->kube_api_url), v, why);
+	return copy_str(field, st->size, v, why);
 }
 
-static int p_token(struct pv_settings *s, const char *v, const char **why)
+static int p_log_level(const struct pg_setting *st, const char *v, void *field, const char **why)
 {
-	return copy_str(s->kube_token_file, sizeof(s->kube_token_file), v, why);
-}
-
-static int p_ca(struct pv_settings *s, const char *v, const char **why)
-{
-	return copy_str(s->kube_ca_file, sizeof(s->kube_ca_file), v, why);
-}
-
-static int p_image(struct pv_settings *s, const char *v, const char **why)
-{
-	if (!*v) {
-		*why = "must not be empty";
-		return -EINVAL;
-	}
-	return copy_str(s->crawler_image, sizeof(s->crawler_image), v, why);
-}
-
-static int p_ready(struct pv_settings *s, const char *v, const char **why)
-{
-	return copy_str(s->ready_file, sizeof(s->ready_file), v, why);
-}
-
-static int p_log_level(struct pv_settings *s, const char *v, const char **why)
-{
-	if (pg_log_level_parse(v, &s->log_level) < 0) {
+	if (pg_log_level_parse(v, field) < 0) {
 		*why = "expected error, warning, info or debug";
 		return -EINVAL;
 	}
 	return 0;
 }
 
-/* Defaults NULL are computed in compute_default(). */
-static const struct setting table[] = {
-    {"PROVISIOND_LISTEN", "listen", "0.0.0.0:8080", p_listen, "IPv4 address and port to serve"},
-    {"GATEWAYS", "gateways", "", p_gateways, "known gateway names (blank or comma separated)"},
-    {"PROVISION_BACKEND", "backend", "netns", p_backend, "netns (the lab) or kubernetes"},
-    {"REPLY_WHEN", "reply-when", "created", p_reply_when,
-     "created: done once the crawler exists; routed: once its tunnel is up (netns)"},
-    {"EVENT_SOURCE", "event-source", "/podgw/provisiond", p_source,
-     "source attribute of the reply events"},
-    {"MAX_BODY_BYTES", "max-body-bytes", "65536", p_max_body, "larger requests get 413"},
-    {"DEDUP_ENTRIES", "dedup-entries", "4096", p_dedup,
-     "answers kept for redeliveries (source + id)"},
-    {"MAX_CONNECTIONS", "max-connections", "256", p_max_conn, "concurrent HTTP connections"},
-    {"POD_NAMESPACE", "pod-namespace", NULL, p_namespace,
-     "namespace of the crawlers (default: the service account's, else default)"},
-    {"LAB_PREFIX", "lab-prefix", "podgw-", p_prefix, "netns: the lab's namespace prefix"},
-    {"NETNS_HELPER", "netns-helper", PV_NETNS_HELPER, p_helper,
-     "netns: the script that creates and deletes crawler namespaces"},
-    {"POD_IP_RANGE", "pod-ip-range", "100-249", p_ip_range,
-     "netns: host numbers of 10.244.0.0/24 given to crawlers"},
-    {"ROUTED_TIMEOUT", "routed-timeout", "30", p_routed_timeout,
-     "netns: seconds a crawler has to be routed (reply-when routed)"},
-    {"KUBERNETES_API_URL", "kube-api-url", NULL, p_api_url,
-     "kubernetes: API server (default https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT)"},
-    {"KUBE_TOKEN_FILE", "kube-token-file", SA_DIR "/token", p_token,
-     "kubernetes: bearer token file"},
-    {"KUBE_CA_FILE", "kube-ca-file", SA_DIR "/ca.crt", p_ca,
-     "kubernetes: CA bundle of the API server"},
-    {"CRAWLER_IMAGE", "crawler-image", "busybox:1.36", p_image,
-     "kubernetes: the crawler container's image"},
-    {"READY_FILE", "ready-file", "", p_ready,
-     "file written once serving (its content: the bound address)"},
-    {"LOG_LEVEL", "log-level", "info", p_log_level, "error, warning, info or debug"},
-};
-#define N_SETTINGS (sizeof(table) / sizeof(table[0]))
+static const struct pg_value_type t_listen = {"IPV4:PORT", p_listen, NULL};
+static const struct pg_value_type t_gateways = {"NAMES", p_gateways, NULL};
+static const struct pg_value_type t_backend = {"BACKEND", p_backend, NULL};
+static const struct pg_value_type t_reply_when = {"WHEN", p_reply_when, NULL};
+static const struct pg_value_type t_nonempty = {"TEXT", p_nonempty, NULL};
+static const struct pg_value_type t_count = {"N", p_count, NULL};
+static const struct pg_value_type t_label = {"NAME", p_label, NULL};
+static const struct pg_value_type t_prefix = {"PREFIX", p_prefix, NULL};
+static const struct pg_value_type t_helper = {"PATH", p_helper, NULL};
+static const struct pg_value_type t_ip_range = {"FIRST-LAST", p_ip_range, NULL};
+static const struct pg_value_type t_api_url = {"URL", p_api_url, NULL};
+static const struct pg_value_type t_level = {"LEVEL", p_log_level, NULL};
 
-static const char *env_get(char **envp, const char *key)
+/* Defaults that depend on where provisiond runs. */
+static void default_namespace(char **envp, char *buf, size_t size)
 {
-	size_t len = strlen(key);
+	FILE *f = fopen(SA_DIR "/namespace", "re");
 
-	for (char **e = envp; e && *e; e++)
-		if (strncmp(*e, key, len) == 0 && (*e)[len] == '=')
-			return *e + len + 1;
-	return NULL;
-}
-
-static void compute_default(const struct setting *st, char **envp, char *buf, size_t size)
-{
-	const char *host, *port;
-	FILE *f;
-
-	buf[0] = '\0';
-	if (strcmp(st->key, "POD_NAMESPACE") == 0) {
-		snprintf(buf, size, "default");
-		f = fopen(SA_DIR "/namespace", "re");
-		if (f) {
-			if (!fgets(buf, (int)size, f))
-				snprintf(buf, size, "default");
-			buf[strcspn(buf, "\r\n")] = '\0';
-			fclose(f);
-		}
-	} else if (strcmp(st->key, "KUBERNETES_API_URL") == 0) {
-		host = env_get(envp, "KUBERNETES_SERVICE_HOST");
-		port = env_get(envp, "KUBERNETES_SERVICE_PORT");
-		if (host && port)
-			snprintf(buf, size, strchr(host, ':') ? "https://[%s]:%s" : "https://%s:%s",
-				 host, port);
+	snprintf(buf, size, "default");
+	if (f) {
+		if (!fgets(buf, (int)size, f))
+			snprintf(buf, size, "default");
+		buf[strcspn(buf, "\r\n")] = '\0';
+		fclose(f);
 	}
 }
 
-static void usage(FILE *out)
+static void default_api_url(char **envp, char *buf, size_t size)
+{
+	const char *host = pg_settings_env_get(envp, "KUBERNETES_SERVICE_HOST");
+	const char *port = pg_settings_env_get(envp, "KUBERNETES_SERVICE_PORT");
+
+	if (host && port)
+		snprintf(buf, size, strchr(host, ':') ? "https://[%s]:%s" : "https://%s:%s", host,
+			 port);
+}
+
+#define ROW(key, option, def, type, field, min, max, help)                                         \
+	{                                                                                          \
+		key, NULL, option, def, help, PG_ALL_ROLES, false, type,                           \
+		    PG_SETTING_FIELD(struct pv_settings, field), min, max, NULL                    \
+	}
+/* def NULL: made by fn. */
+#define ROW_FN(key, option, fn, type, field, help)                                                 \
+	{                                                                                          \
+		key, NULL, option, NULL, help, PG_ALL_ROLES, false, type,                          \
+		    PG_SETTING_FIELD(struct pv_settings, field), 0, 0, fn                          \
+	}
+
+static const struct pg_setting table[] = {
+    ROW("PROVISIOND_LISTEN", "listen", "0.0.0.0:8080", &t_listen, listen, 0, 0,
+	"IPv4 address and port to serve"),
+    ROW("GATEWAYS", "gateways", "", &t_gateways, n_gateways, 0, 0,
+	"known gateway names (blank or comma separated)"),
+    ROW("PROVISION_BACKEND", "backend", "netns", &t_backend, backend, 0, 0,
+	"netns (the lab) or kubernetes"),
+    ROW("REPLY_WHEN", "reply-when", "created", &t_reply_when, reply_when, 0, 0,
+	"created: done once the crawler exists; routed: once its tunnel is up (netns)"),
+    ROW("EVENT_SOURCE", "event-source", "/podgw/provisiond", &t_nonempty, event_source, 0, 0,
+	"source attribute of the reply events"),
+    ROW("MAX_BODY_BYTES", "max-body-bytes", "65536", &t_count, max_body, 256, 1 << 20,
+	"larger requests get 413"),
+    ROW("DEDUP_ENTRIES", "dedup-entries", "4096", &t_count, dedup_entries, 16, 1 << 20,
+	"answers kept for redeliveries (source + id)"),
+    ROW("MAX_CONNECTIONS", "max-connections", "256", &t_count, max_connections, 1, 4096,
+	"concurrent HTTP connections"),
+    ROW_FN("POD_NAMESPACE", "pod-namespace", default_namespace, &t_label, pod_namespace,
+	   "namespace of the crawlers (default: the service account's, else default)"),
+    ROW("LAB_PREFIX", "lab-prefix", "podgw-", &t_prefix, lab_prefix, 0, 0,
+	"netns: the lab's namespace prefix"),
+    ROW("NETNS_HELPER", "netns-helper", PV_NETNS_HELPER, &t_helper, netns_helper, 0, 0,
+	"netns: the script that creates and deletes crawler namespaces"),
+    ROW("POD_IP_RANGE", "pod-ip-range", "100-249", &t_ip_range, ip_first, 0, 0,
+	"netns: host numbers of 10.244.0.0/24 given to crawlers"),
+    ROW("ROUTED_TIMEOUT", "routed-timeout", "30", &t_count, routed_timeout, 1, 600,
+	"netns: seconds a crawler has to be routed (reply-when routed)"),
+    ROW_FN("KUBERNETES_API_URL", "kube-api-url", default_api_url, &t_api_url, kube_api_url,
+	   "kubernetes: API server (default "
+	   "https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT)"),
+    ROW("KUBE_TOKEN_FILE", "kube-token-file", SA_DIR "/token", &pg_t_text, kube_token_file, 0, 0,
+	"kubernetes: bearer token file"),
+    ROW("KUBE_CA_FILE", "kube-ca-file", SA_DIR "/ca.crt", &pg_t_text, kube_ca_file, 0, 0,
+	"kubernetes: CA bundle of the API server"),
+    ROW("CRAWLER_IMAGE", "crawler-image", "busybox:1.36", &t_nonempty, crawler_image, 0, 0,
+	"kubernetes: the crawler container's image"),
+    ROW("READY_FILE", "ready-file", "", &pg_t_text, ready_file, 0, 0,
+	"file written once serving (its content: the bound address)"),
+    ROW("LOG_LEVEL", "log-level", "info", &t_level, log_level, 0, 0,
+	"error, warning, info or debug"),
+};
+
+/* Cross-setting rules, after every value parsed. */
+static void check(struct pg_settings_loader *ld, unsigned role, void *cfg)
+{
+	const struct pv_settings *s = cfg;
+
+	if (s->backend == PV_BACKEND_KUBERNETES && s->reply_when == PV_REPLY_ROUTED)
+		pg_settings_report(
+		    ld, "provisiond: REPLY_WHEN: 'routed': only the netns backend supports it");
+	if (s->backend == PV_BACKEND_KUBERNETES && !s->kube_api_url[0])
+		pg_settings_report(ld, "provisiond: KUBERNETES_API_URL: '': needed by the "
+				       "kubernetes backend (not in a cluster?)");
+}
+
+static void usage(FILE *out, unsigned role, const char *prog);
+
+static const struct pg_settings_table settings = {
+    .settings = table,
+    .n = sizeof(table) / sizeof(table[0]),
+    .cfg_size = sizeof(struct pv_settings),
+    .source = "provisiond",
+    .check = check,
+    .usage = usage,
+};
+
+static void usage(FILE *out, unsigned role, const char *prog)
 {
 	fprintf(out,
 		"usage: provisiond [OPTIONS]\n"
 		"Serves CloudEvents (HTTP binding, binary and structured mode): " PV_TYPE_PENDING
 		" creates a crawler bound to data.gateway_name.\n\n");
-	for (size_t i = 0; i < N_SETTINGS; i++)
-		fprintf(out, "  --%-18s %-20s %s (default: %s)\n", table[i].option, table[i].key,
-			table[i].help, table[i].def ? table[i].def : "see text");
-	fprintf(out, "  --help\n\nExit codes: 0 ok, 1 runtime failure, 2 bad configuration.\n");
-}
-
-/* Cross-setting rules, after every value parsed. */
-static int check_whole(struct pv_settings *s, FILE *err)
-{
-	int bad = 0;
-
-	if (s->backend == PV_BACKEND_KUBERNETES && s->reply_when == PV_REPLY_ROUTED) {
-		fprintf(err,
-			"provisiond: REPLY_WHEN: 'routed': only the netns backend supports it\n");
-		bad = 1;
-	}
-	if (s->backend == PV_BACKEND_KUBERNETES && !s->kube_api_url[0]) {
-		fprintf(err, "provisiond: KUBERNETES_API_URL: '': needed by the kubernetes backend "
-			     "(not in a cluster?)\n");
-		bad = 1;
-	}
-	return bad ? -EINVAL : 0;
+	pg_settings_usage(out, &settings, role);
+	fprintf(out, "\nExit codes: 0 ok, 1 runtime failure, 2 bad configuration.\n");
 }
 
 int pv_settings_load(struct pv_settings *s, int argc, char **argv, char **envp, FILE *err)
 {
-	struct option opts[N_SETTINGS + 2];
-	const char *given[N_SETTINGS] = {0};
-	char buf[PATH_MAX];
-	int c, idx, bad = 0;
+	int first_arg, r;
 
-	memset(s, 0, sizeof(*s));
-	for (size_t i = 0; i < N_SETTINGS; i++)
-		opts[i] = (struct option){table[i].option, required_argument, NULL, (int)i};
-	opts[N_SETTINGS] = (struct option){"help", no_argument, NULL, 'h' + 1000};
-	opts[N_SETTINGS + 1] = (struct option){0};
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
-		if (c == 'h' + 1000) {
-			usage(stdout);
-			return PV_SETTINGS_EXIT;
-		}
-		if (c < 0 || (size_t)c >= N_SETTINGS) {
-			usage(err);
-			return -EINVAL;
-		}
-		given[c] = optarg;
-	}
-	if (optind < argc) {
-		fprintf(err, "provisiond: '%s': unexpected argument\n", argv[optind]);
+	r = pg_settings_load(&settings, PG_ALL_ROLES, s, argc, argv, envp, err, &first_arg);
+	if (r != PV_SETTINGS_OK)
+		return r;
+	if (first_arg < argc) {
+		fprintf(err, "provisiond: '%s': unexpected argument\n", argv[first_arg]);
 		return -EINVAL;
 	}
-	for (size_t i = 0; i < N_SETTINGS; i++) {
-		const char *v = given[i] ? given[i] : env_get(envp, table[i].key), *why = NULL;
-
-		if (!v && table[i].def)
-			v = table[i].def;
-		if (!v) {
-			compute_default(&table[i], envp, buf, sizeof(buf));
-			v = buf;
-		}
-		if (table[i].parse(s, v, &why) < 0) {
-			fprintf(err, "provisiond: %s: '%s': %s\n", table[i].key, v, why);
-			bad = 1;
-		}
-	}
-	if (bad || check_whole(s, err) < 0)
-		return -EINVAL;
 	return PV_SETTINGS_OK;
 }
 

@@ -2,9 +2,10 @@
 #ifndef PODGW_PROVISIOND_SETTINGS_H
 #define PODGW_PROVISIOND_SETTINGS_H
 
-/* provisiond's settings: environment variables and long options (options
- * win), every value validated before anything starts, every bad one
- * reported as "KEY: 'value': why". */
+/* provisiond's settings, read with the settings engine (common/settings.h):
+ * environment variables and long options (options win), every value
+ * validated before anything starts, every bad one reported as
+ * "provisiond: KEY: 'value': why". */
 
 #include <limits.h>
 #include <netinet/in.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 
 #include "common/log.h"
+#include "common/settings.h"
 #include "provisiond/event.h"
 
 #define PV_MAX_GATEWAYS 64
@@ -45,10 +47,11 @@ struct pv_settings {
 	enum pg_log_level log_level;
 };
 
-enum { PV_SETTINGS_OK = 0, PV_SETTINGS_EXIT = 1 };
+enum { PV_SETTINGS_OK = PG_SETTINGS_OK, PV_SETTINGS_EXIT = PG_SETTINGS_EXIT };
 
 /* Loads from argv and envp; errors go to err, one line each. Returns
- * PV_SETTINGS_OK, PV_SETTINGS_EXIT (--help printed) or -EINVAL. */
+ * PV_SETTINGS_OK, PV_SETTINGS_EXIT (--help or --version printed) or
+ * -EINVAL. */
 int pv_settings_load(struct pv_settings *s, int argc, char **argv, char **envp, FILE *err);
 
 bool pv_settings_gateway_known(const struct pv_settings *s, const char *name);

@@ -243,30 +243,6 @@ proc_cpu() {
 	awk -v tck="$CLK_TCK" -v run="$run" '{
 		sub(/^.*\) /, ""); printf "%.0f %s\n", ($12 + $13) * 1000 / tck, run }' <<<"$stat"
 }
-# del_pod NAME: the pod's processes, namespace and hosts folder go.
-del_pod() {
-	local ns
-	ns=$(lab_ns "$1")
-	lab_kill_ns_processes "$ns"
-	ip netns delete "$ns" 2>/dev/null || true
-	rm -rf -- "/etc/netns/$ns"
-}
-# stop_pid PID [SIGNAL [SECONDS]]: a process of the lab, not necessarily our child.
-stop_pid() {
-	local pid=$1 sig=${2:-TERM} seconds=${3:-10} i
-	kill -s "$sig" "$pid" 2>/dev/null || return 0
-	for ((i = 0; i < seconds * 50; i++)); do
-		if ! kill -0 "$pid" 2>/dev/null ||
-			[[ $(awk '/^State:/ { print $2 }' "/proc/$pid/status" 2>/dev/null) == Z ]]; then
-			wait "$pid" 2>/dev/null || true
-			return 0
-		fi
-		sleep 0.02
-	done
-	kill -s KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-	return 1
-}
 # flood OUT ARGS...: join-flood in the simulator pod, bounded.
 flood() {
 	local file=$1
@@ -357,7 +333,7 @@ sec_startup() {
 			rec startup.init_failed 1
 			note "clientd init $i: exit code $code: $(tail -n 1 "$LAB_STATE/init.clientd.log")"
 		fi
-		del_pod "$name"
+		lab_del_pod "$name"
 	done
 	lab_stop_pid "$gw_pid" TERM 10 || true
 
@@ -403,7 +379,7 @@ sec_memory() {
 			rec mem.sleep_rss "$(proc_kib "$sleeper" VmRSS)"
 			rec mem.sleep_rssanon "$(proc_kib "$sleeper" RssAnon)"
 			rec mem.sleep_pss "$(rollup_kib "$sleeper" Pss)"
-			stop_pid "$sleeper" TERM 5 || true
+			lab_stop_pid "$sleeper" TERM 5 || true
 		fi
 		f=$W/flood-$rep.json
 		flood "$f" --gateway "$GSTART_IP" --clients "$CLIENTS" --window "$window" \
@@ -514,7 +490,7 @@ sec_cpu() {
 	done
 	lab_stop_pid "$gw_pid" TERM 10 || true
 	for ((k = 1; k <= SIDECARS; k++)); do
-		del_pod "sc$k"
+		lab_del_pod "sc$k"
 	done
 }
 
@@ -870,7 +846,7 @@ probe_start() {
 }
 probe_stop() {
 	touch "$PROBE_STOP"
-	stop_pid "$PROBE_PID" TERM 5 >/dev/null 2>&1 || true
+	lab_stop_pid "$PROBE_PID" TERM 5 >/dev/null 2>&1 || true
 	local i
 	for ((i = 0; i < 100; i++)); do
 		lab_pid_alive "$PROBE_PID" || break
@@ -923,16 +899,16 @@ sec_failover() {
 			t_fault=$EPOCHREALTIME
 			case $kind in
 			kill)
-				stop_pid "$FO_PID" KILL 5 || true
+				lab_stop_pid "$FO_PID" KILL 5 || true
 				fo_start_gw || true
 				;;
 			term)
-				stop_pid "$FO_PID" TERM 10 || true
+				lab_stop_pid "$FO_PID" TERM 10 || true
 				fo_start_gw || true
 				;;
 			replace | replace_*s)
-				stop_pid "$FO_PID" KILL 5 || true
-				del_pod "$FO_POD"
+				lab_stop_pid "$FO_PID" KILL 5 || true
+				lab_del_pod "$FO_POD"
 				# A real replacement pod takes a while: the client has
 				# declared the gateway lost long before it is ready.
 				if [[ $kind =~ ^replace_([0-9]+)s$ ]]; then

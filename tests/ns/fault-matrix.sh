@@ -333,15 +333,6 @@ state_dump() {
 	} | sed 's/^/    /' >&2
 }
 
-# delete_pod NAME: the pod's processes, namespace and hosts folder go.
-delete_pod() {
-	local ns
-	ns=$(lab_ns "$1")
-	lab_kill_ns_processes "$ns"
-	ip netns delete "$ns" 2>/dev/null || true
-	rm -rf -- "/etc/netns/$ns"
-}
-
 # reset_lab: both daemons restarted, and the crawler through the tunnel.
 reset_lab() {
 	info "resetting the lab: restarting gatewayd in $gw_pod and clientd run in $crawler"
@@ -417,7 +408,7 @@ fault_gw_replace() {
 	local old=$gw_pod
 	replaced=$((replaced + 1))
 	lab_stop_pid "$gw_pid" KILL 5 2>/dev/null || true
-	delete_pod "$old"
+	lab_del_pod "$old"
 	gw_pod=$gw_name-r$replaced
 	gw_ip=${gw_ips[$replaced]}
 	add_pod "$gw_pod" "$gw_ip" gateway || fail "gw-replace: cannot create the new gateway pod"
@@ -604,7 +595,7 @@ run_resolve_late() {
 		state_dump "$pod"
 		hold_if_asked
 	fi
-	delete_pod "$pod"
+	lab_del_pod "$pod"
 	return "$rc"
 }
 

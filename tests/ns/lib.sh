@@ -64,19 +64,8 @@ trap t_on_err ERR
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-fail() {
-	echo "FAIL: $T_NAME: $*" >&2
-	exit 1
-}
-
-pass() {
-	echo "PASS: $T_NAME${1:+: $1}"
-	exit 0
-}
-
-info() {
-	echo "$T_NAME: $*"
-}
+# shellcheck source-path=SCRIPTDIR source=../report.sh
+. "$PODGW_SRC/tests/report.sh"
 
 # Checks that go on after a failure add to errors; t_report fails with all
 # of them, one line each, or returns when there are none.

@@ -44,19 +44,8 @@ trap t_cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-fail() {
-	echo "FAIL: $T_NAME: $*" >&2
-	exit 1
-}
-
-pass() {
-	echo "PASS: $T_NAME${1:+: $1}"
-	exit 0
-}
-
-info() {
-	echo "$T_NAME: $*"
-}
+# shellcheck source-path=SCRIPTDIR source=../report.sh
+. "$PODGW_SRC/tests/report.sh"
 
 # t_wait_file FILE SECONDS
 t_wait_file() {

@@ -20,110 +20,23 @@
 #include <libnftnl/table.h>
 
 #include "check.h"
-
-static struct pg_prefix prefix(const char *text)
-{
-	struct pg_prefix p;
-
-	if (pg_prefix_parse(text, &p, false) < 0) {
-		fprintf(stderr, "bad test prefix %s\n", text);
-		abort();
-	}
-	return p;
-}
+#include "nftbatch.h"
 
 static void push(struct pg_prefix_list *l, const char *text)
 {
 	if (l->n >= PG_MAX_PREFIXES)
 		abort();
-	l->items[l->n++] = prefix(text);
+	l->items[l->n++] = nft_test_prefix(text);
 }
 
-/* A serialized batch and the messages in it. */
-struct batch {
-	char *buf;
-	long len;
-	const struct nlmsghdr **msg;
-	size_t n;
-};
-
-static int serialize(const struct pg_nft_table *t, struct batch *b)
-{
-	size_t size = MNL_SOCKET_BUFFER_SIZE;
-
-	memset(b, 0, sizeof(*b));
-	for (;;) {
-		b->buf = malloc(size);
-		if (!b->buf)
-			abort();
-		b->len = pg_nft_table_serialize(t, b->buf, size);
-		if (b->len != -ENOBUFS)
-			break;
-		free(b->buf);
-		size *= 2;
-	}
-	if (b->len < 0)
-		return (int)b->len;
-	{
-		const struct nlmsghdr *nlh;
-		int rem = (int)b->len;
-
-		b->msg = calloc((size_t)b->len / NLMSG_HDRLEN + 1, sizeof(*b->msg));
-		if (!b->msg)
-			abort();
-		for (nlh = (const void *)b->buf; mnl_nlmsg_ok(nlh, rem);
-		     nlh = mnl_nlmsg_next(nlh, &rem))
-			b->msg[b->n++] = nlh;
-		CHECK(rem == 0);
-	}
-	return 0;
-}
-
-static void batch_free(struct batch *b)
-{
-	free(b->msg);
-	free(b->buf);
-}
-
-static bool is_nft(const struct nlmsghdr *nlh, uint16_t type)
-{
-	return nlh->nlmsg_type == (NFNL_SUBSYS_NFTABLES << 8 | type);
-}
-
-/* The messages of one type, in order. */
-static size_t pick(const struct batch *b, uint16_t type, const struct nlmsghdr **out, size_t max)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < b->n; i++)
-		if (is_nft(b->msg[i], type) && n < max)
-			out[n++] = b->msg[i];
-	return n;
-}
-
-/* A rule's chain and expressions as libnftnl prints them. */
+/* A guard rule's expressions; its table must be the guard's. */
 static char *rule_text(const struct nlmsghdr *nlh, char **chain)
 {
-	struct nftnl_rule *r = nftnl_rule_alloc();
-	char *text = NULL, *exprs = NULL;
-	size_t len;
-	FILE *f;
+	char *table = NULL, *text = nft_rule_text(nlh, &table, chain);
 
-	if (!r)
-		abort();
-	CHECK(nftnl_rule_nlmsg_parse(nlh, r) == 0);
-	CHECK_STR(nftnl_rule_get_str(r, NFTNL_RULE_TABLE), PG_GUARD_TABLE);
-	*chain = strdup(nftnl_rule_get_str(r, NFTNL_RULE_CHAIN));
-	f = open_memstream(&text, &len);
-	if (!f)
-		abort();
-	nftnl_rule_fprintf(f, r, NFTNL_OUTPUT_DEFAULT, 0);
-	fclose(f);
-	if (strchr(text, '\n'))
-		exprs = strdup(strchr(text, '\n') + 1);
-	free(text);
-	nftnl_rule_free(r);
-	return exprs;
+	CHECK_STR(table, PG_GUARD_TABLE);
+	free(table);
+	return text;
 }
 
 /* What nft --debug=netlink shows for the guard's rules (the prefixes
@@ -194,11 +107,11 @@ static const char *const rules_no_gateway[] = {
     COUNTED_DROP,
 };
 
-static void check_rules(const struct batch *b, const char *const *want, size_t nwant)
+static void check_rules(const struct nft_batch *b, const char *const *want, size_t nwant)
 {
 	static const char *const chains[] = {"output", "forward"};
 	const struct nlmsghdr *rules[64];
-	size_t n = pick(b, NFT_MSG_NEWRULE, rules, 64);
+	size_t n = nft_batch_pick(b, NFT_MSG_NEWRULE, rules, 64);
 
 	CHECK(n == 2 * nwant);
 	for (size_t i = 0; i < n && i < 2 * nwant; i++) {
@@ -213,12 +126,12 @@ static void check_rules(const struct batch *b, const char *const *want, size_t n
 	}
 }
 
-static void check_chains(const struct batch *b)
+static void check_chains(const struct nft_batch *b)
 {
 	const struct nlmsghdr *msg[4];
 	const uint32_t hooks[] = {NF_INET_LOCAL_OUT, NF_INET_FORWARD};
 	const char *const names[] = {"output", "forward"};
-	size_t n = pick(b, NFT_MSG_NEWCHAIN, msg, 4);
+	size_t n = nft_batch_pick(b, NFT_MSG_NEWCHAIN, msg, 4);
 
 	CHECK(n == 2);
 	for (size_t i = 0; i < n && i < 2; i++) {
@@ -235,14 +148,14 @@ static void check_chains(const struct batch *b)
 	}
 }
 
-static void check_table(const struct batch *b)
+static void check_table(const struct nft_batch *b)
 {
 	const struct nlmsghdr *msg[4];
-	size_t n = pick(b, NFT_MSG_NEWTABLE, msg, 4);
+	size_t n = nft_batch_pick(b, NFT_MSG_NEWTABLE, msg, 4);
 
 	/* create, (delete,) create: an atomic replace of an inet table */
 	CHECK(n == 2);
-	CHECK(pick(b, NFT_MSG_DELTABLE, msg + 2, 1) == 1);
+	CHECK(nft_batch_pick(b, NFT_MSG_DELTABLE, msg + 2, 1) == 1);
 	for (size_t i = 0; i < 3 && i < n + 1; i++) {
 		struct nftnl_table *t = nftnl_table_alloc();
 		const struct nfgenmsg *g = mnl_nlmsg_get_payload(msg[i]);
@@ -256,19 +169,16 @@ static void check_table(const struct batch *b)
 	      b->msg[b->n - 1]->nlmsg_type == NFNL_MSG_BATCH_END);
 }
 
-struct want_elem {
-	uint8_t key[16];
-	uint32_t len, flags;
-};
-
 /* Set NAME is an interval set of key_len-byte keys holding want. */
-static void check_set(const struct batch *b, const char *name, uint32_t key_len,
-		      const struct want_elem *want, size_t nwant)
+static void check_set(const struct nft_batch *b, const char *name, uint32_t key_len,
+		      const struct nft_elem *want, size_t nwant)
 {
 	const struct nlmsghdr *sets[8], *elems[8];
-	size_t ns = pick(b, NFT_MSG_NEWSET, sets, 8), ne = pick(b, NFT_MSG_NEWSETELEM, elems, 8);
+	size_t ns = nft_batch_pick(b, NFT_MSG_NEWSET, sets, 8),
+	       ne = nft_batch_pick(b, NFT_MSG_NEWSETELEM, elems, 8);
+	struct nft_elem got[16];
 	bool found = false;
-	size_t got = 0;
+	size_t n = 0;
 
 	for (size_t i = 0; i < ns; i++) {
 		struct nftnl_set *s = nftnl_set_alloc();
@@ -283,37 +193,19 @@ static void check_set(const struct batch *b, const char *name, uint32_t key_len,
 	}
 	CHECK(found);
 	for (size_t i = 0; i < ne; i++) {
-		struct nftnl_set *s = nftnl_set_alloc();
-		struct nftnl_set_elems_iter *it;
-		struct nftnl_set_elem *e;
+		char *set = NULL;
+		long k = nft_elems_read(elems[i], &set, got + n, n < 16 ? 16 - n : 0);
 
-		CHECK(nftnl_set_elems_nlmsg_parse(elems[i], s) == 0);
-		if (strcmp(nftnl_set_get_str(s, NFTNL_SET_NAME), name) != 0) {
-			nftnl_set_free(s);
-			continue;
-		}
-		it = nftnl_set_elems_iter_create(s);
-		while (it && (e = nftnl_set_elems_iter_next(it)) != NULL) {
-			uint32_t len = 0;
-			const void *key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
-			uint32_t flags = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS)
-					     ? nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS)
-					     : 0;
-
-			if (got < nwant) {
-				CHECK(len == want[got].len);
-				CHECK(key && memcmp(key, want[got].key, want[got].len) == 0);
-				CHECK(flags == want[got].flags);
-			}
-			got++;
-		}
-		if (it)
-			nftnl_set_elems_iter_destroy(it);
-		nftnl_set_free(s);
+		CHECK(k >= 0);
+		if (k > 0 && set && strcmp(set, name) == 0)
+			n += (size_t)k;
+		free(set);
 	}
-	CHECK(got == nwant);
-	if (got != nwant)
-		fprintf(stderr, "set %s: %zu elements, want %zu\n", name, got, nwant);
+	for (size_t i = 0; i < n && i < nwant && i < 16; i++)
+		CHECK(nft_elem_equal(&got[i], &want[i]));
+	CHECK(n == nwant);
+	if (n != nwant)
+		fprintf(stderr, "set %s: %zu elements, want %zu\n", name, n, nwant);
 }
 
 static struct pg_guard_params base_params(void)
@@ -334,27 +226,27 @@ static void test_full(void)
 {
 	static struct pg_prefix_list cluster, dns;
 	const uint32_t end = NFT_SET_ELEM_INTERVAL_END;
-	const struct want_elem cluster4[] = {
+	const struct nft_elem cluster4[] = {
 	    {{10, 244, 0, 0}, 4, 0},
 	    {{10, 245, 0, 0}, 4, end},
 	    {{10, 96, 0, 0}, 4, 0},
 	    {{10, 112, 0, 0}, 4, end},
 	};
-	const struct want_elem cluster6[] = {
+	const struct nft_elem cluster6[] = {
 	    {{0xfd, 0, 0, 0x10}, 16, 0},
 	    {{0xfd, 0, 0, 0x10, 0, 0, 1}, 16, end},
 	};
-	const struct want_elem dns4[] = {
+	const struct nft_elem dns4[] = {
 	    {{10, 96, 0, 10}, 4, 0},
 	    {{10, 96, 0, 11}, 4, end},
 	};
-	const struct want_elem dns6[] = {
+	const struct nft_elem dns6[] = {
 	    {{0xfd, 0, 0, 0x10, [15] = 0x0a}, 16, 0},
 	    {{0xfd, 0, 0, 0x10, [15] = 0x0b}, 16, end},
 	};
 	struct pg_guard_params p = base_params();
 	struct pg_nft_table *t;
-	struct batch b;
+	struct nft_batch b;
 
 	/* Overlaps and duplicates, as real settings have them: an interval
 	 * set refuses overlapping elements, so the narrower ones go. */
@@ -373,7 +265,7 @@ static void test_full(void)
 	CHECK(t != NULL);
 	if (!t)
 		return;
-	CHECK(serialize(t, &b) == 0);
+	CHECK(nft_batch_serialize(t, &b) == 0);
 	check_table(&b);
 	check_chains(&b);
 	check_set(&b, "cluster4", 4, cluster4, 4);
@@ -381,7 +273,7 @@ static void test_full(void)
 	check_set(&b, "dns4", 4, dns4, 2);
 	check_set(&b, "dns6", 16, dns6, 2);
 	check_rules(&b, rules_full, sizeof(rules_full) / sizeof(rules_full[0]));
-	batch_free(&b);
+	nft_batch_free(&b);
 	pg_nft_table_free(t);
 }
 
@@ -393,7 +285,7 @@ static void test_empty(void)
 	static const struct pg_prefix_list none;
 	struct pg_guard_params p = base_params();
 	struct pg_nft_table *t;
-	struct batch b;
+	struct nft_batch b;
 
 	memset(&p.gateway_pod_ip, 0, sizeof(p.gateway_pod_ip));
 	p.cluster_cidrs = &none;
@@ -402,7 +294,7 @@ static void test_empty(void)
 	CHECK(t != NULL);
 	if (!t)
 		return;
-	CHECK(serialize(t, &b) == 0);
+	CHECK(nft_batch_serialize(t, &b) == 0);
 	check_table(&b);
 	check_chains(&b);
 	check_set(&b, "cluster4", 4, NULL, 0);
@@ -410,7 +302,7 @@ static void test_empty(void)
 	check_set(&b, "dns4", 4, NULL, 0);
 	check_set(&b, "dns6", 16, NULL, 0);
 	check_rules(&b, rules_no_gateway, sizeof(rules_no_gateway) / sizeof(rules_no_gateway[0]));
-	batch_free(&b);
+	nft_batch_free(&b);
 	pg_nft_table_free(t);
 }
 
@@ -420,7 +312,7 @@ static void test_gateway_moved(void)
 	struct pg_guard_params p = base_params();
 	struct pg_nft_table *t;
 	const struct nlmsghdr *rules[64];
-	struct batch b;
+	struct nft_batch b;
 	size_t n;
 
 	CHECK(pg_addr_parse("10.244.0.3", &p.gateway_pod_ip) == 0);
@@ -429,8 +321,8 @@ static void test_gateway_moved(void)
 	CHECK(t != NULL);
 	if (!t)
 		return;
-	CHECK(serialize(t, &b) == 0);
-	n = pick(&b, NFT_MSG_NEWRULE, rules, 64);
+	CHECK(nft_batch_serialize(t, &b) == 0);
+	n = nft_batch_pick(&b, NFT_MSG_NEWRULE, rules, 64);
 	CHECK(n == 2 * 9);
 	if (n == 2 * 9) {
 		char *chain = NULL, *text = rule_text(rules[1], &chain);
@@ -441,7 +333,7 @@ static void test_gateway_moved(void)
 		free(chain);
 		free(text);
 	}
-	batch_free(&b);
+	nft_batch_free(&b);
 	pg_nft_table_free(t);
 }
 
@@ -471,16 +363,16 @@ static void test_dns_through_tunnel(void)
 	struct pg_guard_params p = base_params();
 	const struct nlmsghdr *rules[64];
 	struct pg_nft_table *t;
-	struct batch b;
+	struct nft_batch b;
 	size_t n, in_dns = 0;
 
-	p.dns_to = prefix("172.16.0.1/32");
+	p.dns_to = nft_test_prefix("172.16.0.1/32");
 	t = pg_guard_table(&p);
 	CHECK(t != NULL);
 	if (!t)
 		return;
-	CHECK(serialize(t, &b) == 0);
-	n = pick(&b, NFT_MSG_NEWRULE, rules, 64);
+	CHECK(nft_batch_serialize(t, &b) == 0);
+	n = nft_batch_pick(&b, NFT_MSG_NEWRULE, rules, 64);
 	CHECK(n == 2 * 12 + 4 + 2 + 2);
 	for (size_t i = 0; i < n; i++) {
 		char *chain = NULL, *text = rule_text(rules[i], &chain);
@@ -506,7 +398,7 @@ static void test_dns_through_tunnel(void)
 		free(text);
 	}
 	CHECK(in_dns == 4);
-	batch_free(&b);
+	nft_batch_free(&b);
 	pg_nft_table_free(t);
 }
 
@@ -545,25 +437,25 @@ static void test_invalid(void)
 	p.control_port = 0;
 	expect_einval(&p, "control port 0");
 	p = base_params();
-	p.gateway_pod_ip = prefix("10.244.0.0/24");
+	p.gateway_pod_ip = nft_test_prefix("10.244.0.0/24");
 	expect_einval(&p, "gateway is a network");
 	p = base_params();
 	p.gateway_pod_ip.family = AF_UNIX;
 	expect_einval(&p, "gateway of a strange family");
 	p = base_params();
 	bad.n = 1;
-	bad.items[0] = prefix("10.0.0.0/8");
+	bad.items[0] = nft_test_prefix("10.0.0.0/8");
 	bad.items[0].bytes[3] = 1; /* host bits */
 	p.cluster_cidrs = &bad;
 	expect_einval(&p, "cluster CIDR with host bits");
 	bad.items[0].family = 0;
 	expect_einval(&p, "cluster CIDR without a family");
 	p = base_params();
-	p.dns_to = prefix("fd00::1/128");
+	p.dns_to = nft_test_prefix("fd00::1/128");
 	expect_einval(&p, "DNS to an IPv6 address");
-	p.dns_to = prefix("172.16.0.0/24");
+	p.dns_to = nft_test_prefix("172.16.0.0/24");
 	expect_einval(&p, "DNS to a network");
-	p.dns_to = prefix("172.16.0.1/32");
+	p.dns_to = nft_test_prefix("172.16.0.1/32");
 	p.vxlan_if = NULL;
 	expect_einval(&p, "DNS to the tunnel without its link");
 }

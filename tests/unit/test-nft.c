@@ -21,115 +21,15 @@
 #include <libnftnl/table.h>
 
 #include "check.h"
-
-static struct pg_prefix prefix(const char *text)
-{
-	struct pg_prefix p;
-
-	memset(&p, 0, sizeof(p));
-	if (pg_prefix_parse(text, &p, false) < 0) {
-		fprintf(stderr, "bad test prefix %s\n", text);
-		abort();
-	}
-	return p;
-}
-
-/* A serialized batch and the messages in it. */
-struct batch {
-	char *buf;
-	long len;
-	const struct nlmsghdr **msg;
-	size_t n;
-};
-
-/* Serializes t into a buffer grown until it fits. */
-static int serialize(const struct pg_nft_table *t, struct batch *b)
-{
-	size_t size = MNL_SOCKET_BUFFER_SIZE;
-
-	memset(b, 0, sizeof(*b));
-	for (;;) {
-		b->buf = malloc(size);
-		if (!b->buf)
-			return -ENOMEM;
-		b->len = pg_nft_table_serialize(t, b->buf, size);
-		if (b->len != -ENOBUFS)
-			break;
-		free(b->buf);
-		size *= 2;
-	}
-	return b->len < 0 ? (int)b->len : 0;
-}
-
-static void split(struct batch *b)
-{
-	const struct nlmsghdr *nlh;
-	int rem;
-
-	b->n = 0;
-	rem = (int)b->len;
-	for (nlh = (const void *)b->buf; mnl_nlmsg_ok(nlh, rem); nlh = mnl_nlmsg_next(nlh, &rem))
-		b->n++;
-	CHECK(rem == 0);
-	b->msg = calloc(b->n ? b->n : 1, sizeof(*b->msg));
-	if (!b->msg)
-		abort();
-	b->n = 0;
-	rem = (int)b->len;
-	for (nlh = (const void *)b->buf; mnl_nlmsg_ok(nlh, rem); nlh = mnl_nlmsg_next(nlh, &rem))
-		b->msg[b->n++] = nlh;
-}
-
-static void batch_free(struct batch *b)
-{
-	free(b->msg);
-	free(b->buf);
-}
-
-static uint16_t nft_type(uint16_t msg)
-{
-	return (uint16_t)(NFNL_SUBSYS_NFTABLES << 8 | msg);
-}
-
-static int nfgen_family(const struct nlmsghdr *nlh)
-{
-	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
-
-	return g->nfgen_family;
-}
-
-/* The expressions of a NEWRULE message as libnftnl prints them. */
-static char *rule_text(const struct nlmsghdr *nlh, char **chain)
-{
-	struct nftnl_rule *r = nftnl_rule_alloc();
-	char *text = NULL, *exprs = NULL;
-	size_t len;
-	FILE *f;
-
-	if (!r)
-		abort();
-	CHECK(nftnl_rule_nlmsg_parse(nlh, r) == 0);
-	if (chain)
-		*chain = strdup(nftnl_rule_get_str(r, NFTNL_RULE_CHAIN));
-	f = open_memstream(&text, &len);
-	if (!f)
-		abort();
-	nftnl_rule_fprintf(f, r, NFTNL_OUTPUT_DEFAULT, 0);
-	fclose(f);
-	/* The first line names family, table and chain. */
-	if (strchr(text, '\n'))
-		exprs = strdup(strchr(text, '\n') + 1);
-	free(text);
-	nftnl_rule_free(r);
-	return exprs;
-}
+#include "nftbatch.h"
 
 /* The gateway's table, the one the kernel test installs too. */
 static struct pg_nft_table *gateway_table(void)
 {
 	struct pg_nft_table *t = pg_nft_table_new(NFPROTO_INET, "podgw");
-	struct pg_prefix overlay = prefix("172.16.0.0/24"), nets = prefix("10.0.0.0/8");
-	struct pg_prefix to = prefix("10.0.0.0/24"), v6 = prefix("fd00::/64");
+	struct pg_prefix overlay = nft_test_prefix("172.16.0.0/24"),
+			 nets = nft_test_prefix("10.0.0.0/8");
+	struct pg_prefix to = nft_test_prefix("10.0.0.0/24"), v6 = nft_test_prefix("fd00::/64");
 	const uint8_t host[4] = {192, 168, 1, 1};
 	struct pg_nft_rule *r;
 
@@ -263,9 +163,9 @@ static void check_table(const struct nlmsghdr *nlh, uint16_t type, uint16_t flag
 {
 	struct nftnl_table *t = nftnl_table_alloc();
 
-	CHECK(nlh->nlmsg_type == nft_type(type));
+	CHECK(nlh->nlmsg_type == nft_msg_type(type));
 	CHECK(nlh->nlmsg_flags == (NLM_F_REQUEST | NLM_F_ACK | flags));
-	CHECK(nfgen_family(nlh) == NFPROTO_INET);
+	CHECK(nft_msg_family(nlh) == NFPROTO_INET);
 	CHECK(nftnl_table_nlmsg_parse(nlh, t) == 0);
 	CHECK_STR(nftnl_table_get_str(t, NFTNL_TABLE_NAME), "podgw");
 	nftnl_table_free(t);
@@ -276,7 +176,7 @@ static void check_chain(const struct nlmsghdr *nlh, const char *name, const char
 {
 	struct nftnl_chain *c = nftnl_chain_alloc();
 
-	CHECK(nlh->nlmsg_type == nft_type(NFT_MSG_NEWCHAIN));
+	CHECK(nlh->nlmsg_type == nft_msg_type(NFT_MSG_NEWCHAIN));
 	CHECK(nlh->nlmsg_flags == (NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE));
 	CHECK(nftnl_chain_nlmsg_parse(nlh, c) == 0);
 	CHECK_STR(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE), "podgw");
@@ -293,7 +193,7 @@ static void check_set(const struct nlmsghdr *nlh, const char *name, uint32_t key
 {
 	struct nftnl_set *s = nftnl_set_alloc();
 
-	CHECK(nlh->nlmsg_type == nft_type(NFT_MSG_NEWSET));
+	CHECK(nlh->nlmsg_type == nft_msg_type(NFT_MSG_NEWSET));
 	CHECK(nlh->nlmsg_flags == (NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE));
 	CHECK(nftnl_set_nlmsg_parse(nlh, s) == 0);
 	CHECK_STR(nftnl_set_get_str(s, NFTNL_SET_TABLE), "podgw");
@@ -305,42 +205,21 @@ static void check_set(const struct nlmsghdr *nlh, const char *name, uint32_t key
 	nftnl_set_free(s);
 }
 
-struct want_elem {
-	uint8_t key[16];
-	uint32_t len, flags;
-};
-
-/* Parses a set element message and compares its keys and flags. */
+/* A set element message of type for set, holding want. */
 static void check_elems(const struct nlmsghdr *nlh, uint16_t type, const char *set,
-			const struct want_elem *want, size_t n)
+			const struct nft_elem *want, size_t n)
 {
-	struct nftnl_set *s = nftnl_set_alloc();
-	struct nftnl_set_elems_iter *it;
-	struct nftnl_set_elem *e;
-	size_t i = 0;
+	struct nft_elem got[16];
+	char *name = NULL;
+	long k;
 
-	CHECK(nlh->nlmsg_type == nft_type(type));
-	CHECK(nftnl_set_elems_nlmsg_parse(nlh, s) == 0);
-	CHECK_STR(nftnl_set_get_str(s, NFTNL_SET_NAME), set);
-	it = nftnl_set_elems_iter_create(s);
-	while (it && (e = nftnl_set_elems_iter_next(it)) != NULL) {
-		uint32_t len = 0;
-		const void *key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
-		uint32_t flags = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS)
-				     ? nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS)
-				     : 0;
-
-		if (i < n) {
-			CHECK(len == want[i].len);
-			CHECK(key && memcmp(key, want[i].key, want[i].len) == 0);
-			CHECK(flags == want[i].flags);
-		}
-		i++;
-	}
-	CHECK(i == n);
-	if (it)
-		nftnl_set_elems_iter_destroy(it);
-	nftnl_set_free(s);
+	CHECK(nlh->nlmsg_type == nft_msg_type(type));
+	k = nft_elems_read(nlh, &name, got, 16);
+	CHECK_STR(name, set);
+	for (size_t i = 0; k > 0 && i < (size_t)k && i < n && i < 16; i++)
+		CHECK(nft_elem_equal(&got[i], &want[i]));
+	CHECK(k == (long)n);
+	free(name);
 }
 
 struct expr_walk {
@@ -376,21 +255,20 @@ static int walk_expr(struct nftnl_expr *e, void *data)
 static void test_gateway_table(void)
 {
 	const size_t nrules = sizeof(expected_rules) / sizeof(expected_rules[0]);
-	const struct want_elem nets[] = {
+	const struct nft_elem nets[] = {
 	    {{10, 0, 0, 0}, 4, 0},
 	    {{11, 0, 0, 0}, 4, NFT_SET_ELEM_INTERVAL_END},
 	    {{192, 168, 1, 1}, 4, 0},
 	    {{192, 168, 1, 2}, 4, NFT_SET_ELEM_INTERVAL_END},
 	};
-	const struct want_elem peers[] = {{{192, 168, 1, 1}, 4, 0}};
+	const struct nft_elem peers[] = {{{192, 168, 1, 1}, 4, 0}};
 	struct pg_nft_table *t = gateway_table();
-	struct batch b;
+	struct nft_batch b;
 	size_t i, m;
 
 	if (!t)
 		return;
-	CHECK(serialize(t, &b) == 0);
-	split(&b);
+	CHECK(nft_batch_serialize(t, &b) == 0);
 	/* begin, 3 table, 3 chain, 3 set, 2 element, the rules, end */
 	CHECK(b.n == 1 + 3 + 3 + 3 + 2 + nrules + 1);
 	if (b.n != 1 + 3 + 3 + 3 + 2 + nrules + 1)
@@ -422,12 +300,12 @@ static void test_gateway_table(void)
 	check_elems(b.msg[11], NFT_MSG_NEWSETELEM, "nets", nets, 4);
 
 	for (i = 0, m = 12; i < nrules; i++, m++) {
-		char *chain = NULL, *text = rule_text(b.msg[m], &chain);
+		char *chain = NULL, *text = nft_rule_text(b.msg[m], NULL, &chain);
 
-		CHECK(b.msg[m]->nlmsg_type == nft_type(NFT_MSG_NEWRULE));
+		CHECK(b.msg[m]->nlmsg_type == nft_msg_type(NFT_MSG_NEWRULE));
 		CHECK(b.msg[m]->nlmsg_flags ==
 		      (NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_APPEND));
-		CHECK(nfgen_family(b.msg[m]) == NFPROTO_INET);
+		CHECK(nft_msg_family(b.msg[m]) == NFPROTO_INET);
 		CHECK_STR(chain, expected_rules[i][0]);
 		CHECK_STR(text, expected_rules[i][1]);
 		free(chain);
@@ -445,19 +323,19 @@ static void test_gateway_table(void)
 		nftnl_rule_free(r);
 	}
 out:
-	batch_free(&b);
+	nft_batch_free(&b);
 	pg_nft_table_free(t);
 }
 
 static void test_buffer_sizes(void)
 {
 	struct pg_nft_table *t = gateway_table();
-	struct batch b;
+	struct nft_batch b;
 	char *exact;
 
 	if (!t)
 		return;
-	CHECK(serialize(t, &b) == 0);
+	CHECK(nft_batch_serialize(t, &b) == 0);
 	exact = malloc((size_t)b.len);
 	CHECK(exact && pg_nft_table_serialize(t, exact, (size_t)b.len) == b.len);
 	CHECK(exact && memcmp(exact, b.buf, (size_t)b.len) == 0);
@@ -465,23 +343,23 @@ static void test_buffer_sizes(void)
 	CHECK(pg_nft_table_serialize(t, exact, 0) == -ENOBUFS);
 	CHECK(pg_nft_table_serialize(t, NULL, 0) == -EINVAL);
 	free(exact);
-	batch_free(&b);
+	nft_batch_free(&b);
 	pg_nft_table_free(t);
 }
 
 /* Builds a rule in a fresh table and returns its table's serialize result. */
 static long serialize_result(struct pg_nft_table *t)
 {
-	struct batch b;
-	int r = serialize(t, &b);
+	struct nft_batch b;
+	int r = nft_batch_serialize(t, &b);
 
-	batch_free(&b);
+	nft_batch_free(&b);
 	return r;
 }
 
 static void test_invalid(void)
 {
-	struct pg_prefix v6 = prefix("fd00::/64"), v4 = prefix("10.1.0.0/16");
+	struct pg_prefix v6 = nft_test_prefix("fd00::/64"), v4 = nft_test_prefix("10.1.0.0/16");
 	struct pg_prefix hostbits = v4;
 	struct pg_nft_table *t;
 	struct pg_nft_rule *r;
@@ -510,20 +388,19 @@ static void test_invalid(void)
 	CHECK(pg_nft_match_saddr(r, &v4) == 0);
 	CHECK(pg_nft_accept(r) == 0);
 	{
-		struct batch b;
+		struct nft_batch b;
 		char *text;
 
-		CHECK(serialize(t, &b) == 0);
-		split(&b);
+		CHECK(nft_batch_serialize(t, &b) == 0);
 		CHECK(b.n == 7);
-		CHECK(b.n == 7 && nfgen_family(b.msg[5]) == NFPROTO_IPV4);
-		text = b.n == 7 ? rule_text(b.msg[5], NULL) : NULL;
+		CHECK(b.n == 7 && nft_msg_family(b.msg[5]) == NFPROTO_IPV4);
+		text = b.n == 7 ? nft_rule_text(b.msg[5], NULL, NULL) : NULL;
 		CHECK_STR(text, "  [ payload load 4b @ network header + 12 => reg 1 ]\n"
 				"  [ bitwise reg 1 = ( reg 1 & 0x0000ffff ) ^ 0x00000000 ]\n"
 				"  [ cmp eq reg 1 0x0000010a ]\n"
 				"  [ immediate reg 0 accept ]\n");
 		free(text);
-		batch_free(&b);
+		nft_batch_free(&b);
 	}
 	pg_nft_table_free(t);
 
@@ -590,21 +467,20 @@ static void test_invalid(void)
 /* The rules of one table as text, in order; NULL-terminated. */
 static char **table_rules(const struct pg_nft_table *t)
 {
-	struct batch b;
+	struct nft_batch b;
 	char **out = NULL;
 	size_t n = 0;
 
-	CHECK(serialize(t, &b) == 0);
+	CHECK(nft_batch_serialize(t, &b) == 0);
 	if (b.len < 0)
 		return NULL;
-	split(&b);
 	out = calloc(b.n + 1, sizeof(*out));
 	if (!out)
 		abort();
 	for (size_t i = 0; i < b.n; i++)
-		if (b.msg[i]->nlmsg_type == nft_type(NFT_MSG_NEWRULE))
-			out[n++] = rule_text(b.msg[i], NULL);
-	batch_free(&b);
+		if (b.msg[i]->nlmsg_type == nft_msg_type(NFT_MSG_NEWRULE))
+			out[n++] = nft_rule_text(b.msg[i], NULL, NULL);
+	nft_batch_free(&b);
 	return out;
 }
 
@@ -620,8 +496,8 @@ static void free_rules(char **rules)
  * `meta nfproto ipv4`, as our snat does. */
 static void test_egress_exprs(void)
 {
-	struct pg_prefix host = prefix("10.0.0.1/32"), to = prefix("10.1.2.3/32");
-	struct pg_prefix range = prefix("10.1.2.0/30");
+	struct pg_prefix host = nft_test_prefix("10.0.0.1/32"), to = nft_test_prefix("10.1.2.3/32");
+	struct pg_prefix range = nft_test_prefix("10.1.2.0/30");
 	struct pg_nft_table *t = pg_nft_table_new(NFPROTO_INET, "t");
 	struct pg_nft_rule *r;
 	char **rules;
@@ -777,8 +653,8 @@ static void test_set_update(void)
 {
 	const size_t many = 10000;
 	uint8_t pair[2][12];
-	struct want_elem want[2];
-	struct batch b;
+	struct nft_elem want[2];
+	struct nft_batch b;
 	uint32_t *keys;
 	size_t size, total;
 
@@ -796,7 +672,7 @@ static void test_set_update(void)
 	b.len = pg_nft_set_update_serialize(NFPROTO_INET, "podgw", "pairs", false, pair, 12, 2,
 					    b.buf, size);
 	CHECK(b.len > 0);
-	split(&b);
+	CHECK(nft_batch_split(&b));
 	CHECK(b.n == 3);
 	if (b.n == 3) {
 		CHECK(b.msg[0]->nlmsg_type == NFNL_MSG_BATCH_BEGIN);
@@ -804,7 +680,7 @@ static void test_set_update(void)
 		check_elems(b.msg[1], NFT_MSG_DELSETELEM, "pairs", want, 2);
 		CHECK(b.msg[2]->nlmsg_type == NFNL_MSG_BATCH_END);
 	}
-	batch_free(&b);
+	nft_batch_free(&b);
 
 	CHECK(pg_nft_set_update_serialize(NFPROTO_INET, "podgw", "pairs", true, NULL, 12, 1, pair,
 					  sizeof(pair)) == -EINVAL);
@@ -824,14 +700,14 @@ static void test_set_update(void)
 	b.len = pg_nft_set_update_serialize(NFPROTO_INET, "podgw", "peers", true, keys, 4, many,
 					    b.buf, size);
 	CHECK(b.len > 0);
-	split(&b);
+	CHECK(nft_batch_split(&b));
 	CHECK(b.n > 3);
 	total = 0;
 	for (size_t i = 1; i + 1 < b.n; i++) {
 		struct nftnl_set *s = nftnl_set_alloc();
 		struct nftnl_set_elems_iter *it;
 
-		CHECK(b.msg[i]->nlmsg_type == nft_type(NFT_MSG_NEWSETELEM));
+		CHECK(b.msg[i]->nlmsg_type == nft_msg_type(NFT_MSG_NEWSETELEM));
 		CHECK(b.msg[i]->nlmsg_flags == (NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE));
 		CHECK(b.msg[i]->nlmsg_len < UINT16_MAX + 512u);
 		CHECK(nftnl_set_elems_nlmsg_parse(b.msg[i], s) == 0);
@@ -843,7 +719,7 @@ static void test_set_update(void)
 		nftnl_set_free(s);
 	}
 	CHECK(total == many);
-	batch_free(&b);
+	nft_batch_free(&b);
 	free(keys);
 }
 

@@ -14,6 +14,7 @@
 #include <libnftnl/set.h>
 
 #include "check.h"
+#include "nftbatch.h"
 
 #define MAX_RULES 64
 
@@ -25,89 +26,30 @@ struct parsed {
 	char *sets[8];
 };
 
-static uint16_t nft_type(uint16_t msg)
-{
-	return (uint16_t)(NFNL_SUBSYS_NFTABLES << 8 | msg);
-}
-
-static char *rule_text(const struct nlmsghdr *nlh, char **chain)
-{
-	struct nftnl_rule *r = nftnl_rule_alloc();
-	char *text = NULL, *exprs = NULL;
-	size_t len;
-	FILE *f = open_memstream(&text, &len);
-
-	if (!r || !f)
-		abort();
-	CHECK(nftnl_rule_nlmsg_parse(nlh, r) == 0);
-	*chain = strdup(nftnl_rule_get_str(r, NFTNL_RULE_CHAIN));
-	nftnl_rule_fprintf(f, r, NFTNL_OUTPUT_DEFAULT, 0);
-	fclose(f);
-	if (strchr(text, '\n'))
-		exprs = strdup(strchr(text, '\n') + 1);
-	free(text);
-	nftnl_rule_free(r);
-	return exprs;
-}
-
-static char *chain_text(const struct nlmsghdr *nlh)
-{
-	struct nftnl_chain *c = nftnl_chain_alloc();
-	char *s = NULL;
-
-	if (!c)
-		abort();
-	CHECK(nftnl_chain_nlmsg_parse(nlh, c) == 0);
-	if (asprintf(&s, "%s %s %u %d", nftnl_chain_get_str(c, NFTNL_CHAIN_NAME),
-		     nftnl_chain_get_str(c, NFTNL_CHAIN_TYPE),
-		     nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM),
-		     nftnl_chain_get_s32(c, NFTNL_CHAIN_PRIO)) < 0)
-		abort();
-	nftnl_chain_free(c);
-	return s;
-}
-
-static char *set_text(const struct nlmsghdr *nlh)
-{
-	struct nftnl_set *st = nftnl_set_alloc();
-	char *s;
-
-	if (!st)
-		abort();
-	CHECK(nftnl_set_nlmsg_parse(nlh, st) == 0);
-	s = strdup(nftnl_set_get_str(st, NFTNL_SET_NAME));
-	nftnl_set_free(st);
-	return s;
-}
-
 /* Serializes t (freeing it) and parses every message back. */
 static void parse(struct pg_nft_table *t, struct parsed *p)
 {
-	size_t size = 1 << 16;
-	char *buf = malloc(size);
-	const struct nlmsghdr *nlh;
-	long len;
-	int rem;
+	struct nft_batch b;
 
 	memset(p, 0, sizeof(*p));
 	CHECK(t != NULL);
-	if (!buf || !t)
+	if (!t)
 		abort();
-	len = pg_nft_table_serialize(t, buf, size);
-	CHECK(len > 0);
+	CHECK(nft_batch_serialize(t, &b) == 0);
 	pg_nft_table_free(t);
-	rem = (int)(len > 0 ? len : 0);
-	for (nlh = (const void *)buf; mnl_nlmsg_ok(nlh, rem); nlh = mnl_nlmsg_next(nlh, &rem)) {
-		if (nlh->nlmsg_type == nft_type(NFT_MSG_NEWRULE) && p->nrules < MAX_RULES) {
-			p->text[p->nrules] = rule_text(nlh, &p->chain[p->nrules]);
+	for (size_t i = 0; i < b.n; i++) {
+		const struct nlmsghdr *nlh = b.msg[i];
+
+		if (nlh->nlmsg_type == nft_msg_type(NFT_MSG_NEWRULE) && p->nrules < MAX_RULES) {
+			p->text[p->nrules] = nft_rule_text(nlh, NULL, &p->chain[p->nrules]);
 			p->nrules++;
-		} else if (nlh->nlmsg_type == nft_type(NFT_MSG_NEWCHAIN) && p->nchains < 16) {
-			p->chains[p->nchains++] = chain_text(nlh);
-		} else if (nlh->nlmsg_type == nft_type(NFT_MSG_NEWSET) && p->nsets < 8) {
-			p->sets[p->nsets++] = set_text(nlh);
+		} else if (nlh->nlmsg_type == nft_msg_type(NFT_MSG_NEWCHAIN) && p->nchains < 16) {
+			p->chains[p->nchains++] = nft_chain_text(nlh);
+		} else if (nlh->nlmsg_type == nft_msg_type(NFT_MSG_NEWSET) && p->nsets < 8) {
+			p->sets[p->nsets++] = nft_set_name(nlh);
 		}
 	}
-	free(buf);
+	nft_batch_free(&b);
 }
 
 static void parsed_free(struct parsed *p)

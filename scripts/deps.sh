@@ -3,8 +3,23 @@
 #
 # deps.sh: installs what building and testing podgw needs on Debian 12.
 # Quick when everything is there already (no apt run at all).
-# Extra package names may be given as arguments (e.g. shellcheck).
+# Extra package names may be given as arguments (e.g. shellcheck); the
+# argument "containers" stands for what scripts/images.sh and the containers
+# test suite need: rootful podman with runc (crun, podman's first choice,
+# fails on some machines), CNI networking (podman on Debian 12 needs a
+# network stack: containernetworking-plugins, whose firewall plugin calls
+# iptables) and mmdebstrap for the build base. No uidmap, slirp4netns or
+# fuse-overlayfs: nothing runs rootless.
 set -euo pipefail
+
+extra=()
+for arg in "$@"; do
+	if [[ $arg == containers ]]; then
+		extra+=(podman runc containernetworking-plugins iptables mmdebstrap)
+	else
+		extra+=("$arg")
+	fi
+done
 
 packages=(
 	build-essential meson ninja-build pkg-config
@@ -13,7 +28,7 @@ packages=(
 	nftables iproute2 tcpdump iputils-ping procps libcap2-bin
 	libmicrohttpd-dev libjson-c-dev libcurl4-openssl-dev curl python3 # provisiond and its tests
 	clang libclang-rt-dev # fuzzers: libFuzzer and the sanitizer runtimes
-	"$@"
+	"${extra[@]}"
 )
 
 missing=()

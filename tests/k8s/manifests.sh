@@ -10,8 +10,7 @@
 # 3. the environment (and settings file) each gatewayd/clientd container
 #    gets is accepted by the built binary's own --check-config, and what
 #    --check-config prints loads back to the same settings;
-# 4. shellcheck finds nothing in the scripts for images, kind and the
-#    admission controller.
+# 4. shellcheck finds nothing in the scripts for images and kind.
 # A missing tool fails the test, loudly: nothing is skipped.
 set -euo pipefail
 
@@ -75,7 +74,8 @@ for want in 'unknown field in V1SecurityContext' 'privileged must be false' \
 	'allowPrivilegeEscalation must be false' 'readOnlyRootFilesystem must be true' \
 	'resources.requests.memory missing' 'is not pinned' 'readinessProbe missing' \
 	'livenessProbe missing' 'hostPath /' 'must be integer' 'net.ipv4.ip_forward=1' \
-	'one replica' 'Recreate' 'must be headless'; do
+	'one replica' 'Recreate' 'must be headless' '/usr/bin/test is not in the image' \
+	"gatewayd's probes must be"; do
 	grep -qF -- "$want" <<<"$bad_out" || failures+=("validate.mjs did not catch '$want' in bad.yaml")
 done
 
@@ -122,8 +122,8 @@ done < <(node -e 'for (const r of JSON.parse(require("fs").readFileSync(process.
 echo "k8s: $n daemon configurations checked with --check-config" >&2
 
 # 4. Scripts.
-shellcheck "$src/scripts/images.sh" "$src/scripts/kind.sh" "$src/containers/gateway-init" \
-	"$src/containers/gateway-sidecar" "$here/manifests.sh" || failures+=("shellcheck")
+shellcheck "$src/scripts/images.sh" "$src/scripts/kind.sh" "$src/containers/collect.sh" \
+	"$here/manifests.sh" || failures+=("shellcheck")
 
 if ((${#failures[@]} > 0)); then
 	for f in "${failures[@]}"; do

@@ -15,6 +15,7 @@
 #include "common/daemon.h"
 #include "common/log.h"
 #include "provisiond/backend.h"
+#include "provisiond/podman.h"
 #include "provisiond/provision.h"
 #include "provisiond/server.h"
 #include "provisiond/settings.h"
@@ -56,6 +57,8 @@ int main(int argc, char **argv, char **envp)
 	char why[PV_WHY_MAX] = "", addr[INET_ADDRSTRLEN], ready[96];
 	int r, sfd, rc = PG_EXIT_RUNTIME;
 
+	if (argc > 1 && strcmp(argv[1], "podman-pod") == 0)
+		return pv_podman_pod_main(argc - 1, argv + 1);
 	pg_log_init("provisiond");
 	r = pv_settings_load(&s, argc, argv, envp, stderr);
 	if (r == PV_SETTINGS_EXIT)

@@ -80,7 +80,8 @@ for want in 'unknown field in V1SecurityContext' 'privileged must be false' \
 	'resources.requests.memory missing' 'is not pinned' 'readinessProbe missing' \
 	'livenessProbe missing' 'hostPath /' 'must be integer' 'net.ipv4.ip_forward=1' \
 	'one replica' 'Recreate' 'must be headless' "admits more than the Knative broker's filter pods" \
-	'must not ask for injection (setGateway)' 'mounted with defaultMode 0400'; do
+	'must not ask for injection (setGateway)' 'mounted with defaultMode 0400' \
+	"not the controller's /wh/mutating/setgateway" 'needs an objectSelector on the label setGateway'; do
 	grep -qF -- "$want" <<<"$bad_out" || failures+=("validate.mjs did not catch '$want' in bad.yaml")
 done
 

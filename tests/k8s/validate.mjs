@@ -231,6 +231,17 @@ function checkObject(where, obj) {
 			if (!rule.from?.length) err(where, "admits every source");
 		}
 	}
+	// gateway-admision-controller v3.12.0 serves this path; without an
+	// objectSelector every pod of the namespace would wait for the webhook
+	// (failurePolicy Fail), the ones that ask for no gateway included.
+	if (obj.kind === "MutatingWebhookConfiguration")
+		for (const w of obj.webhooks || []) {
+			if (w.clientConfig?.service?.path !== "/wh/mutating/setgateway")
+				err(where, `webhook ${w.name}: path ${w.clientConfig?.service?.path} is not the controller's /wh/mutating/setgateway`);
+			const sel = w.objectSelector || {};
+			if (!sel.matchLabels?.setGateway && !(sel.matchExpressions || []).some((e) => e.key === "setGateway" && e.operator !== "DoesNotExist"))
+				err(where, `webhook ${w.name}: needs an objectSelector on the label setGateway`);
+		}
 	if (obj.kind === "ClusterRole" || obj.kind === "ClusterRoleBinding") err(where, "no cluster-wide RBAC is expected");
 	if (obj.kind === "Role") {
 		if (obj.metadata.namespace !== "crawler-system") err(where, "the provisioner's Role belongs in crawler-system");

@@ -51,7 +51,15 @@ static uint64_t limit(int resource, uint64_t cap)
 	return rl.rlim_max;
 }
 
-static json_object *read_objects(const char *path)
+void pv_podman_default_limits(struct pv_podman_opts *o)
+{
+	if (!o->nofile)
+		o->nofile = limit(RLIMIT_NOFILE, NOFILE_CAP);
+	if (!o->nproc)
+		o->nproc = limit(RLIMIT_NPROC, NPROC_CAP);
+}
+
+json_object *pv_podman_read_objects(const char *path)
 {
 	json_object *o = json_object_from_file(path), *a;
 
@@ -160,10 +168,7 @@ int pv_podman_pod_main(int argc, char **argv)
 		usage(stderr);
 		return PG_EXIT_CONFIG;
 	}
-	if (!o.nofile)
-		o.nofile = limit(RLIMIT_NOFILE, NOFILE_CAP);
-	if (!o.nproc)
-		o.nproc = limit(RLIMIT_NPROC, NPROC_CAP);
+	pv_podman_default_limits(&o);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (strcmp(verb, "down") == 0) {
 		r = pv_podman_down(sock, o.name ? o.name : pod, o.state_dir, why);
@@ -172,7 +177,7 @@ int pv_podman_pod_main(int argc, char **argv)
 		curl_global_cleanup();
 		return r == -EINVAL ? PG_EXIT_CONFIG : r < 0 ? PG_EXIT_RUNTIME : PG_EXIT_OK;
 	}
-	objects = read_objects(objects_file);
+	objects = pv_podman_read_objects(objects_file);
 	if (!objects) {
 		fprintf(stderr, "provisiond: --objects: '%s': not a JSON file (%s)\n", objects_file,
 			json_util_get_last_err() ? json_util_get_last_err() : "unreadable");

@@ -125,6 +125,22 @@ static int plan(json_object *objects, const char *pod, const struct pv_podman_op
 	return r;
 }
 
+/* Says plainly what of this pod is not modelled. */
+static void say_ignored(json_object *objects, const char *pod, const struct pv_podman_opts *o)
+{
+	char why[PV_WHY_MAX];
+	struct pv_kpod kp;
+	char *list;
+
+	if (pv_kpod_find(objects, pod, o, &kp, why) < 0)
+		return;
+	list = pv_podman_ignored(&kp);
+	if (list && *list)
+		fprintf(stderr, "provisiond: podman-pod: %s: not modelled, ignored: %s\n", kp.name,
+			list);
+	free(list);
+}
+
 int pv_podman_pod_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -239,6 +255,7 @@ int pv_podman_pod_main(int argc, char **argv)
 		curl_global_cleanup();
 		return PG_EXIT_CONFIG;
 	}
+	say_ignored(objects, pod, &o);
 	if (strcmp(verb, "plan") == 0)
 		r = plan(objects, pod, &o, why);
 	else

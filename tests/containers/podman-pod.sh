@@ -118,6 +118,11 @@ up() {
 	run up --network "$net" --nofile 4096 --nproc 4096 "$@"
 }
 
+plan=$("$prov" podman-pod plan --objects "$tmp/rendered.json" --network "$net" 2>/dev/null) ||
+	fail "plan failed"
+[[ $plan == *'"name":"'"$pod"'-main"'* || $plan == *'"name": "'"$pod"'-main"'* ]] ||
+	fail "plan does not show the main container"
+[[ -z $(podman pod ls -q --filter "name=^$prefix") ]] || fail "plan made a pod"
 out=$(up --objects "$tmp/rendered.json") || fail "up failed"
 echo "up: $out"
 read -r name ip how <<<"$out"

@@ -15,6 +15,8 @@
 #include "common/daemon.h"
 #include "common/log.h"
 #include "provisiond/backend.h"
+#include "provisiond/crawlerpod.h"
+#include "provisiond/podman.h"
 #include "provisiond/provision.h"
 #include "provisiond/server.h"
 #include "provisiond/settings.h"
@@ -56,7 +58,11 @@ int main(int argc, char **argv, char **envp)
 	char why[PV_WHY_MAX] = "", addr[INET_ADDRSTRLEN], ready[96];
 	int r, sfd, rc = PG_EXIT_RUNTIME;
 
+	if (argc > 1 && strcmp(argv[1], "podman-pod") == 0)
+		return pv_podman_pod_main(argc - 1, argv + 1);
 	pg_log_init("provisiond");
+	if (argc > 1 && strcmp(argv[1], "crawler-pod") == 0)
+		return pv_crawler_pod_cmd(argc - 1, argv + 1, envp);
 	r = pv_settings_load(&s, argc, argv, envp, stderr);
 	if (r == PV_SETTINGS_EXIT)
 		return PG_EXIT_OK;
@@ -75,10 +81,13 @@ int main(int argc, char **argv, char **envp)
 		pg_err("signals: %s", strerror(-sfd));
 		return PG_EXIT_RUNTIME;
 	}
-	ops = s.backend == PV_BACKEND_NETNS ? &pv_backend_netns : &pv_backend_kubernetes;
+	ops = s.backend == PV_BACKEND_NETNS    ? &pv_backend_netns
+	      : s.backend == PV_BACKEND_PODMAN ? &pv_backend_podman
+					       : &pv_backend_kubernetes;
 	r = pv_provisioner_new(&s, ops, &p, why);
 	if (r < 0) {
 		pg_err("backend %s: %s", ops->name, why[0] ? why : strerror(-r));
+		rc = r == -EINVAL ? PG_EXIT_CONFIG : PG_EXIT_RUNTIME;
 		goto out;
 	}
 	r = pv_server_start(&s, p, &srv);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/addr.h"
 #include "common/settings-types.h"
 #include "common/settings.h"
 
@@ -111,8 +112,10 @@ static int p_backend(const struct pg_setting *st, const char *v, void *field, co
 		*backend = PV_BACKEND_NETNS;
 	else if (strcmp(v, "kubernetes") == 0)
 		*backend = PV_BACKEND_KUBERNETES;
+	else if (strcmp(v, "podman") == 0)
+		*backend = PV_BACKEND_PODMAN;
 	else {
-		*why = "expected netns or kubernetes";
+		*why = "expected netns, kubernetes or podman";
 		return -EINVAL;
 	}
 	return 0;
@@ -208,6 +211,73 @@ static int p_api_url(const struct pg_setting *st, const char *v, void *field, co
 	return copy_str(field, st->size, v, why);
 }
 
+static int p_podman_name(const struct pg_setting *st, const char *v, void *field, const char **why)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n >= st->size ||
+	    strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") != n) {
+		*why = "a podman network name (letters, digits, _ . -)";
+		return -EINVAL;
+	}
+	return copy_str(field, st->size, v, why);
+}
+
+static int p_domain(const struct pg_setting *st, const char *v, void *field, const char **why)
+{
+	char buf[128], *save, *tok;
+
+	if (!*v || v[0] == '.' || v[strlen(v) - 1] == '.' || strstr(v, "..") ||
+	    copy_str(buf, sizeof(buf), v, why) < 0) {
+		*why = "not a DNS name (labels of a-z, 0-9, -)";
+		return -EINVAL;
+	}
+	for (tok = strtok_r(buf, ".", &save); tok; tok = strtok_r(NULL, ".", &save))
+		if (!pv_dns_label_ok(tok)) {
+			*why = "not a DNS name (labels of a-z, 0-9, -)";
+			return -EINVAL;
+		}
+	return copy_str(field, st->size, v, why);
+}
+
+/* Blank-separated prefixes (CIDR) or addresses, passed on to clientd as
+ * text: checked here so that a bad one stops provisiond, not every crawler. */
+static int prefix_list(const struct pg_setting *st, const char *v, void *field, bool want_addr,
+		       const char **why)
+{
+	char buf[512], *save, *tok;
+	struct pg_prefix p;
+
+	if (copy_str(buf, sizeof(buf), v, why) < 0 || copy_str(field, st->size, v, why) < 0)
+		return -EINVAL;
+	for (tok = strtok_r(buf, " ,\t", &save); tok; tok = strtok_r(NULL, " ,\t", &save))
+		if ((want_addr ? pg_addr_parse(tok, &p) : pg_prefix_parse(tok, &p, false)) < 0) {
+			*why = want_addr ? "expected blank-separated IP addresses"
+					 : "expected blank-separated CIDRs without host bits";
+			return -EINVAL;
+		}
+	return 0;
+}
+
+static int p_cidrs(const struct pg_setting *st, const char *v, void *field, const char **why)
+{
+	return prefix_list(st, v, field, false, why);
+}
+
+static int p_addrs(const struct pg_setting *st, const char *v, void *field, const char **why)
+{
+	return prefix_list(st, v, field, true, why);
+}
+
+static int p_abs_path(const struct pg_setting *st, const char *v, void *field, const char **why)
+{
+	if (*v && v[0] != '/') {
+		*why = "must be an absolute path";
+		return -EINVAL;
+	}
+	return copy_str(field, st->size, v, why);
+}
+
 static int p_log_level(const struct pg_setting *st, const char *v, void *field, const char **why)
 {
 	if (pg_log_level_parse(v, field) < 0) {
@@ -229,6 +299,11 @@ static const struct pg_value_type t_helper = {"PATH", p_helper, NULL};
 static const struct pg_value_type t_ip_range = {"FIRST-LAST", p_ip_range, NULL};
 static const struct pg_value_type t_api_url = {"URL", p_api_url, NULL};
 static const struct pg_value_type t_level = {"LEVEL", p_log_level, NULL};
+static const struct pg_value_type t_podman_name = {"NAME", p_podman_name, NULL};
+static const struct pg_value_type t_domain = {"DOMAIN", p_domain, NULL};
+static const struct pg_value_type t_cidrs = {"CIDRS", p_cidrs, NULL};
+static const struct pg_value_type t_addrs = {"ADDRESSES", p_addrs, NULL};
+static const struct pg_value_type t_abs_path = {"PATH", p_abs_path, NULL};
 
 /* Defaults that depend on where provisiond runs. */
 static void default_namespace(char **envp, char *buf, size_t size)
@@ -272,9 +347,9 @@ static const struct pg_setting table[] = {
     ROW("GATEWAYS", "gateways", "", &t_gateways, n_gateways, 0, 0,
 	"known gateway names (blank or comma separated)"),
     ROW("PROVISION_BACKEND", "backend", "netns", &t_backend, backend, 0, 0,
-	"netns (the lab) or kubernetes"),
+	"netns (the lab), kubernetes, or podman (one machine, no Kubernetes)"),
     ROW("REPLY_WHEN", "reply-when", "created", &t_reply_when, reply_when, 0, 0,
-	"created: done once the crawler exists; routed: once its tunnel is up (netns)"),
+	"created: done once the crawler exists; routed: once its tunnel is up (netns, podman)"),
     ROW("EVENT_SOURCE", "event-source", "/podgw/provisiond", &t_nonempty, event_source, 0, 0,
 	"source attribute of the reply events"),
     ROW("MAX_BODY_BYTES", "max-body-bytes", "65536", &t_count, max_body, 256, 1 << 20,
@@ -300,8 +375,29 @@ static const struct pg_setting table[] = {
 	"kubernetes: bearer token file"),
     ROW("KUBE_CA_FILE", "kube-ca-file", SA_DIR "/ca.crt", &pg_t_text, kube_ca_file, 0, 0,
 	"kubernetes: CA bundle of the API server"),
-    ROW("CRAWLER_IMAGE", "crawler-image", "busybox:1.36", &t_nonempty, crawler_image, 0, 0,
-	"kubernetes: the crawler container's image"),
+    ROW("PODMAN_SOCKET", "podman-socket", "/run/podman/podman.sock", &t_helper, podman_socket, 0, 0,
+	"podman: the libpod API's unix socket"),
+    ROW("PODMAN_NETWORK", "podman-network", "podman", &t_podman_name, podman_network, 0, 0,
+	"podman: the network crawler pods join"),
+    ROW("PODMAN_OBJECTS", "podman-objects", "", &t_abs_path, podman_objects, 0, 0,
+	"podman: JSON List of the Secrets/ConfigMaps crawler pods refer to (membership keys)"),
+    ROW("PODMAN_STATE_DIR", "podman-state-dir", "/run/podgw-podman", &t_helper, podman_state_dir, 0,
+	0, "podman: private folder of the crawler pods' volumes"),
+    ROW("CRAWLER_IMAGE", "crawler-image", "localhost/podgw-crawler:0.1.0", &t_nonempty,
+	crawler_image, 0, 0, "the built-in crawler container's image (no CRAWLER_TEMPLATE_FILE)"),
+    ROW("CRAWLER_TEMPLATE_FILE", "crawler-template-file", "", &t_abs_path, crawler_template_file, 0,
+	0, "JSON pod template ({metadata, spec}) with the crawler containers; empty: built-in"),
+    ROW("CLIENTD_IMAGE", "clientd-image", "localhost/podgw:0.1.0", &t_nonempty, clientd_image, 0, 0,
+	"image of the crawler pod's clientd sidecar"),
+    ROW("GATEWAY_NAMESPACE", "gateway-namespace", "gateway-system", &t_label, gateway_namespace, 0,
+	0, "namespace of the gateways' Services (gateway-NAME)"),
+    ROW("CLUSTER_DOMAIN", "cluster-domain", "cluster.local", &t_domain, cluster_domain, 0, 0,
+	"the cluster's DNS domain"),
+    ROW("CLIENT_NOT_ROUTED_TO_GATEWAY_CIDRS", "client-not-routed-cidrs",
+	"10.244.0.0/16 10.96.0.0/12", &t_cidrs, client_not_routed, 0, 0,
+	"clientd's NOT_ROUTED_TO_GATEWAY_CIDRS: the cluster's pod and service ranges"),
+    ROW("CLIENT_K8S_DNS_IPS", "client-k8s-dns-ips", "10.96.0.10", &t_addrs, client_dns_ips, 0, 0,
+	"clientd's K8S_DNS_IPS: the cluster DNS addresses"),
     ROW("READY_FILE", "ready-file", "", &pg_t_text, ready_file, 0, 0,
 	"file written once serving (its content: the bound address)"),
     ROW("LOG_LEVEL", "log-level", "info", &t_level, log_level, 0, 0,
@@ -314,8 +410,8 @@ static void check(struct pg_settings_loader *ld, unsigned role, void *cfg)
 	const struct pv_settings *s = cfg;
 
 	if (s->backend == PV_BACKEND_KUBERNETES && s->reply_when == PV_REPLY_ROUTED)
-		pg_settings_report(
-		    ld, "provisiond: REPLY_WHEN: 'routed': only the netns backend supports it");
+		pg_settings_report(ld, "provisiond: REPLY_WHEN: 'routed': only the netns and "
+				       "podman backends support it");
 	if (s->backend == PV_BACKEND_KUBERNETES && !s->kube_api_url[0])
 		pg_settings_report(ld, "provisiond: KUBERNETES_API_URL: '': needed by the "
 				       "kubernetes backend (not in a cluster?)");
@@ -336,6 +432,8 @@ static void usage(FILE *out, unsigned role, const char *prog)
 {
 	fprintf(out,
 		"usage: provisiond [OPTIONS]\n"
+		"       provisiond crawler-pod --gateway NAME --name POD [OPTIONS]: prints the "
+		"crawler pod (JSON) that the kubernetes backend creates\n"
 		"Serves CloudEvents (HTTP binding, binary and structured mode): " PV_TYPE_PENDING
 		" creates a crawler bound to data.gateway_name.\n\n");
 	pg_settings_usage(out, &settings, role);

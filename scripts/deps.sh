@@ -9,13 +9,15 @@
 # fails on some machines), CNI networking (podman on Debian 12 needs a
 # network stack: containernetworking-plugins, whose firewall plugin calls
 # iptables) and mmdebstrap for the build base. No uidmap, slirp4netns or
-# fuse-overlayfs: nothing runs rootless.
+# fuse-overlayfs: nothing runs rootless. catatonit: podman's own pause
+# image; busybox-static and python3-yaml: the runner's test (its image, the
+# rendered manifests as JSON).
 set -euo pipefail
 
 extra=()
 for arg in "$@"; do
 	if [[ $arg == containers ]]; then
-		extra+=(podman runc containernetworking-plugins iptables mmdebstrap)
+		extra+=(podman runc containernetworking-plugins iptables mmdebstrap catatonit busybox-static python3-yaml)
 	else
 		extra+=("$arg")
 	fi

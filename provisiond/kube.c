@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The kubernetes backend: one Pod per event, created through the API server
- * with the pod's service account. The pod carries the annotation
- * setGateway=<name>, which the gateway admission webhook turns into the
- * clientd init container and sidecar, as in the reference design. The pod's
- * name is derived from the event, so a redelivery after a restart of
- * provisiond meets 409 AlreadyExists and is answered with the same pod. */
+ * with the pod's service account. The pod is crawlerpod.c's, clientd
+ * included: no admission webhook is involved. The pod's name is derived
+ * from the event, so a redelivery after a restart of provisiond meets 409
+ * AlreadyExists and is answered with the same pod. */
 #include "provisiond/backend.h"
 
 #include <errno.h>
@@ -16,6 +15,7 @@
 #include <json-c/json.h>
 
 #include "common/log.h"
+#include "provisiond/crawlerpod.h"
 
 #define API_TIMEOUT_S	 10
 #define API_RESPONSE_MAX (256 * 1024)
@@ -53,7 +53,18 @@ static size_t collect(char *p, size_t size, size_t n, void *arg)
 
 static int kube_init(const struct pv_settings *s, void **impl, char why[PV_WHY_MAX])
 {
+	struct pv_crawler_spec probe = {.name = "template-check", .gateway = s->gateways[0]};
+	json_object *pod;
 	struct kube *k;
+	int r;
+
+	/* A bad template is a configuration error at start, not a failed
+	 * event later (it is read again at every event: a ConfigMap edit
+	 * that breaks it fails those events with the same line). */
+	r = pv_crawler_pod(s, &probe, &pod, why);
+	if (r < 0)
+		return r;
+	json_object_put(pod);
 
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		snprintf(why, PV_WHY_MAX, "libcurl: global init failed");
@@ -95,33 +106,17 @@ static int read_token(const char *path, char *tok, size_t size, char why[PV_WHY_
 	return 0;
 }
 
-static char *pod_json(const struct kube *k, const struct pv_crawler_spec *spec)
+/* The body: exactly what `provisiond crawler-pod` prints. */
+static char *pod_json(const struct kube *k, const struct pv_crawler_spec *spec,
+		      char why[PV_WHY_MAX])
 {
-	json_object *pod = json_object_new_object(), *meta = json_object_new_object();
-	json_object *labels = json_object_new_object(), *ann = json_object_new_object();
-	json_object *podspec = json_object_new_object(), *containers = json_object_new_array();
-	json_object *c = json_object_new_object();
+	json_object *pod;
 	char *text;
 
-	json_object_object_add(pod, "apiVersion", json_object_new_string("v1"));
-	json_object_object_add(pod, "kind", json_object_new_string("Pod"));
-	json_object_object_add(meta, "name", json_object_new_string(spec->name));
-	json_object_object_add(meta, "namespace", json_object_new_string(k->s->pod_namespace));
-	json_object_object_add(labels, "app.kubernetes.io/managed-by",
-			       json_object_new_string("podgw-provisiond"));
-	json_object_object_add(labels, "podgw.io/gateway", json_object_new_string(spec->gateway));
-	json_object_object_add(meta, "labels", labels);
-	/* What the gateway admission webhook reads to inject clientd. */
-	json_object_object_add(ann, "setGateway", json_object_new_string(spec->gateway));
-	json_object_object_add(meta, "annotations", ann);
-	json_object_object_add(pod, "metadata", meta);
-	json_object_object_add(c, "name", json_object_new_string("crawler"));
-	json_object_object_add(c, "image", json_object_new_string(k->s->crawler_image));
-	json_object_array_add(containers, c);
-	json_object_object_add(podspec, "containers", containers);
-	json_object_object_add(podspec, "restartPolicy", json_object_new_string("Never"));
-	json_object_object_add(pod, "spec", podspec);
-	text = strdup(json_object_to_json_string_ext(pod, JSON_C_TO_STRING_PLAIN));
+	if (pv_crawler_pod(k->s, spec, &pod, why) < 0)
+		return NULL;
+	text = strdup(json_object_to_json_string_ext(pod, JSON_C_TO_STRING_PLAIN |
+							      JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(pod);
 	return text;
 }
@@ -199,13 +194,13 @@ static int kube_create(void *impl, const struct pv_crawler_spec *spec, struct pv
 	struct kube *k = impl;
 	struct buffer resp = {0};
 	char url[1024];
-	char *body = pod_json(k, spec);
+	char *body = pod_json(k, spec, why);
 	json_object *pod = NULL;
 	long status;
 	int r = -EIO;
 
 	if (!body)
-		return -ENOMEM;
+		return why[0] ? -EINVAL : -ENOMEM;
 	snprintf(url, sizeof(url), "%s/api/v1/namespaces/%s/pods", k->s->kube_api_url,
 		 k->s->pod_namespace);
 	status = api_request(k, "POST", url, body, &resp, why);

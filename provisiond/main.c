@@ -15,6 +15,7 @@
 #include "common/daemon.h"
 #include "common/log.h"
 #include "provisiond/backend.h"
+#include "provisiond/crawlerpod.h"
 #include "provisiond/provision.h"
 #include "provisiond/server.h"
 #include "provisiond/settings.h"
@@ -57,6 +58,8 @@ int main(int argc, char **argv, char **envp)
 	int r, sfd, rc = PG_EXIT_RUNTIME;
 
 	pg_log_init("provisiond");
+	if (argc > 1 && strcmp(argv[1], "crawler-pod") == 0)
+		return pv_crawler_pod_cmd(argc - 1, argv + 1, envp);
 	r = pv_settings_load(&s, argc, argv, envp, stderr);
 	if (r == PV_SETTINGS_EXIT)
 		return PG_EXIT_OK;
@@ -79,6 +82,7 @@ int main(int argc, char **argv, char **envp)
 	r = pv_provisioner_new(&s, ops, &p, why);
 	if (r < 0) {
 		pg_err("backend %s: %s", ops->name, why[0] ? why : strerror(-r));
+		rc = r == -EINVAL ? PG_EXIT_CONFIG : PG_EXIT_RUNTIME;
 		goto out;
 	}
 	r = pv_server_start(&s, p, &srv);

@@ -5,6 +5,8 @@
  * daemon refuses to start, so one run shows everything that is wrong. */
 #include "provisiond/settings.h"
 
+#include "common/addr.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
@@ -237,6 +239,78 @@ static int p_image(struct pv_settings *s, const char *v, const char **why)
 	return copy_str(s->crawler_image, sizeof(s->crawler_image), v, why);
 }
 
+static int p_template(struct pv_settings *s, const char *v, const char **why)
+{
+	if (*v && v[0] != '/') {
+		*why = "must be an absolute path (or empty: the built-in example)";
+		return -EINVAL;
+	}
+	return copy_str(s->crawler_template_file, sizeof(s->crawler_template_file), v, why);
+}
+
+static int p_clientd_image(struct pv_settings *s, const char *v, const char **why)
+{
+	if (!*v) {
+		*why = "must not be empty";
+		return -EINVAL;
+	}
+	return copy_str(s->clientd_image, sizeof(s->clientd_image), v, why);
+}
+
+static int p_gw_namespace(struct pv_settings *s, const char *v, const char **why)
+{
+	if (!pv_dns_label_ok(v)) {
+		*why = "not a DNS label";
+		return -EINVAL;
+	}
+	return copy_str(s->gateway_namespace, sizeof(s->gateway_namespace), v, why);
+}
+
+static int p_domain(struct pv_settings *s, const char *v, const char **why)
+{
+	char buf[128], *save, *tok;
+
+	if (copy_str(buf, sizeof(buf), v, why) < 0)
+		return -EINVAL;
+	for (tok = strtok_r(buf, ".", &save); tok; tok = strtok_r(NULL, ".", &save))
+		if (!pv_dns_label_ok(tok)) {
+			*why = "not a DNS name (labels of a-z, 0-9, -)";
+			return -EINVAL;
+		}
+	if (!*v || v[0] == '.' || v[strlen(v) - 1] == '.' || strstr(v, "..")) {
+		*why = "not a DNS name (labels of a-z, 0-9, -)";
+		return -EINVAL;
+	}
+	return copy_str(s->cluster_domain, sizeof(s->cluster_domain), v, why);
+}
+
+/* Blank-separated prefixes (CIDR) or addresses (want_addr), for clientd. */
+static int prefix_list(char *dst, size_t size, const char *v, bool want_addr, const char **why)
+{
+	char buf[512], *save, *tok;
+	struct pg_prefix p;
+
+	if (copy_str(buf, sizeof(buf), v, why) < 0 || copy_str(dst, size, v, why) < 0)
+		return -EINVAL;
+	for (tok = strtok_r(buf, " ,\t", &save); tok; tok = strtok_r(NULL, " ,\t", &save))
+		if ((want_addr ? pg_addr_parse(tok, &p) : pg_prefix_parse(tok, &p, false)) < 0) {
+			*why = want_addr ? "expected blank-separated IP addresses"
+					 : "expected blank-separated CIDRs without host bits";
+			return -EINVAL;
+		}
+	return 0;
+}
+
+static int p_not_routed(struct pv_settings *s, const char *v, const char **why)
+{
+	return prefix_list(s->client_not_routed, sizeof(s->client_not_routed), v, false, why);
+}
+
+static int p_dns_ips(struct pv_settings *s, const char *v, const char **why)
+{
+	return prefix_list(s->client_dns_ips, sizeof(s->client_dns_ips), v, true, why);
+}
+
 static int p_ready(struct pv_settings *s, const char *v, const char **why)
 {
 	return copy_str(s->ready_file, sizeof(s->ready_file), v, why);
@@ -279,8 +353,19 @@ static const struct setting table[] = {
      "kubernetes: bearer token file"},
     {"KUBE_CA_FILE", "kube-ca-file", SA_DIR "/ca.crt", p_ca,
      "kubernetes: CA bundle of the API server"},
-    {"CRAWLER_IMAGE", "crawler-image", "busybox:1.36", p_image,
-     "kubernetes: the crawler container's image"},
+    {"CRAWLER_IMAGE", "crawler-image", "localhost/podgw-crawler:0.1.0", p_image,
+     "the built-in crawler container's image (no CRAWLER_TEMPLATE_FILE)"},
+    {"CRAWLER_TEMPLATE_FILE", "crawler-template-file", "", p_template,
+     "JSON pod template ({metadata, spec}) with the crawler containers; empty: built-in"},
+    {"CLIENTD_IMAGE", "clientd-image", "localhost/podgw:0.1.0", p_clientd_image,
+     "image of the crawler pod's clientd sidecar"},
+    {"GATEWAY_NAMESPACE", "gateway-namespace", "gateway-system", p_gw_namespace,
+     "namespace of the gateways' Services (gateway-NAME)"},
+    {"CLUSTER_DOMAIN", "cluster-domain", "cluster.local", p_domain, "the cluster's DNS domain"},
+    {"CLIENT_NOT_ROUTED_TO_GATEWAY_CIDRS", "client-not-routed-cidrs", "10.244.0.0/16 10.96.0.0/12",
+     p_not_routed, "clientd's NOT_ROUTED_TO_GATEWAY_CIDRS: the cluster's pod and service ranges"},
+    {"CLIENT_K8S_DNS_IPS", "client-k8s-dns-ips", "10.96.0.10", p_dns_ips,
+     "clientd's K8S_DNS_IPS: the cluster DNS addresses"},
     {"READY_FILE", "ready-file", "", p_ready,
      "file written once serving (its content: the bound address)"},
     {"LOG_LEVEL", "log-level", "info", p_log_level, "error, warning, info or debug"},
@@ -325,6 +410,8 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: provisiond [OPTIONS]\n"
+		"       provisiond crawler-pod --gateway NAME --name POD [OPTIONS]: prints the "
+		"crawler pod (JSON) that the kubernetes backend creates\n"
 		"Serves CloudEvents (HTTP binding, binary and structured mode): " PV_TYPE_PENDING
 		" creates a crawler bound to data.gateway_name.\n\n");
 	for (size_t i = 0; i < N_SETTINGS; i++)

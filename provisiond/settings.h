@@ -41,6 +41,13 @@ struct pv_settings {
 	char kube_token_file[PATH_MAX];
 	char kube_ca_file[PATH_MAX];
 	char crawler_image[256];
+	/* the crawler pod (crawlerpod.c) */
+	char crawler_template_file[PATH_MAX];
+	char clientd_image[256];
+	char gateway_namespace[64];
+	char cluster_domain[128];
+	char client_not_routed[512]; /* clientd's NOT_ROUTED_TO_GATEWAY_CIDRS */
+	char client_dns_ips[256];    /* clientd's K8S_DNS_IPS */
 	char ready_file[PATH_MAX];
 	enum pg_log_level log_level;
 };

@@ -27,6 +27,15 @@ bad_setting "MAX_BODY_BYTES: '10'" --gateways foo --max-body-bytes 10
 bad_setting "PROVISION_BACKEND: 'docker'" --gateways foo --backend docker
 "$PROVISIOND" --help | grep -q -- '--reply-when' || fail "--help lacks --reply-when"
 
+# --- a bad crawler template: exit 2 at start, the setting named (no event
+# needed to find out)
+echo '{"spec":{"containers":[]}}' >"$T_DIR/template.json"
+bad_setting "CRAWLER_TEMPLATE_FILE: '$T_DIR/template.json': spec.containers: empty" \
+	--gateways foo --backend kubernetes --kube-api-url http://127.0.0.1:1 \
+	--kube-token-file /dev/null --crawler-template-file "$T_DIR/template.json" --listen 127.0.0.1:0
+bad_setting "crawler-pod --gateway NAME --name POD" crawler-pod --gateway foo
+bad_setting "--gateway: 'baz': not in GATEWAYS" crawler-pod --gateway baz --name x --gateways foo
+
 t_start_recorder
 t_start_provisiond --crawler-image registry.example/crawler:1
 
@@ -52,11 +61,21 @@ check 'j["headers"]["accept"]' application/json
 check 'j["body"]["apiVersion"] + "/" + j["body"]["kind"]' v1/Pod
 check 'j["body"]["metadata"]["name"]' "$pod"
 check 'j["body"]["metadata"]["namespace"]' crawlers
-check 'j["body"]["metadata"]["annotations"]["setGateway"]' foo
+check '"setGateway" in j["body"]["metadata"].get("annotations", {})' False
 check 'j["body"]["metadata"]["labels"]["podgw.io/gateway"]' foo
 check 'j["body"]["spec"]["containers"][0]["image"]' registry.example/crawler:1
 check 'j["body"]["spec"]["restartPolicy"]' Never
-info "POST /api/v1/namespaces/crawlers/pods with bearer token, setGateway=foo: $pod"
+check 'j["body"]["spec"]["initContainers"][0]["name"] + " " + j["body"]["spec"]["initContainers"][0]["restartPolicy"]' "podgw-client Always"
+check '[v["secret"]["secretName"] for v in j["body"]["spec"]["volumes"] if "secret" in v]' "['podgw-membership-foo']"
+# The body is the pod `provisiond crawler-pod` prints, to the byte's meaning.
+"$PROVISIOND" crawler-pod --gateway foo --name "$pod" --pod-namespace crawlers \
+	--crawler-image registry.example/crawler:1 >"$T_DIR/printed.json" ||
+	fail "provisiond crawler-pod failed"
+python3 -c 'import json, sys
+body = json.load(open(sys.argv[1]))["body"]
+sys.exit(body != json.load(open(sys.argv[2])))' "$T_DIR/req.json" "$T_DIR/printed.json" ||
+	fail "the posted pod differs from what provisiond crawler-pod prints"
+info "POST /api/v1/namespaces/crawlers/pods with bearer token: $pod, clientd sidecar, key podgw-membership-foo, no setGateway; the same pod as crawler-pod prints"
 
 # --- provisiond restarts (its memory of answers is gone); the broker
 # redelivers: the API says 409 AlreadyExists, the answer is the same pod.

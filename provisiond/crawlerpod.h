@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef PODGW_PROVISIOND_CRAWLERPOD_H
+#define PODGW_PROVISIOND_CRAWLERPOD_H
+
+/* The one place that writes a crawler's Pod: the operator's crawler
+ * containers (CRAWLER_TEMPLATE_FILE, or a built-in long-running example)
+ * plus clientd as a native sidecar with the gateway's membership key. Every
+ * backend that runs crawlers as pods uses this object as it is. */
+
+#include <json-c/json.h>
+
+#include "provisiond/backend.h"
+#include "provisiond/settings.h"
+
+/* Names provisiond owns inside the pod: a template that uses them is refused. */
+#define PV_POD_SIDECAR	     "podgw-client"
+#define PV_POD_KEY_VOLUME    "podgw-membership-key"
+#define PV_POD_RUN_VOLUME    "podgw-run"
+#define PV_POD_KEY_DIR	     "/etc/podgw/membership"
+#define PV_POD_READY_FILE    "/run/podgw/ready"
+#define PV_POD_GATEWAY_LABEL "podgw.io/gateway"
+
+/* Builds the Pod (apiVersion v1, kind Pod, metadata.name spec->name in
+ * s->pod_namespace) bound to spec->gateway. The template file is read at
+ * every call, so an updated ConfigMap takes effect without a restart. On
+ * failure *pod is NULL, why holds one line (naming CRAWLER_TEMPLATE_FILE
+ * and the field for a bad template) and -EINVAL (bad template) or another
+ * negative errno is returned. The caller owns *pod (json_object_put). */
+int pv_crawler_pod(const struct pv_settings *s, const struct pv_crawler_spec *spec,
+		   struct json_object **pod, char why[PV_WHY_MAX]);
+
+/* `provisiond crawler-pod --gateway NAME --name POD [settings]`: prints the
+ * pod as JSON. Returns an exit code (0, 2 for bad usage or settings). */
+int pv_crawler_pod_cmd(int argc, char **argv, char **envp);
+
+#endif

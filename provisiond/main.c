@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "provisiond/backend.h"
 #include "provisiond/crawlerpod.h"
+#include "provisiond/podman.h"
 #include "provisiond/provision.h"
 #include "provisiond/server.h"
 #include "provisiond/settings.h"
@@ -57,6 +58,8 @@ int main(int argc, char **argv, char **envp)
 	char why[PV_WHY_MAX] = "", addr[INET_ADDRSTRLEN], ready[96];
 	int r, sfd, rc = PG_EXIT_RUNTIME;
 
+	if (argc > 1 && strcmp(argv[1], "podman-pod") == 0)
+		return pv_podman_pod_main(argc - 1, argv + 1);
 	pg_log_init("provisiond");
 	if (argc > 1 && strcmp(argv[1], "crawler-pod") == 0)
 		return pv_crawler_pod_cmd(argc - 1, argv + 1, envp);

@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: MIT */
+/* `provisiond podman-pod up|down`: the podman backend's translation run on
+ * rendered manifests (a JSON List, e.g. `kubectl kustomize DIR` converted to
+ * JSON), so that a test of the manifests exercises the same code as the
+ * backend. */
+#include "provisiond/podman.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include <curl/curl.h>
+
+#include "common/daemon.h"
+#include "common/log.h"
+
+#define DEFAULT_STATE_DIR "/run/podgw-podman"
+#define RLIMIT_CAP	  1048576
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: provisiond podman-pod up --socket PATH --network NET --objects FILE\n"
+		"                                [--pod NAME] [--name NAME] [--pod-ip IP]\n"
+		"                                [--state-dir DIR] [--node-name NAME]\n"
+		"                                [--infra-image IMAGE] [--init-timeout S]\n"
+		"       provisiond podman-pod down --socket PATH --name NAME [--state-dir DIR]\n"
+		"Runs a Pod (or a workload's pod template) from FILE, a JSON List of rendered\n"
+		"objects that also holds the Secrets and ConfigMaps it refers to, in podman\n"
+		"(libpod API on the unix socket PATH). up prints 'NAME IP created|existed'.\n"
+		"State folder default: " DEFAULT_STATE_DIR
+		". What is not modelled: docs/podman.md.\n");
+}
+
+/* What this process may give: runc cannot raise a limit above its hard
+ * one without CAP_SYS_RESOURCE ("error setting rlimits"). */
+static uint64_t limit(int resource)
+{
+	struct rlimit rl;
+
+	if (getrlimit(resource, &rl) < 0 || rl.rlim_max == RLIM_INFINITY ||
+	    rl.rlim_max > RLIMIT_CAP)
+		return RLIMIT_CAP;
+	return rl.rlim_max;
+}
+
+static json_object *read_objects(const char *path)
+{
+	json_object *o = json_object_from_file(path), *a;
+
+	if (!o || json_object_is_type(o, json_type_array) ||
+	    json_object_object_get_ex(o, "items", NULL))
+		return o;
+	a = json_object_new_array();
+	json_object_array_add(a, o);
+	return a;
+}
+
+int pv_podman_pod_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"socket", required_argument, NULL, 's'},
+	    {"network", required_argument, NULL, 'n'},
+	    {"objects", required_argument, NULL, 'o'},
+	    {"pod", required_argument, NULL, 'p'},
+	    {"name", required_argument, NULL, 'N'},
+	    {"pod-ip", required_argument, NULL, 'i'},
+	    {"state-dir", required_argument, NULL, 'd'},
+	    {"node-name", required_argument, NULL, 'H'},
+	    {"infra-image", required_argument, NULL, 'I'},
+	    {"init-timeout", required_argument, NULL, 't'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
+	};
+	struct pv_podman_opts o = {.state_dir = DEFAULT_STATE_DIR,
+				   .network = "podman",
+				   .node_name = "localhost",
+				   .init_timeout_s = 600};
+	const char *sock = NULL, *objects_file = NULL, *pod = NULL, *verb;
+	struct pv_podman_pod res;
+	char why[PV_WHY_MAX] = "", *end;
+	json_object *objects;
+	int c, r;
+
+	pg_log_init("provisiond");
+	if (argc < 2 || argv[1][0] == '-') {
+		usage(argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr);
+		return argc >= 2 && strcmp(argv[1], "--help") == 0 ? PG_EXIT_OK : PG_EXIT_CONFIG;
+	}
+	verb = argv[1];
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			sock = optarg;
+			break;
+		case 'n':
+			o.network = optarg;
+			break;
+		case 'o':
+			objects_file = optarg;
+			break;
+		case 'p':
+			pod = optarg;
+			break;
+		case 'N':
+			o.name = optarg;
+			break;
+		case 'i':
+			o.pod_ip = optarg;
+			break;
+		case 'd':
+			o.state_dir = optarg;
+			break;
+		case 'H':
+			o.node_name = optarg;
+			break;
+		case 'I':
+			o.infra_image = optarg;
+			break;
+		case 't':
+			o.init_timeout_s = (unsigned)strtoul(optarg, &end, 10);
+			if (*end || !*optarg || o.init_timeout_s == 0 || o.init_timeout_s > 86400) {
+				fprintf(stderr, "provisiond: --init-timeout: '%s': 1 to 86400\n",
+					optarg);
+				return PG_EXIT_CONFIG;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			return PG_EXIT_OK;
+		default:
+			usage(stderr);
+			return PG_EXIT_CONFIG;
+		}
+	}
+	if (optind < argc || !sock || (strcmp(verb, "up") != 0 && strcmp(verb, "down") != 0) ||
+	    (strcmp(verb, "up") == 0 && !objects_file) ||
+	    (strcmp(verb, "down") == 0 && !o.name && !pod)) {
+		usage(stderr);
+		return PG_EXIT_CONFIG;
+	}
+	o.nofile = limit(RLIMIT_NOFILE);
+	o.nproc = limit(RLIMIT_NPROC);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (strcmp(verb, "down") == 0) {
+		r = pv_podman_down(sock, o.name ? o.name : pod, o.state_dir, why);
+		if (r < 0)
+			fprintf(stderr, "provisiond: podman-pod down: %s\n", why);
+		curl_global_cleanup();
+		return r == -EINVAL ? PG_EXIT_CONFIG : r < 0 ? PG_EXIT_RUNTIME : PG_EXIT_OK;
+	}
+	objects = read_objects(objects_file);
+	if (!objects) {
+		fprintf(stderr, "provisiond: --objects: '%s': not a JSON file (%s)\n", objects_file,
+			json_util_get_last_err() ? json_util_get_last_err() : "unreadable");
+		curl_global_cleanup();
+		return PG_EXIT_CONFIG;
+	}
+	r = pv_podman_up(sock, objects, pod, &o, &res, why);
+	if (r < 0)
+		fprintf(stderr, "provisiond: podman-pod up: %s\n", why);
+	else
+		printf("%s %s %s\n", res.name, res.ip, res.existed ? "existed" : "created");
+	json_object_put(objects);
+	curl_global_cleanup();
+	return r == -EINVAL ? PG_EXIT_CONFIG : r < 0 ? PG_EXIT_RUNTIME : PG_EXIT_OK;
+}

@@ -40,5 +40,6 @@ struct pv_backend_ops {
 
 extern const struct pv_backend_ops pv_backend_netns;
 extern const struct pv_backend_ops pv_backend_kubernetes;
+extern const struct pv_backend_ops pv_backend_podman;
 
 #endif

@@ -81,7 +81,9 @@ int main(int argc, char **argv, char **envp)
 		pg_err("signals: %s", strerror(-sfd));
 		return PG_EXIT_RUNTIME;
 	}
-	ops = s.backend == PV_BACKEND_NETNS ? &pv_backend_netns : &pv_backend_kubernetes;
+	ops = s.backend == PV_BACKEND_NETNS    ? &pv_backend_netns
+	      : s.backend == PV_BACKEND_PODMAN ? &pv_backend_podman
+					       : &pv_backend_kubernetes;
 	r = pv_provisioner_new(&s, ops, &p, why);
 	if (r < 0) {
 		pg_err("backend %s: %s", ops->name, why[0] ? why : strerror(-r));

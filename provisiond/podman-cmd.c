@@ -17,7 +17,11 @@
 #include "common/log.h"
 
 #define DEFAULT_STATE_DIR "/run/podgw-podman"
-#define RLIMIT_CAP	  1048576
+#define NOFILE_CAP	  1048576
+/* A podman service was seen running with 32768 processes under a parent
+ * allowed 96367; what counts is the service's limit, which this process
+ * cannot see. */
+#define NPROC_CAP 32768
 
 static void usage(FILE *out)
 {
@@ -26,27 +30,36 @@ static void usage(FILE *out)
 		"                                [--pod NAME] [--name NAME] [--pod-ip IP]\n"
 		"                                [--state-dir DIR] [--node-name NAME]\n"
 		"                                [--infra-image IMAGE] [--init-timeout S]\n"
+		"                                [--nofile N] [--nproc N]\n"
 		"       provisiond podman-pod down --socket PATH --name NAME [--state-dir DIR]\n"
 		"Runs a Pod (or a workload's pod template) from FILE, a JSON List of rendered\n"
 		"objects that also holds the Secrets and ConfigMaps it refers to, in podman\n"
 		"(libpod API on the unix socket PATH). up prints 'NAME IP created|existed'.\n"
-		"State folder default: " DEFAULT_STATE_DIR
-		". What is not modelled: docs/podman.md.\n");
+		"State folder default: " DEFAULT_STATE_DIR "; nofile and nproc: this process's\n"
+		"hard limits, at most 1048576 and 32768 (runc cannot exceed the podman service's\n"
+		"own). What is not modelled: docs/podman.md.\n");
 }
 
 /* What this process may give: runc cannot raise a limit above its hard
  * one without CAP_SYS_RESOURCE ("error setting rlimits"). */
-static uint64_t limit(int resource)
+static uint64_t limit(int resource, uint64_t cap)
 {
 	struct rlimit rl;
 
-	if (getrlimit(resource, &rl) < 0 || rl.rlim_max == RLIM_INFINITY ||
-	    rl.rlim_max > RLIMIT_CAP)
-		return RLIMIT_CAP;
+	if (getrlimit(resource, &rl) < 0 || rl.rlim_max == RLIM_INFINITY || rl.rlim_max > cap)
+		return cap;
 	return rl.rlim_max;
 }
 
-static json_object *read_objects(const char *path)
+void pv_podman_default_limits(struct pv_podman_opts *o)
+{
+	if (!o->nofile)
+		o->nofile = limit(RLIMIT_NOFILE, NOFILE_CAP);
+	if (!o->nproc)
+		o->nproc = limit(RLIMIT_NPROC, NPROC_CAP);
+}
+
+json_object *pv_podman_read_objects(const char *path)
 {
 	json_object *o = json_object_from_file(path), *a;
 
@@ -71,6 +84,8 @@ int pv_podman_pod_main(int argc, char **argv)
 	    {"node-name", required_argument, NULL, 'H'},
 	    {"infra-image", required_argument, NULL, 'I'},
 	    {"init-timeout", required_argument, NULL, 't'},
+	    {"nofile", required_argument, NULL, 'F'},
+	    {"nproc", required_argument, NULL, 'P'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -81,6 +96,7 @@ int pv_podman_pod_main(int argc, char **argv)
 	const char *sock = NULL, *objects_file = NULL, *pod = NULL, *verb;
 	struct pv_podman_pod res;
 	char why[PV_WHY_MAX] = "", *end;
+	unsigned long long lim;
 	json_object *objects;
 	int c, r;
 
@@ -128,6 +144,16 @@ int pv_podman_pod_main(int argc, char **argv)
 				return PG_EXIT_CONFIG;
 			}
 			break;
+		case 'F':
+		case 'P':
+			lim = strtoull(optarg, &end, 10);
+			if (*end || !*optarg || lim < 64 || lim > NOFILE_CAP) {
+				fprintf(stderr, "provisiond: --%s: '%s': 64 to %d\n",
+					c == 'F' ? "nofile" : "nproc", optarg, NOFILE_CAP);
+				return PG_EXIT_CONFIG;
+			}
+			*(c == 'F' ? &o.nofile : &o.nproc) = lim;
+			break;
 		case 'h':
 			usage(stdout);
 			return PG_EXIT_OK;
@@ -142,8 +168,7 @@ int pv_podman_pod_main(int argc, char **argv)
 		usage(stderr);
 		return PG_EXIT_CONFIG;
 	}
-	o.nofile = limit(RLIMIT_NOFILE);
-	o.nproc = limit(RLIMIT_NPROC);
+	pv_podman_default_limits(&o);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (strcmp(verb, "down") == 0) {
 		r = pv_podman_down(sock, o.name ? o.name : pod, o.state_dir, why);
@@ -152,7 +177,7 @@ int pv_podman_pod_main(int argc, char **argv)
 		curl_global_cleanup();
 		return r == -EINVAL ? PG_EXIT_CONFIG : r < 0 ? PG_EXIT_RUNTIME : PG_EXIT_OK;
 	}
-	objects = read_objects(objects_file);
+	objects = pv_podman_read_objects(objects_file);
 	if (!objects) {
 		fprintf(stderr, "provisiond: --objects: '%s': not a JSON file (%s)\n", objects_file,
 			json_util_get_last_err() ? json_util_get_last_err() : "unreadable");

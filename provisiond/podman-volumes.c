@@ -113,6 +113,16 @@ int pv_podman_volumes(const struct pv_kpod *kp, json_object **out, char why[PV_W
 			r = WHY("%s.name: not a DNS label", where);
 			break;
 		}
+		json_object_object_foreach(v, k, val)
+		{
+			(void)val;
+			if (r == 0 && strcmp(k, "name") != 0 && strcmp(k, "secret") != 0 &&
+			    strcmp(k, "configMap") != 0 && strcmp(k, "emptyDir") != 0)
+				r = WHY("%s.%s: volume type not modelled by the podman runner",
+					where, k);
+		}
+		if (r < 0)
+			break;
 		if (get(v, "secret")) {
 			snprintf(where + strlen(where), sizeof(where) - strlen(where), ".secret");
 			r = api_volume(kp, get(v, "secret"), true, files, fs_group, where, why);
@@ -121,16 +131,7 @@ int pv_podman_volumes(const struct pv_kpod *kp, json_object **out, char why[PV_W
 				 ".configMap");
 			r = api_volume(kp, get(v, "configMap"), false, files, fs_group, where, why);
 		} else if (!empty) {
-			json_object_object_foreach(v, k, val)
-			{
-				(void)val;
-				if (strcmp(k, "name") != 0)
-					r = WHY("%s.%s: volume type not modelled by the podman "
-						"runner",
-						where, k);
-			}
-			if (r == 0)
-				r = WHY("%s: no volume type", where);
+			r = WHY("%s: no volume type", where);
 		}
 		/* As the kubelet makes them: an emptyDir anyone in the pod may
 		 * write, API volumes readable folders of root's. */

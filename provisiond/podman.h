@@ -102,6 +102,11 @@ int pv_podman_up(const char *socket, json_object *objects, const char *pod,
 int pv_podman_down(const char *socket, const char *name, const char *state_dir,
 		   char why[PV_WHY_MAX]);
 
+/* nofile/nproc left 0: this process's hard limits, capped. */
+void pv_podman_default_limits(struct pv_podman_opts *o);
+/* A JSON file: a List or an array as it is, one object as an array of it. */
+json_object *pv_podman_read_objects(const char *path);
+
 /* `provisiond podman-pod ...`; returns an exit code. */
 int pv_podman_pod_main(int argc, char **argv);
 

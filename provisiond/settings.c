@@ -111,8 +111,10 @@ static int p_backend(struct pv_settings *s, const char *v, const char **why)
 		s->backend = PV_BACKEND_NETNS;
 	else if (strcmp(v, "kubernetes") == 0)
 		s->backend = PV_BACKEND_KUBERNETES;
+	else if (strcmp(v, "podman") == 0)
+		s->backend = PV_BACKEND_PODMAN;
 	else {
-		*why = "expected netns or kubernetes";
+		*why = "expected netns, kubernetes or podman";
 		return -EINVAL;
 	}
 	return 0;
@@ -311,6 +313,42 @@ static int p_dns_ips(struct pv_settings *s, const char *v, const char **why)
 	return prefix_list(s->client_dns_ips, sizeof(s->client_dns_ips), v, true, why);
 }
 
+static int abs_path(char *dst, size_t size, const char *v, bool empty_ok, const char **why)
+{
+	if ((*v || !empty_ok) && v[0] != '/') {
+		*why = "must be an absolute path";
+		return -EINVAL;
+	}
+	return copy_str(dst, size, v, why);
+}
+
+static int p_podman_socket(struct pv_settings *s, const char *v, const char **why)
+{
+	return abs_path(s->podman_socket, sizeof(s->podman_socket), v, false, why);
+}
+
+static int p_podman_network(struct pv_settings *s, const char *v, const char **why)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n >= sizeof(s->podman_network) ||
+	    strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") != n) {
+		*why = "a podman network name (letters, digits, _ . -)";
+		return -EINVAL;
+	}
+	return copy_str(s->podman_network, sizeof(s->podman_network), v, why);
+}
+
+static int p_podman_objects(struct pv_settings *s, const char *v, const char **why)
+{
+	return abs_path(s->podman_objects, sizeof(s->podman_objects), v, true, why);
+}
+
+static int p_podman_state(struct pv_settings *s, const char *v, const char **why)
+{
+	return abs_path(s->podman_state_dir, sizeof(s->podman_state_dir), v, false, why);
+}
+
 static int p_ready(struct pv_settings *s, const char *v, const char **why)
 {
 	return copy_str(s->ready_file, sizeof(s->ready_file), v, why);
@@ -329,9 +367,10 @@ static int p_log_level(struct pv_settings *s, const char *v, const char **why)
 static const struct setting table[] = {
     {"PROVISIOND_LISTEN", "listen", "0.0.0.0:8080", p_listen, "IPv4 address and port to serve"},
     {"GATEWAYS", "gateways", "", p_gateways, "known gateway names (blank or comma separated)"},
-    {"PROVISION_BACKEND", "backend", "netns", p_backend, "netns (the lab) or kubernetes"},
+    {"PROVISION_BACKEND", "backend", "netns", p_backend,
+     "netns (the lab), kubernetes, or podman (one machine, no Kubernetes)"},
     {"REPLY_WHEN", "reply-when", "created", p_reply_when,
-     "created: done once the crawler exists; routed: once its tunnel is up (netns)"},
+     "created: done once the crawler exists; routed: once its tunnel is up (netns, podman)"},
     {"EVENT_SOURCE", "event-source", "/podgw/provisiond", p_source,
      "source attribute of the reply events"},
     {"MAX_BODY_BYTES", "max-body-bytes", "65536", p_max_body, "larger requests get 413"},
@@ -353,6 +392,14 @@ static const struct setting table[] = {
      "kubernetes: bearer token file"},
     {"KUBE_CA_FILE", "kube-ca-file", SA_DIR "/ca.crt", p_ca,
      "kubernetes: CA bundle of the API server"},
+    {"PODMAN_SOCKET", "podman-socket", "/run/podman/podman.sock", p_podman_socket,
+     "podman: the libpod API's unix socket"},
+    {"PODMAN_NETWORK", "podman-network", "podman", p_podman_network,
+     "podman: the network crawler pods join"},
+    {"PODMAN_OBJECTS", "podman-objects", "", p_podman_objects,
+     "podman: JSON List of the Secrets/ConfigMaps crawler pods refer to (membership keys)"},
+    {"PODMAN_STATE_DIR", "podman-state-dir", "/run/podgw-podman", p_podman_state,
+     "podman: private folder of the crawler pods' volumes"},
     {"CRAWLER_IMAGE", "crawler-image", "localhost/podgw-crawler:0.1.0", p_image,
      "the built-in crawler container's image (no CRAWLER_TEMPLATE_FILE)"},
     {"CRAWLER_TEMPLATE_FILE", "crawler-template-file", "", p_template,
@@ -426,8 +473,8 @@ static int check_whole(struct pv_settings *s, FILE *err)
 	int bad = 0;
 
 	if (s->backend == PV_BACKEND_KUBERNETES && s->reply_when == PV_REPLY_ROUTED) {
-		fprintf(err,
-			"provisiond: REPLY_WHEN: 'routed': only the netns backend supports it\n");
+		fprintf(err, "provisiond: REPLY_WHEN: 'routed': only the netns and podman backends "
+			     "support it\n");
 		bad = 1;
 	}
 	if (s->backend == PV_BACKEND_KUBERNETES && !s->kube_api_url[0]) {

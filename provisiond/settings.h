@@ -17,7 +17,7 @@
 
 #define PV_MAX_GATEWAYS 64
 
-enum pv_backend_kind { PV_BACKEND_NETNS, PV_BACKEND_KUBERNETES };
+enum pv_backend_kind { PV_BACKEND_NETNS, PV_BACKEND_KUBERNETES, PV_BACKEND_PODMAN };
 enum pv_reply_when { PV_REPLY_CREATED, PV_REPLY_ROUTED };
 
 struct pv_settings {
@@ -41,6 +41,11 @@ struct pv_settings {
 	char kube_token_file[PATH_MAX];
 	char kube_ca_file[PATH_MAX];
 	char crawler_image[256];
+	/* podman */
+	char podman_socket[108]; /* sun_path */
+	char podman_network[64];
+	char podman_objects[PATH_MAX];
+	char podman_state_dir[PATH_MAX];
 	/* the crawler pod (crawlerpod.c) */
 	char crawler_template_file[PATH_MAX];
 	char clientd_image[256];

@@ -13,6 +13,7 @@ packages=(
 	nftables iproute2 tcpdump iputils-ping procps libcap2-bin
 	libmicrohttpd-dev libjson-c-dev libcurl4-openssl-dev curl python3 # provisiond and its tests
 	clang libclang-rt-dev # fuzzers: libFuzzer and the sanitizer runtimes
+	podman runc catatonit busybox-static python3-yaml # tests/containers (catatonit: podman's pause image)
 	"$@"
 )
 

@@ -7,10 +7,14 @@
 #    unknown fields refused, and pass the least-privilege policy
 #    (validate.mjs; its validators are installed with npm into the build
 #    folder from tests/k8s/package-lock.json); a broken fixture must fail;
-# 3. the environment (and settings file) each gatewayd/clientd container
-#    gets is accepted by the built binary's own --check-config, and what
-#    --check-config prints loads back to the same settings;
-# 4. shellcheck finds nothing in the scripts for images, kind and the
+# 3. the crawler pods provisiond creates, printed by the built provisiond
+#    (`provisiond crawler-pod`) from its Deployment's environment and its
+#    template ConfigMap, and with its built-in crawler, pass step 2 too;
+# 4. the environment (and settings file) each gatewayd/clientd container
+#    gets (the printed pods' clientd included) is accepted by the built
+#    binary's own --check-config, and what --check-config prints loads back
+#    to the same settings;
+# 5. shellcheck finds nothing in the scripts for images, kind and the
 #    admission controller.
 # A missing tool fails the test, loudly: nothing is skipped.
 set -euo pipefail
@@ -75,14 +79,60 @@ for want in 'unknown field in V1SecurityContext' 'privileged must be false' \
 	'allowPrivilegeEscalation must be false' 'readOnlyRootFilesystem must be true' \
 	'resources.requests.memory missing' 'is not pinned' 'readinessProbe missing' \
 	'livenessProbe missing' 'hostPath /' 'must be integer' 'net.ipv4.ip_forward=1' \
-	'one replica' 'Recreate' 'must be headless'; do
+	'one replica' 'Recreate' 'must be headless' "admits more than the Knative broker's filter pods" \
+	'must not ask for injection (setGateway)' 'mounted with defaultMode 0400' \
+	"not the controller's /wh/mutating/setgateway" 'needs an objectSelector on the label setGateway'; do
 	grep -qF -- "$want" <<<"$bad_out" || failures+=("validate.mjs did not catch '$want' in bad.yaml")
 done
 
-# 3. What each daemon gets, judged by the daemon.
+# 3. provisiond's crawler pods, as provisiond prints them. The API server's
+# address is what a pod gets from the cluster; the template is the mounted
+# ConfigMap's file, written here.
 gatewayd=$build/gatewayd/gatewayd
 clientd=$build/clientd/clientd
-[[ -x $gatewayd && -x $clientd ]] || fail "build gatewayd and clientd first (meson compile -C $build)"
+provisiond=$build/provisiond/provisiond
+[[ -x $gatewayd && -x $clientd && -x $provisiond ]] ||
+	fail "build gatewayd, clientd and provisiond first (meson compile -C $build)"
+mkdir -p "$work/printed"
+np=0
+while IFS= read -r rec; do
+	np=$((np + 1))
+	where=$(node -e 'console.log(JSON.parse(process.argv[1]).where)' "$rec")
+	# shellcheck disable=SC2016 # JavaScript, not shell
+	mapfile -t envs < <(node -e 'const r=JSON.parse(process.argv[1]);
+		for (const [k, v] of Object.entries(r.env)) console.log(`${k}=${v}`)' "$rec")
+	tmpl=$(node -e 'console.log(JSON.parse(process.argv[1]).env.CRAWLER_TEMPLATE_FILE ?? "")' "$rec")
+	variants=(builtin)
+	if [[ -n $tmpl ]]; then
+		node -e 'const r=JSON.parse(process.argv[1]), c=r.files[process.argv[2]];
+			if (c === undefined) process.exit(1);
+			require("fs").writeFileSync(process.argv[3], c)' "$rec" "$tmpl" "$work/template-$np.json" ||
+			failures+=("$where: CRAWLER_TEMPLATE_FILE $tmpl is in no mounted ConfigMap")
+		variants+=(template)
+	fi
+	gateways=$(node -e 'console.log((JSON.parse(process.argv[1]).env.GATEWAYS ?? "").replace(/,/g, " "))' "$rec")
+	for gw in $gateways; do
+		for v in "${variants[@]}"; do
+			file=$work/template-$np.json
+			[[ $v == builtin ]] && file=
+			out=$work/printed/provisiond-$np-$gw-$v.yaml
+			env -i "${envs[@]}" KUBERNETES_SERVICE_HOST=10.96.0.1 KUBERNETES_SERVICE_PORT=443 \
+				"$provisiond" crawler-pod --gateway "$gw" --name "crawler-$gw-$v" \
+				--crawler-template-file "$file" >"$out" 2>"$out.err" ||
+				failures+=("$where: provisiond crawler-pod --gateway $gw ($v): $(cat "$out.err")")
+			rm -f "$out.err"
+		done
+	done
+done < <(node -e 'for (const r of JSON.parse(require("fs").readFileSync(process.argv[1])))
+	if (r.provisiond) console.log(JSON.stringify(r))' "$work/env.json")
+((np >= 1)) || failures+=("no provisiond Deployment found in the manifests")
+printed=("$work"/printed/*.yaml)
+((${#printed[@]} >= 4)) || failures+=("only ${#printed[@]} crawler pods printed by provisiond")
+node "$here/validate.mjs" "$modules" "$work/env-printed.json" "${printed[@]}" ||
+	failures+=("crawler pods printed by provisiond: see the FAIL lines above")
+echo "k8s: ${#printed[@]} crawler pods printed by provisiond validated" >&2
+
+# 4. What each daemon gets, judged by the daemon.
 n=0
 while IFS= read -r rec; do
 	n=$((n + 1))
@@ -116,12 +166,13 @@ while IFS= read -r rec; do
 		failures+=("$where: the effective settings do not load back: $again")
 	[[ $again == "$(cat "$work/effective.sh")" ]] ||
 		failures+=("$where: the effective settings change when loaded back")
-done < <(node -e 'for (const r of JSON.parse(require("fs").readFileSync(process.argv[1])))
-	console.log(JSON.stringify(r))' "$work/env.json")
+done < <(node -e 'for (const f of process.argv.slice(1))
+	for (const r of JSON.parse(require("fs").readFileSync(f))) if (!r.provisiond) console.log(JSON.stringify(r))' \
+	"$work/env.json" "$work/env-printed.json")
 ((n >= 6)) || failures+=("only $n daemon configurations found in the manifests")
 echo "k8s: $n daemon configurations checked with --check-config" >&2
 
-# 4. Scripts.
+# 5. Scripts.
 shellcheck "$src/scripts/images.sh" "$src/scripts/kind.sh" "$src/containers/gateway-init" \
 	"$src/containers/gateway-sidecar" "$here/manifests.sh" || failures+=("shellcheck")
 
@@ -131,4 +182,4 @@ if ((${#failures[@]} > 0)); then
 	done
 	exit 1
 fi
-echo "PASS: k8s: ${#dirs[@]} kustomizations render, validate and pass the policy; $n daemon configurations accepted"
+echo "PASS: k8s: ${#dirs[@]} kustomizations render, validate and pass the policy; ${#printed[@]} provisiond crawler pods validated; $n daemon configurations accepted"

@@ -3,7 +3,9 @@
 // validate.mjs MODULES ENV_OUT RENDERED.yaml...: checks the rendered
 // manifests of k8s/ and writes, for every container that runs gatewayd or
 // clientd, the environment it gets (ENV_OUT, JSON) so that the binaries'
-// own --check-config can judge it.
+// own --check-config can judge it; for provisiond, its environment and the
+// ConfigMap files it mounts (records with provisiond: true), so that
+// `provisiond crawler-pod` can print the pods it would create.
 // 1. Schemas: every object against the Kubernetes API schemas (kubernetes-
 //    models; Knative and cert-manager models for their kinds): types,
 //    required fields, enums, formats.
@@ -107,6 +109,8 @@ const podSpecOf = (obj) => {
 const pinned = (image) => /@sha256:[0-9a-f]{64}$/.test(image) || /:[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(image.split("/").pop()) && !image.endsWith(":latest");
 const runsPodgw = (c) => /\/(gatewayd|clientd)$/.test(c.command?.[0] || "");
 const envRecords = [];
+const configMaps = new Map(); // "namespace/name" -> data
+const provisiondMounts = []; // resolved against configMaps at the end
 
 function checkContainer(where, obj, pod, c, kind) {
 	const sc = c.securityContext || {};
@@ -134,6 +138,19 @@ function checkContainer(where, obj, pod, c, kind) {
 	}
 	if (kind === "init" && c.restartPolicy === "Always" && !c.startupProbe)
 		err(where, "a native sidecar needs a startupProbe (it holds the other containers back)");
+	if (/\/provisiond$/.test(c.command?.[0] || "")) {
+		const env = {};
+		for (const e of c.env || []) {
+			if (e.value !== undefined) env[e.name] = e.value;
+			else err(where, `env ${e.name}: provisiond's settings are expected as values`);
+		}
+		const rec = { where, provisiond: true, command: c.command, args: c.args || [], env, files: {} };
+		envRecords.push(rec);
+		for (const m of c.volumeMounts || []) {
+			const v = (pod.volumes || []).find((x) => x.name === m.name);
+			if (v?.configMap) provisiondMounts.push({ rec, dir: m.mountPath, cm: `${obj.metadata.namespace}/${v.configMap.name}` });
+		}
+	}
 	if (runsPodgw(c)) {
 		const env = {};
 		for (const e of c.env || []) {
@@ -162,6 +179,10 @@ function checkContainer(where, obj, pod, c, kind) {
 
 function checkPod(where, obj, pod) {
 	for (const k of ["hostNetwork", "hostPID", "hostIPC"]) if (pod[k]) err(where, `${k} must not be set`);
+	// clientd refuses a key that others can read.
+	for (const v of pod.volumes || [])
+		if (v.secret?.secretName?.startsWith("podgw-membership") && v.secret.defaultMode !== 0o400)
+			err(`${where}.volumes.${v.name}`, "a membership key is mounted with defaultMode 0400");
 	for (const v of pod.volumes || [])
 		if (v.hostPath && v.hostPath.path !== "/dev/net/tun")
 			err(`${where}.volumes.${v.name}`, `hostPath ${v.hostPath.path}: only /dev/net/tun is expected`);
@@ -184,7 +205,18 @@ function checkObject(where, obj) {
 		const ports = (obj.spec.ports || []).map((p) => `${p.protocol}/${p.port}`).sort().join(" ");
 		if (ports !== "UDP/8472 UDP/8473") err(where, `a gateway's Service has ports ${ports}, not UDP/8472 UDP/8473`);
 	}
-	if (obj.kind === "NetworkPolicy") {
+	if (obj.kind === "NetworkPolicy" && obj.spec.podSelector?.matchLabels?.["app.kubernetes.io/name"] === "provisiond") {
+		// The Knative broker's filter pods to provisiond's port, nothing else.
+		for (const rule of obj.spec.ingress || []) {
+			const ports = (rule.ports || []).map((p) => `${p.protocol}/${p.port}`).sort().join(" ");
+			if (ports !== "TCP/8080") err(where, `admits ${ports || "every port"} to provisiond, not only TCP/8080`);
+			for (const f of rule.from || [])
+				if (f.namespaceSelector?.matchLabels?.["kubernetes.io/metadata.name"] !== "knative-eventing" ||
+					f.podSelector?.matchLabels?.["eventing.knative.dev/brokerRole"] !== "filter" || f.ipBlock)
+					err(where, "admits more than the Knative broker's filter pods to provisiond");
+			if (!rule.from?.length) err(where, "admits every source to provisiond");
+		}
+	} else if (obj.kind === "NetworkPolicy") {
 		// Crawler namespaces to VXLAN and membership; monitoring namespaces
 		// to the metrics port; nothing else.
 		for (const rule of obj.spec.ingress || []) {
@@ -199,6 +231,17 @@ function checkObject(where, obj) {
 			if (!rule.from?.length) err(where, "admits every source");
 		}
 	}
+	// gateway-admision-controller v3.12.0 serves this path; without an
+	// objectSelector every pod of the namespace would wait for the webhook
+	// (failurePolicy Fail), the ones that ask for no gateway included.
+	if (obj.kind === "MutatingWebhookConfiguration")
+		for (const w of obj.webhooks || []) {
+			if (w.clientConfig?.service?.path !== "/wh/mutating/setgateway")
+				err(where, `webhook ${w.name}: path ${w.clientConfig?.service?.path} is not the controller's /wh/mutating/setgateway`);
+			const sel = w.objectSelector || {};
+			if (!sel.matchLabels?.setGateway && !(sel.matchExpressions || []).some((e) => e.key === "setGateway" && e.operator !== "DoesNotExist"))
+				err(where, `webhook ${w.name}: needs an objectSelector on the label setGateway`);
+		}
 	if (obj.kind === "ClusterRole" || obj.kind === "ClusterRoleBinding") err(where, "no cluster-wide RBAC is expected");
 	if (obj.kind === "Role") {
 		if (obj.metadata.namespace !== "crawler-system") err(where, "the provisioner's Role belongs in crawler-system");
@@ -214,6 +257,13 @@ function checkObject(where, obj) {
 	// The admission controller's clientd: the ConfigMap's settings.sh.
 	if (obj.kind === "ConfigMap" && obj.data?.["settings.sh"])
 		envRecords.push({ where, settings: obj.data["settings.sh"] });
+	if (obj.kind === "ConfigMap") configMaps.set(`${obj.metadata.namespace}/${obj.metadata.name}`, obj.data || {});
+	// provisiond writes its pods whole: the admission controller must not
+	// inject a second clientd into them.
+	const meta = obj.kind === "Pod" ? obj.metadata : null;
+	if (meta?.labels?.["app.kubernetes.io/managed-by"] === "podgw-provisiond" &&
+		(meta.annotations?.setGateway !== undefined || meta.labels?.setGateway !== undefined))
+		err(where, "a pod made by provisiond must not ask for injection (setGateway)");
 }
 
 let count = 0;
@@ -236,6 +286,13 @@ for (const file of files) {
 		}
 		checkObject(where, obj);
 	}
+}
+for (const { rec, dir, cm } of provisiondMounts) {
+	if (!configMaps.has(cm)) {
+		err(rec.where, `mounts ConfigMap ${cm}, which is not in the manifests`);
+		continue;
+	}
+	for (const [k, v] of Object.entries(configMaps.get(cm))) rec.files[`${dir}/${k}`] = v;
 }
 fs.writeFileSync(envOut, JSON.stringify(envRecords, null, 1));
 for (const e of errors) console.log(`FAIL: ${e}`);

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+/* The podman backend: crawlers on one machine without Kubernetes. The
+ * crawler's Pod is the one crawlerpod.c writes for the kubernetes backend;
+ * podman-run.c runs it (the same translation `provisiond podman-pod` and the
+ * container tests use). The runner starts the crawler containers only once
+ * clientd's startup probe (`clientd check`) has passed, so the answer,
+ * whatever REPLY_WHEN says, comes when the crawler is routed. The Secrets
+ * the pod refers to (the gateway's membership key) come from PODMAN_OBJECTS,
+ * read at every event. */
+#include "provisiond/backend.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+
+#include "common/log.h"
+#include "provisiond/crawlerpod.h"
+#include "provisiond/podman.h"
+
+struct podman {
+	const struct pv_settings *s;
+	char node[64];
+};
+
+static int podman_init(const struct pv_settings *s, void **impl, char why[PV_WHY_MAX])
+{
+	struct podman *p;
+
+	if (access(s->podman_socket, R_OK | W_OK) < 0) {
+		snprintf(why, PV_WHY_MAX, "PODMAN_SOCKET: '%.120s': %s", s->podman_socket,
+			 strerror(errno));
+		return -errno;
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		snprintf(why, PV_WHY_MAX, "libcurl: global init failed");
+		return -EIO;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->s = s;
+	if (gethostname(p->node, sizeof(p->node) - 1) < 0)
+		snprintf(p->node, sizeof(p->node), "localhost");
+	*impl = p;
+	return 0;
+}
+
+static void podman_fini(void *impl)
+{
+	free(impl);
+	curl_global_cleanup();
+}
+
+/* The crawler pod first, then what PODMAN_OBJECTS holds. */
+static int objects_for(const struct pv_settings *s, json_object *pod, json_object **out,
+		       char why[PV_WHY_MAX])
+{
+	json_object *all = json_object_new_array(), *file, *items;
+
+	json_object_array_add(all, pod);
+	*out = all;
+	if (!s->podman_objects[0])
+		return 0;
+	file = pv_podman_read_objects(s->podman_objects);
+	if (!file) {
+		snprintf(why, PV_WHY_MAX, "PODMAN_OBJECTS: '%.120s': not a readable JSON file",
+			 s->podman_objects);
+		return -EINVAL;
+	}
+	items = json_object_is_type(file, json_type_array) ? file : NULL;
+	if (!items)
+		json_object_object_get_ex(file, "items", &items);
+	for (size_t i = 0; items && i < json_object_array_length(items); i++)
+		json_object_array_add(all, json_object_get(json_object_array_get_idx(items, i)));
+	json_object_put(file);
+	return 0;
+}
+
+static int podman_create(void *impl, const struct pv_crawler_spec *spec, struct pv_crawler *out,
+			 char why[PV_WHY_MAX])
+{
+	struct podman *p = impl;
+	const struct pv_settings *s = p->s;
+	struct pv_podman_opts o = {
+	    .network = s->podman_network,
+	    .node_name = p->node,
+	    .state_dir = s->podman_state_dir,
+	    .init_timeout_s = s->routed_timeout,
+	};
+	struct pv_podman_pod res;
+	json_object *pod = NULL, *objects = NULL;
+	int r;
+
+	r = pv_crawler_pod(s, spec, &pod, why);
+	if (r < 0)
+		return r;
+	r = objects_for(s, pod, &objects, why);
+	if (r == 0) {
+		pv_podman_default_limits(&o);
+		r = pv_podman_up(s->podman_socket, objects, spec->name, &o, &res, why);
+	}
+	if (r == 0) {
+		snprintf(out->pod_name, sizeof(out->pod_name), "%s", res.name);
+		snprintf(out->pod_namespace, sizeof(out->pod_namespace), "%s", s->pod_namespace);
+		snprintf(out->pod_ip, sizeof(out->pod_ip), "%s", res.ip);
+		out->existed = res.existed;
+	}
+	json_object_put(objects);
+	return r;
+}
+
+const struct pv_backend_ops pv_backend_podman = {
+    .name = "podman",
+    .init = podman_init,
+    .create = podman_create,
+    .fini = podman_fini,
+};

@@ -339,6 +339,18 @@ static int p_podman_network(struct pv_settings *s, const char *v, const char **w
 	return copy_str(s->podman_network, sizeof(s->podman_network), v, why);
 }
 
+static int p_podman_gw_prefix(struct pv_settings *s, const char *v, const char **why)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n >= sizeof(s->podman_gateway_prefix) ||
+	    strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_.-") != n) {
+		*why = "the start of podman pod names (a-z, 0-9, _ . -; at most 31)";
+		return -EINVAL;
+	}
+	return copy_str(s->podman_gateway_prefix, sizeof(s->podman_gateway_prefix), v, why);
+}
+
 static int p_podman_objects(struct pv_settings *s, const char *v, const char **why)
 {
 	return abs_path(s->podman_objects, sizeof(s->podman_objects), v, true, why);
@@ -400,6 +412,8 @@ static const struct setting table[] = {
      "podman: JSON List of the Secrets/ConfigMaps crawler pods refer to (membership keys)"},
     {"PODMAN_STATE_DIR", "podman-state-dir", "/run/podgw-podman", p_podman_state,
      "podman: private folder of the crawler pods' volumes"},
+    {"PODMAN_GATEWAY_POD_PREFIX", "podman-gateway-pod-prefix", "gateway-", p_podman_gw_prefix,
+     "podman: gateway NAME is the pod PREFIX+NAME; its address becomes the crawler's hostAlias"},
     {"CRAWLER_IMAGE", "crawler-image", "localhost/podgw-crawler:0.1.0", p_image,
      "the built-in crawler container's image (no CRAWLER_TEMPLATE_FILE)"},
     {"CRAWLER_TEMPLATE_FILE", "crawler-template-file", "", p_template,

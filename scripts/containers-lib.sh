@@ -233,25 +233,34 @@ ct_node_internet() {
 }
 
 # The rendered manifests of overlay GW with a fresh membership key, as one
-# JSON List (what `kubectl get -o json` prints): STATE/GW.objects.json.
+# JSON List (what `kubectl get -o json` prints): STATE/GW.objects.json. The
+# images are CT_IMAGE and CT_CRAWLER_IMAGE (PODGW_IMAGE, PODGW_CRAWLER_IMAGE).
 ct_render() {
 	local gw=$1 k8s=$CT_STATE/k8s
 	[[ -d $k8s ]] || cp -r "$CT_SRC/k8s" "$k8s"
 	[[ -s $k8s/overlays/$gw/membership.key ]] ||
 		(umask 077 && head -c 32 /dev/urandom >"$k8s/overlays/$gw/membership.key")
 	kubectl kustomize "$k8s/overlays/$gw" >"$CT_STATE/$gw.objects.yaml" || return 1
-	python3 - "$CT_STATE/$gw.objects.yaml" "$CT_STATE/$gw.objects.json" <<-'PY'
+	python3 - "$CT_STATE/$gw.objects.yaml" "$CT_STATE/$gw.objects.json" \
+		"localhost/podgw:$CT_VERSION=$CT_IMAGE" <<-'PY'
 		import json, sys, yaml
 		docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
-		json.dump({"apiVersion": "v1", "kind": "List", "items": docs}, open(sys.argv[2], "w"))
+		old, new = sys.argv[3].split("=", 1)
+		text = json.dumps({"apiVersion": "v1", "kind": "List", "items": docs})
+		open(sys.argv[2], "w").write(text.replace(json.dumps(old), json.dumps(new)))
 	PY
 }
 
+# Gateway GW's pod, made by the podman backend's own translation of the
+# rendered Deployment; prints the runner's "NAME IP created".
 ct_gateway() {
 	local gw=$1 pid
 	ct_render "$gw" || return 1
-	"$CT_PROVISIOND" podman-pod up --socket "$CT_SOCK" --network "$CT_NET" \
-		--objects "$CT_STATE/$gw.objects.json" --pod "${CT_PREFIX}gateway-$gw" >&2 || return 1
+	mkdir -p "$CT_STATE/pods"
+	# The runner gives containers its own hard limits: the ones runc can set.
+	(ulimit -n 4096 && ulimit -u 4096 && exec "$CT_PROVISIOND" podman-pod up --socket "$CT_SOCK" --network "$CT_NET" \
+		--objects "$CT_STATE/$gw.objects.json" --pod "gateway-$gw" \
+		--name "${CT_PREFIX}gateway-$gw" --state-dir "$CT_STATE/pods" >"$CT_STATE/$gw.up") || return 1
 	pid=$(ct_infra_pid "${CT_PREFIX}gateway-$gw") || return 1
 	# What a CNI gives every pod; gatewayd needs it only once clients send.
 	nsenter -t "$pid" -n ip route replace default via "$(<"$CT_STATE/node-ip")"
@@ -262,8 +271,10 @@ ct_gateway() {
 	}
 }
 
+# gatewayd's READY_FILE, in the pod's emptyDir "run" (a host folder).
 ct_gateway_ready() {
-	[[ $(podman pod inspect -f '{{.State}}' "${CT_PREFIX}gateway-$1" 2>/dev/null) == Running ]]
+	[[ -e $CT_STATE/pods/${CT_PREFIX}gateway-$1/run/ready ]] &&
+		[[ $(podman pod inspect -f '{{.State}}' "${CT_PREFIX}gateway-$1" 2>/dev/null) == Running ]]
 }
 
 ct_provisiond() {

@@ -16,8 +16,8 @@
 #                   the rendered k8s/overlays/GW, default route via the node
 #                   (what a CNI would add)
 #   PREFIXprovisiond  provisiond, podman backend, talking to a podman API
-#                   service on a private socket (STATE/podman.sock); its port
-#                   8080 published on CT_LISTEN (loopback)
+#                   service on a private socket (STATE/podman.sock); on the
+#                   host's network, listening on CT_LISTEN (loopback only)
 #
 #   ct_init PREFIX      select the run; CT_* variables
 #   ct_up GW...         everything above (images built when missing)
@@ -277,15 +277,30 @@ ct_gateway_ready() {
 		[[ $(podman pod inspect -f '{{.State}}' "${CT_PREFIX}gateway-$1" 2>/dev/null) == Running ]]
 }
 
+# The podman backend's view: the API socket, the pod network, the Secrets
+# crawler pods mount (STATE/objects/objects.json), and a volume folder at
+# the same path inside and outside (the service on the host bind-mounts
+# what provisiond writes there). User 0 without capabilities: the socket
+# is root's, and access to it is root on the host anyway. It listens on
+# the host's loopback (host network): the pod network is internal, the host
+# has no route into it, so a published port could not reach it either.
 ct_provisiond() {
-	local gws=$1
-	podman run -d --name "${CT_PREFIX}provisiond" "${CT_ULIMITS[@]}" --network "$CT_NET" \
-		--label "podgw.io/ct=$CT_PREFIX" --cap-drop all --read-only \
-		-p "$CT_LISTEN:8080" -v "$CT_SOCK:/run/podman/podman.sock" \
-		-v "$CT_STATE/objects:/etc/podgw/objects:ro" \
-		-e PROVISIOND_LISTEN=0.0.0.0:8080 -e GATEWAYS="$gws" -e PROVISION_BACKEND=podman \
+	local gws=$1 vols=$CT_STATE/crawlers
+	mkdir -p "$vols"
+	chmod 0700 "$vols"
+	podman run -d --name "${CT_PREFIX}provisiond" "${CT_ULIMITS[@]}" --network host \
+		--label "podgw.io/ct=$CT_PREFIX" --user 0:0 --cap-drop all --read-only \
+		--security-opt no-new-privileges \
+		-v "$CT_SOCK:/run/podman/podman.sock" -v "$CT_STATE/objects:/etc/podgw/objects:ro" \
+		-v "$vols:$vols" \
+		-e PROVISIOND_LISTEN="$CT_LISTEN" -e GATEWAYS="$gws" -e PROVISION_BACKEND=podman \
+		-e REPLY_WHEN=routed -e EVENT_SOURCE=/podgw/containers -e POD_NAMESPACE=crawler-system \
 		-e PODMAN_SOCKET=/run/podman/podman.sock -e PODMAN_NETWORK="$CT_NET" \
-		-e REPLY_WHEN=routed -e EVENT_SOURCE=/podgw/containers \
+		-e PODMAN_OBJECTS=/etc/podgw/objects/objects.json -e PODMAN_STATE_DIR="$vols" \
+		-e PODMAN_GATEWAY_POD_PREFIX="${CT_PREFIX}gateway-" \
+		-e CLIENT_NOT_ROUTED_TO_GATEWAY_CIDRS="$CT_SUBNET" \
+		-e CLIENTD_IMAGE="$CT_IMAGE" \
+		-e CRAWLER_TEMPLATE_FILE=/etc/podgw/objects/crawler-template.json \
 		--entrypoint /usr/local/bin/provisiond "$CT_IMAGE" >/dev/null || return 1
 	ct_wait "$CT_READY_TIMEOUT" ct_provisiond_ready || {
 		ct_err "provisiond not serving on $CT_LISTEN after ${CT_READY_TIMEOUT}s; its log:"
@@ -294,12 +309,38 @@ ct_provisiond() {
 	}
 }
 
+# The demo's crawler (CRAWLER_TEMPLATE_FILE): busybox, non-root, every
+# capability dropped but NET_RAW, which busybox's ping needs (it has no
+# unprivileged ICMP sockets) and which Kubernetes' runtimes give every
+# container by default; podman's defaults lack it.
+ct_crawler_template() {
+	cat >"$CT_STATE/objects/crawler-template.json" <<-EOF
+		{"metadata": {"labels": {"app.kubernetes.io/name": "crawler"}},
+		 "spec": {"containers": [{"name": "crawler", "image": "$CT_CRAWLER_IMAGE",
+		   "command": ["/bin/sleep", "2147483647"],
+		   "securityContext": {"runAsUser": 65534, "runAsGroup": 65534, "runAsNonRoot": true,
+		     "allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true,
+		     "capabilities": {"drop": ["ALL"], "add": ["NET_RAW"]}}}]}}
+	EOF
+}
+
+# The Secrets and ConfigMaps of every rendered overlay, for PODMAN_OBJECTS.
+ct_objects() {
+	python3 - "$CT_STATE/objects/objects.json" "$@" <<-'PY'
+		import json, sys
+		items = []
+		for f in sys.argv[2:]:
+		    items += [o for o in json.load(open(f))["items"] if o["kind"] in ("Secret", "ConfigMap")]
+		json.dump({"apiVersion": "v1", "kind": "List", "items": items}, open(sys.argv[1], "w"))
+	PY
+}
+
 ct_provisiond_ready() {
 	[[ $(curl -sS -m 2 "http://$CT_LISTEN/healthz" 2>/dev/null) == ok* ]]
 }
 
 ct_up() {
-	local gw gws
+	local gw gws objs=()
 	ct_need || return 1
 	ct_build || return 1
 	ct_images || return 1
@@ -311,7 +352,7 @@ ct_up() {
 	ct_log "network $CT_NET ($CT_SUBNET, internal), node $CT_NODE_IP, internet $CT_INTERNET_IP"
 	for gw in "$@"; do
 		ct_gateway "$gw" || return 1
-		cp "$CT_STATE/$gw.objects.json" "$CT_STATE/objects/"
+		objs+=("$CT_STATE/$gw.objects.json")
 		ct_log "gateway $gw: pod ${CT_PREFIX}gateway-$gw, $(ct_pod_netns_exec "${CT_PREFIX}gateway-$gw" ip -4 -o addr show dev eth0 | awk '{print $4}')"
 	done
 	gws=$(
@@ -319,6 +360,8 @@ ct_up() {
 		echo "$*"
 	)
 	printf '%s\n' "$gws" >"$CT_STATE/gateways"
+	ct_objects "${objs[@]}" || return 1
+	ct_crawler_template
 	ct_provisiond "$gws" || return 1
 	ct_log "provisiond: CloudEvents on http://$CT_LISTEN/ (podman backend, $CT_SOCK)"
 }

@@ -8,8 +8,8 @@
 #                        a "node" container routing it to an "internet" container
 #                        (203.0.113.10), gateway foo from the rendered manifests
 #                        (k8s/overlays/foo), and provisiond in its container with
-#                        the podman backend, its CloudEvents port published on
-#                        loopback (PODGW_CT_LISTEN)
+#                        the podman backend, CloudEvents on the host's loopback
+#                        (PODGW_CT_LISTEN)
 #   containers.sh demo   (up if needed) io.podgateway.client.pending for foo:
 #                        provisiond makes the crawler pod through podman's API and
 #                        answers once it is routed; the same for an unknown gateway

@@ -103,8 +103,8 @@ flow_demo() {
 	flow_event "$bad" "demo-$bad-1" || return 1
 	[[ $FLOW_TYPE == io.podgateway.client.scheduling.failed ]] || rc=1
 	echo
-	echo "# 3. ping -c 3 $target in $pod, tcpdump -i eth0 -nv '$FLOW_FILTER' on gateway $gw"
-	flow_ping_capture "$gw" "$pod" "$target" 3 || rc=1
+	echo "# 3. ping -c 2 $target in $pod, tcpdump -i eth0 -nv '$FLOW_FILTER' on gateway $gw"
+	flow_ping_capture "$gw" "$pod" "$target" 2 || rc=1
 	sed 's/^/    /' "$FLOW_DIR/ping-$pod.txt"
 	echo
 	echo "# 4. gateway $gw's eth0: the ping inside VXLAN (VNI 42) from the crawler's pod IP, then leaving from $gw's pod IP"

@@ -78,11 +78,11 @@ pod=$(flow_field "flow-$$-1" pod_name)
 [[ -n $pod ]] || errors+=("scheduling.done without pod_name")
 [[ -n $(flow_field "flow-$$-1" namespace) ]] || errors+=("scheduling.done without namespace")
 # Routed at the moment of the answer: the crawler's outside route is the tunnel.
-route=$(ct_pod_netns_exec "$pod" ip -4 route get "$CT_INTERNET_IP" 2>&1 || true)
+route=$(ct_pod_netns_exec "$pod" ip -4 route get "$CT_INTERNET_IP" 2>&1 | head -n 1 || true)
 info "crawler $pod: $route"
 [[ $route == *"dev vxlan0"* ]] || errors+=("scheduling.done before the crawler was routed: $route")
-overlay=$(flow_field "flow-$$-1" overlay_address)
-[[ -n $overlay ]] || errors+=("scheduling.done without overlay_address")
+overlay=$(ct_pod_netns_exec "$pod" ip -4 -o addr show dev vxlan0 | awk '{ sub(/\/.*/, "", $4); print $4; exit }')
+[[ -n $overlay ]] || fail "crawler $pod has no overlay address"
 
 # 2. An unknown gateway: failed, nothing made.
 flow_event nope "flow-$$-2" /podgw/tests/containers || fail "no answer to the event for nope"

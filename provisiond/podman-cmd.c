@@ -32,6 +32,9 @@ static void usage(FILE *out)
 		"                                [--infra-image IMAGE] [--init-timeout S]\n"
 		"                                [--nofile N] [--nproc N]\n"
 		"       provisiond podman-pod down --socket PATH --name NAME [--state-dir DIR]\n"
+		"       provisiond podman-pod plan --objects FILE [up's options]: prints the\n"
+		"       requests up would send (files as path, mode and size; env as sent, values\n"
+		"       from Secrets included) and changes nothing\n"
 		"Runs a Pod (or a workload's pod template) from FILE, a JSON List of rendered\n"
 		"objects that also holds the Secrets and ConfigMaps it refers to, in podman\n"
 		"(libpod API on the unix socket PATH). up prints 'NAME IP created|existed'.\n"
@@ -69,6 +72,73 @@ json_object *pv_podman_read_objects(const char *path)
 	a = json_object_new_array();
 	json_object_array_add(a, o);
 	return a;
+}
+
+/* What up would send, as one JSON object; the volumes' files as path, mode
+ * and size, env as sent (values from Secrets included). */
+static int plan(json_object *objects, const char *pod, const struct pv_podman_opts *o,
+		char why[PV_WHY_MAX])
+{
+	const char *lists[2] = {"initContainers", "containers"};
+	json_object *out, *vols = NULL, *ctrs, *list, *b;
+	struct pv_kpod kp;
+	int r = pv_kpod_find(objects, pod, o, &kp, why);
+
+	if (r == 0)
+		r = pv_podman_check(&kp, o, why);
+	if (r == 0)
+		r = pv_podman_volumes(&kp, &vols, why);
+	if (r < 0)
+		return r;
+	out = json_object_new_object();
+	json_object_object_add(out, "pod", pv_podman_pod_body(&kp, o));
+	for (size_t i = 0; i < json_object_array_length(vols); i++) {
+		json_object *files = NULL;
+
+		json_object_object_get_ex(json_object_array_get_idx(vols, i), "files", &files);
+		for (size_t j = 0; files && j < json_object_array_length(files); j++) {
+			json_object *f = json_object_array_get_idx(files, j), *d = NULL;
+
+			json_object_object_get_ex(f, "data", &d);
+			json_object_object_add(f, "size",
+					       json_object_new_int(json_object_get_string_len(d)));
+			json_object_object_del(f, "data");
+		}
+	}
+	json_object_object_add(out, "volumes", vols);
+	ctrs = json_object_new_array();
+	json_object_object_add(out, "containers", ctrs);
+	for (int l = 0; l < 2 && r == 0; l++) {
+		json_object_object_get_ex(kp.spec, lists[l], &list);
+		for (size_t i = 0; list && i < json_object_array_length(list) && r == 0; i++) {
+			r = pv_podman_container_body(&kp, json_object_array_get_idx(list, i),
+						     o->pod_ip ? o->pod_ip : "POD_IP", o, &b, why);
+			if (r == 0)
+				json_object_array_add(ctrs, b);
+		}
+		list = NULL;
+	}
+	if (r == 0)
+		printf("%s\n", json_object_to_json_string_ext(
+				   out, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(out);
+	return r;
+}
+
+/* Says plainly what of this pod is not modelled. */
+static void say_ignored(json_object *objects, const char *pod, const struct pv_podman_opts *o)
+{
+	char why[PV_WHY_MAX];
+	struct pv_kpod kp;
+	char *list;
+
+	if (pv_kpod_find(objects, pod, o, &kp, why) < 0)
+		return;
+	list = pv_podman_ignored(&kp);
+	if (list && *list)
+		fprintf(stderr, "provisiond: podman-pod: %s: not modelled, ignored: %s\n", kp.name,
+			list);
+	free(list);
 }
 
 int pv_podman_pod_main(int argc, char **argv)
@@ -162,8 +232,9 @@ int pv_podman_pod_main(int argc, char **argv)
 			return PG_EXIT_CONFIG;
 		}
 	}
-	if (optind < argc || !sock || (strcmp(verb, "up") != 0 && strcmp(verb, "down") != 0) ||
-	    (strcmp(verb, "up") == 0 && !objects_file) ||
+	if (optind < argc || (!sock && strcmp(verb, "plan") != 0) ||
+	    (strcmp(verb, "up") != 0 && strcmp(verb, "down") != 0 && strcmp(verb, "plan") != 0) ||
+	    (strcmp(verb, "down") != 0 && !objects_file) ||
 	    (strcmp(verb, "down") == 0 && !o.name && !pod)) {
 		usage(stderr);
 		return PG_EXIT_CONFIG;
@@ -184,9 +255,15 @@ int pv_podman_pod_main(int argc, char **argv)
 		curl_global_cleanup();
 		return PG_EXIT_CONFIG;
 	}
-	r = pv_podman_up(sock, objects, pod, &o, &res, why);
+	say_ignored(objects, pod, &o);
+	if (strcmp(verb, "plan") == 0)
+		r = plan(objects, pod, &o, why);
+	else
+		r = pv_podman_up(sock, objects, pod, &o, &res, why);
 	if (r < 0)
-		fprintf(stderr, "provisiond: podman-pod up: %s\n", why);
+		fprintf(stderr, "provisiond: podman-pod %s: %s\n", verb, why);
+	else if (strcmp(verb, "plan") == 0)
+		;
 	else
 		printf("%s %s %s\n", res.name, res.ip, res.existed ? "existed" : "created");
 	json_object_put(objects);

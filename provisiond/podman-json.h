@@ -107,4 +107,12 @@ json_object *pv_kobj_value(json_object *obj, const char *key, bool secret);
 /* Every key, decoded; NULL with *bad the key that does not decode. */
 json_object *pv_kobj_all(json_object *obj, bool secret, const char **bad);
 
+struct pv_podman_opts;
+/* The env of container c (where names it in errors): a new object. */
+int pv_podman_env(const struct pv_kpod *kp, json_object *c, const char *pod_ip,
+		  const struct pv_podman_opts *o, json_object **out, const char *where,
+		  char why[PV_WHY_MAX]);
+/* An array of strings with $(VAR) references of env replaced. */
+json_object *pv_podman_expand_array(json_object *a, json_object *env);
+
 #endif

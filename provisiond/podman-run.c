@@ -338,6 +338,15 @@ static int run_containers(const char *sock, const struct pv_kpod *kp, const char
 	return 0;
 }
 
+static void ignored_note(const struct pv_kpod *kp)
+{
+	char *list = pv_podman_ignored(kp);
+
+	if (list && *list)
+		pg_debug("pod %s: not modelled by podman, ignored: %s", kp->name, list);
+	free(list);
+}
+
 int pv_podman_up(const char *sock, json_object *objects, const char *pod,
 		 const struct pv_podman_opts *o, struct pv_podman_pod *out, char why[PV_WHY_MAX])
 {
@@ -357,6 +366,7 @@ int pv_podman_up(const char *sock, json_object *objects, const char *pod,
 		r = pv_podman_volumes(&kp, &vols, why);
 	if (r < 0)
 		return r;
+	ignored_note(&kp);
 	snprintf(out->name, sizeof(out->name), "%s", kp.name);
 	snprintf(path, sizeof(path), "/pods/%s/exists", kp.name);
 	st = call(sock, "GET", path, NULL, API_TIMEOUT_S, NULL, why);

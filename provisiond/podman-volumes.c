@@ -5,6 +5,7 @@
 #include "provisiond/podman.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "provisiond/podman-json.h"
@@ -235,4 +236,91 @@ void pv_probe_clear(struct pv_probe *p)
 		free(p->argv[i]);
 	free(p->argv);
 	p->argv = NULL;
+}
+
+/* Fields present that the runner ignores, for the runner to say so. */
+static const char *const pod_ignored[] = {"serviceAccountName",
+					  "serviceAccount",
+					  "dnsPolicy",
+					  "dnsConfig",
+					  "nodeSelector",
+					  "nodeName",
+					  "affinity",
+					  "tolerations",
+					  "priorityClassName",
+					  "priority",
+					  "runtimeClassName",
+					  "activeDeadlineSeconds",
+					  "topologySpreadConstraints",
+					  "schedulerName",
+					  "imagePullSecrets",
+					  "readinessGates",
+					  "overhead",
+					  "preemptionPolicy",
+					  "resourceClaims",
+					  "schedulingGates",
+					  "os",
+					  "setHostnameAsFQDN",
+					  "subdomain"};
+static const char *const ctr_ignored[] = {"resources",
+					  "readinessProbe",
+					  "livenessProbe",
+					  "lifecycle",
+					  "ports",
+					  "resizePolicy",
+					  "stdin",
+					  "stdinOnce",
+					  "terminationMessagePath",
+					  "terminationMessagePolicy",
+					  "imagePullPolicy"};
+static const char *const sc_ignored[] = {"seLinuxOptions", "appArmorProfile", "fsGroupChangePolicy",
+					 "supplementalGroupsPolicy"};
+
+static void note(FILE *f, bool *first, const char *a, const char *b, const char *c)
+{
+	fprintf(f, "%s%s%s%s", *first ? "" : ", ", a, b, c);
+	*first = false;
+}
+
+char *pv_podman_ignored(const struct pv_kpod *kp)
+{
+	const char *lists[2] = {"initContainers", "containers"};
+	char *out = NULL;
+	size_t size = 0;
+	bool first = true;
+	FILE *f = open_memstream(&out, &size);
+
+	if (!f)
+		return NULL;
+	for (size_t i = 0; i < sizeof(pod_ignored) / sizeof(pod_ignored[0]); i++)
+		if (get(kp->spec, pod_ignored[i]))
+			note(f, &first, "spec.", pod_ignored[i], "");
+	if (str(kp->spec, "restartPolicy") && strcmp(str(kp->spec, "restartPolicy"), "Never") != 0)
+		note(f, &first, "spec.restartPolicy (", str(kp->spec, "restartPolicy"), ")");
+	for (size_t i = 0; i < sizeof(sc_ignored) / sizeof(sc_ignored[0]); i++)
+		if (get(get(kp->spec, "securityContext"), sc_ignored[i]))
+			note(f, &first, "spec.securityContext.", sc_ignored[i], "");
+	for (size_t i = 0; i < alen(get(kp->spec, "volumes")); i++) {
+		json_object *v = json_object_array_get_idx(get(kp->spec, "volumes"), i);
+
+		if (get(get(v, "emptyDir"), "sizeLimit") || get(get(v, "emptyDir"), "medium"))
+			note(f, &first, "spec.volumes (", str(v, "name") ? str(v, "name") : "?",
+			     ").emptyDir.sizeLimit/medium");
+	}
+	for (int l = 0; l < 2; l++)
+		for (size_t i = 0; i < alen(get(kp->spec, lists[l])); i++) {
+			json_object *c = json_object_array_get_idx(get(kp->spec, lists[l]), i);
+			const char *name = str(c, "name") ? str(c, "name") : "?";
+
+			for (size_t k = 0; k < sizeof(ctr_ignored) / sizeof(ctr_ignored[0]); k++)
+				if (get(c, ctr_ignored[k]))
+					note(f, &first, name, ".", ctr_ignored[k]);
+			if (get(c, "startupProbe") && !str(c, "restartPolicy"))
+				note(f, &first, name, ".", "startupProbe");
+			for (size_t k = 0; k < sizeof(sc_ignored) / sizeof(sc_ignored[0]); k++)
+				if (get(get(c, "securityContext"), sc_ignored[k]))
+					note(f, &first, name, ".securityContext.", sc_ignored[k]);
+		}
+	fclose(f);
+	return out;
 }

@@ -82,6 +82,10 @@ int pv_podman_container_body(const struct pv_kpod *kp, json_object *c, const cha
 			     const struct pv_podman_opts *o, json_object **body,
 			     char why[PV_WHY_MAX]);
 
+/* The fields of this pod the runner ignores, comma separated ("" when
+ * none; the caller frees it), so that it can say what it does not model. */
+char *pv_podman_ignored(const struct pv_kpod *kp);
+
 struct pv_probe {
 	char **argv; /* NULL: no probe */
 	unsigned initial_delay_s, period_s, timeout_s, failure_threshold;

@@ -13,7 +13,9 @@ packages=(
 	nftables iproute2 tcpdump iputils-ping procps libcap2-bin
 	libmicrohttpd-dev libjson-c-dev libcurl4-openssl-dev curl python3 # provisiond and its tests
 	clang libclang-rt-dev # fuzzers: libFuzzer and the sanitizer runtimes
-	podman runc catatonit busybox-static python3-yaml # tests/containers (catatonit: podman's pause image)
+	# tests/containers: podman with runc and CNI (as on the machines it was made on),
+	# catatonit for podman's own pause image, a static busybox as the test image
+	podman runc containernetworking-plugins iptables catatonit busybox-static python3-yaml
 	"$@"
 )
 

@@ -44,16 +44,22 @@ tmp=$(mktemp -d "/tmp/$prefix.XXXXXX")
 sock=$tmp/podman.sock
 net=$prefix-net
 image=localhost/$prefix-bb:1
+client_image=localhost/$prefix-client:1
 service_pid=
+provisiond_pid=
 
 cleanup() {
 	local ids
-	mapfile -t ids < <(podman pod ls -q --filter "name=^$prefix" 2>/dev/null || true)
+	if [[ -n $provisiond_pid ]]; then
+		kill "$provisiond_pid" 2>/dev/null || true
+		wait "$provisiond_pid" 2>/dev/null || true
+	fi
+	mapfile -t ids < <(podman pod ls -q --filter "name=^$prefix" --filter "name=^crawler-$prefix" 2>/dev/null || true)
 	((${#ids[@]} == 0)) || podman pod rm -f "${ids[@]}" >/dev/null 2>&1 || true
-	mapfile -t ids < <(podman ps -aq --filter "name=^$prefix" 2>/dev/null || true)
+	mapfile -t ids < <(podman ps -aq --filter "name=^$prefix" --filter "name=^crawler-$prefix" 2>/dev/null || true)
 	((${#ids[@]} == 0)) || podman rm -f "${ids[@]}" >/dev/null 2>&1 || true
 	podman network rm -f "$net" >/dev/null 2>&1 || true
-	podman rmi -f "$image" >/dev/null 2>&1 || true
+	podman rmi -f "$image" "$client_image" >/dev/null 2>&1 || true
 	if [[ -n $service_pid ]]; then
 		kill "$service_pid" 2>/dev/null || true
 		wait "$service_pid" 2>/dev/null || true
@@ -112,6 +118,11 @@ up() {
 	run up --network "$net" --nofile 4096 --nproc 4096 "$@"
 }
 
+plan=$("$prov" podman-pod plan --objects "$tmp/rendered.json" --network "$net" 2>/dev/null) ||
+	fail "plan failed"
+[[ $plan == *'"name":"'"$pod"'-main"'* || $plan == *'"name": "'"$pod"'-main"'* ]] ||
+	fail "plan does not show the main container"
+[[ -z $(podman pod ls -q --filter "name=^$prefix") ]] || fail "plan made a pod"
 out=$(up --objects "$tmp/rendered.json") || fail "up failed"
 echo "up: $out"
 read -r name ip how <<<"$out"
@@ -154,4 +165,53 @@ run down --name "$pod" || fail "down failed"
 [[ -z $(podman pod ls -q --filter "name=^$prefix") ]] || fail "down left the pod"
 [[ ! -e $tmp/state/$pod ]] || fail "down left the volumes' folder"
 run down --name "$pod" || fail "a second down failed"
-echo "PASS: podman-pod: init, sidecar with startup probe, shared netns, Secret files, env, security context; existed, refused, failed and down leave nothing"
+
+# The podman backend: an event makes crawlerpod.c's crawler pod (clientd as
+# a native sidecar, here a stand-in that needs its membership key and
+# writes READY_FILE) and answers once the sidecar's startup probe passed.
+mkdir -p "$tmp/rootfs/usr/local/bin"
+cat >"$tmp/rootfs/usr/local/bin/clientd" <<'SH'
+#!/bin/sh
+# A stand-in for clientd: routed when it can read the gateway's key.
+case $1 in
+run) [ "$(cat "$MEMBERSHIP_KEY_FILE")" = k3y ] || exit 1
+	sleep 1
+	echo routed >"$READY_FILE"
+	exec sleep 3600 ;;
+check) [ -s "$READY_FILE" ] ;;
+*) exit 2 ;;
+esac
+SH
+chmod 755 "$tmp/rootfs/usr/local/bin/clientd"
+tar -C "$tmp/rootfs" -cf "$tmp/client.tar" .
+podman import --change 'CMD ["/bin/sh"]' "$tmp/client.tar" "$client_image" >/dev/null
+gw=$prefix
+printf '{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"Secret",
+"metadata":{"name":"podgw-membership-%s","namespace":"crawlers"},"data":{"key":"azN5"}}]}\n' \
+	"$gw" >"$tmp/backend-objects.json"
+"$prov" --listen 127.0.0.1:0 --ready-file "$tmp/ready" --backend podman --gateways "$gw" \
+	--pod-namespace crawlers --reply-when routed --podman-socket "$sock" \
+	--podman-network "$net" --podman-objects "$tmp/backend-objects.json" \
+	--podman-state-dir "$tmp/state" --crawler-image "$image" --clientd-image "$client_image" \
+	</dev/null >"$tmp/provisiond.log" 2>&1 &
+provisiond_pid=$!
+for _ in $(seq 100); do
+	[[ -s $tmp/ready ]] && break
+	sleep 0.1
+done
+[[ -s $tmp/ready ]] || fail "provisiond did not start: $(cat "$tmp/provisiond.log")"
+answer=$(curl -sS -m 200 -D "$tmp/headers" "http://$(<"$tmp/ready")/" -H 'Ce-Id: e1' \
+	-H 'Ce-Specversion: 1.0' -H 'Ce-Type: io.podgateway.client.pending' \
+	-H 'Ce-Source: /podgw/tests' -H 'Content-Type: application/json' \
+	-d "{\"gateway_name\":\"$gw\"}") || fail "event: curl failed"
+echo "backend answer: $answer"
+grep -qi '^ce-type: io.podgateway.client.scheduling.done' "$tmp/headers" ||
+	fail "event not done: $answer $(tail -n 5 "$tmp/provisiond.log")"
+crawler=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["pod_name"])' "$answer")
+[[ $crawler == crawler-$gw-* && $answer == *'"pod_ip":'* ]] || fail "answer: $answer"
+[[ $(podman inspect -f '{{.State.Running}}' "$crawler-crawler") == true ]] ||
+	fail "the crawler container is not running"
+[[ $(cat "$tmp/state/$crawler/podgw-run/ready") == routed ]] ||
+	fail "the crawler started before its sidecar was routed"
+run down --name "$crawler" || fail "down of the backend's crawler failed"
+echo "PASS: podman-pod: init, sidecar with startup probe, shared netns, Secret files, env, security context; existed, refused, failed and down leave nothing; the podman backend answers a routed crawler"

@@ -225,6 +225,16 @@ static void test_volumes(const struct pv_kpod *kp)
 	json_object_put(v);
 }
 
+static void test_ignored(const struct pv_kpod *kp)
+{
+	char *list = pv_podman_ignored(kp);
+
+	CHECK(list && strstr(list, "client.readinessProbe") != NULL);
+	CHECK(list && strstr(list, "spec.volumes (run).emptyDir.sizeLimit/medium") != NULL);
+	CHECK(list && strstr(list, "client.startupProbe") == NULL); /* a sidecar's: run */
+	free(list);
+}
+
 static void test_workloads(json_object *objects)
 {
 	struct pv_kpod kp;
@@ -315,6 +325,7 @@ int main(void)
 	test_sidecar(&kp);
 	test_container(&kp);
 	test_volumes(&kp);
+	test_ignored(&kp);
 	test_workloads(objects);
 	test_refusals();
 	json_object_put(objects);

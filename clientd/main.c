@@ -4,7 +4,9 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "clientd/client.h"
@@ -50,6 +52,40 @@ static void usage(FILE *out, const char *prog)
 	pg_config_usage(out, PG_ROLE_CLIENT, prog);
 }
 
+/* The gateway admission controller runs its init and sidecar commands
+ * without arguments: named gateway-init or gateway-sidecar, clientd is that
+ * command, with pod-gateway's settings file when the pod mounts one. Other
+ * arguments (--help, --check-config, options) are kept. */
+static char **alias_argv(int *argc, char **argv)
+{
+	static const char *const aliases[][2] = {{"gateway-init", "init"},
+						 {"gateway-sidecar", "run"}};
+	static const char settings[] = "/config/settings.sh";
+	const char *base = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	struct stat st;
+	char **out;
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++) {
+		if (strcmp(base, aliases[i][0]) != 0)
+			continue;
+		out = calloc((size_t)*argc + 4, sizeof(*out));
+		if (!out)
+			return argv;
+		out[n++] = argv[0];
+		if (stat(settings, &st) == 0 && S_ISREG(st.st_mode)) {
+			out[n++] = (char *)"--config";
+			out[n++] = (char *)settings;
+		}
+		for (int a = 1; a < *argc; a++)
+			out[n++] = argv[a];
+		out[n++] = (char *)aliases[i][1];
+		*argc = n;
+		return out;
+	}
+	return argv;
+}
+
 int main(int argc, char **argv)
 {
 	struct pg_config cfg;
@@ -58,6 +94,7 @@ int main(int argc, char **argv)
 	int first_arg, sigfd = -1, r, status;
 	bool check_config, verbose;
 
+	argv = alias_argv(&argc, argv);
 	pg_log_init(argv[0]);
 	verbose = pg_args_take(&argc, argv, "--verbose");
 	/* --check-config: the settings are read and validated exactly as for a

@@ -3,8 +3,25 @@
 #
 # deps.sh: installs what building and testing podgw needs on Debian 12.
 # Quick when everything is there already (no apt run at all).
-# Extra package names may be given as arguments (e.g. shellcheck).
+# Extra package names may be given as arguments (e.g. shellcheck); the
+# argument "containers" stands for what scripts/images.sh and the containers
+# test suite need: rootful podman with runc (crun, podman's first choice,
+# fails on some machines), CNI networking (podman on Debian 12 needs a
+# network stack: containernetworking-plugins, whose firewall plugin calls
+# iptables), mmdebstrap for the build base, catatonit for podman's own pause
+# image, a static busybox as a test image and python3-yaml for rendered
+# manifests. No uidmap, slirp4netns or fuse-overlayfs: nothing runs rootless.
 set -euo pipefail
+
+extra=()
+for arg in "$@"; do
+	if [[ $arg == containers ]]; then
+		extra+=(podman runc containernetworking-plugins iptables mmdebstrap catatonit busybox-static
+			python3-yaml)
+	else
+		extra+=("$arg")
+	fi
+done
 
 packages=(
 	build-essential meson ninja-build pkg-config
@@ -13,10 +30,7 @@ packages=(
 	nftables iproute2 tcpdump iputils-ping procps libcap2-bin
 	libmicrohttpd-dev libjson-c-dev libcurl4-openssl-dev curl python3 # provisiond and its tests
 	clang libclang-rt-dev # fuzzers: libFuzzer and the sanitizer runtimes
-	# tests/containers: podman with runc and CNI (as on the machines it was made on),
-	# catatonit for podman's own pause image, a static busybox as the test image
-	podman runc containernetworking-plugins iptables catatonit busybox-static python3-yaml
-	"$@"
+	"${extra[@]}"
 )
 
 missing=()

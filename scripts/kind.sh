@@ -48,7 +48,8 @@ YAML
 	kubectl config use-context "kind-$cluster"
 
 	PODGW_BUILDER=docker "$src/scripts/images.sh"
-	kind load docker-image --name "$cluster" "localhost/podgw:$version" "localhost/podgw-openvpn:$version"
+	kind load docker-image --name "$cluster" "localhost/podgw:$version" "localhost/podgw-openvpn:$version" \
+		"localhost/podgw-crawler:$version"
 
 	log "installing Knative Eventing $knative"
 	kubectl apply -f "$releases/eventing-crds.yaml"

@@ -3,11 +3,11 @@
 #
 # lab.sh: the reference design's cluster on one machine, out of network namespaces.
 #
-#   lab.sh up       build if needed; gateways foo (10.244.0.2) and bar (10.244.0.3)
-#                   running gatewayd; crawler-foo-1 (10.244.0.11, overlay 172.16.0.11)
-#                   and crawler-bar-1 (10.244.0.21, overlay 172.16.0.21) set up by
-#                   `clientd init`; internet 203.0.113.10 behind the node;
-#                   provisiond (CloudEvents -> crawlers) on 127.0.0.1:8089
+#   lab.sh up       scripts/deps.sh, build if needed; gateways foo (10.244.0.2) and
+#                   bar (10.244.0.3) running gatewayd; crawler-foo-1 (10.244.0.11,
+#                   overlay 172.16.0.11) and crawler-bar-1 (10.244.0.21, overlay
+#                   172.16.0.21) set up by `clientd init`; internet 203.0.113.10
+#                   behind the node; provisiond (CloudEvents -> crawlers) on 127.0.0.1:8089
 #   lab.sh demo     (up if needed) the reference design's flow: a CloudEvent
 #                   io.podgateway.client.pending for foo and one for bar sent with
 #                   curl, provisiond's reply events, then a ping from each new
@@ -41,6 +41,16 @@ need_root() {
 	fi
 }
 
+# What the lab needs (meson, the libraries, tcpdump, curl, ...), as
+# scripts/test.sh does: a fresh Debian 12 machine gets it from Debian's
+# archive; quick when everything is there.
+DEPS_DONE=0
+deps() {
+	((DEPS_DONE)) && return 0
+	"$LAB_SRC/scripts/deps.sh"
+	DEPS_DONE=1
+}
+
 build() {
 	if [[ ! -d $LAB_BUILD ]]; then
 		echo "lab.sh: building in $LAB_BUILD" >&2
@@ -69,6 +79,7 @@ is_up() {
 
 cmd_up() {
 	need_root up
+	deps
 	build
 	if is_up; then
 		echo "lab.sh: already up (prefix $PREFIX)" >&2
@@ -177,6 +188,7 @@ demo_field() { # GATEWAY KEY
 
 cmd_demo() {
 	need_root demo
+	deps
 	is_up || cmd_up
 	local gw pod rc=0 i
 	local -A tpid=()

@@ -17,8 +17,9 @@ cd "$src"
 # without one the k8s test fails and says so); they and provisiond's
 # CloudEvents JavaScript SDK test need Node.js with npm (a node that brings
 # its own npm is kept). prometheus: promtool, which tests/ns/observability.sh
-# checks /metrics with.
-extra=(iperf3 ethtool dnsmasq-base shellcheck curl ca-certificates prometheus)
+# checks /metrics with. "containers": podman, runc, mmdebstrap and CNI for
+# the containers suite (tests/containers), which builds the images.
+extra=(iperf3 ethtool dnsmasq-base shellcheck curl ca-certificates prometheus containers)
 command -v npm >/dev/null 2>&1 || extra+=(nodejs npm)
 "$src/scripts/deps.sh" "${extra[@]}"
 "$src/scripts/kubectl.sh" || echo "test.sh: no kubectl: the k8s test will fail" >&2

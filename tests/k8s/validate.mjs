@@ -108,6 +108,14 @@ const podSpecOf = (obj) => {
 };
 const pinned = (image) => /@sha256:[0-9a-f]{64}$/.test(image) || /:[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(image.split("/").pop()) && !image.endsWith(":latest");
 const runsPodgw = (c) => /\/(gatewayd|clientd)$/.test(c.command?.[0] || "");
+// What the FROM scratch images of containers/Containerfile can execute: no
+// shell, no test(1). A command or exec probe naming anything else fails in
+// the cluster only.
+const imageExecutables = {
+	"localhost/podgw": ["/usr/local/bin/gatewayd", "/usr/local/bin/clientd", "/usr/local/bin/provisiond",
+		"/usr/local/bin/gateway-init", "/usr/local/bin/gateway-sidecar"],
+	"localhost/podgw-openvpn": ["/usr/sbin/openvpn", "/usr/bin/ip"],
+};
 const envRecords = [];
 const configMaps = new Map(); // "namespace/name" -> data
 const provisiondMounts = []; // resolved against configMaps at the end
@@ -131,6 +139,13 @@ function checkContainer(where, obj, pod, c, kind) {
 		for (const r of ["cpu", "memory"])
 			if (!c.resources?.[k]?.[r]) err(where, `resources.${k}.${r} missing`);
 	if (!c.image || !pinned(c.image)) err(where, `image '${c.image}' is not pinned by a tag or digest`);
+	const executables = imageExecutables[(c.image || "").replace(/[:@].*$/, "")];
+	if (executables) {
+		const run = [["command", c.command], ...["startupProbe", "readinessProbe", "livenessProbe"]
+			.map((p) => [`${p}.exec.command`, c[p]?.exec?.command])].filter(([, cmd]) => cmd);
+		for (const [field, cmd] of run)
+			if (!executables.includes(cmd[0])) err(where, `${field}: ${cmd[0]} is not in the image ${c.image}`);
+	}
 	const longRunning = kind === "container" || c.restartPolicy === "Always";
 	if (longRunning) {
 		if (!c.readinessProbe) err(where, "readinessProbe missing");
@@ -174,6 +189,8 @@ function checkContainer(where, obj, pod, c, kind) {
 		for (const p of [c.startupProbe, c.readinessProbe, c.livenessProbe].filter(Boolean))
 			if (bin === "clientd" && p.exec?.command?.join(" ") !== "/usr/local/bin/clientd check")
 				err(where, "clientd's probes must be `clientd check`");
+			else if (bin === "gatewayd" && !["/readyz", "/healthz"].includes(p.httpGet?.path))
+				err(where, "gatewayd's probes must be its /readyz or /healthz");
 	}
 }
 

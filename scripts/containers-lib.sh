@@ -234,7 +234,7 @@ ct_node_internet() {
 
 # The rendered manifests of overlay GW with a fresh membership key, as one
 # JSON List (what `kubectl get -o json` prints): STATE/GW.objects.json. The
-# images are CT_IMAGE and CT_CRAWLER_IMAGE (PODGW_IMAGE, PODGW_CRAWLER_IMAGE).
+# podgw image is CT_IMAGE (PODGW_IMAGE).
 ct_render() {
 	local gw=$1 k8s=$CT_STATE/k8s
 	[[ -d $k8s ]] || cp -r "$CT_SRC/k8s" "$k8s"
@@ -257,10 +257,11 @@ ct_gateway() {
 	local gw=$1 pid
 	ct_render "$gw" || return 1
 	mkdir -p "$CT_STATE/pods"
-	# The runner gives containers its own hard limits: the ones runc can set.
-	(ulimit -n 4096 && ulimit -u 4096 && exec "$CT_PROVISIOND" podman-pod up --socket "$CT_SOCK" --network "$CT_NET" \
+	# Limits runc can set here (the same as CT_ULIMITS).
+	"$CT_PROVISIOND" podman-pod up --socket "$CT_SOCK" --network "$CT_NET" \
 		--objects "$CT_STATE/$gw.objects.json" --pod "gateway-$gw" \
-		--name "${CT_PREFIX}gateway-$gw" --state-dir "$CT_STATE/pods" >"$CT_STATE/$gw.up") || return 1
+		--name "${CT_PREFIX}gateway-$gw" --state-dir "$CT_STATE/pods" --nofile 4096 --nproc 4096 \
+		>"$CT_STATE/$gw.up" || return 1
 	pid=$(ct_infra_pid "${CT_PREFIX}gateway-$gw") || return 1
 	# What a CNI gives every pod; gatewayd needs it only once clients send.
 	nsenter -t "$pid" -n ip route replace default via "$(<"$CT_STATE/node-ip")"
@@ -299,29 +300,13 @@ ct_provisiond() {
 		-e PODMAN_OBJECTS=/etc/podgw/objects/objects.json -e PODMAN_STATE_DIR="$vols" \
 		-e PODMAN_GATEWAY_POD_PREFIX="${CT_PREFIX}gateway-" \
 		-e CLIENT_NOT_ROUTED_TO_GATEWAY_CIDRS="$CT_SUBNET" \
-		-e CLIENTD_IMAGE="$CT_IMAGE" \
-		-e CRAWLER_TEMPLATE_FILE=/etc/podgw/objects/crawler-template.json \
+		-e CLIENTD_IMAGE="$CT_IMAGE" -e CRAWLER_IMAGE="$CT_CRAWLER_IMAGE" \
 		--entrypoint /usr/local/bin/provisiond "$CT_IMAGE" >/dev/null || return 1
 	ct_wait "$CT_READY_TIMEOUT" ct_provisiond_ready || {
 		ct_err "provisiond not serving on $CT_LISTEN after ${CT_READY_TIMEOUT}s; its log:"
 		podman logs "${CT_PREFIX}provisiond" 2>&1 | tail -n 20 >&2
 		return 1
 	}
-}
-
-# The demo's crawler (CRAWLER_TEMPLATE_FILE): busybox, non-root, every
-# capability dropped but NET_RAW, which busybox's ping needs (it has no
-# unprivileged ICMP sockets) and which Kubernetes' runtimes give every
-# container by default; podman's defaults lack it.
-ct_crawler_template() {
-	cat >"$CT_STATE/objects/crawler-template.json" <<-EOF
-		{"metadata": {"labels": {"app.kubernetes.io/name": "crawler"}},
-		 "spec": {"containers": [{"name": "crawler", "image": "$CT_CRAWLER_IMAGE",
-		   "command": ["/bin/sleep", "2147483647"],
-		   "securityContext": {"runAsUser": 65534, "runAsGroup": 65534, "runAsNonRoot": true,
-		     "allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true,
-		     "capabilities": {"drop": ["ALL"], "add": ["NET_RAW"]}}}]}}
-	EOF
 }
 
 # The Secrets and ConfigMaps of every rendered overlay, for PODMAN_OBJECTS.
@@ -361,7 +346,6 @@ ct_up() {
 	)
 	printf '%s\n' "$gws" >"$CT_STATE/gateways"
 	ct_objects "${objs[@]}" || return 1
-	ct_crawler_template
 	ct_provisiond "$gws" || return 1
 	ct_log "provisiond: CloudEvents on http://$CT_LISTEN/ (podman backend, $CT_SOCK)"
 }

@@ -106,7 +106,7 @@ cip=$(re_ip "$crawler_ip")
 gip=$(re_ip "$gw_ip")
 oip=$(re_ip "$overlay")
 vxlan_hdr='(OTV, flags \[I\] \(0x08\), overlay 0, instance 42|VXLAN, flags \[I\] \(0x08\), vni 42)'
-((ping_rc == 0)) && grep -q ' 2 packets received' "$FLOW_DIR/ping-$pod.txt" ||
+((ping_rc == 0)) && grep -Eq ' 2 (packets )?received' "$FLOW_DIR/ping-$pod.txt" ||
 	errors+=("the ping from $pod got no answer (exit $ping_rc)")
 grep -Eq "$cip\.[0-9]+ > $gip\.8472: .*$vxlan_hdr.* $oip > 203\.0\.113\.10: ICMP echo request" <<<"$records" ||
 	errors+=("no VXLAN (VNI 42) packet $crawler_ip > $gw_ip:8472 carrying $overlay > 203.0.113.10 echo request")

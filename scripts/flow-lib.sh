@@ -15,6 +15,8 @@
 #                                    network namespace), ending by itself
 #                                    within SECONDS; packets on stdout,
 #                                    "listening on" on stderr
+# and may define flow_wait_crawler POD: waits until the new crawler routes
+# (the kubernetes backend answers at creation; podman's once routed).
 #
 #   flow_event GW ID [SOURCE]        binary-mode event, printed with its reply;
 #                                    reply data in FLOW_DIR/ID.json, headers
@@ -97,6 +99,9 @@ flow_demo() {
 	if [[ $FLOW_TYPE != io.podgateway.client.scheduling.done || -z $pod ]]; then
 		flow_log "no crawler for $gw (reply $FLOW_TYPE)"
 		return 1
+	fi
+	if declare -F flow_wait_crawler >/dev/null; then
+		flow_wait_crawler "$pod" || return 1
 	fi
 	echo
 	echo "# 2. the same for a gateway nobody knows: scheduling.failed, nothing made"

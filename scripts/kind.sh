@@ -87,6 +87,12 @@ flow_crawler_exec() {
 	kubectl -n crawler-system exec "$pod" -c crawler -- "$@"
 }
 
+# The kubernetes backend answers once the pod exists; clientd's startup
+# probe holds the crawler back until it routes, so Ready means routed.
+flow_wait_crawler() {
+	kubectl -n crawler-system wait --for=condition=Ready "pod/$1" --timeout=180s
+}
+
 flow_gateway_tcpdump() {
 	local gw=$1 seconds=$2 pod
 	shift 2

@@ -47,6 +47,7 @@ info() {
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 PODGW_CT_LISTEN=127.0.0.1:$port ct_init "pgc$$-"
 
+snapshots=()
 t_cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
@@ -56,11 +57,26 @@ t_cleanup() {
 		podman logs "${CT_PREFIX}provisiond" 2>&1 | tail -n 30 >&2
 	fi
 	ct_down
+	for img in "${snapshots[@]}"; do
+		podman untag "$img" "$img" >/dev/null 2>&1
+	done
 	exit "$rc"
 }
 trap t_cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# The images under names of this run: a rebuild of the shared tags while
+# the test runs (another checkout's images.sh) cannot swap them underneath.
+ct_images || fail "no images"
+for img in "$CT_IMAGE" "$CT_CRAWLER_IMAGE"; do
+	snap=localhost/${CT_PREFIX%-}/${img##*/}
+	podman tag "$img" "$snap" || fail "podman tag $img $snap"
+	snapshots+=("$snap")
+done
+CT_IMAGE=${snapshots[0]}
+CT_CRAWLER_IMAGE=${snapshots[1]}
+info "images: $CT_IMAGE, $CT_CRAWLER_IMAGE"
 
 info "up: network, node, internet, gateway foo, provisiond (prefix $CT_PREFIX)"
 ct_up foo || fail "the containers did not come up"

@@ -6,7 +6,8 @@
 # io.podgateway.client.pending (curl, then the CloudEvents JavaScript SDK),
 # makes the crawler pod through podman's API with the podman backend and
 # answers scheduling.done only once the crawler is routed; an unknown
-# gateway gets scheduling.failed and nothing is made; the crawler's ping
+# gateway, and a known one without a gateway pod, get scheduling.failed and
+# nothing is made; the crawler's ping
 # is seen on gateway foo's eth0 inside VXLAN (VNI 42) from the crawler's
 # pod IP, then leaving from the gateway's pod IP. Needs root and podman
 # (77 without); everything it makes carries a unique prefix and is removed
@@ -79,7 +80,8 @@ CT_CRAWLER_IMAGE=${snapshots[1]}
 info "images: $CT_IMAGE, $CT_CRAWLER_IMAGE"
 
 info "up: network, node, internet, gateway foo, provisiond (prefix $CT_PREFIX)"
-ct_up foo || fail "the containers did not come up"
+# bar: known to provisiond, but no gateway pod runs.
+CT_MORE_GATEWAYS=bar ct_up foo || fail "the containers did not come up"
 ct_flow_setup
 
 pods_on_net() {
@@ -105,6 +107,11 @@ flow_event nope "flow-$$-2" /podgw/tests/containers || fail "no answer to the ev
 [[ $FLOW_TYPE == io.podgateway.client.scheduling.failed ]] || errors+=("nope: reply $FLOW_TYPE")
 [[ $(flow_field "flow-$$-2" message) == "unknown gateway 'nope'" ]] ||
 	errors+=("nope: message '$(flow_field "flow-$$-2" message)'")
+# A known gateway whose pod is not there: failed, and the crawler is not left behind.
+flow_event bar "flow-$$-3" /podgw/tests/containers || fail "no answer to the event for bar"
+[[ $FLOW_TYPE == io.podgateway.client.scheduling.failed ]] || errors+=("bar: reply $FLOW_TYPE")
+[[ $(flow_field "flow-$$-3" message) == *"no pod ${CT_PREFIX}gateway-bar"* ]] ||
+	errors+=("bar: message '$(flow_field "flow-$$-3" message)'")
 [[ $(pods_on_net) == $((before + 1)) ]] || errors+=("expected 1 new pod, found $(($(pods_on_net) - before))")
 
 # 3. The ping through foo, seen on its eth0.

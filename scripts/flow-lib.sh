@@ -15,8 +15,9 @@
 #                                    network namespace), ending by itself
 #                                    within SECONDS; packets on stdout,
 #                                    "listening on" on stderr
-# and may define flow_wait_crawler POD: waits until the new crawler routes
-# (the kubernetes backend answers at creation; podman's once routed).
+# It may define flow_wait_crawler POD, which waits until the new crawler
+# routes (the kubernetes backend answers at creation, podman's once routed),
+# and set FLOW_LISTEN_WAIT (seconds tcpdump has to start listening, 10).
 #
 #   flow_event GW ID [SOURCE]        binary-mode event, printed with its reply;
 #                                    reply data in FLOW_DIR/ID.json, headers
@@ -71,10 +72,10 @@ flow_ping_capture() {
 	: >"$raw"
 	: >"$err"
 	# Four packets a ping on eth0: in the tunnel, out, back, into the tunnel.
-	flow_gateway_tcpdump "$gw" $((count + 20)) --immediate-mode -l -n -v -c $((4 * count)) \
+	flow_gateway_tcpdump "$gw" $((count + 20 + ${FLOW_LISTEN_WAIT:-10})) --immediate-mode -l -n -v -c $((4 * count)) \
 		"$FLOW_FILTER" >"$raw" 2>"$err" &
 	pid=$!
-	for ((i = 0; i < 100; i++)); do
+	for ((i = 0; i < ${FLOW_LISTEN_WAIT:-10} * 10; i++)); do
 		grep -q 'listening on' "$err" && break
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1

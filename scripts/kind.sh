@@ -116,6 +116,9 @@ demo() {
 	done
 	# shellcheck disable=SC2034 # read by flow-lib.sh
 	FLOW_URL=http://127.0.0.1:$port/
+	# kubectl debug may pull its image first.
+	# shellcheck disable=SC2034
+	FLOW_LISTEN_WAIT=120
 	flow_demo foo nope "${PODGW_KIND_TARGET:-8.8.8.8}" || rc=$?
 	return "$rc"
 }

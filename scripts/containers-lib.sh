@@ -12,7 +12,7 @@
 #                   203.0.113.10/24 on a veth to the node's inet0 203.0.113.1,
 #                   made with `ip` inside the two containers' namespaces (no
 #                   link to the host's)
-#   gateway-GW      the gateway's pod, made by `provisiond podman-pod up` from
+#   PREFIXgateway-GW  the gateway's pod, made by `provisiond podman-pod up` from
 #                   the rendered k8s/overlays/GW, default route via the node
 #                   (what a CNI would add)
 #   PREFIXprovisiond  provisiond, podman backend, talking to a podman API
@@ -26,9 +26,7 @@
 #   ct_down             remove every pod, container and network of the prefix,
 #                       the API service and the state dir; idempotent
 #   ct_flow_setup       FLOW_URL, FLOW_DIR and the hooks flow-lib.sh needs
-#   ct_exec NAME CMD... podman exec in container NAME (PREFIX added)
-#   ct_netns_exec CONTAINER CMD...  CMD from the host in CONTAINER's netns
-#   ct_pod_netns_exec POD CMD...    the same for a pod (its infra container)
+#   ct_pod_netns_exec POD CMD...    CMD from the host in POD's network namespace
 #   ct_pod_container POD NAME       the podman name of container NAME in POD
 #
 # State: /run/podgw-ct/PREFIX (CT_STATE_ROOT). Every object the run makes
@@ -39,7 +37,8 @@ CT_STATE_ROOT=${CT_STATE_ROOT:-/run/podgw-ct}
 CT_INTERNET_IP=203.0.113.10
 CT_INTERNET_ROUTER=203.0.113.1
 CT_READY_TIMEOUT=${CT_READY_TIMEOUT:-60}
-# runc refuses podman's default nofile limit above this machine's hard one.
+# runc cannot give a container podman's default limits, above this
+# machine's hard ones ("error setting rlimits").
 CT_ULIMITS=(--ulimit nofile=4096:4096 --ulimit nproc=4096:4096)
 
 ct_log() {
@@ -169,24 +168,11 @@ ct_infra_pid() {
 	ct_pid "$(podman pod inspect -f '{{.InfraContainerID}}' "$1")"
 }
 
-ct_netns_exec() {
-	local pid
-	pid=$(ct_pid "$1") || return 1
-	shift
-	nsenter -t "$pid" -n "$@"
-}
-
 ct_pod_netns_exec() {
 	local pid
 	pid=$(ct_infra_pid "$1") || return 1
 	shift
 	nsenter -t "$pid" -n "$@"
-}
-
-ct_exec() {
-	local name=$1
-	shift
-	podman exec "$CT_PREFIX$name" "$@"
 }
 
 # The address of container or pod infra container $1 on the pod network.

@@ -9,7 +9,8 @@
  * read at every event. There is no cluster DNS: the gateway's Service name
  * (clientd's GATEWAY_NAME) becomes a hostAlias of the crawler pod, with the
  * address of the gateway's pod, PODMAN_GATEWAY_POD_PREFIX + its name, looked
- * up at every event (a recreated gateway pod has a new address). */
+ * up at every event (a recreated gateway pod has a new address). Without a
+ * prefix the network has to resolve the name. */
 #include "provisiond/backend.h"
 
 #include <errno.h>
@@ -111,6 +112,8 @@ static int gateway_alias(const struct pv_settings *s, const char *gateway, json_
 	json_object *spec = get(pod, "spec"), *aliases, *alias, *hosts;
 	const char *host = sidecar_gateway_name(pod);
 
+	if (!s->podman_gateway_prefix[0])
+		return 0;
 	if (!host || !spec)
 		return pv_why(why, "crawler pod: no GATEWAY_NAME in the %s sidecar",
 			      PV_POD_SIDECAR);

@@ -343,9 +343,9 @@ static int p_podman_gw_prefix(struct pv_settings *s, const char *v, const char *
 {
 	size_t n = strlen(v);
 
-	if (n == 0 || n >= sizeof(s->podman_gateway_prefix) ||
+	if (n >= sizeof(s->podman_gateway_prefix) ||
 	    strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_.-") != n) {
-		*why = "the start of podman pod names (a-z, 0-9, _ . -; at most 31)";
+		*why = "the start of podman pod names (a-z, 0-9, _ . -; at most 31) or empty";
 		return -EINVAL;
 	}
 	return copy_str(s->podman_gateway_prefix, sizeof(s->podman_gateway_prefix), v, why);
@@ -412,8 +412,9 @@ static const struct setting table[] = {
      "podman: JSON List of the Secrets/ConfigMaps crawler pods refer to (membership keys)"},
     {"PODMAN_STATE_DIR", "podman-state-dir", "/run/podgw-podman", p_podman_state,
      "podman: private folder of the crawler pods' volumes"},
-    {"PODMAN_GATEWAY_POD_PREFIX", "podman-gateway-pod-prefix", "gateway-", p_podman_gw_prefix,
-     "podman: gateway NAME is the pod PREFIX+NAME; its address becomes the crawler's hostAlias"},
+    {"PODMAN_GATEWAY_POD_PREFIX", "podman-gateway-pod-prefix", "", p_podman_gw_prefix,
+     "podman: gateway NAME runs as pod PREFIX+NAME, whose address becomes the crawler's "
+     "hostAlias for the gateway's name; empty: the network resolves it"},
     {"CRAWLER_IMAGE", "crawler-image", "localhost/podgw-crawler:0.1.0", p_image,
      "the built-in crawler container's image (no CRAWLER_TEMPLATE_FILE)"},
     {"CRAWLER_TEMPLATE_FILE", "crawler-template-file", "", p_template,

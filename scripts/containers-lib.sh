@@ -97,13 +97,27 @@ ct_wait() {
 	"$@"
 }
 
+# CT_IMAGE holds this tree's provisiond when both print the same --help
+# (every setting with its default): a cheap guard against images of
+# another checkout or an older build.
+ct_image_current() {
+	local built
+	[[ -x $CT_PROVISIOND ]] || return 0
+	built=$("$CT_PROVISIOND" --help 2>&1)
+	[[ $(podman run --rm "${CT_ULIMITS[@]}" --network none --entrypoint /usr/local/bin/provisiond \
+		"$CT_IMAGE" --help 2>&1) == "$built" ]]
+}
+
+# The images, built (scripts/images.sh) when missing or not current.
 ct_images() {
 	local img missing=0
 	for img in "$CT_IMAGE" "$CT_CRAWLER_IMAGE"; do
 		podman image exists "$img" || missing=1
 	done
-	((missing == 0)) && return 0
-	ct_log "building the images (scripts/images.sh)"
+	if ((missing == 0)) && ct_image_current; then
+		return 0
+	fi
+	ct_log "building the images (scripts/images.sh): $CT_IMAGE is missing or not this tree's"
 	"$CT_SRC/scripts/images.sh" >&2 || return 1
 	for img in "$CT_IMAGE" "$CT_CRAWLER_IMAGE"; do
 		podman image exists "$img" || {

@@ -77,6 +77,7 @@ for img in "$CT_IMAGE" "$CT_CRAWLER_IMAGE"; do
 done
 CT_IMAGE=${snapshots[0]}
 CT_CRAWLER_IMAGE=${snapshots[1]}
+ct_image_current || fail "$CT_IMAGE's provisiond is not $CT_PROVISIOND (another checkout rebuilt the image?)"
 info "images: $CT_IMAGE, $CT_CRAWLER_IMAGE"
 
 info "up: network, node, internet, gateway foo, provisiond (prefix $CT_PREFIX)"

@@ -98,14 +98,14 @@ ct_wait() {
 }
 
 # CT_IMAGE holds this tree's provisiond when both print the same --help
-# (every setting with its default): a cheap guard against images of
-# another checkout or an older build.
+# (every setting with its default, but NETNS_HELPER's, a path in the source
+# tree): a cheap guard against images of another checkout or an older build.
 ct_image_current() {
 	local built
 	[[ -x $CT_PROVISIOND ]] || return 0
-	built=$("$CT_PROVISIOND" --help 2>&1)
+	built=$("$CT_PROVISIOND" --help 2>&1 | grep -v NETNS_HELPER)
 	[[ $(podman run --rm "${CT_ULIMITS[@]}" --network none --entrypoint /usr/local/bin/provisiond \
-		"$CT_IMAGE" --help 2>&1) == "$built" ]]
+		"$CT_IMAGE" --help 2>&1 | grep -v NETNS_HELPER) == "$built" ]]
 }
 
 # The images, built (scripts/images.sh) when missing or not current.

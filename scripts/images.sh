@@ -39,8 +39,12 @@ log() { echo "images.sh: $*" >&2; }
 builder=${PODGW_BUILDER:-}
 # Podman is the builder this project tests: a fresh Debian 12 machine gets
 # it, runc and mmdebstrap from Debian (scripts/deps.sh) unless another
-# builder is asked for.
+# builder is asked for (PODGW_BUILDER=docker or buildah).
 if [[ -z $builder || $builder == podman ]]; then
+	if ((EUID != 0)); then
+		log "needs root (rootful podman, mmdebstrap); try: sudo $0"
+		exit 1
+	fi
 	for tool in podman runc mmdebstrap; do
 		command -v "$tool" >/dev/null 2>&1 || {
 			"$src/scripts/deps.sh" containers >&2

@@ -8,7 +8,8 @@
 # root, ip_forward), waits for /readyz, routes a client container through it
 # with gateway-init, keeps another with gateway-sidecar checked by `clientd
 # check`, and pings the gateway's overlay address through the tunnel from
-# the crawler image sharing that client's network namespace. Everything runs
+# the crawler image sharing that client's network namespace; then an
+# OpenVPN tunnel between two containers of the openvpn image. Everything runs
 # on an --internal podman network of its own; traffic goes only between
 # these containers. Needs root and podman (exit 77 otherwise).
 set -euo pipefail
@@ -148,7 +149,16 @@ else
 	podman logs "${prefix}gw" 2>&1 | tail -n 20 | sed 's/^/    /' >&2
 	exit 1
 fi
-if podman logs "${prefix}gw" 2>&1 | grep -q "K_SINK: .*posting client events"; then
+# conmon may write the log a moment after /readyz answers.
+sink=0
+for _ in $(seq 1 20); do
+	if podman logs "${prefix}gw" 2>&1 | grep -q "K_SINK: .*posting client events"; then
+		sink=1
+		break
+	fi
+	sleep 0.5
+done
+if ((sink)); then
 	ok "gatewayd loaded libcurl for K_SINK"
 else
 	fail "gatewayd did not load libcurl for K_SINK: $(podman logs "${prefix}gw" 2>&1 | grep -i curl)"
@@ -205,6 +215,37 @@ if podman stop -t 10 "${prefix}gw" >/dev/null &&
 else
 	fail "gatewayd did not stop cleanly:"
 	podman logs "${prefix}gw" 2>&1 | tail -n 20 | sed 's/^/    /' >&2
+fi
+
+echo "== openvpn: a static-key tunnel between two containers of the openvpn image"
+# As k8s/overlays/vpn runs it: user 0, NET_ADMIN only, /dev/net/tun from the
+# host; tun0 is set up by openvpn alone (no ip(8) call), probed with ip.
+"${NONE[@]}" -v "$work:/out" "$ovpn" --genkey secret /out/vpn.key >/dev/null
+chmod 0600 "$work/vpn.key"
+VPN=("${LIMITS[@]}" --network "$net" "${LOCKED[@]}" --device /dev/net/tun
+	-v "$work/vpn.key:/etc/openvpn/key:ro" "$ovpn" --dev tun0 --dev-type tun --proto udp
+	--secret /etc/openvpn/key --cipher AES-256-CBC --auth SHA256 --verb 3)
+"${P[@]}" run -d --name "${prefix}vpns" "${VPN[@]}" --ifconfig 10.8.0.1 10.8.0.2 --float >/dev/null
+vpn_ip=$(podman inspect --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "${prefix}vpns")
+"${P[@]}" run -d --name "${prefix}vpnc" --sysctl 'net.ipv4.ping_group_range=0 2147483647' \
+	"${VPN[@]}" --ifconfig 10.8.0.2 10.8.0.1 --remote "$vpn_ip" >/dev/null
+up=0
+for _ in $(seq 1 60); do
+	# The probe of k8s/overlays/vpn.
+	if podman exec "${prefix}vpnc" /usr/bin/ip link show dev tun0 >/dev/null 2>&1 &&
+		podman logs "${prefix}vpnc" 2>&1 | grep -q "Initialization Sequence Completed"; then
+		up=1
+		break
+	fi
+	sleep 1
+done
+if ((up)); then
+	ok "openvpn: tun0 up, the probe passes"
+	expect "crawler image pings through the OpenVPN tunnel" " [1-9] received" \
+		"${RUN[@]}" --network "container:${prefix}vpnc" --cap-drop all "$crawler" ping -c 3 -W 5 10.8.0.1
+else
+	fail "openvpn: no tunnel; the client's log:"
+	podman logs "${prefix}vpnc" 2>&1 | tail -n 20 | sed 's/^/    /' >&2
 fi
 
 if ((failures)); then

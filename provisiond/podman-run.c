@@ -353,6 +353,7 @@ int pv_podman_up(const char *sock, json_object *objects, const char *pod,
 	struct pv_kpod kp;
 	json_object *vols = NULL, *body = NULL;
 	char path[256], dir[PATH_MAX], ignored[PV_WHY_MAX];
+	bool made = false;
 	long st;
 	int r;
 
@@ -385,6 +386,8 @@ int pv_podman_up(const char *sock, json_object *objects, const char *pod,
 	body = pv_podman_pod_body(&kp, o);
 	if (r == 0)
 		r = ok(call(sock, "POST", "/pods/create", body, API_TIMEOUT_S, NULL, why));
+	/* Not made (perhaps made by someone else meanwhile): not ours to remove. */
+	made = r == 0;
 	snprintf(path, sizeof(path), "/pods/%s/start", kp.name);
 	if (r == 0)
 		r = ok(call(sock, "POST", path, NULL, API_TIMEOUT_S, NULL, why));
@@ -392,8 +395,10 @@ int pv_podman_up(const char *sock, json_object *objects, const char *pod,
 		r = pv_podman_pod_ip(sock, kp.name, o->network, out->ip, sizeof(out->ip), why);
 	if (r == 0)
 		r = run_containers(sock, &kp, out->ip, o, why);
-	if (r < 0)
+	if (r < 0 && made)
 		pv_podman_down(sock, kp.name, o->state_dir, ignored);
+	else if (r < 0)
+		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 out:
 	/* Past the checks, a failure is the runtime's, not the input's. */
 	if (r == -EINVAL)

@@ -6,7 +6,11 @@
  * clientd's startup probe (`clientd check`) has passed, so the answer,
  * whatever REPLY_WHEN says, comes when the crawler is routed. The Secrets
  * the pod refers to (the gateway's membership key) come from PODMAN_OBJECTS,
- * read at every event. */
+ * read at every event. There is no cluster DNS: the gateway's Service name
+ * (clientd's GATEWAY_NAME) becomes a hostAlias of the crawler pod, with the
+ * address of the gateway's pod, PODMAN_GATEWAY_POD_PREFIX + its name, looked
+ * up at every event (a recreated gateway pod has a new address). Without a
+ * prefix the network has to resolve the name. */
 #include "provisiond/backend.h"
 
 #include <errno.h>
@@ -21,6 +25,7 @@
 #include "common/log.h"
 #include "provisiond/crawlerpod.h"
 #include "provisiond/podman.h"
+#include "provisiond/podman-json.h"
 
 struct podman {
 	const struct pv_settings *s;
@@ -81,6 +86,58 @@ static int objects_for(const struct pv_settings *s, json_object *pod, json_objec
 	return 0;
 }
 
+static const char *sidecar_gateway_name(json_object *pod)
+{
+	json_object *inits = get(get(pod, "spec"), "initContainers");
+
+	for (size_t i = 0; i < alen(inits); i++) {
+		json_object *c = json_object_array_get_idx(inits, i), *env = get(c, "env");
+
+		if (!str(c, "name") || strcmp(str(c, "name"), PV_POD_SIDECAR) != 0)
+			continue;
+		for (size_t j = 0; j < alen(env); j++) {
+			json_object *e = json_object_array_get_idx(env, j);
+
+			if (str(e, "name") && strcmp(str(e, "name"), "GATEWAY_NAME") == 0)
+				return str(e, "value");
+		}
+	}
+	return NULL;
+}
+
+static int gateway_alias(const struct pv_settings *s, const char *gateway, json_object *pod,
+			 char why[PV_WHY_MAX])
+{
+	char name[PV_PODMAN_NAME_MAX + 1], ip[48], ignored[PV_WHY_MAX];
+	json_object *spec = get(pod, "spec"), *aliases, *alias, *hosts;
+	const char *host = sidecar_gateway_name(pod);
+
+	if (!s->podman_gateway_prefix[0])
+		return 0;
+	if (!host || !spec)
+		return pv_why(why, "crawler pod: no GATEWAY_NAME in the %s sidecar",
+			      PV_POD_SIDECAR);
+	if (snprintf(name, sizeof(name), "%s%s", s->podman_gateway_prefix, gateway) >=
+	    (int)sizeof(name))
+		return pv_why(why, "gateway '%s': pod name too long", gateway);
+	if (pv_podman_pod_ip(s->podman_socket, name, s->podman_network, ip, sizeof(ip), ignored) <
+	    0)
+		return pv_why(why, "gateway '%s': no pod %s on podman network %s", gateway, name,
+			      s->podman_network);
+	aliases = get(spec, "hostAliases");
+	if (!aliases) {
+		aliases = json_object_new_array();
+		json_object_object_add(spec, "hostAliases", aliases);
+	}
+	alias = json_object_new_object();
+	hosts = json_object_new_array();
+	json_object_array_add(hosts, jstr(host));
+	json_object_object_add(alias, "ip", jstr(ip));
+	json_object_object_add(alias, "hostnames", hosts);
+	json_object_array_add(aliases, alias);
+	return 0;
+}
+
 static int podman_create(void *impl, const struct pv_crawler_spec *spec, struct pv_crawler *out,
 			 char why[PV_WHY_MAX])
 {
@@ -99,6 +156,11 @@ static int podman_create(void *impl, const struct pv_crawler_spec *spec, struct 
 	r = pv_crawler_pod(s, spec, &pod, why);
 	if (r < 0)
 		return r;
+	r = gateway_alias(s, spec->gateway, pod, why);
+	if (r < 0) {
+		json_object_put(pod);
+		return r;
+	}
 	r = objects_for(s, pod, &objects, why);
 	if (r == 0) {
 		pv_podman_default_limits(&o);

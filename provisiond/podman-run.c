@@ -199,8 +199,8 @@ static int write_volumes(const char *dir, json_object *vols, char why[PV_WHY_MAX
 	return 0;
 }
 
-static int pod_ip(const char *sock, const char *name, const char *network, char *ip, size_t size,
-		  char why[PV_WHY_MAX])
+int pv_podman_pod_ip(const char *sock, const char *name, const char *network, char *ip, size_t size,
+		     char why[PV_WHY_MAX])
 {
 	json_object *pod = NULL, *infra = NULL;
 	const char *id, *addr = NULL;
@@ -373,7 +373,7 @@ int pv_podman_up(const char *sock, json_object *objects, const char *pod,
 	st = call(sock, "GET", path, NULL, API_TIMEOUT_S, NULL, why);
 	if (st == 204) {
 		out->existed = true;
-		r = pod_ip(sock, kp.name, o->network, out->ip, sizeof(out->ip), why);
+		r = pv_podman_pod_ip(sock, kp.name, o->network, out->ip, sizeof(out->ip), why);
 		goto out;
 	}
 	if (st != 404) {
@@ -392,7 +392,7 @@ int pv_podman_up(const char *sock, json_object *objects, const char *pod,
 	if (r == 0)
 		r = ok(call(sock, "POST", path, NULL, API_TIMEOUT_S, NULL, why));
 	if (r == 0)
-		r = pod_ip(sock, kp.name, o->network, out->ip, sizeof(out->ip), why);
+		r = pv_podman_pod_ip(sock, kp.name, o->network, out->ip, sizeof(out->ip), why);
 	if (r == 0)
 		r = run_containers(sock, &kp, out->ip, o, why);
 	if (r < 0 && made)

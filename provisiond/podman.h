@@ -103,6 +103,9 @@ struct pv_podman_pod {
  * of that name is left as it is and reported as existed. */
 int pv_podman_up(const char *socket, json_object *objects, const char *pod,
 		 const struct pv_podman_opts *o, struct pv_podman_pod *out, char why[PV_WHY_MAX]);
+/* The address of pod name's infra container on network. */
+int pv_podman_pod_ip(const char *sock, const char *name, const char *network, char *ip, size_t size,
+		     char why[PV_WHY_MAX]);
 int pv_podman_down(const char *socket, const char *name, const char *state_dir,
 		   char why[PV_WHY_MAX]);
 

@@ -223,6 +223,17 @@ static int p_podman_name(const struct pg_setting *st, const char *v, void *field
 	return copy_str(field, st->size, v, why);
 }
 
+static int p_pod_prefix(const struct pg_setting *st, const char *v, void *field, const char **why)
+{
+	size_t n = strlen(v);
+
+	if (n >= st->size || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_.-") != n) {
+		*why = "the start of podman pod names (a-z, 0-9, _ . -; at most 31) or empty";
+		return -EINVAL;
+	}
+	return copy_str(field, st->size, v, why);
+}
+
 static int p_domain(const struct pg_setting *st, const char *v, void *field, const char **why)
 {
 	char buf[128], *save, *tok;
@@ -300,6 +311,7 @@ static const struct pg_value_type t_ip_range = {"FIRST-LAST", p_ip_range, NULL};
 static const struct pg_value_type t_api_url = {"URL", p_api_url, NULL};
 static const struct pg_value_type t_level = {"LEVEL", p_log_level, NULL};
 static const struct pg_value_type t_podman_name = {"NAME", p_podman_name, NULL};
+static const struct pg_value_type t_pod_prefix = {"PREFIX", p_pod_prefix, NULL};
 static const struct pg_value_type t_domain = {"DOMAIN", p_domain, NULL};
 static const struct pg_value_type t_cidrs = {"CIDRS", p_cidrs, NULL};
 static const struct pg_value_type t_addrs = {"ADDRESSES", p_addrs, NULL};
@@ -383,6 +395,10 @@ static const struct pg_setting table[] = {
 	"podman: JSON List of the Secrets/ConfigMaps crawler pods refer to (membership keys)"),
     ROW("PODMAN_STATE_DIR", "podman-state-dir", "/run/podgw-podman", &t_helper, podman_state_dir, 0,
 	0, "podman: private folder of the crawler pods' volumes"),
+    ROW("PODMAN_GATEWAY_POD_PREFIX", "podman-gateway-pod-prefix", "", &t_pod_prefix,
+	podman_gateway_prefix, 0, 0,
+	"podman: gateway NAME runs as pod PREFIX+NAME, whose address becomes the crawler's "
+	"hostAlias for the gateway's name; empty: the network resolves it"),
     ROW("CRAWLER_IMAGE", "crawler-image", "localhost/podgw-crawler:0.1.0", &t_nonempty,
 	crawler_image, 0, 0, "the built-in crawler container's image (no CRAWLER_TEMPLATE_FILE)"),
     ROW("CRAWLER_TEMPLATE_FILE", "crawler-template-file", "", &t_abs_path, crawler_template_file, 0,

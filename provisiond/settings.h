@@ -48,6 +48,7 @@ struct pv_settings {
 	char podman_network[64];
 	char podman_objects[PATH_MAX];
 	char podman_state_dir[PATH_MAX];
+	char podman_gateway_prefix[32];
 	/* the crawler pod (crawlerpod.c) */
 	char crawler_template_file[PATH_MAX];
 	char clientd_image[256];

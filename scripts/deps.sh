@@ -8,16 +8,16 @@
 # test suite need: rootful podman with runc (crun, podman's first choice,
 # fails on some machines), CNI networking (podman on Debian 12 needs a
 # network stack: containernetworking-plugins, whose firewall plugin calls
-# iptables) and mmdebstrap for the build base. No uidmap, slirp4netns or
-# fuse-overlayfs: nothing runs rootless. catatonit: podman's own pause
-# image; busybox-static and python3-yaml: the runner's test (its image, the
-# rendered manifests as JSON).
+# iptables), mmdebstrap for the build base, catatonit for podman's own pause
+# image, a static busybox as a test image and python3-yaml for rendered
+# manifests. No uidmap, slirp4netns or fuse-overlayfs: nothing runs rootless.
 set -euo pipefail
 
 extra=()
 for arg in "$@"; do
 	if [[ $arg == containers ]]; then
-		extra+=(podman runc containernetworking-plugins iptables mmdebstrap catatonit busybox-static python3-yaml)
+		extra+=(podman runc containernetworking-plugins iptables mmdebstrap catatonit busybox-static
+			python3-yaml)
 	else
 		extra+=("$arg")
 	fi

@@ -4,8 +4,12 @@
 # kind.sh: podgw on a local kind cluster, for users with Docker and kind
 # (it cannot run on podgw's CI machines, which have neither).
 #   scripts/kind.sh up     cluster, images, Knative Eventing, podgw, a crawler
-#   scripts/kind.sh demo   the reference flow: a CloudEvent, a ping from the
-#                          crawler, tcpdump on gateway foo
+#   scripts/kind.sh demo   the reference flow, the same steps as
+#                          `containers.sh demo` (scripts/flow-lib.sh): the
+#                          CloudEvent to provisiond (port-forward), its reply,
+#                          one for an unknown gateway, a ping from the new
+#                          crawler (PODGW_KIND_TARGET, 8.8.8.8) with tcpdump
+#                          on gateway foo's eth0
 #   scripts/kind.sh down   delete the cluster
 # Needs: docker, kind, kubectl. Versions: KNATIVE_VERSION (knative-v1.16.0).
 set -euo pipefail
@@ -74,25 +78,49 @@ YAML
 	log "up: gateways foo and bar, crawler-foo routed through foo"
 }
 
-demo() {
-	local pod
-	log "sending io.podgateway.client.pending {\"gateway_name\":\"foo\"} to the broker"
-	kubectl -n provisioner run "send-event-$$" --rm -i --restart=Never \
-		--image=docker.io/curlimages/curl:8.10.1 -- \
-		curl -sS -X POST http://broker-ingress.knative-eventing.svc.cluster.local/provisioner/default \
-		-H 'Ce-Id: kind-demo' -H 'Ce-Specversion: 1.0' -H 'Ce-Source: kind.sh' \
-		-H 'Ce-Type: io.podgateway.client.pending' -H 'Content-Type: application/json' \
-		-d '{"gateway_name":"foo"}'
-	kubectl -n provisioner logs deployment/event-display --tail=20 || true
+# The flow's steps are scripts/flow-lib.sh's, shared with containers.sh
+# demo; only the ways into the pods are kubectl's. provisiond's Service is
+# reached through a port-forward, so the reply event comes back here.
+flow_crawler_exec() {
+	local pod=$1
+	shift
+	kubectl -n crawler-system exec "$pod" -c crawler -- "$@"
+}
 
-	pod=$(kubectl -n gateway-system get pod -l podgw.io/gateway=foo -o jsonpath='{.items[0].metadata.name}')
-	log "tcpdump on gateway foo ($pod) through an ephemeral debug container"
+# The kubernetes backend answers once the pod exists; clientd's startup
+# probe holds the crawler back until it routes, so Ready means routed.
+flow_wait_crawler() {
+	kubectl -n crawler-system wait --for=condition=Ready "pod/$1" --timeout=180s
+}
+
+flow_gateway_tcpdump() {
+	local gw=$1 seconds=$2 pod
+	shift 2
+	pod=$(kubectl -n gateway-system get pod -l "podgw.io/gateway=$gw" -o jsonpath='{.items[0].metadata.name}')
+	# The gateway image has no tcpdump: an ephemeral container in its namespaces.
 	kubectl -n gateway-system debug "$pod" --image=docker.io/nicolaka/netshoot:v0.13 \
-		--target=gatewayd --profile=netadmin -q -- timeout 15 tcpdump -i eth0 -nv 'udp port 8472 or icmp' &
-	local dump=$!
-	sleep 5
-	kubectl -n crawler-system exec crawler-foo -c crawler -- ping -c 3 8.8.8.8
-	wait "$dump" || true
+		--target=gatewayd --profile=netadmin -q -i -- timeout -s INT "$seconds" tcpdump -i eth0 "$@"
+}
+
+demo() {
+	local port=${PODGW_KIND_PORT:-18080} fwd rc=0
+	# shellcheck source-path=SCRIPTDIR source=flow-lib.sh
+	. "$src/scripts/flow-lib.sh"
+	FLOW_DIR=$(mktemp -d)
+	kubectl -n provisioner port-forward svc/provisiond "$port:80" >"$FLOW_DIR/port-forward.log" 2>&1 &
+	fwd=$!
+	trap 'kill "$fwd" 2>/dev/null; rm -rf -- "$FLOW_DIR"' EXIT
+	for _ in $(seq 50); do
+		curl -sf -m 1 "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
+		sleep 0.2
+	done
+	# shellcheck disable=SC2034 # read by flow-lib.sh
+	FLOW_URL=http://127.0.0.1:$port/
+	# kubectl debug may pull its image first.
+	# shellcheck disable=SC2034
+	FLOW_LISTEN_WAIT=120
+	flow_demo foo nope "${PODGW_KIND_TARGET:-8.8.8.8}" || rc=$?
+	return "$rc"
 }
 
 down() {

@@ -9,22 +9,14 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-for t_tool in node npm; do
-	command -v "$t_tool" >/dev/null 2>&1 || {
-		echo "SKIP: $T_NAME: $t_tool is not installed (scripts/deps.sh nodejs npm)"
-		exit 77
-	}
-done
+# shellcheck source-path=SCRIPTDIR source=sdk.sh
+. "$(dirname "$0")/sdk.sh"
 cache=${PODGW_NPM_CACHE:-$PODGW_BUILD/tests/provisiond/npm}
-if [[ ! -d $cache/node_modules/cloudevents ]]; then
-	mkdir -p "$cache"
-	info "installing the cloudevents SDK into $cache"
-	if ! timeout 240 npm install --prefix "$cache" --no-audit --no-fund --loglevel=error \
-		cloudevents@^10 >"$T_DIR/npm.log" 2>&1; then
-		cat "$T_DIR/npm.log"
-		echo "SKIP: $T_NAME: npm install cloudevents failed (no registry?)"
-		exit 77
-	fi
+sdk_rc=0
+pv_sdk_install "$cache" "$T_DIR/npm.log" || sdk_rc=$?
+if ((sdk_rc != 0)); then
+	echo "SKIP: $T_NAME: see above"
+	exit 77
 fi
 info "cloudevents SDK $(node -p "require('$cache/node_modules/cloudevents/package.json').version")"
 

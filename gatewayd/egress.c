@@ -228,10 +228,10 @@ static void add_kill_switch(struct pg_nft_table *t, const struct pg_config *cfg)
 	r = pg_nft_rule_new(t, CHAIN_KILLSWITCH);
 	pg_nft_match_ct_state(r, PG_CT_ESTABLISHED | PG_CT_RELATED);
 	pg_nft_accept(r);
-	accept_port(t, cfg, IPPROTO_UDP, (uint16_t)cfg->vxlan_port, false);
-	accept_port(t, cfg, IPPROTO_UDP, (uint16_t)cfg->control_port, true);
-	accept_port(t, cfg, IPPROTO_UDP, (uint16_t)cfg->vpn_port, false);
-	accept_port(t, cfg, IPPROTO_TCP, (uint16_t)cfg->vpn_port, false);
+	accept_port(t, cfg, IPPROTO_UDP, cfg->vxlan_port, false);
+	accept_port(t, cfg, IPPROTO_UDP, cfg->control_port, true);
+	accept_port(t, cfg, IPPROTO_UDP, cfg->vpn_port, false);
+	accept_port(t, cfg, IPPROTO_TCP, cfg->vpn_port, false);
 	accept_link_local(t);
 	accept_local_dns(t, cfg);
 	for (int family = AF_INET; family; family = family == AF_INET ? AF_INET6 : 0) {

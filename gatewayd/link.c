@@ -25,7 +25,7 @@ void gw_wanted_link(const struct pg_gateway *gw, struct pg_vxlan *vx, struct pg_
 	*vx = (struct pg_vxlan){
 	    .name = cfg->vxlan_if,
 	    .vni = cfg->vxlan_id,
-	    .port = (uint16_t)cfg->vxlan_port,
+	    .port = cfg->vxlan_port,
 	    .underlay_ifindex = gw->underlay.ifindex,
 	    /* Membership programs the FDB: nothing is learned from packets. */
 	    .learning = false,

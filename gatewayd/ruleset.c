@@ -35,7 +35,7 @@ static void add_input(struct pg_nft_table *t, const struct pg_config *cfg)
 	pg_nft_table_add_chain(t, "input", PG_CHAIN_FILTER, PG_HOOK_INPUT, 0, false);
 	/* udp dport VXLAN_PORT ip saddr != @peers counter drop */
 	r = pg_nft_rule_new(t, "input");
-	pg_nft_match_dport(r, IPPROTO_UDP, (uint16_t)cfg->vxlan_port);
+	pg_nft_match_dport(r, IPPROTO_UDP, cfg->vxlan_port);
 	pg_nft_match_saddr_in_set(r, AF_INET, PG_SET_PEERS, true);
 	pg_nft_counter(r);
 	pg_nft_drop(r);

@@ -49,7 +49,7 @@ static void wait_for_termination(int sfd)
 	}
 }
 
-int main(int argc, char **argv, char **envp)
+static int serve(int argc, char **argv, char **envp)
 {
 	const struct pv_backend_ops *ops;
 	struct pv_provisioner *p = NULL;
@@ -58,11 +58,6 @@ int main(int argc, char **argv, char **envp)
 	char why[PV_WHY_MAX] = "", addr[INET_ADDRSTRLEN], ready[96];
 	int r, sfd, rc = PG_EXIT_RUNTIME;
 
-	if (argc > 1 && strcmp(argv[1], "podman-pod") == 0)
-		return pv_podman_pod_main(argc - 1, argv + 1);
-	pg_log_init("provisiond");
-	if (argc > 1 && strcmp(argv[1], "crawler-pod") == 0)
-		return pv_crawler_pod_cmd(argc - 1, argv + 1, envp);
 	r = pv_settings_load(&s, argc, argv, envp, stderr);
 	if (r == PV_SETTINGS_EXIT)
 		return PG_EXIT_OK;
@@ -114,4 +109,27 @@ out:
 	pg_ready_file_remove(s.ready_file);
 	close(sfd);
 	return rc;
+}
+
+static int podman_pod(int argc, char **argv, char **envp)
+{
+	return pv_podman_pod_main(argc, argv);
+}
+
+/* Subcommands take their own arguments; without one provisiond serves. */
+static const struct command {
+	const char *name;
+	int (*run)(int argc, char **argv, char **envp);
+} commands[] = {
+    {"crawler-pod", pv_crawler_pod_cmd},
+    {"podman-pod", podman_pod},
+};
+
+int main(int argc, char **argv, char **envp)
+{
+	pg_log_init("provisiond");
+	for (size_t i = 0; argc > 1 && i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1, envp);
+	return serve(argc, argv, envp);
 }

@@ -98,7 +98,7 @@ struct pg_events {
 	char errbuf[CURL_ERROR_SIZE];
 };
 
-static int gateway_name(const struct pg_config *cfg, char out[PG_NAMESPACE_MAX + 1])
+int pg_events_gateway_name(const struct pg_config *cfg, char out[PG_NAMESPACE_MAX + 1])
 {
 	char host[256] = "";
 
@@ -124,7 +124,7 @@ int pg_events_check_config(const struct pg_config *cfg)
 			pg_warn("K_CE_OVERRIDES is set but K_SINK is not: no events are sent");
 		return 0;
 	}
-	if ((r = gateway_name(cfg, gw)) < 0) {
+	if ((r = pg_events_gateway_name(cfg, gw)) < 0) {
 		pg_err("EVENTS_GATEWAY_NAME: not set and no hostname: %s", strerror(-r));
 		return -EINVAL;
 	}
@@ -190,7 +190,7 @@ int pg_events_open(const struct pg_config *cfg, struct pg_events **out)
 	*out = NULL;
 	if (!cfg->k_sink[0])
 		return 0;
-	if ((r = gateway_name(cfg, gw)) < 0)
+	if ((r = pg_events_gateway_name(cfg, gw)) < 0)
 		return r;
 	ev = calloc(1, sizeof(*ev));
 	if (!ev)

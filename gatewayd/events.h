@@ -28,6 +28,11 @@ struct pg_events;
 /* Checks K_CE_OVERRIDES and the gateway name; reports "KEY: 'value': why"
  * and returns -EINVAL when they are unusable. */
 int pg_events_check_config(const struct pg_config *cfg);
+
+/* The gateway's own name, as events, metrics and status give it:
+ * EVENTS_GATEWAY_NAME, else the first label of the hostname. 0 or a negative
+ * errno. */
+int pg_events_gateway_name(const struct pg_config *cfg, char out[PG_NAMESPACE_MAX + 1]);
 /* *out is NULL when K_SINK is empty. 0 or a negative errno. */
 int pg_events_open(const struct pg_config *cfg, struct pg_events **out);
 /* Gives queued events up to a second, then frees everything. */

@@ -42,6 +42,7 @@ struct gw_repair_state {
 
 struct pg_gateway {
 	const struct pg_config *cfg;
+	char name[PG_NAMESPACE_MAX + 1]; /* metrics and status: pg_events_gateway_name() */
 	struct pg_rtnl *rt;
 	struct pg_nft *nft;
 	int vxlan_ifindex;

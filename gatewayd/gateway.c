@@ -139,6 +139,8 @@ int pg_gateway_setup(const struct pg_config *cfg, struct pg_gateway **out)
 		return PG_EXIT_RUNTIME;
 	}
 	gw->cfg = cfg;
+	if (pg_events_gateway_name(cfg, gw->name) < 0)
+		gw->name[0] = '\0';
 	if ((r = pg_traffic_new(&gw->traffic)) < 0 || (r = pg_rtnl_open(&gw->rt)) < 0 ||
 	    (r = pg_nft_open(&gw->nft)) < 0) {
 		pg_err("opening netlink sockets: %s", strerror(-r));

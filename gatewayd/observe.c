@@ -50,7 +50,7 @@ static bool ipv4_of(const char *ifname, const struct in_addr *want, char out[INE
 static void view_of(struct pg_gateway *gw, struct pg_view *v)
 {
 	*v = (struct pg_view){
-	    .gateway = gw->cfg->gateway,
+	    .gateway = gw->name,
 	    .version = PODGW_VERSION,
 	    .pool = gw->pool,
 	    .traffic = gw->traffic,

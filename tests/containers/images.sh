@@ -144,6 +144,9 @@ done
 if ((ready)); then
 	ok "gatewayd /readyz: $(head -n 1 "$work/readyz")"
 	expect "gatewayd /healthz" "^ok" nsenter -t "$gw_pid" -n curl -fsS -m 2 "http://$gw_ip:9108/healthz"
+	# The shipped Deployment names its gateway with EVENTS_GATEWAY_NAME only.
+	expect "metrics name the gateway" '^podgw_build_info\{.*gateway="test"' \
+		nsenter -t "$gw_pid" -n curl -fsS -m 2 "http://$gw_ip:9108/metrics"
 else
 	fail "gatewayd never answered /readyz; its log:"
 	podman logs "${prefix}gw" 2>&1 | tail -n 20 | sed 's/^/    /' >&2

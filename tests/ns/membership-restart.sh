@@ -97,12 +97,14 @@ recover() {
 
 lab_wait_for 5 saved_both || fail "the leases file does not hold both leases: $(tr '\n' '|' <"$leases" 2>/dev/null || true)"
 
-# 1. A plain restart.
+# 1. A plain restart. The capture starts first: tcpdump takes up to half a
+# second to listen, which must not lengthen the outage the crawlers see
+# (they count the gateway lost after 1 s and would then join again).
+pcap=$LAB_STATE/foo-control-restart.pcap
+t_capture_start foo eth0 "$pcap" 'udp port 8473'
 stop_gatewayd "restart"
 saved_both || errors+=("the leases file lost a lease at shutdown: $(tr '\n' '|' <"$leases")")
 log_from=$(wc -l <"$gwlog")
-pcap=$LAB_STATE/foo-control-restart.pcap
-t_capture_start foo eth0 "$pcap" 'udp port 8473'
 lab_start_gatewayd foo "${gw_args[@]}" || fail "gatewayd did not become ready again over its leases file"
 gw_pid=$LAB_PID
 restored=$(new_log_lines "$log_from" | grep 'restored .* leases from' || true)
@@ -124,14 +126,15 @@ fi
 clients_untouched "after the restart"
 t_report
 
-# 2. A corrupt leases file.
+# 2. A corrupt leases file (the capture first again: the crawlers must still
+# renew when gatewayd is back, not count it lost).
+pcap=$LAB_STATE/foo-control.pcap
+t_capture_start foo eth0 "$pcap" 'udp port 8473'
 stop_gatewayd "before the corruption"
 printf 'podgw-leases 999\nthis is \001 not a lease\n' >"$leases"
 garbage=$(md5sum <"$leases")
 rm -f "$leases.corrupt"
 log_from=$(wc -l <"$gwlog")
-pcap=$LAB_STATE/foo-control.pcap
-t_capture_start foo eth0 "$pcap" 'udp port 8473'
 lab_start_gatewayd foo "${gw_args[@]}" || fail "gatewayd did not start over a corrupt leases file"
 gw_pid=$LAB_PID
 warning=$(new_log_lines "$log_from" | grep -i 'warning.*LEASES_FILE.*corrupt' || true)

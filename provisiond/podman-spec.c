@@ -175,8 +175,7 @@ static int cap_list(json_object *caps, const char *key, json_object *b, const ch
 		const char *cap = json_object_get_string(json_object_array_get_idx(list, i));
 		char name[64];
 
-		if (!cap || !*cap || strlen(cap) > 40 ||
-		    strspn(cap, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789") != strlen(cap)) {
+		if (!pv_charset_ok(cap, PV_UPPER PV_DIGITS "_", 1, 40)) {
 			json_object_put(out);
 			return WHY("%s.securityContext.capabilities.%s[%zu]: '%.40s': not a "
 				   "capability name",

@@ -16,6 +16,7 @@
 
 #include "common/log.h"
 #include "provisiond/crawlerpod.h"
+#include "provisiond/curlbuf.h"
 
 #define API_TIMEOUT_S	 10
 #define API_RESPONSE_MAX (256 * 1024)
@@ -24,32 +25,6 @@
 struct kube {
 	const struct pv_settings *s;
 };
-
-struct buffer {
-	char *data;
-	size_t len;
-	bool overflow;
-};
-
-static size_t collect(char *p, size_t size, size_t n, void *arg)
-{
-	struct buffer *b = arg;
-	size_t len = size * n;
-	char *grown;
-
-	if (b->len + len > API_RESPONSE_MAX) {
-		b->overflow = true;
-		return 0;
-	}
-	grown = realloc(b->data, b->len + len + 1);
-	if (!grown)
-		return 0;
-	b->data = grown;
-	memcpy(b->data + b->len, p, len);
-	b->len += len;
-	b->data[b->len] = '\0';
-	return len;
-}
 
 static int kube_init(const struct pv_settings *s, void **impl, char why[PV_WHY_MAX])
 {
@@ -123,7 +98,7 @@ static char *pod_json(const struct kube *k, const struct pv_crawler_spec *spec,
 
 /* One API request; returns the HTTP status (or a negative errno with why). */
 static long api_request(const struct kube *k, const char *method, const char *url, const char *body,
-			struct buffer *resp, char why[PV_WHY_MAX])
+			struct pv_curlbuf *resp, char why[PV_WHY_MAX])
 {
 	char token[TOKEN_MAX], auth[TOKEN_MAX + 32];
 	struct curl_slist *h = NULL;
@@ -148,8 +123,7 @@ static long api_request(const struct kube *k, const char *method, const char *ur
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
 	if (body)
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, resp);
+	pv_curlbuf_attach(curl, resp);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)API_TIMEOUT_S);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM */
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -167,7 +141,7 @@ static long api_request(const struct kube *k, const char *method, const char *ur
 }
 
 /* The API's Status.message, for the failed event. */
-static void api_message(const struct buffer *resp, long status, char why[PV_WHY_MAX])
+static void api_message(const struct pv_curlbuf *resp, long status, char why[PV_WHY_MAX])
 {
 	json_object *obj = resp->data ? json_tokener_parse(resp->data) : NULL, *m;
 
@@ -192,7 +166,7 @@ static int kube_create(void *impl, const struct pv_crawler_spec *spec, struct pv
 		       char why[PV_WHY_MAX])
 {
 	struct kube *k = impl;
-	struct buffer resp = {0};
+	struct pv_curlbuf resp = {.max = API_RESPONSE_MAX};
 	char url[1024];
 	char *body = pod_json(k, spec, why);
 	json_object *pod = NULL;

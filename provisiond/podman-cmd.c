@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -141,132 +142,203 @@ static void say_ignored(json_object *objects, const char *pod, const struct pv_p
 	free(list);
 }
 
-int pv_podman_pod_main(int argc, char **argv)
-{
-	static const struct option opts[] = {
-	    {"socket", required_argument, NULL, 's'},
-	    {"network", required_argument, NULL, 'n'},
-	    {"objects", required_argument, NULL, 'o'},
-	    {"pod", required_argument, NULL, 'p'},
-	    {"name", required_argument, NULL, 'N'},
-	    {"pod-ip", required_argument, NULL, 'i'},
-	    {"state-dir", required_argument, NULL, 'd'},
-	    {"node-name", required_argument, NULL, 'H'},
-	    {"infra-image", required_argument, NULL, 'I'},
-	    {"init-timeout", required_argument, NULL, 't'},
-	    {"nofile", required_argument, NULL, 'F'},
-	    {"nproc", required_argument, NULL, 'P'},
-	    {"help", no_argument, NULL, 'h'},
-	    {0},
-	};
-	struct pv_podman_opts o = {.state_dir = DEFAULT_STATE_DIR,
-				   .network = "podman",
-				   .node_name = "localhost",
-				   .init_timeout_s = 600};
-	const char *sock = NULL, *objects_file = NULL, *pod = NULL, *verb;
-	struct pv_podman_pod res;
-	char why[PV_WHY_MAX] = "", *end;
-	unsigned long long lim;
-	json_object *objects;
-	int c, r;
+/* What the command line gives: up's, down's and plan's options. */
+struct pod_args {
+	struct pv_podman_opts o;
+	const char *sock, *objects_file, *pod;
+};
 
-	pg_log_init("provisiond");
-	if (argc < 2 || argv[1][0] == '-') {
-		usage(argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr);
-		return argc >= 2 && strcmp(argv[1], "--help") == 0 ? PG_EXIT_OK : PG_EXIT_CONFIG;
+struct pod_opt {
+	const char *name;
+	size_t off; /* in struct pod_args */
+	int (*parse)(const struct pod_opt *po, const char *v, void *field);
+};
+
+static int parse_str(const struct pod_opt *po, const char *v, void *field)
+{
+	(void)po;
+	*(const char **)field = v;
+	return 0;
+}
+
+static int parse_timeout(const struct pod_opt *po, const char *v, void *field)
+{
+	unsigned *out = field;
+	char *end;
+
+	*out = (unsigned)strtoul(v, &end, 10);
+	if (*end || !*v || *out == 0 || *out > 86400) {
+		fprintf(stderr, "provisiond: --%s: '%s': 1 to 86400\n", po->name, v);
+		return -EINVAL;
 	}
-	verb = argv[1];
+	return 0;
+}
+
+static int parse_limit(const struct pod_opt *po, const char *v, void *field)
+{
+	char *end;
+	unsigned long long lim = strtoull(v, &end, 10);
+
+	if (*end || !*v || lim < 64 || lim > NOFILE_CAP) {
+		fprintf(stderr, "provisiond: --%s: '%s': 64 to %d\n", po->name, v, NOFILE_CAP);
+		return -EINVAL;
+	}
+	*(uint64_t *)field = lim;
+	return 0;
+}
+
+#define ARG(member) offsetof(struct pod_args, member)
+static const struct pod_opt pod_opts[] = {
+    {"socket", ARG(sock), parse_str},
+    {"network", ARG(o.network), parse_str},
+    {"objects", ARG(objects_file), parse_str},
+    {"pod", ARG(pod), parse_str},
+    {"name", ARG(o.name), parse_str},
+    {"pod-ip", ARG(o.pod_ip), parse_str},
+    {"state-dir", ARG(o.state_dir), parse_str},
+    {"node-name", ARG(o.node_name), parse_str},
+    {"infra-image", ARG(o.infra_image), parse_str},
+    {"init-timeout", ARG(o.init_timeout_s), parse_timeout},
+    {"nofile", ARG(o.nofile), parse_limit},
+    {"nproc", ARG(o.nproc), parse_limit},
+};
+#define N_POD_OPTS (sizeof(pod_opts) / sizeof(pod_opts[0]))
+/* getopt_long's values for pod_opts[i]: clear of '?', ':' and 'h'. */
+#define OPT_BASE 256
+
+/* PG_EXIT_OK after --help, PG_EXIT_CONFIG on a bad option, else -1. */
+static int parse_opts(int argc, char **argv, struct pod_args *a)
+{
+	struct option opts[N_POD_OPTS + 2] = {{0}};
+	int c;
+
+	for (size_t i = 0; i < N_POD_OPTS; i++)
+		opts[i] =
+		    (struct option){pod_opts[i].name, required_argument, NULL, OPT_BASE + (int)i};
+	opts[N_POD_OPTS] = (struct option){"help", no_argument, NULL, 'h'};
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			sock = optarg;
-			break;
-		case 'n':
-			o.network = optarg;
-			break;
-		case 'o':
-			objects_file = optarg;
-			break;
-		case 'p':
-			pod = optarg;
-			break;
-		case 'N':
-			o.name = optarg;
-			break;
-		case 'i':
-			o.pod_ip = optarg;
-			break;
-		case 'd':
-			o.state_dir = optarg;
-			break;
-		case 'H':
-			o.node_name = optarg;
-			break;
-		case 'I':
-			o.infra_image = optarg;
-			break;
-		case 't':
-			o.init_timeout_s = (unsigned)strtoul(optarg, &end, 10);
-			if (*end || !*optarg || o.init_timeout_s == 0 || o.init_timeout_s > 86400) {
-				fprintf(stderr, "provisiond: --init-timeout: '%s': 1 to 86400\n",
-					optarg);
-				return PG_EXIT_CONFIG;
-			}
-			break;
-		case 'F':
-		case 'P':
-			lim = strtoull(optarg, &end, 10);
-			if (*end || !*optarg || lim < 64 || lim > NOFILE_CAP) {
-				fprintf(stderr, "provisiond: --%s: '%s': 64 to %d\n",
-					c == 'F' ? "nofile" : "nproc", optarg, NOFILE_CAP);
-				return PG_EXIT_CONFIG;
-			}
-			*(c == 'F' ? &o.nofile : &o.nproc) = lim;
-			break;
-		case 'h':
+		const struct pod_opt *po;
+
+		if (c == 'h') {
 			usage(stdout);
 			return PG_EXIT_OK;
-		default:
+		}
+		if (c < OPT_BASE || c >= OPT_BASE + (int)N_POD_OPTS) {
 			usage(stderr);
 			return PG_EXIT_CONFIG;
 		}
+		po = &pod_opts[c - OPT_BASE];
+		if (po->parse(po, optarg, (char *)a + po->off) < 0)
+			return PG_EXIT_CONFIG;
 	}
-	if (optind < argc || (!sock && strcmp(verb, "plan") != 0) ||
-	    (strcmp(verb, "up") != 0 && strcmp(verb, "down") != 0 && strcmp(verb, "plan") != 0) ||
-	    (strcmp(verb, "down") != 0 && !objects_file) ||
-	    (strcmp(verb, "down") == 0 && !o.name && !pod)) {
+	return -1;
+}
+
+static int exit_code(int r)
+{
+	return r == -EINVAL ? PG_EXIT_CONFIG : r < 0 ? PG_EXIT_RUNTIME : PG_EXIT_OK;
+}
+
+static int run_down(struct pod_args *a, json_object *objects, char why[PV_WHY_MAX])
+{
+	(void)objects;
+	return pv_podman_down(a->sock, a->o.name ? a->o.name : a->pod, a->o.state_dir, why);
+}
+
+static int run_plan(struct pod_args *a, json_object *objects, char why[PV_WHY_MAX])
+{
+	return plan(objects, a->pod, &a->o, why);
+}
+
+static int run_up(struct pod_args *a, json_object *objects, char why[PV_WHY_MAX])
+{
+	struct pv_podman_pod res;
+	int r = pv_podman_up(a->sock, objects, a->pod, &a->o, &res, why);
+
+	if (r == 0)
+		printf("%s %s %s\n", res.name, res.ip, res.existed ? "existed" : "created");
+	return r;
+}
+
+struct pod_verb {
+	const char *name;
+	bool needs_socket, reads_objects;
+	int (*run)(struct pod_args *a, json_object *objects, char why[PV_WHY_MAX]);
+};
+
+static const struct pod_verb pod_verbs[] = {
+    {"up", true, true, run_up},
+    {"down", true, false, run_down},
+    {"plan", false, true, run_plan},
+};
+
+static const struct pod_verb *find_verb(const char *name)
+{
+	for (size_t i = 0; i < sizeof(pod_verbs) / sizeof(pod_verbs[0]); i++)
+		if (strcmp(pod_verbs[i].name, name) == 0)
+			return &pod_verbs[i];
+	return NULL;
+}
+
+static bool args_complete(const struct pod_verb *v, const struct pod_args *a)
+{
+	if (!v || (v->needs_socket && !a->sock))
+		return false;
+	return v->reads_objects ? a->objects_file != NULL : a->o.name || a->pod;
+}
+
+/* The verb run with curl set up; the objects read first when it needs them. */
+static int run_verb(const struct pod_verb *v, struct pod_args *a)
+{
+	char why[PV_WHY_MAX] = "";
+	json_object *objects = NULL;
+	int r;
+
+	if (v->reads_objects) {
+		objects = pv_podman_read_objects(a->objects_file);
+		if (!objects) {
+			fprintf(stderr, "provisiond: --objects: '%s': not a JSON file (%s)\n",
+				a->objects_file,
+				json_util_get_last_err() ? json_util_get_last_err() : "unreadable");
+			return PG_EXIT_CONFIG;
+		}
+		say_ignored(objects, a->pod, &a->o);
+	}
+	r = v->run(a, objects, why);
+	if (r < 0)
+		fprintf(stderr, "provisiond: podman-pod %s: %s\n", v->name, why);
+	json_object_put(objects);
+	return exit_code(r);
+}
+
+int pv_podman_pod_main(int argc, char **argv)
+{
+	struct pod_args a = {.o = {.state_dir = DEFAULT_STATE_DIR,
+				   .network = "podman",
+				   .node_name = "localhost",
+				   .init_timeout_s = 600}};
+	const struct pod_verb *v;
+	int r;
+
+	pg_log_init("provisiond");
+	if (argc < 2 || argv[1][0] == '-') {
+		bool help = argc >= 2 && strcmp(argv[1], "--help") == 0;
+
+		usage(help ? stdout : stderr);
+		return help ? PG_EXIT_OK : PG_EXIT_CONFIG;
+	}
+	r = parse_opts(argc, argv, &a);
+	if (r >= 0)
+		return r;
+	v = find_verb(argv[1]);
+	if (optind < argc || !args_complete(v, &a)) {
 		usage(stderr);
 		return PG_EXIT_CONFIG;
 	}
-	pv_podman_default_limits(&o);
+	pv_podman_default_limits(&a.o);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (strcmp(verb, "down") == 0) {
-		r = pv_podman_down(sock, o.name ? o.name : pod, o.state_dir, why);
-		if (r < 0)
-			fprintf(stderr, "provisiond: podman-pod down: %s\n", why);
-		curl_global_cleanup();
-		return r == -EINVAL ? PG_EXIT_CONFIG : r < 0 ? PG_EXIT_RUNTIME : PG_EXIT_OK;
-	}
-	objects = pv_podman_read_objects(objects_file);
-	if (!objects) {
-		fprintf(stderr, "provisiond: --objects: '%s': not a JSON file (%s)\n", objects_file,
-			json_util_get_last_err() ? json_util_get_last_err() : "unreadable");
-		curl_global_cleanup();
-		return PG_EXIT_CONFIG;
-	}
-	say_ignored(objects, pod, &o);
-	if (strcmp(verb, "plan") == 0)
-		r = plan(objects, pod, &o, why);
-	else
-		r = pv_podman_up(sock, objects, pod, &o, &res, why);
-	if (r < 0)
-		fprintf(stderr, "provisiond: podman-pod %s: %s\n", verb, why);
-	else if (strcmp(verb, "plan") == 0)
-		;
-	else
-		printf("%s %s %s\n", res.name, res.ip, res.existed ? "existed" : "created");
-	json_object_put(objects);
+	r = run_verb(v, &a);
 	curl_global_cleanup();
-	return r == -EINVAL ? PG_EXIT_CONFIG : r < 0 ? PG_EXIT_RUNTIME : PG_EXIT_OK;
+	return r;
 }

@@ -14,6 +14,7 @@
 
 #include <json-c/json.h>
 
+#include "provisiond/charset.h"
 #include "provisiond/event.h"
 
 /* Says why in the caller's why[PV_WHY_MAX]; -EINVAL. */
@@ -74,10 +75,7 @@ static inline json_object *jstr(const char *s)
 /* Names that end up in paths and podman names. */
 static inline bool name_ok(const char *s, size_t max)
 {
-	size_t n = s ? strlen(s) : 0;
-
-	return n > 0 && n <= max && s[0] != '.' && s[0] != '-' &&
-	       strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-.") == n;
+	return pv_charset_ok(s, PV_LOWER PV_DIGITS "-.", 1, max) && s[0] != '.' && s[0] != '-';
 }
 
 /* A relative path without "..": items[].path, subPath. */

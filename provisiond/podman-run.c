@@ -17,6 +17,7 @@
 
 #include "common/daemon.h"
 #include "common/log.h"
+#include "provisiond/curlbuf.h"
 #include "provisiond/podman-json.h"
 
 #define API	      "http://d/v4.0.0/libpod"
@@ -24,32 +25,12 @@
 #define RESPONSE_MAX  (1024 * 1024)
 #define PROBE_SLACK_S 10
 
-struct buffer {
-	char *data;
-	size_t len;
-};
-
-static size_t collect(char *p, size_t size, size_t n, void *arg)
-{
-	struct buffer *b = arg;
-	size_t len = size * n;
-	char *grown;
-
-	if (b->len + len > RESPONSE_MAX || !(grown = realloc(b->data, b->len + len + 1)))
-		return 0;
-	b->data = grown;
-	memcpy(b->data + b->len, p, len);
-	b->len += len;
-	b->data[b->len] = '\0';
-	return len;
-}
-
 /* One request; the HTTP status, or a negative errno with why. The answer,
  * when it is JSON, in *resp (the caller puts it). */
 static long call(const char *sock, const char *method, const char *path, json_object *body,
 		 long timeout_s, json_object **resp, char why[PV_WHY_MAX])
 {
-	struct buffer b = {0};
+	struct pv_curlbuf b = {.max = RESPONSE_MAX};
 	struct curl_slist *h = NULL;
 	char url[1024];
 	long status = -EIO;
@@ -68,8 +49,7 @@ static long call(const char *sock, const char *method, const char *path, json_ob
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDS,
 			 body ? json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN) : "");
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
+	pv_curlbuf_attach(curl, &b);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout_s);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	cc = curl_easy_perform(curl);

@@ -95,29 +95,36 @@ static json_object *sc_field(const struct pv_kpod *kp, json_object *c, const cha
 	return v ? v : get(get(kp->spec, "securityContext"), key);
 }
 
-static int security(const struct pv_kpod *kp, json_object *c, json_object *b, const char *where,
-		    char why[PV_WHY_MAX])
+/* What no pod here may have, looked at before anything else. */
+static int refusals(json_object *sc, const char *where, char why[PV_WHY_MAX])
 {
-	json_object *sc = get(c, "securityContext"), *psc = get(kp->spec, "securityContext");
-	json_object *caps = get(sc, "capabilities"), *v, *groups;
-	int64_t uid = -1, gid = -1, n;
-	const char *seccomp;
-	bool set;
-	char user[48];
+	const char *proc = str(sc, "procMount");
 
 	if (flag(sc, "privileged", NULL))
 		return WHY("%s.securityContext.privileged: true is refused", where);
-	if (str(sc, "procMount") && strcmp(str(sc, "procMount"), "Default") != 0)
-		return WHY("%s.securityContext.procMount: '%s' is refused", where,
-			   str(sc, "procMount"));
-	if ((v = sc_field(kp, c, "runAsUser")) && json_object_is_type(v, json_type_int))
-		uid = json_object_get_int64(v);
-	if ((v = sc_field(kp, c, "runAsGroup")) && json_object_is_type(v, json_type_int))
-		gid = json_object_get_int64(v);
+	if (proc && strcmp(proc, "Default") != 0)
+		return WHY("%s.securityContext.procMount: '%s' is refused", where, proc);
+	return 0;
+}
+
+/* runAsUser or runAsGroup as an id, or -1 when unset or not a number. */
+static int64_t id_field(const struct pv_kpod *kp, json_object *c, const char *key)
+{
+	json_object *v = sc_field(kp, c, key);
+
+	return v && json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : -1;
+}
+
+static int user_group(const struct pv_kpod *kp, json_object *c, json_object *b, const char *where,
+		      char why[PV_WHY_MAX])
+{
+	int64_t uid = id_field(kp, c, "runAsUser"), gid = id_field(kp, c, "runAsGroup");
+	json_object *nonroot = sc_field(kp, c, "runAsNonRoot");
+	char user[48];
+
 	if (uid < -1 || uid > 0xfffffffe || gid < -1 || gid > 0xfffffffe)
 		return WHY("%s.securityContext.runAsUser/runAsGroup: out of range", where);
-	v = sc_field(kp, c, "runAsNonRoot");
-	if (v && json_object_get_boolean(v) && uid <= 0)
+	if (nonroot && json_object_get_boolean(nonroot) && uid <= 0)
 		return WHY("%s.securityContext.runAsNonRoot: true needs a runAsUser above 0 here "
 			   "(the image's user is not looked at)",
 			   where);
@@ -129,55 +136,75 @@ static int security(const struct pv_kpod *kp, json_object *c, json_object *b, co
 			 (long long)gid);
 		json_object_object_add(b, "user", jstr(user));
 	}
-	groups = json_object_new_array();
-	if (num(psc, "fsGroup", &n)) {
-		snprintf(user, sizeof(user), "%lld", (long long)n);
-		json_object_array_add(groups, jstr(user));
-	}
-	for (size_t i = 0; i < alen(get(psc, "supplementalGroups")); i++) {
-		n = json_object_get_int64(
-		    json_object_array_get_idx(get(psc, "supplementalGroups"), i));
-		snprintf(user, sizeof(user), "%lld", (long long)n);
-		json_object_array_add(groups, jstr(user));
-	}
+	return 0;
+}
+
+static void add_group(json_object *groups, int64_t n)
+{
+	char gid[24];
+
+	snprintf(gid, sizeof(gid), "%lld", (long long)n);
+	json_object_array_add(groups, jstr(gid));
+}
+
+/* The pod's fsGroup and supplementalGroups as the container's groups. */
+static void groups(const struct pv_kpod *kp, json_object *b)
+{
+	json_object *psc = get(kp->spec, "securityContext"), *groups = json_object_new_array();
+	json_object *supp = get(psc, "supplementalGroups");
+	int64_t n;
+
+	if (num(psc, "fsGroup", &n))
+		add_group(groups, n);
+	for (size_t i = 0; i < alen(supp); i++)
+		add_group(groups, json_object_get_int64(json_object_array_get_idx(supp, i)));
 	if (alen(groups))
 		json_object_object_add(b, "groups", groups);
 	else
 		json_object_put(groups);
-	for (int k = 0; k < 2; k++) {
-		const char *key = k ? "add" : "drop";
-		json_object *list = get(caps, key), *out = json_object_new_array();
+}
 
-		for (size_t i = 0; i < alen(list); i++) {
-			const char *cap =
-			    json_object_get_string(json_object_array_get_idx(list, i));
-			char name[64];
+/* capabilities.add or .drop as body key out; podman spells them CAP_X,
+ * ALL stays ALL. */
+static int cap_list(json_object *caps, const char *key, json_object *b, const char *out_key,
+		    const char *where, char why[PV_WHY_MAX])
+{
+	json_object *list = get(caps, key), *out = json_object_new_array();
 
-			if (!cap || !*cap || strlen(cap) > 40 ||
-			    strspn(cap, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789") != strlen(cap)) {
-				json_object_put(out);
-				return WHY(
-				    "%s.securityContext.capabilities.%s[%zu]: '%.40s': not a "
-				    "capability name",
-				    where, key, i, cap ? cap : "");
-			}
-			/* podman spells them CAP_X; ALL stays ALL. */
-			snprintf(name, sizeof(name), "%s%s",
-				 strcmp(cap, "ALL") == 0 || strncmp(cap, "CAP_", 4) == 0 ? ""
-											 : "CAP_",
-				 cap);
-			json_object_array_add(out, jstr(name));
-		}
-		if (alen(out))
-			json_object_object_add(b, k ? "cap_add" : "cap_drop", out);
-		else
+	for (size_t i = 0; i < alen(list); i++) {
+		const char *cap = json_object_get_string(json_object_array_get_idx(list, i));
+		char name[64];
+
+		if (!pv_charset_ok(cap, PV_UPPER PV_DIGITS "_", 1, 40)) {
 			json_object_put(out);
+			return WHY("%s.securityContext.capabilities.%s[%zu]: '%.40s': not a "
+				   "capability name",
+				   where, key, i, cap ? cap : "");
+		}
+		snprintf(name, sizeof(name), "%s%s",
+			 strcmp(cap, "ALL") == 0 || strncmp(cap, "CAP_", 4) == 0 ? "" : "CAP_",
+			 cap);
+		json_object_array_add(out, jstr(name));
 	}
+	if (alen(out))
+		json_object_object_add(b, out_key, out);
+	else
+		json_object_put(out);
+	return 0;
+}
+
+/* Read-only root, no_new_privs, seccomp; a Windows host process refused. */
+static int confinement(const struct pv_kpod *kp, json_object *c, json_object *b, const char *where,
+		       char why[PV_WHY_MAX])
+{
+	json_object *sc = get(c, "securityContext");
+	const char *seccomp = str(sc_field(kp, c, "seccompProfile"), "type");
+	bool set;
+
 	if (flag(sc, "readOnlyRootFilesystem", NULL))
 		json_object_object_add(b, "read_only_filesystem", json_object_new_boolean(1));
 	if (!flag(sc, "allowPrivilegeEscalation", &set) && set)
 		json_object_object_add(b, "no_new_privileges", json_object_new_boolean(1));
-	seccomp = str(sc_field(kp, c, "seccompProfile"), "type");
 	/* RuntimeDefault and unset: podman's default profile (Kubernetes'
 	 * unset would be Unconfined; stricter here). */
 	if (seccomp && strcmp(seccomp, "Unconfined") == 0)
@@ -188,6 +215,26 @@ static int security(const struct pv_kpod *kp, json_object *c, json_object *b, co
 	if (flag(sc_field(kp, c, "windowsOptions"), "hostProcess", NULL))
 		return WHY("%s.securityContext.windowsOptions.hostProcess: refused", where);
 	return 0;
+}
+
+/* In this order, so that the first problem found is the one reported. */
+static int security(const struct pv_kpod *kp, json_object *c, json_object *b, const char *where,
+		    char why[PV_WHY_MAX])
+{
+	json_object *caps = get(get(c, "securityContext"), "capabilities");
+	int r = refusals(get(c, "securityContext"), where, why);
+
+	if (r == 0)
+		r = user_group(kp, c, b, where, why);
+	if (r == 0) {
+		groups(kp, b);
+		r = cap_list(caps, "drop", b, "cap_drop", where, why);
+	}
+	if (r == 0)
+		r = cap_list(caps, "add", b, "cap_add", where, why);
+	if (r == 0)
+		r = confinement(kp, c, b, where, why);
+	return r;
 }
 
 static json_object *volume_by_name(const struct pv_kpod *kp, const char *name)

@@ -13,6 +13,7 @@
 #include "common/addr.h"
 #include "common/settings-types.h"
 #include "common/settings.h"
+#include "provisiond/charset.h"
 
 #ifndef PV_NETNS_HELPER
 #define PV_NETNS_HELPER "/usr/libexec/podgw/netns-crawler.sh"
@@ -162,12 +163,8 @@ static int p_label(const struct pg_setting *st, const char *v, void *field, cons
 static int p_prefix(const struct pg_setting *st, const char *v, void *field, const char **why)
 {
 	/* The lab's own rule (lab_check_prefix): it ends up in paths we delete. */
-	size_t len = strlen(v);
-
-	if (len == 0 || len > 24 ||
-	    strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-		      "0123456789_.-") != len ||
-	    !((v[0] >= 'a' && v[0] <= 'z') || (v[0] >= 'A' && v[0] <= 'Z'))) {
+	if (!pv_charset_ok(v, PV_UPPER PV_LOWER PV_DIGITS "_.-", 1, 24) ||
+	    !strchr(PV_UPPER PV_LOWER, v[0])) {
 		*why = "letters, digits, _ . -; at most 24; starts with a letter";
 		return -EINVAL;
 	}
@@ -213,10 +210,7 @@ static int p_api_url(const struct pg_setting *st, const char *v, void *field, co
 
 static int p_podman_name(const struct pg_setting *st, const char *v, void *field, const char **why)
 {
-	size_t n = strlen(v);
-
-	if (n == 0 || n >= st->size ||
-	    strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") != n) {
+	if (!pv_charset_ok(v, PV_UPPER PV_LOWER PV_DIGITS "_.-", 1, st->size - 1)) {
 		*why = "a podman network name (letters, digits, _ . -)";
 		return -EINVAL;
 	}
@@ -225,9 +219,7 @@ static int p_podman_name(const struct pg_setting *st, const char *v, void *field
 
 static int p_pod_prefix(const struct pg_setting *st, const char *v, void *field, const char **why)
 {
-	size_t n = strlen(v);
-
-	if (n >= st->size || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_.-") != n) {
+	if (!pv_charset_ok(v, PV_LOWER PV_DIGITS "_.-", 0, st->size - 1)) {
 		*why = "the start of podman pod names (a-z, 0-9, _ . -; at most 31) or empty";
 		return -EINVAL;
 	}

@@ -28,9 +28,11 @@ die() {
 }
 
 # The pods file is appended by lab_add_pod and rewritten by delete: one lock.
+# lab_add_pod runs under it, so 100 crawlers at once queue behind each other:
+# on a loaded machine that is more than a minute (curl allows 120 s).
 pods_lock() {
 	exec {PODS_LOCK_FD}>>"$LAB_STATE/pods.lock"
-	flock -w 30 "$PODS_LOCK_FD" || die "timed out waiting for $LAB_STATE/pods.lock"
+	flock -w 90 "$PODS_LOCK_FD" || die "timed out waiting for $LAB_STATE/pods.lock"
 }
 
 pods_unlock() {

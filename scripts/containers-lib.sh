@@ -103,9 +103,9 @@ ct_wait() {
 ct_image_current() {
 	local built
 	[[ -x $CT_PROVISIOND ]] || return 0
-	built=$("$CT_PROVISIOND" --help 2>&1 | grep -v NETNS_HELPER)
+	built=$("$CT_PROVISIOND" --help 2>&1 | grep -v 'NETNS_HELPER\|netns-crawler\.sh')
 	[[ $(podman run --rm "${CT_ULIMITS[@]}" --network none --entrypoint /usr/local/bin/provisiond \
-		"$CT_IMAGE" --help 2>&1 | grep -v NETNS_HELPER) == "$built" ]]
+		"$CT_IMAGE" --help 2>&1 | grep -v 'NETNS_HELPER\|netns-crawler\.sh') == "$built" ]]
 }
 
 # The images, built (scripts/images.sh) when missing or not current.

@@ -145,7 +145,8 @@ if ((!smoke)) || [[ ! -x $BIN_FLOOD || ! -x $BIN_TIME ]]; then
 			exit 1
 		}
 	fi
-	meson compile -C "$PODGW_BUILD" gatewayd clientd join-flood exec-time >&2 || {
+	meson compile -C "$PODGW_BUILD" gatewayd/gatewayd:executable clientd/clientd:executable \
+		join-flood exec-time >&2 || {
 		echo "$B_NAME: meson compile -C $PODGW_BUILD failed" >&2
 		exit 1
 	}

@@ -133,7 +133,7 @@ ct_build() {
 	if [[ ! -d $CT_BUILD ]]; then
 		(cd "$CT_SRC" && meson setup "$CT_BUILD" >&2) || return 1
 	fi
-	meson compile -C "$CT_BUILD" provisiond/provisiond >&2
+	meson compile -C "$CT_BUILD" provisiond/provisiond:executable >&2
 }
 
 ct_api_ping() {

@@ -163,14 +163,17 @@ static int parse_str(const struct pod_opt *po, const char *v, void *field)
 
 static int parse_timeout(const struct pod_opt *po, const char *v, void *field)
 {
-	unsigned *out = field;
 	char *end;
+	unsigned long n;
 
-	*out = (unsigned)strtoul(v, &end, 10);
-	if (*end || !*v || *out == 0 || *out > 86400) {
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	/* Range before the cast: 4294967297 is not 1. */
+	if (*end || !*v || errno || v[0] == '-' || n == 0 || n > 86400) {
 		fprintf(stderr, "provisiond: --%s: '%s': 1 to 86400\n", po->name, v);
 		return -EINVAL;
 	}
+	*(unsigned *)field = (unsigned)n;
 	return 0;
 }
 

@@ -155,6 +155,11 @@ err=$(up --objects "$tmp/privileged.json" --name "$prefix-bad" 2>&1) || rc=$?
 [[ $rc == 2 && $err == *"privileged: true is refused"* ]] || fail "privileged: rc $rc: $err"
 ! podman pod exists "$prefix-bad" || fail "a refused pod was made"
 rc=0
+err=$(up --objects "$tmp/rendered.json" --name "$prefix-bad" --init-timeout 4294967297 2>&1) || rc=$?
+[[ $rc == 2 && $err == *"--init-timeout: '4294967297': 1 to 86400"* ]] ||
+	fail "--init-timeout 2^32+1: rc $rc: $err"
+! podman pod exists "$prefix-bad" || fail "a pod was made with a bad option"
+rc=0
 err=$(up --objects "$tmp/failing.json" --name "$prefix-fail" 2>&1) || rc=$?
 [[ $rc == 1 && $err == *"exited with 7"* ]] || fail "failing init container: rc $rc: $err"
 ! podman pod exists "$prefix-fail" || fail "a failed pod was left behind"

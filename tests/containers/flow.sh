@@ -34,6 +34,8 @@ done
 . "$PODGW_SRC/scripts/flow-lib.sh"
 # shellcheck source-path=SCRIPTDIR source=../provisiond/sdk.sh
 . "$PODGW_SRC/tests/provisiond/sdk.sh"
+# shellcheck source-path=SCRIPTDIR source=../picture.sh
+. "$PODGW_SRC/tests/picture.sh"
 
 errors=()
 fail() {
@@ -125,22 +127,9 @@ sed 's/^/    /' "$FLOW_DIR/capture-foo.txt"
 records=$(<"$FLOW_DIR/capture-foo.txt")
 crawler_ip=$(ct_ip_of_pid "$(ct_infra_pid "$pod")")
 gw_ip=$(ct_ip_of_pid "$(ct_infra_pid "${CT_PREFIX}gateway-foo")")
-re_ip() { printf '%s' "${1//./\\.}"; }
-cip=$(re_ip "$crawler_ip")
-gip=$(re_ip "$gw_ip")
-oip=$(re_ip "$overlay")
-vxlan_hdr='(OTV, flags \[I\] \(0x08\), overlay 0, instance 42|VXLAN, flags \[I\] \(0x08\), vni 42)'
 ((ping_rc == 0)) && grep -Eq ' 2 (packets )?received' "$FLOW_DIR/ping-$pod.txt" ||
 	errors+=("the ping from $pod got no answer (exit $ping_rc)")
-grep -Eq "$cip\.[0-9]+ > $gip\.8472: .*$vxlan_hdr.* $oip > 203\.0\.113\.10: ICMP echo request" <<<"$records" ||
-	errors+=("no VXLAN (VNI 42) packet $crawler_ip > $gw_ip:8472 carrying $overlay > 203.0.113.10 echo request")
-grep -v '8472' <<<"$records" | grep -Eq " $gip > 203\.0\.113\.10: ICMP echo request" ||
-	errors+=("no echo request $gw_ip > 203.0.113.10 outside the tunnel (not masqueraded?)")
-grep -v '8472' <<<"$records" | grep -Eq " 203\.0\.113\.10 > $gip: ICMP echo reply" ||
-	errors+=("no echo reply 203.0.113.10 > $gw_ip on eth0")
-if grep -v '8472' <<<"$records" | grep -Eq " ($cip|$oip) > 203\.0\.113\.10:"; then
-	errors+=("the crawler's own address reached eth0 outside the tunnel")
-fi
+t_picture "$records" "$crawler_ip" "$gw_ip" "$overlay" 203.0.113.10
 
 # 4. The CloudEvents JavaScript SDK: structured mode, a redelivery, binary
 # mode for an unknown gateway (tests/provisiond/js-client.js).

@@ -6,6 +6,8 @@
 # the crawler's overlay address, then leaving from the gateway's own pod IP.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=../picture.sh
+. "$(dirname "$0")/../picture.sh"
 
 lab_create_base
 lab_add_gateway foo 10.244.0.2
@@ -24,28 +26,7 @@ info "capture on foo's eth0:"
 printf '%s\n' "$records" | sed 's/^/    /'
 
 
-vxlan_hdr='(OTV, flags \[I\] \(0x08\), overlay 0, instance 42|VXLAN, flags \[I\] \(0x08\), vni 42)'
-
-# 1. crawler -> gateway, inside VXLAN: the overlay request
-re="10\.244\.0\.11\.[0-9]+ > 10\.244\.0\.2\.8472: .*$vxlan_hdr.* 172\.16\.0\.11 > 203\.0\.113\.10: ICMP echo request"
-grep -Eq "$re" <<<"$records" ||
-	errors+=("no VXLAN packet 10.244.0.11 > 10.244.0.2:8472 (VNI 42) carrying ICMP echo request 172.16.0.11 > 203.0.113.10")
-
-# 2. gateway -> internet, outside VXLAN, from the gateway's pod IP
-grep -v '8472' <<<"$records" | grep -Eq ' 10\.244\.0\.2 > 203\.0\.113\.10: ICMP echo request' ||
-	errors+=("no ICMP echo request 10.244.0.2 > 203.0.113.10 outside VXLAN (not masqueraded?)")
-
-# 3. the reply, both ways
-grep -v '8472' <<<"$records" | grep -Eq ' 203\.0\.113\.10 > 10\.244\.0\.2: ICMP echo reply' ||
-	errors+=("no ICMP echo reply 203.0.113.10 > 10.244.0.2 on the gateway's eth0")
-re="10\.244\.0\.2\.[0-9]+ > 10\.244\.0\.11\.8472: .*$vxlan_hdr.* 203\.0\.113\.10 > 172\.16\.0\.11: ICMP echo reply"
-grep -Eq "$re" <<<"$records" ||
-	errors+=("no VXLAN packet 10.244.0.2 > 10.244.0.11:8472 carrying ICMP echo reply 203.0.113.10 > 172.16.0.11")
-
-# 4. nothing from the crawler's own pod IP or overlay address leaves unencapsulated
-if grep -v '8472' <<<"$records" | grep -Eq " (10\.244\.0\.11|172\.16\.0\.11) > 203\.0\.113\.10:"; then
-	errors+=("the crawler's own address reached eth0 outside the tunnel")
-fi
+t_picture "$records" 10.244.0.11 10.244.0.2 172.16.0.11 203.0.113.10
 
 # 5. the ping got its reply
 if ((ping_rc != 0)) || ! grep -q ' 1 received' <<<"$ping_out"; then

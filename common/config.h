@@ -60,6 +60,7 @@ struct pg_config {
 	struct pg_prefix_list dns_upstream; /* IPv4 */
 	struct pg_prefix dns_local_server;  /* family 0: not set */
 	struct pg_domain_list dns_local;    /* answered by dns_local_server */
+	uint32_t dns_client_pending;	    /* gatewayd: outstanding queries per client */
 	char resolv_conf[PATH_MAX];	    /* where unset DNS servers come from */
 	char ready_file[PATH_MAX];
 	enum pg_log_level log_level;

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -15,15 +16,28 @@
 #include "common/log.h"
 #include "common/resolvconf.h"
 #include "gatewayd/loop.h"
+#include "gatewayd/stats.h"
 
 #define MAX_PER_RECEIVE 64 /* datagrams per wakeup and socket, so others get a turn */
 
-enum route { CLIENTS, LOCAL, UPSTREAM }; /* the sockets, in poll order */
+enum route { LOCAL, UPSTREAM };
+
+/* A socket towards the servers, on a port the kernel picked at random when
+ * it was opened (RFC 6056): each query gets one of its own while fewer than
+ * PG_DNS_SOCKETS_MAX are open, and it is closed with its last query, so
+ * that a spoofed answer must guess the port as well as the ID. */
+struct upsock {
+	int fd; /* -1: free */
+	enum route route;
+	unsigned users; /* outstanding queries sent from it */
+	bool keep;	/* opened at start, shared when no fresh one can be had */
+};
 
 struct pending {
 	bool used;
 	enum route route;
-	uint16_t id; /* ours, as the server sees it */
+	unsigned sock; /* index into socks */
+	uint16_t id;   /* ours, as the server sees it */
 	uint16_t client_id;
 	struct sockaddr_in client;
 	unsigned server; /* index into the route's servers */
@@ -40,12 +54,16 @@ struct server {
 struct pg_dns {
 	const struct pg_config *cfg;
 	const int *vxlan_ifindex;
+	struct pg_stats *stats;
 	struct in_addr self;
-	int fd[3];
+	int fd_clients, epfd;
 	struct server local;
 	struct server upstream[PG_MAX_PREFIXES];
 	unsigned n_upstream;
+	struct upsock socks[PG_DNS_SOCKETS_MAX];
+	unsigned n_socks; /* open */
 	struct pending pending[PG_DNS_PENDING_MAX];
+	uint32_t who[PG_DNS_PENDING_MAX]; /* victim()'s scratch */
 	struct pg_ratelimit rl_drop, rl_send;
 	uint8_t buf[PG_DNS_MSG_MAX];
 };
@@ -53,6 +71,12 @@ struct pg_dns {
 static const char *ip_str(struct in_addr a, char buf[INET_ADDRSTRLEN])
 {
 	return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
+}
+
+static void count_drop(struct pg_dns *d, enum pg_dns_drop why)
+{
+	if (d->stats)
+		d->stats->dns_dropped[why]++;
 }
 
 static void list_servers(const struct pg_prefix_list *l, char *out, size_t size)
@@ -100,45 +124,118 @@ void pg_dns_describe(const struct pg_config *cfg)
 	pg_info("DNS: upstream %s; local domains to %s", *up ? up : "none", local);
 }
 
-static int open_socket(const struct pg_config *cfg, enum route route, struct in_addr self)
+/* The clients' socket: FREEBIND, since the overlay address may be
+ * missing while the link is repaired; PKTINFO: where each query came in. */
+static int open_clients(struct in_addr self)
 {
 	static const int on = 1;
 	struct sockaddr_in sa = {
 	    .sin_family = AF_INET, .sin_port = htons(PG_DNS_FORWARDER_PORT), .sin_addr = self};
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), r = 0;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
 		return -errno;
-	if (route == CLIENTS) {
-		/* FREEBIND: the address may be missing while the link is
-		 * repaired; PKTINFO: where each query came in. */
-		if (setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &on, sizeof(on)) < 0 ||
-		    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on)) < 0 ||
-		    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-			r = -errno;
-	} else if (route == LOCAL) {
-		/* The cluster DNS is on the pod network, whatever the VPN's
-		 * routes say. */
-		if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, cfg->underlay_if,
-			       (socklen_t)strlen(cfg->underlay_if)) < 0)
-			r = -errno;
-	}
-	if (r < 0) {
+	if (setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &on, sizeof(on)) < 0 ||
+	    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on)) < 0 ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int r = -errno;
+
 		close(fd);
 		return r;
 	}
 	return fd;
 }
 
+/* A socket towards the servers of route. Unbound: the kernel gives it a
+ * random ephemeral port at the first send. */
+static int open_upstream(const struct pg_config *cfg, enum route route)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	/* The cluster DNS is on the pod network, whatever the VPN's routes
+	 * say. (Without CAP_NET_RAW this needs Linux 5.7 or later.) */
+	if (route == LOCAL && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, cfg->underlay_if,
+					 (socklen_t)strlen(cfg->underlay_if)) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+static void close_socket(struct pg_dns *d, unsigned i)
+{
+	close(d->socks[i].fd); /* which also takes it out of the epoll set */
+	d->socks[i] = (struct upsock){.fd = -1};
+	d->n_socks--;
+}
+
+/* Puts fd in a free slot and the epoll set: its index, or a negative errno
+ * (fd is then closed). */
+static int add_socket(struct pg_dns *d, int fd, enum route route)
+{
+	for (unsigned i = 0; i < PG_DNS_SOCKETS_MAX; i++) {
+		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = i};
+
+		if (d->socks[i].fd >= 0)
+			continue;
+		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+			break;
+		d->socks[i] = (struct upsock){.fd = fd, .route = route};
+		d->n_socks++;
+		return (int)i;
+	}
+	close(fd);
+	return -ENOSPC;
+}
+
+/* A socket for one more query on route: a fresh one while the budget
+ * allows, else the open one of the route with the fewest queries; -1 when
+ * there is none. */
+static int take_socket(struct pg_dns *d, enum route route)
+{
+	int best = -1;
+
+	if (d->n_socks < PG_DNS_SOCKETS_MAX) {
+		int fd = open_upstream(d->cfg, route);
+
+		if (fd >= 0 && (best = add_socket(d, fd, route)) >= 0)
+			return best;
+		pg_log_limited(&d->rl_send, PG_LOG_WARN, "DNS: a new socket: %s",
+			       strerror(fd < 0 ? -fd : -best));
+		best = -1;
+	}
+	for (unsigned i = 0; i < PG_DNS_SOCKETS_MAX; i++)
+		if (d->socks[i].fd >= 0 && d->socks[i].route == route &&
+		    (best < 0 || d->socks[i].users < d->socks[best].users))
+			best = (int)i;
+	return best;
+}
+
+static void end_pending(struct pg_dns *d, struct pending *p)
+{
+	struct upsock *u = &d->socks[p->sock];
+
+	p->used = false;
+	if (u->users > 0 && --u->users == 0 && !u->keep)
+		close_socket(d, p->sock);
+}
+
 int pg_dns_open(const struct pg_config *cfg, struct in_addr addr, const int *vxlan_ifindex,
-		struct pg_dns **out)
+		struct pg_stats *stats, struct pg_dns **out)
 {
 	struct pg_dns *d = calloc(1, sizeof(*d));
+	int r;
 
 	*out = NULL;
 	if (!d)
 		return -ENOMEM;
+	d->fd_clients = -1;
 	d->cfg = cfg;
+	d->stats = stats;
 	d->self = addr;
 	d->vxlan_ifindex = vxlan_ifindex;
 	d->rl_drop = (struct pg_ratelimit)PG_RATELIMIT_INIT(10, 5);
@@ -146,15 +243,20 @@ int pg_dns_open(const struct pg_config *cfg, struct in_addr addr, const int *vxl
 	d->local.addr = pg_prefix_v4(&cfg->dns_local_server);
 	for (unsigned i = 0; i < cfg->dns_upstream.n; i++)
 		d->upstream[d->n_upstream++].addr = pg_prefix_v4(&cfg->dns_upstream.items[i]);
-	d->fd[0] = d->fd[1] = d->fd[2] = -1;
-	for (int i = CLIENTS; i <= UPSTREAM; i++) {
-		d->fd[i] = open_socket(cfg, (enum route)i, addr);
-		if (d->fd[i] < 0) {
-			int r = d->fd[i];
-
-			pg_dns_close(d);
-			return r;
-		}
+	for (unsigned i = 0; i < PG_DNS_SOCKETS_MAX; i++)
+		d->socks[i].fd = -1;
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	r = d->epfd < 0 ? -errno : (d->fd_clients = open_clients(addr));
+	/* Binding a socket to a device takes CAP_NET_RAW before Linux 5.7:
+	 * one for the cluster DNS now, while gatewayd still has it. */
+	if (r >= 0 && cfg->dns_local_server.family) {
+		r = open_upstream(cfg, LOCAL);
+		if (r >= 0 && (r = add_socket(d, r, LOCAL)) >= 0)
+			d->socks[r].keep = true;
+	}
+	if (r < 0) {
+		pg_dns_close(d);
+		return r;
 	}
 	*out = d;
 	return 0;
@@ -164,9 +266,13 @@ void pg_dns_close(struct pg_dns *d)
 {
 	if (!d)
 		return;
-	for (int i = 0; i < 3; i++)
-		if (d->fd[i] >= 0)
-			close(d->fd[i]);
+	for (unsigned i = 0; i < PG_DNS_SOCKETS_MAX; i++)
+		if (d->socks[i].fd >= 0)
+			close(d->socks[i].fd);
+	if (d->fd_clients >= 0)
+		close(d->fd_clients);
+	if (d->epfd >= 0)
+		close(d->epfd);
 	free(d);
 }
 
@@ -174,8 +280,8 @@ static void dns_poll_fds(void *ctx, struct pollfd *pfd)
 {
 	const struct pg_dns *d = ctx;
 
-	for (int i = 0; i < PG_DNS_NFDS; i++)
-		pfd[i] = (struct pollfd){.fd = d ? d->fd[i] : -1, .events = POLLIN};
+	pfd[0] = (struct pollfd){.fd = d ? d->fd_clients : -1, .events = POLLIN};
+	pfd[1] = (struct pollfd){.fd = d ? d->epfd : -1, .events = POLLIN};
 }
 
 /* Queries only from admitted clients: from the overlay, in through the
@@ -217,8 +323,9 @@ static unsigned pick_server(struct pg_dns *d, enum route route)
 	return best;
 }
 
-/* A free slot and an ID no outstanding query has; NULL when full. */
-static struct pending *new_pending(struct pg_dns *d)
+/* A free slot and a random ID no outstanding query has (NULL when the
+ * table is full), and how many queries client has outstanding. */
+static struct pending *new_pending(struct pg_dns *d, struct in_addr client, unsigned *count)
 {
 	struct pending *free_slot = NULL;
 	uint16_t id;
@@ -228,17 +335,92 @@ static struct pending *new_pending(struct pg_dns *d)
 		if (getrandom(&id, sizeof(id), 0) != sizeof(id))
 			return NULL;
 		clash = false;
+		*count = 0;
 		for (size_t i = 0; i < PG_DNS_PENDING_MAX; i++) {
 			struct pending *p = &d->pending[i];
 
-			clash |= p->used && p->id == id;
-			if (!p->used && !free_slot)
-				free_slot = p;
+			if (!p->used) {
+				if (!free_slot)
+					free_slot = p;
+				continue;
+			}
+			clash |= p->id == id;
+			*count += p->client.sin_addr.s_addr == client.s_addr;
 		}
 	} while (clash);
 	if (free_slot)
 		free_slot->id = id;
 	return free_slot;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* With the table full: the oldest query of the client with the most
+ * outstanding, if that client has more than mine + 1 (then it gives one
+ * up, so that shares even out and no client starves the others). */
+static struct pending *victim(struct pg_dns *d, unsigned mine)
+{
+	uint32_t *who = d->who;
+	struct pending *oldest = NULL;
+	unsigned n = 0, best = 0, run = 0;
+	uint32_t heavy = 0;
+
+	for (size_t i = 0; i < PG_DNS_PENDING_MAX; i++)
+		if (d->pending[i].used)
+			who[n++] = d->pending[i].client.sin_addr.s_addr;
+	qsort(who, n, sizeof(who[0]), cmp_u32);
+	for (unsigned i = 0; i < n; i++) {
+		run = i > 0 && who[i] == who[i - 1] ? run + 1 : 1;
+		if (run > best) {
+			best = run;
+			heavy = who[i];
+		}
+	}
+	if (best <= mine + 1)
+		return NULL;
+	for (size_t i = 0; i < PG_DNS_PENDING_MAX; i++) {
+		struct pending *p = &d->pending[i];
+
+		if (p->used && p->client.sin_addr.s_addr == heavy &&
+		    (!oldest || p->expires < oldest->expires))
+			oldest = p;
+	}
+	return oldest;
+}
+
+static void drop_query(struct pg_dns *d, const struct sockaddr_in *src, enum pg_dns_drop why,
+		       const char *what)
+{
+	count_drop(d, why);
+	pg_log_limited(&d->rl_drop, PG_LOG_WARN, "DNS: dropped a query from %s: %s",
+		       ip_str(src->sin_addr, (char[INET_ADDRSTRLEN]){0}), what);
+}
+
+/* A slot for a query of src: within its quota, and taken from the heaviest
+ * client when the table is full. */
+static struct pending *admit(struct pg_dns *d, const struct sockaddr_in *src)
+{
+	unsigned count;
+	struct pending *p = new_pending(d, src->sin_addr, &count), *v;
+
+	if (count >= d->cfg->dns_client_pending) {
+		drop_query(d, src, PG_DNS_DROP_CLIENT_QUOTA, "DNS_CLIENT_MAX_PENDING reached");
+		return NULL;
+	}
+	if (p)
+		return p;
+	if (!(v = victim(d, count))) {
+		drop_query(d, src, PG_DNS_DROP_TABLE_FULL, "too many outstanding");
+		return NULL;
+	}
+	drop_query(d, &v->client, PG_DNS_DROP_EVICTED, "gave way to a client with fewer");
+	end_pending(d, v);
+	return new_pending(d, src->sin_addr, &count);
 }
 
 static void forward_query(struct pg_dns *d, size_t len, const struct sockaddr_in *src)
@@ -248,24 +430,29 @@ static void forward_query(struct pg_dns *d, size_t len, const struct sockaddr_in
 	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(PG_DNS_PORT)};
 	enum route route;
 	unsigned n;
+	int sock;
 	char ip[INET_ADDRSTRLEN];
 
 	if (pg_dns_parse(d->buf, len, &q) < 0 || (q.flags & PG_DNS_FLAG_QR) ||
 	    PG_DNS_OPCODE(q.flags) != 0) {
-		pg_log_limited(&d->rl_drop, PG_LOG_WARN, "DNS: dropped a malformed query from %s",
-			       ip_str(src->sin_addr, ip));
+		drop_query(d, src, PG_DNS_DROP_MALFORMED, "malformed");
 		return;
 	}
 	route = is_local(d->cfg, q.name) ? LOCAL : UPSTREAM;
 	servers(d, route, &n);
-	if (n == 0 || !(p = new_pending(d))) {
-		pg_log_limited(&d->rl_drop, PG_LOG_WARN, "DNS: dropped a query from %s: %s",
-			       ip_str(src->sin_addr, ip),
-			       n ? "too many outstanding" : "no upstream server");
+	if (n == 0) {
+		drop_query(d, src, PG_DNS_DROP_NO_SERVER, "no upstream server");
+		return;
+	}
+	if (!(p = admit(d, src)))
+		return;
+	if ((sock = take_socket(d, route)) < 0) {
+		drop_query(d, src, PG_DNS_DROP_SEND, "no socket");
 		return;
 	}
 	*p = (struct pending){.used = true,
 			      .route = route,
+			      .sock = (unsigned)sock,
 			      .id = p->id,
 			      .client_id = q.id,
 			      .client = *src,
@@ -274,17 +461,22 @@ static void forward_query(struct pg_dns *d, size_t len, const struct sockaddr_in
 			      .qtype = q.qtype,
 			      .qclass = q.qclass};
 	memcpy(p->name, q.name, sizeof(p->name));
+	d->socks[sock].users++;
 	to.sin_addr = servers(d, route, &n)[p->server].addr;
 	pg_dns_set_id(d->buf, p->id);
 	pg_debug("DNS: %s asks %s type %u: %s %s", ip_str(src->sin_addr, ip), q.name, q.qtype,
 		 route == LOCAL ? "local" : "upstream",
 		 ip_str(to.sin_addr, (char[INET_ADDRSTRLEN]){0}));
-	if (sendto(d->fd[route], d->buf, len, 0, (struct sockaddr *)&to, sizeof(to)) < 0) {
+	if (sendto(d->socks[sock].fd, d->buf, len, 0, (struct sockaddr *)&to, sizeof(to)) < 0) {
 		/* EPERM: the kill switch, with the VPN down. */
 		pg_log_limited(&d->rl_send, PG_LOG_WARN, "DNS: sending to %s: %s",
 			       ip_str(to.sin_addr, ip), strerror(errno));
-		p->used = false;
+		count_drop(d, PG_DNS_DROP_SEND);
+		end_pending(d, p);
+		return;
 	}
+	if (d->stats)
+		d->stats->dns_forwarded++;
 }
 
 static void receive_queries(struct pg_dns *d)
@@ -304,7 +496,7 @@ static void receive_queries(struct pg_dns *d)
 				    .msg_controllen = sizeof(ctl.buf)};
 		struct cmsghdr *cm;
 		int ifindex = 0;
-		ssize_t n = recvmsg(d->fd[CLIENTS], &mh, MSG_TRUNC);
+		ssize_t n = recvmsg(d->fd_clients, &mh, MSG_TRUNC);
 
 		if (n < 0)
 			return;
@@ -317,79 +509,82 @@ static void receive_queries(struct pg_dns *d)
 			}
 		if (mh.msg_namelen != sizeof(src) || (size_t)n > sizeof(d->buf) ||
 		    !from_client(d, &src, ifindex)) {
-			pg_log_limited(&d->rl_drop, PG_LOG_WARN,
-				       "DNS: dropped a query from %s (not an overlay client)",
-				       ip_str(src.sin_addr, (char[INET_ADDRSTRLEN]){0}));
+			drop_query(d, &src, PG_DNS_DROP_NOT_CLIENT, "not an overlay client");
 			continue;
 		}
 		forward_query(d, (size_t)n, &src);
 	}
 }
 
-/* The outstanding query q answers, asked of from on route; NULL if none. */
-static struct pending *find_pending(struct pg_dns *d, enum route route,
+/* The outstanding query that this answer, read from socket sock, answers:
+ * the same socket (so the same random port), server address and port, ID
+ * and question; NULL if none. A forged answer must guess all of them. */
+static struct pending *find_pending(struct pg_dns *d, unsigned sock,
 				    const struct pg_dns_question *q, const struct sockaddr_in *from)
 {
 	for (size_t i = 0; i < PG_DNS_PENDING_MAX; i++) {
 		struct pending *p = &d->pending[i];
 		unsigned n;
 
-		if (!p->used || p->route != route || p->id != q->id)
-			continue;
-		/* The server asked, and the question asked: a forged answer
-		 * must guess the ID and know both. */
-		if (from->sin_port != htons(PG_DNS_PORT) ||
-		    from->sin_addr.s_addr != servers(d, route, &n)[p->server].addr.s_addr ||
-		    p->qtype != q->qtype || p->qclass != q->qclass || strcmp(p->name, q->name) != 0)
-			return NULL;
-		return p;
+		if (p->used && p->sock == sock && p->id == q->id &&
+		    from->sin_port == htons(PG_DNS_PORT) &&
+		    from->sin_addr.s_addr == servers(d, p->route, &n)[p->server].addr.s_addr &&
+		    p->qtype == q->qtype && p->qclass == q->qclass && strcmp(p->name, q->name) == 0)
+			return p;
 	}
 	return NULL;
 }
 
-static void receive_answers(struct pg_dns *d, enum route route)
+static void receive_answers(struct pg_dns *d, unsigned sock)
 {
-	for (int i = 0; i < MAX_PER_RECEIVE; i++) {
+	/* The socket closes with its last query: read no further then. */
+	for (int i = 0; i < MAX_PER_RECEIVE && d->socks[sock].fd >= 0; i++) {
 		struct sockaddr_in from;
 		socklen_t fl = sizeof(from);
 		struct pg_dns_question q;
 		struct pending *p;
 		unsigned n;
-		ssize_t len = recvfrom(d->fd[route], d->buf, sizeof(d->buf), MSG_TRUNC,
+		ssize_t len = recvfrom(d->socks[sock].fd, d->buf, sizeof(d->buf), MSG_TRUNC,
 				       (struct sockaddr *)&from, &fl);
 
 		if (len < 0)
 			return;
 		if (fl != sizeof(from) || (size_t)len > sizeof(d->buf) ||
 		    pg_dns_parse(d->buf, (size_t)len, &q) < 0 || !(q.flags & PG_DNS_FLAG_QR) ||
-		    !(p = find_pending(d, route, &q, &from))) {
+		    !(p = find_pending(d, sock, &q, &from))) {
+			count_drop(d, PG_DNS_DROP_UNEXPECTED);
 			pg_log_limited(&d->rl_drop, PG_LOG_WARN,
 				       "DNS: dropped an unexpected answer from %s",
 				       ip_str(from.sin_addr, (char[INET_ADDRSTRLEN]){0}));
 			continue;
 		}
-		servers(d, route, &n)[p->server].timeouts = 0;
+		servers(d, p->route, &n)[p->server].timeouts = 0;
 		pg_dns_set_id(d->buf, p->client_id);
-		if (sendto(d->fd[CLIENTS], d->buf, (size_t)len, 0, (struct sockaddr *)&p->client,
+		if (sendto(d->fd_clients, d->buf, (size_t)len, 0, (struct sockaddr *)&p->client,
 			   sizeof(p->client)) < 0)
 			pg_log_limited(&d->rl_send, PG_LOG_WARN, "DNS: answering %s: %s",
 				       ip_str(p->client.sin_addr, (char[INET_ADDRSTRLEN]){0}),
 				       strerror(errno));
-		p->used = false;
+		end_pending(d, p);
 	}
 }
 
 static int dns_handle(void *ctx, const struct pollfd *pfd)
 {
 	struct pg_dns *d = ctx;
+	struct epoll_event ev[MAX_PER_RECEIVE];
+	int n;
 
 	if (!d)
 		return 0;
-	if (pfd[CLIENTS].revents & POLLIN)
+	if (pfd[0].revents & POLLIN)
 		receive_queries(d);
-	for (int r = LOCAL; r <= UPSTREAM; r++)
-		if (pfd[r].revents & POLLIN)
-			receive_answers(d, (enum route)r);
+	if (!(pfd[1].revents & POLLIN))
+		return 0;
+	n = epoll_wait(d->epfd, ev, MAX_PER_RECEIVE, 0);
+	for (int i = 0; i < n; i++)
+		if (ev[i].data.u32 < PG_DNS_SOCKETS_MAX)
+			receive_answers(d, ev[i].data.u32);
 	return 0;
 }
 
@@ -406,7 +601,8 @@ static int dns_tick(void *ctx)
 			continue;
 		if (p->expires <= now) {
 			servers(d, p->route, &n)[p->server].timeouts++;
-			p->used = false;
+			count_drop(d, PG_DNS_DROP_TIMEOUT);
+			end_pending(d, p);
 		} else if (p->expires < next) {
 			next = p->expires;
 		}

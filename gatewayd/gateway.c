@@ -41,15 +41,15 @@ static int open_membership(struct pg_gateway *gw, const struct pg_vxlan *vx,
 	return r;
 }
 
-/* Bound before capabilities are dropped: port 53 needs
- * CAP_NET_BIND_SERVICE, the cluster DNS socket's device binding root. */
+/* Opened before capabilities are dropped: the first cluster DNS socket's
+ * device binding may need CAP_NET_RAW (dns.c). */
 static int open_dns(struct pg_gateway *gw, const struct pg_prefix *addr)
 {
 	int r;
 
 	if (!gw->cfg->dns_forwarder)
 		return 0;
-	r = pg_dns_open(gw->cfg, pg_prefix_v4(addr), &gw->vxlan_ifindex, &gw->dns);
+	r = pg_dns_open(gw->cfg, pg_prefix_v4(addr), &gw->vxlan_ifindex, &gw->stats, &gw->dns);
 	if (r < 0)
 		pg_err("DNS_FORWARDER: cannot serve DNS on %s port 53: %s",
 		       pg_prefix_fmt(addr, (char[PG_PREFIX_STRLEN]){0}, false), strerror(-r));

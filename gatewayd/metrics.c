@@ -218,6 +218,13 @@ void pg_metrics_render(struct pg_buf *b, const struct pg_view *v)
 	for (int i = 0; i < PG_REPAIR_COUNT; i++)
 		pg_buf_printf(b, "podgw_repairs_total{kind=\"%s\"} %" PRIu64 "\n",
 			      pg_repair_name((enum pg_repair)i), s->repairs[i]);
+	scalar(b, "podgw_dns_queries_total", "counter",
+	       "DNS queries the forwarder sent on to a server.", s->dns_forwarded);
+	family(b, "podgw_dns_dropped_total", "counter",
+	       "DNS queries (and answers) the forwarder dropped or gave up, by reason.");
+	for (int i = 0; i < PG_DNS_DROP_COUNT; i++)
+		pg_buf_printf(b, "podgw_dns_dropped_total{reason=\"%s\"} %" PRIu64 "\n",
+			      pg_dns_drop_name((enum pg_dns_drop)i), s->dns_dropped[i]);
 	per_client(b, rows, n, "podgw_client_transmit_bytes_total",
 		   "Bytes of IP packets a client sent through the gateway.",
 		   offsetof(struct pg_traffic_count, tx_bytes));

@@ -29,3 +29,20 @@ const char *pg_repair_name(enum pg_repair r)
 {
 	return (unsigned)r < PG_REPAIR_COUNT ? repair_names[r] : "unknown";
 }
+
+static const char *const dns_drop_names[PG_DNS_DROP_COUNT] = {
+    [PG_DNS_DROP_CLIENT_QUOTA] = "client_quota",
+    [PG_DNS_DROP_TABLE_FULL] = "table_full",
+    [PG_DNS_DROP_EVICTED] = "evicted",
+    [PG_DNS_DROP_MALFORMED] = "malformed",
+    [PG_DNS_DROP_NOT_CLIENT] = "not_client",
+    [PG_DNS_DROP_NO_SERVER] = "no_server",
+    [PG_DNS_DROP_SEND] = "send",
+    [PG_DNS_DROP_TIMEOUT] = "timeout",
+    [PG_DNS_DROP_UNEXPECTED] = "unexpected_answer",
+};
+
+const char *pg_dns_drop_name(enum pg_dns_drop r)
+{
+	return (unsigned)r < PG_DNS_DROP_COUNT ? dns_drop_names[r] : "unknown";
+}

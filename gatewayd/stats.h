@@ -34,6 +34,20 @@ enum pg_repair {
 	PG_REPAIR_COUNT
 };
 
+/* What the DNS forwarder dropped (podgw_dns_dropped_total{reason}). */
+enum pg_dns_drop {
+	PG_DNS_DROP_CLIENT_QUOTA, /* the client had DNS_CLIENT_MAX_PENDING outstanding */
+	PG_DNS_DROP_TABLE_FULL,	  /* no slot, and no client with more to give one up */
+	PG_DNS_DROP_EVICTED,	  /* an outstanding query given up for a client with fewer */
+	PG_DNS_DROP_MALFORMED,	  /* not a query we read */
+	PG_DNS_DROP_NOT_CLIENT,	  /* not from an overlay client on the vxlan link */
+	PG_DNS_DROP_NO_SERVER,	  /* no server for its route */
+	PG_DNS_DROP_SEND,	  /* no socket, or the send failed (the kill switch) */
+	PG_DNS_DROP_TIMEOUT,	  /* unanswered for PG_DNS_TIMEOUT_MS */
+	PG_DNS_DROP_UNEXPECTED,	  /* an answer matching no outstanding query */
+	PG_DNS_DROP_COUNT
+};
+
 struct pg_stats {
 	uint64_t leases_granted; /* new leases: a client without a live one joined */
 	uint64_t joins;		 /* JOINs answered with a grant (new leases and rejoins) */
@@ -43,9 +57,12 @@ struct pg_stats {
 	uint64_t rejections[PG_REJECT_COUNT];
 	uint64_t repairs[PG_REPAIR_COUNT];
 	uint64_t start_time; /* seconds since the epoch */
+	uint64_t dns_forwarded;
+	uint64_t dns_dropped[PG_DNS_DROP_COUNT];
 };
 
 const char *pg_reject_name(enum pg_reject r);
 const char *pg_repair_name(enum pg_repair r);
+const char *pg_dns_drop_name(enum pg_dns_drop r);
 
 #endif

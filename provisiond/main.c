@@ -55,6 +55,8 @@ static int serve(int argc, char **argv, char **envp)
 	struct pv_provisioner *p = NULL;
 	struct pv_server *srv = NULL;
 	struct pv_settings s;
+	struct pv_auth auth = {0};
+	const char *auth_why = NULL;
 	char why[PV_WHY_MAX] = "", addr[INET_ADDRSTRLEN], ready[96];
 	int r, sfd, rc = PG_EXIT_RUNTIME;
 
@@ -67,6 +69,19 @@ static int serve(int argc, char **argv, char **envp)
 	if (sodium_init() < 0) {
 		pg_err("libsodium: cannot initialise");
 		return PG_EXIT_RUNTIME;
+	}
+	auth.open = s.auth_open;
+	/* Serving only: crawler-pod and podman-pod take no events. */
+	if (!s.auth_open && !s.token_file[0]) {
+		fprintf(stderr,
+			"provisiond: PROVISIOND_TOKEN_FILE: '': needed to authenticate event "
+			"senders (PROVISIOND_AUTH=none serves anyone: a lab only)\n");
+		return PG_EXIT_CONFIG;
+	}
+	if (!s.auth_open && pv_auth_load(&auth, s.token_file, &auth_why) < 0) {
+		fprintf(stderr, "provisiond: PROVISIOND_TOKEN_FILE: '%s': %s\n", s.token_file,
+			auth_why);
+		return PG_EXIT_CONFIG;
 	}
 	/* A client that hangs up must not kill the daemon mid-write. */
 	signal(SIGPIPE, SIG_IGN);
@@ -85,7 +100,7 @@ static int serve(int argc, char **argv, char **envp)
 		rc = r == -EINVAL ? PG_EXIT_CONFIG : PG_EXIT_RUNTIME;
 		goto out;
 	}
-	r = pv_server_start(&s, p, &srv);
+	r = pv_server_start(&s, &auth, p, &srv);
 	if (r < 0) {
 		pg_err("PROVISIOND_LISTEN: cannot serve HTTP (see above)");
 		goto out;
@@ -96,9 +111,11 @@ static int serve(int argc, char **argv, char **envp)
 	}
 	inet_ntop(AF_INET, &s.listen.sin_addr, addr, sizeof(addr));
 	snprintf(ready, sizeof(ready), "%s:%u\n", addr, pv_server_port(srv));
-	pg_info("serving CloudEvents on http://%s:%u/, backend %s, reply when %s, %u gateway(s)",
+	pg_info("serving CloudEvents on http://%s:%u/, backend %s, reply when %s, %u gateway(s), "
+		"%s",
 		addr, pv_server_port(srv), ops->name,
-		s.reply_when == PV_REPLY_ROUTED ? "routed" : "created", s.n_gateways);
+		s.reply_when == PV_REPLY_ROUTED ? "routed" : "created", s.n_gateways,
+		s.auth_open ? "to ANYONE (PROVISIOND_AUTH=none)" : "to bearers of the token");
 	if (pg_ready_file_write(s.ready_file, ready) < 0)
 		pg_warn("READY_FILE: '%s': cannot write it", s.ready_file);
 	wait_for_termination(sfd);

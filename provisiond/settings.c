@@ -137,6 +137,21 @@ static int p_reply_when(const struct pg_setting *st, const char *v, void *field,
 	return 0;
 }
 
+static int p_auth(const struct pg_setting *st, const char *v, void *field, const char **why)
+{
+	bool *open = field;
+
+	if (strcmp(v, "token") == 0)
+		*open = false;
+	else if (strcmp(v, "none") == 0)
+		*open = true;
+	else {
+		*why = "expected token or none";
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int p_nonempty(const struct pg_setting *st, const char *v, void *field, const char **why)
 {
 	if (!*v) {
@@ -294,6 +309,7 @@ static const struct pg_value_type t_listen = {"IPV4:PORT", p_listen, NULL};
 static const struct pg_value_type t_gateways = {"NAMES", p_gateways, NULL};
 static const struct pg_value_type t_backend = {"BACKEND", p_backend, NULL};
 static const struct pg_value_type t_reply_when = {"WHEN", p_reply_when, NULL};
+static const struct pg_value_type t_auth = {"AUTH", p_auth, NULL};
 static const struct pg_value_type t_nonempty = {"TEXT", p_nonempty, NULL};
 static const struct pg_value_type t_count = {"N", p_count, NULL};
 static const struct pg_value_type t_label = {"NAME", p_label, NULL};
@@ -362,6 +378,16 @@ static const struct pg_setting table[] = {
 	"answers kept for redeliveries (source + id)"),
     ROW("MAX_CONNECTIONS", "max-connections", "256", &t_count, max_connections, 1, 4096,
 	"concurrent HTTP connections"),
+    ROW("MAX_CONNECTIONS_PER_IP", "max-connections-per-ip", "64", &t_count, max_per_ip, 1, 4096,
+	"concurrent HTTP connections from one address"),
+    ROW("CONNECTION_TIMEOUT", "connection-timeout", "10", &t_count, conn_timeout, 1, 3600,
+	"seconds a connection may send nothing (headers, body) before it is closed"),
+    ROW("PROVISIOND_AUTH", "auth", "token", &t_auth, auth_open, 0, 0,
+	"token: events need \"Authorization: Bearer\" with PROVISIOND_TOKEN_FILE's token; none: "
+	"anyone who reaches the port may create crawlers (a lab on loopback only)"),
+    ROW("PROVISIOND_TOKEN_FILE", "token-file", "", &t_abs_path, token_file, 0, 0,
+	"file holding the bearer token event senders present (16+ visible characters, not "
+	"readable by others)"),
     ROW_FN("POD_NAMESPACE", "pod-namespace", default_namespace, &t_label, pod_namespace,
 	   "namespace of the crawlers (default: the service account's, else default)"),
     ROW("LAB_PREFIX", "lab-prefix", "podgw-", &t_prefix, lab_prefix, 0, 0,
@@ -420,6 +446,14 @@ static void check(struct pg_settings_loader *ld, unsigned role, void *cfg)
 	if (s->backend == PV_BACKEND_KUBERNETES && s->reply_when == PV_REPLY_ROUTED)
 		pg_settings_report(ld, "provisiond: REPLY_WHEN: 'routed': only the netns and "
 				       "podman backends support it");
+	if (s->auth_open && s->token_file[0])
+		pg_settings_report(ld, "provisiond: PROVISIOND_AUTH: 'none': conflicts with "
+				       "PROVISIOND_TOKEN_FILE (set one of them)");
+	if (s->max_per_ip > s->max_connections)
+		pg_settings_report(ld,
+				   "provisiond: MAX_CONNECTIONS_PER_IP: '%u': more than "
+				   "MAX_CONNECTIONS (%u)",
+				   s->max_per_ip, s->max_connections);
 	if (s->backend == PV_BACKEND_KUBERNETES && !s->kube_api_url[0])
 		pg_settings_report(ld, "provisiond: KUBERNETES_API_URL: '': needed by the "
 				       "kubernetes backend (not in a cluster?)");

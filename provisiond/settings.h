@@ -32,6 +32,10 @@ struct pv_settings {
 	uint32_t max_body;
 	uint32_t dedup_entries;
 	uint32_t max_connections;
+	uint32_t max_per_ip;	   /* connections from one address */
+	uint32_t conn_timeout;	   /* seconds a connection may stay idle */
+	bool auth_open;		   /* PROVISIOND_AUTH=none: anyone may post events */
+	char token_file[PATH_MAX]; /* the bearer token senders present */
 	char pod_namespace[64];
 	/* netns */
 	char lab_prefix[32];

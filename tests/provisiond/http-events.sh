@@ -9,7 +9,8 @@
 . "$(dirname "$0")/lib.sh"
 
 t_start_recorder
-t_start_provisiond --max-body-bytes 1024
+# 100 events at once below come from one address (loopback).
+t_start_provisiond --max-body-bytes 1024 --max-connections-per-ip 128
 
 pods_created() {
 	grep -c '"method": "POST"' "$KUBE_RECORD" || true
@@ -43,7 +44,7 @@ cat >"$T_DIR/structured.json" <<'JSON'
 {"specversion":"1.0","id":"ev-2","source":"/podgw/tests","type":"io.podgateway.client.pending",
  "datacontenttype":"application/json","data":{"gateway_name":"bar"}}
 JSON
-code=$(curl -sS -m 30 -o "$T_DIR/b" -D "$T_DIR/h" -w '%{http_code}' "$URL" \
+code=$(curl -sS -m 30 -o "$T_DIR/b" -D "$T_DIR/h" -w '%{http_code}' "$URL" "${AUTH[@]}" \
 	-H 'Content-Type: application/cloudevents+json; charset=utf-8' --data-binary @"$T_DIR/structured.json")
 [[ $code == 200 ]] || fail "structured: status $code: $(cat "$T_DIR/b")"
 [[ $(t_header content-type) == application/cloudevents+json ]] || fail "structured: content-type"
@@ -66,7 +67,7 @@ before=$(pods_created)
 bad() { # WANT_STATUS WANT_REASON_PREFIX CURL ARGS...
 	local want=$1 reason=$2 code
 	shift 2
-	code=$(curl -sS -m 10 -o "$T_DIR/b" -w '%{http_code}' "$URL" "$@")
+	code=$(curl -sS -m 10 -o "$T_DIR/b" -w '%{http_code}' "$URL" "${AUTH[@]}" "$@")
 	[[ $code == "$want" ]] || fail "bad input ($reason): status $code, expected $want: $(cat "$T_DIR/b")"
 	[[ $(head -c ${#reason} "$T_DIR/b") == "$reason" ]] || fail "bad input: reason '$(cat "$T_DIR/b")', expected '$reason...'"
 	info "refused $code: $(cat "$T_DIR/b")"
@@ -106,13 +107,30 @@ bad 413 "body: larger than MAX_BODY_BYTES" "${B[@]}" "${P[@]}" -H 'Transfer-Enco
 bad 405 "method: only POST" -X PUT -d x
 [[ $(pods_created) == "$before" ]] || fail "a bad input created a pod"
 curl -sS -m 5 "${URL}healthz" | grep -qx ok || fail "healthz"
+# Without the token, or with another: 401 naming the header, nothing read.
+unauth() { # WHAT CURL ARGS...
+	local what=$1 code
+	shift
+	code=$(curl -sS -m 10 -o "$T_DIR/b" -D "$T_DIR/h" -w '%{http_code}' "$URL" "${B[@]}" "${P[@]}" \
+		"$@" -d '{"gateway_name":"foo"}')
+	[[ $code == 401 ]] || fail "$what: status $code, expected 401: $(cat "$T_DIR/b")"
+	[[ $(head -c 14 "$T_DIR/b") == "authorization:" ]] || fail "$what: body '$(cat "$T_DIR/b")'"
+	[[ $(t_header www-authenticate) == 'Bearer realm="provisiond"' ]] || fail "$what: WWW-Authenticate"
+	info "refused 401 ($what): $(cat "$T_DIR/b")"
+}
+unauth "no token"
+unauth "another token" -H "Authorization: Bearer x$EVENT_TOKEN"
+unauth "the token cut short" -H "Authorization: Bearer ${EVENT_TOKEN%?}"
+unauth "another scheme" -H "Authorization: Basic $EVENT_TOKEN"
+code=$(curl -sS -m 10 -o /dev/null -w '%{http_code}' -X PUT "$URL")
+[[ $code == 401 ]] || fail "PUT without a token: $code, expected 401"
 
 # --- 100 events at once, distinct ids: 100 pods, 100 distinct names
 start=$(date +%s%N)
 for ((i = 0; i < 100; i++)); do
 	gw=foo
 	((i % 2)) && gw=bar
-	curl -sS -m 60 -o "$T_DIR/many.$i" -w '%{http_code}\n' "$URL" -H "Ce-Id: many-$i" \
+	curl -sS -m 60 -o "$T_DIR/many.$i" -w '%{http_code}\n' "$URL" "${AUTH[@]}" -H "Ce-Id: many-$i" \
 		-H 'Ce-Specversion: 1.0' -H 'Ce-Type: io.podgateway.client.pending' -H 'Ce-Source: /podgw/tests' \
 		-H 'Content-Type: application/json' -d "{\"gateway_name\":\"$gw\"}" >"$T_DIR/many.code.$i" &
 	T_CURL+=("$!")
@@ -128,7 +146,7 @@ info "100 events at once: 100 done, 100 distinct pods, ${ms} ms in all"
 before=$(pods_created)
 T_CURL=()
 for ((i = 0; i < 100; i++)); do
-	curl -sS -m 60 -o /dev/null -w '%{http_code}\n' "$URL" -H "Ce-Id: many-$i" \
+	curl -sS -m 60 -o /dev/null -w '%{http_code}\n' "$URL" "${AUTH[@]}" -H "Ce-Id: many-$i" \
 		-H 'Ce-Specversion: 1.0' -H 'Ce-Type: io.podgateway.client.pending' -H 'Ce-Source: /podgw/tests' \
 		-H 'Content-Type: application/json' -d '{"gateway_name":"foo"}' >"$T_DIR/again.code.$i" &
 	T_CURL+=("$!")

@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: MIT
 // A real CloudEvents client: the JavaScript SDK sends io.podgateway.client.pending
 // in structured mode (and once in binary mode) and reads the reply event
-// from the HTTP response. usage: node js-client.js URL
+// from the HTTP response, presenting provisiond's bearer token.
+// usage: PROVISIOND_TOKEN=... node js-client.js URL
 'use strict';
 const { CloudEvent, HTTP } = require('cloudevents');
 
 const url = process.argv[2];
+const auth = { Authorization: `Bearer ${process.env.PROVISIOND_TOKEN}` };
 
 async function send(event, mode) {
   const msg = mode === 'structured' ? HTTP.structured(event) : HTTP.binary(event);
-  const res = await fetch(url, { method: 'POST', headers: msg.headers, body: msg.body });
+  const res = await fetch(url, { method: 'POST', headers: { ...msg.headers, ...auth }, body: msg.body });
   const headers = Object.fromEntries(res.headers.entries());
   const body = await res.text();
   if (res.status !== 200) throw new Error(`${mode}: HTTP ${res.status}: ${body}`);

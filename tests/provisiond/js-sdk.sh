@@ -22,7 +22,7 @@ info "cloudevents SDK $(node -p "require('$cache/node_modules/cloudevents/packag
 
 t_start_recorder
 t_start_provisiond
-NODE_PATH=$cache/node_modules timeout 60 node "$PODGW_SRC/tests/provisiond/js-client.js" "$URL" ||
+PROVISIOND_TOKEN=$EVENT_TOKEN NODE_PATH=$cache/node_modules timeout 60 node "$PODGW_SRC/tests/provisiond/js-client.js" "$URL" ||
 	fail "the SDK client failed"
 [[ $(wc -l <"$KUBE_RECORD") == 1 ]] || fail "expected 1 pod created, the API saw $(wc -l <"$KUBE_RECORD")"
 pass

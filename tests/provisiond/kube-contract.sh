@@ -25,6 +25,18 @@ bad_setting "REPLY_WHEN: 'routed': only the netns" --gateways foo --backend kube
 bad_setting "PROVISIOND_LISTEN: '1.2.3:80'" --gateways foo --listen 1.2.3:80
 bad_setting "MAX_BODY_BYTES: '10'" --gateways foo --max-body-bytes 10
 bad_setting "PROVISION_BACKEND: 'docker'" --gateways foo --backend docker
+# The event endpoint's token: required (or PROVISIOND_AUTH=none), a file of
+# its own that others cannot read, a real token.
+bad_setting "PROVISIOND_TOKEN_FILE: '': needed to authenticate" --gateways foo
+bad_setting "PROVISIOND_AUTH: 'none': conflicts with PROVISIOND_TOKEN_FILE" --gateways foo --auth none --token-file "$T_DIR/event-token"
+bad_setting "PROVISIOND_AUTH: 'open': expected token or none" --gateways foo --auth open
+bad_setting "MAX_CONNECTIONS_PER_IP: '300': more than MAX_CONNECTIONS" --gateways foo --auth none --max-connections-per-ip 300
+bad_setting "CONNECTION_TIMEOUT: '0'" --gateways foo --auth none --connection-timeout 0
+bad_setting "PROVISIOND_TOKEN_FILE: '$T_DIR/nope': No such file" --gateways foo --token-file "$T_DIR/nope"
+printf 'short\n' >"$T_DIR/short-token" && chmod 600 "$T_DIR/short-token"
+bad_setting "PROVISIOND_TOKEN_FILE: '$T_DIR/short-token': shorter than 16" --gateways foo --token-file "$T_DIR/short-token"
+cp "$T_DIR/event-token" "$T_DIR/public-token" && chmod 644 "$T_DIR/public-token"
+bad_setting "PROVISIOND_TOKEN_FILE: '$T_DIR/public-token': readable by others" --gateways foo --token-file "$T_DIR/public-token"
 "$PROVISIOND" --help | grep -- '--reply-when' >/dev/null || fail "--help lacks --reply-when"
 
 # --- a bad crawler template: exit 2 at start, the setting named (no event
@@ -32,7 +44,8 @@ bad_setting "PROVISION_BACKEND: 'docker'" --gateways foo --backend docker
 echo '{"spec":{"containers":[]}}' >"$T_DIR/template.json"
 bad_setting "CRAWLER_TEMPLATE_FILE: '$T_DIR/template.json': spec.containers: empty" \
 	--gateways foo --backend kubernetes --kube-api-url http://127.0.0.1:1 \
-	--kube-token-file /dev/null --crawler-template-file "$T_DIR/template.json" --listen 127.0.0.1:0
+	--kube-token-file /dev/null --crawler-template-file "$T_DIR/template.json" --listen 127.0.0.1:0 \
+	--token-file "$T_DIR/event-token"
 bad_setting "crawler-pod --gateway NAME --name POD" crawler-pod --gateway foo
 bad_setting "--gateway: 'baz': not in GATEWAYS" crawler-pod --gateway baz --name x --gateways foo
 

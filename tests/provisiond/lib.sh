@@ -69,12 +69,20 @@ t_start_recorder() {
 	printf 'test-token-%s\n' "$$" >"$T_DIR/token"
 }
 
+# The event senders' bearer token (PROVISIOND_TOKEN_FILE), and the curl
+# arguments that present it.
+EVENT_TOKEN=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_')
+(umask 077 && printf '%s\n' "$EVENT_TOKEN" >"$T_DIR/event-token")
+AUTH=(-H "Authorization: Bearer $EVENT_TOKEN")
+
 # t_start_provisiond [ARGS...]: kubernetes backend against the recorder,
-# gateways foo and bar, on 127.0.0.1 (a port the kernel picks); sets URL.
+# gateways foo and bar, on 127.0.0.1 (a port the kernel picks), senders
+# authenticated with EVENT_TOKEN; sets URL.
 t_start_provisiond() {
 	[[ -x $PROVISIOND ]] || fail "$PROVISIOND is missing (meson compile -C $PODGW_BUILD)"
 	rm -f "$T_DIR/ready"
 	"$PROVISIOND" --listen 127.0.0.1:0 --backend kubernetes --gateways foo,bar \
+		--token-file "$T_DIR/event-token" \
 		--kube-api-url "$KUBE_URL" --kube-token-file "$T_DIR/token" --kube-ca-file "" \
 		--pod-namespace crawlers --ready-file "$T_DIR/ready" --log-level debug "$@" \
 		</dev/null >>"$T_DIR/provisiond.log" 2>&1 &
@@ -91,7 +99,7 @@ t_post_binary() {
 	local id=$1 type=$2 body=$3
 	shift 3
 	# shellcheck disable=SC2034 # read by the tests
-	T_STATUS=$(curl -sS -m 30 -o "$T_DIR/b" -D "$T_DIR/h" -w '%{http_code}' "$URL" \
+	T_STATUS=$(curl -sS -m 30 -o "$T_DIR/b" -D "$T_DIR/h" -w '%{http_code}' "$URL" "${AUTH[@]}" \
 		-H "Ce-Id: $id" -H 'Ce-Specversion: 1.0' -H "Ce-Type: $type" \
 		-H 'Ce-Source: /podgw/tests' -H 'Content-Type: application/json' "$@" -d "$body")
 }

@@ -747,6 +747,9 @@ lab_set_pod_net_mtu() {
 #       inside `ip netns exec` cannot do) and listens on loopback only,
 #       LAB_PROVISIOND_LISTEN (127.0.0.1:8089). Crawlers get pod IPs
 #       10.244.0.100-249 and namespaces PREFIX+crawler-GATEWAY-HASH.
+#       Event senders present the lab's token, made once per lab in
+#       STATE/provisiond.token (mode 0600): lab_provisiond_auth prints the
+#       header, "Authorization: Bearer TOKEN".
 #   lab_stop_provisiond [PREFIX]              # lab_down calls it
 # Log, pid and ready file: STATE/provisiond.{log,pid,ready}.
 
@@ -762,8 +765,10 @@ lab_start_provisiond() {
 		return 1
 	}
 	rm -f "$ready"
+	lab_provisiond_token || return 1
 	LAB_STATE_ROOT=$LAB_STATE_ROOT env --default-signal=INT,QUIT "$bin" \
 		--listen "$LAB_PROVISIOND_LISTEN" --gateways "$gateways" --backend netns \
+		--token-file "$LAB_STATE/provisiond.token" \
 		--lab-prefix "$LAB_PREFIX" --netns-helper "$LAB_SRC/provisiond/netns-crawler.sh" \
 		--ready-file "$ready" "$@" </dev/null >>"$LAB_STATE/provisiond.log" 2>&1 &
 	pid=$!
@@ -782,6 +787,20 @@ lab_start_provisiond() {
 	lab_err "provisiond not ready after ${LAB_READY_TIMEOUT}s; its log:"
 	sed 's/^/    /' "$LAB_STATE/provisiond.log" >&2
 	return 1
+}
+
+# lab_provisiond_token: the lab's event token, made when missing (random,
+# only root may read it).
+lab_provisiond_token() {
+	local f=$LAB_STATE/provisiond.token
+	[[ -s $f ]] && return 0
+	(umask 077 && head -c 24 /dev/urandom | base64 | tr '+/' '-_' >"$f.tmp") &&
+		mv -f "$f.tmp" "$f"
+}
+
+# lab_provisiond_auth: the header that authenticates an event sender.
+lab_provisiond_auth() {
+	printf 'Authorization: Bearer %s\n' "$(<"$LAB_STATE/provisiond.token")"
 }
 
 # Only the provisiond this lab started: its pid file, and its command line

@@ -7,7 +7,9 @@
 #                   bar (10.244.0.3) running gatewayd; crawler-foo-1 (10.244.0.11,
 #                   overlay 172.16.0.11) and crawler-bar-1 (10.244.0.21, overlay
 #                   172.16.0.21) set up by `clientd init`; internet 203.0.113.10
-#                   behind the node; provisiond (CloudEvents -> crawlers) on 127.0.0.1:8089
+#                   behind the node; provisiond (CloudEvents -> crawlers) on 127.0.0.1:8089,
+#                   for senders presenting "Authorization: Bearer TOKEN", the token
+#                   in /run/podgw-lab/PREFIX/provisiond.token (made at the first up)
 #   lab.sh demo     (up if needed) the reference design's flow: a CloudEvent
 #                   io.podgateway.client.pending for foo and one for bar sent with
 #                   curl, provisiond's reply events, then a ping from each new
@@ -107,7 +109,8 @@ cmd_up() {
 	done
 	# Crawlers on demand: --reply-when routed answers once the tunnel is up.
 	lab_start_provisiond "$(lab_gateway_names)" --reply-when routed
-	echo "lab.sh: provisiond on http://$LAB_PROVISIOND_LISTEN/ (CloudEvents), pid $LAB_PID" >&2
+	echo "lab.sh: provisiond on http://$LAB_PROVISIOND_LISTEN/ (CloudEvents), pid $LAB_PID;" \
+		"senders present -H \"Authorization: Bearer \$(cat $LAB_STATE/provisiond.token)\"" >&2
 	# shellcheck disable=SC2034 # read by the EXIT trap
 	UP_DONE=1
 	trap - INT TERM
@@ -148,7 +151,8 @@ cmd_status() {
 		pid=$(<"$LAB_STATE/provisiond.pid")
 		state=dead
 		lab_pid_alive "$pid" && state=running
-		printf '%-20s pid %s %s, CloudEvents on http://%s/\n' provisiond "$pid" "$state" "$LAB_PROVISIOND_LISTEN"
+		printf '%-20s pid %s %s, CloudEvents on http://%s/ (token: %s)\n' provisiond "$pid" \
+			"$state" "$LAB_PROVISIOND_LISTEN" "$LAB_STATE/provisiond.token"
 	fi
 }
 
@@ -169,10 +173,12 @@ demo_event() {
 	local gw=$1
 	local out=$LAB_STATE/demo-$gw.json
 	local -a req=(curl -sS -m 60 -D "$out.h" -o "$out" "http://$LAB_PROVISIOND_LISTEN/"
-		-H "Ce-Id: demo-$gw-1" -H "Ce-Specversion: 1.0"
+		-H "$(lab_provisiond_auth)" -H "Ce-Id: demo-$gw-1" -H "Ce-Specversion: 1.0"
 		-H "Ce-Type: io.podgateway.client.pending" -H "Ce-Source: /podgw/lab/demo"
 		-H "Content-Type: application/json" -d "{\"gateway_name\":\"$gw\"}")
-	printf '$ curl http://%s/ -H "Ce-Id: demo-%s-1" -H "Ce-Specversion: 1.0" \\\n' "$LAB_PROVISIOND_LISTEN" "$gw"
+	printf '$ curl http://%s/ -H "Authorization: Bearer $(cat %s)" \\\n' \
+		"$LAB_PROVISIOND_LISTEN" "$LAB_STATE/provisiond.token"
+	printf '    -H "Ce-Id: demo-%s-1" -H "Ce-Specversion: 1.0" \\\n' "$gw"
 	printf '    -H "Ce-Type: io.podgateway.client.pending" -H "Ce-Source: /podgw/lab/demo" \\\n'
 	printf "    -H \"Content-Type: application/json\" -d '{\"gateway_name\":\"%s\"}'\n" "$gw"
 	"${req[@]}" || return 1

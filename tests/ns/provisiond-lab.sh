@@ -8,6 +8,7 @@
 # both); a redelivery creates nothing; an unknown gateway and a gateway that
 # never answers are failed events that leave nothing behind; then
 # PODGW_PROVISIOND_MANY (100) events at once, with the time per crawler.
+# Every event presents the lab's token.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 command -v curl >/dev/null 2>&1 || {
@@ -26,14 +27,16 @@ lab_start_gatewayd foo || fail "gatewayd foo did not become ready"
 lab_add_gateway bar 10.244.0.3
 lab_start_gatewayd bar || fail "gatewayd bar did not become ready"
 # baz is known to provisiond but has no gateway: its crawler never routes.
-lab_start_provisiond foo,bar,baz --reply-when routed --routed-timeout 8 ||
+# The MANY events at once come from one address (loopback).
+lab_start_provisiond foo,bar,baz --reply-when routed --routed-timeout 8 \
+	--max-connections-per-ip "$((MANY + 28))" --max-connections "$((MANY + 156))" ||
 	fail "provisiond did not start"
 
 # post ID GATEWAY OUT: a binary-mode event; the reply's body in OUT, its
 # ce-type in OUT.type
 post() {
 	local code
-	code=$(curl -sS -m 120 -o "$3" -D "$3.h" -w '%{http_code}' "$URL" -H "Ce-Id: $1" \
+	code=$(curl -sS -m 120 -o "$3" -D "$3.h" -w '%{http_code}' "$URL" -H "$(lab_provisiond_auth)" -H "Ce-Id: $1" \
 		-H 'Ce-Specversion: 1.0' -H 'Ce-Type: io.podgateway.client.pending' \
 		-H 'Ce-Source: /podgw/tests/provisiond-lab' -H 'Content-Type: application/json' \
 		-d "{\"gateway_name\":\"$2\"}")

@@ -288,14 +288,17 @@ ct_gateway_ready() {
 # has no route into it, so a published port could not reach it either.
 ct_provisiond() {
 	local gws=$1 vols=$CT_STATE/crawlers
-	mkdir -p "$vols"
-	chmod 0700 "$vols"
+	mkdir -p "$vols" "$CT_STATE/token"
+	chmod 0700 "$vols" "$CT_STATE/token"
+	# The event senders' bearer token, made once per run (root's only).
+	[[ -s $CT_STATE/token/token ]] ||
+		(umask 077 && head -c 24 /dev/urandom | base64 | tr '+/' '-_' >"$CT_STATE/token/token")
 	podman run -d --name "${CT_PREFIX}provisiond" "${CT_ULIMITS[@]}" --network host \
 		--label "podgw.io/ct=$CT_PREFIX" --user 0:0 --cap-drop all --read-only \
 		--security-opt no-new-privileges \
 		-v "$CT_SOCK:/run/podman/podman.sock" -v "$CT_STATE/objects:/etc/podgw/objects:ro" \
-		-v "$vols:$vols" \
-		-e PROVISIOND_LISTEN="$CT_LISTEN" -e GATEWAYS="$gws" -e PROVISION_BACKEND=podman \
+		-v "$vols:$vols" -v "$CT_STATE/token:/etc/podgw/token:ro" \
+		-e PROVISIOND_TOKEN_FILE=/etc/podgw/token/token -e PROVISIOND_LISTEN="$CT_LISTEN" -e GATEWAYS="$gws" -e PROVISION_BACKEND=podman \
 		-e REPLY_WHEN=routed -e EVENT_SOURCE=/podgw/containers -e POD_NAMESPACE=crawler-system \
 		-e PODMAN_SOCKET=/run/podman/podman.sock -e PODMAN_NETWORK="$CT_NET" \
 		-e PODMAN_OBJECTS=/etc/podgw/objects/objects.json -e PODMAN_STATE_DIR="$vols" \
@@ -392,7 +395,8 @@ ct_status() {
 	echo "network $CT_NET $(podman network inspect -f '{{range .Subnets}}{{.Subnet}}{{end}}' "$CT_NET") internal"
 	podman pod ps --filter "network=$CT_NET" --format '{{.Name}}	{{.Status}}	{{.NumberOfContainers}} containers'
 	podman ps -a --filter "label=podgw.io/ct=$CT_PREFIX" --format '{{.Names}}	{{.Status}}'
-	[[ -f $CT_STATE/gateways ]] && echo "provisiond: http://$CT_LISTEN/ (CloudEvents)"
+	[[ -f $CT_STATE/gateways ]] &&
+		echo "provisiond: http://$CT_LISTEN/ (CloudEvents; -H \"Authorization: Bearer \$(cat $CT_STATE/token/token)\")"
 	return 0
 }
 
@@ -402,6 +406,7 @@ ct_status() {
 ct_flow_setup() {
 	# shellcheck disable=SC2034 # read by flow-lib.sh
 	FLOW_URL=http://$CT_LISTEN/
+	FLOW_TOKEN_FILE=$CT_STATE/token/token
 	FLOW_DIR=$CT_STATE/flow
 	mkdir -p "$FLOW_DIR"
 }

@@ -8,7 +8,9 @@
 # how they reach a pod; the lab (`lab.sh demo`) is older and has its own.
 #
 # The caller sets FLOW_URL (provisiond's CloudEvents endpoint, reachable
-# from here) and FLOW_DIR (a folder for replies and captures), and defines:
+# from here), FLOW_TOKEN_FILE (the bearer token provisiond wants from event
+# senders; unset: none sent) and FLOW_DIR (a folder for replies and
+# captures), and defines:
 #   flow_crawler_exec POD CMD...     CMD in crawler POD's main container
 #   flow_gateway_tcpdump GW SECONDS ARGS...
 #                                    tcpdump ARGS on gateway GW's eth0 (in its
@@ -38,12 +40,19 @@ flow_log() {
 
 flow_event() {
 	local gw=$1 id=$2 source=${3:-/podgw/demo} out=$FLOW_DIR/$2
-	printf '$ curl %s -H "Ce-Id: %s" -H "Ce-Specversion: 1.0" \\\n' "$FLOW_URL" "$id"
+	local -a auth=()
+	if [[ -n ${FLOW_TOKEN_FILE-} ]]; then
+		auth=(-H "Authorization: Bearer $(<"$FLOW_TOKEN_FILE")")
+		printf '$ curl %s -H "Authorization: Bearer $(cat %s)" \\\n' "$FLOW_URL" "$FLOW_TOKEN_FILE"
+		printf '    -H "Ce-Id: %s" -H "Ce-Specversion: 1.0" \\\n' "$id"
+	else
+		printf '$ curl %s -H "Ce-Id: %s" -H "Ce-Specversion: 1.0" \\\n' "$FLOW_URL" "$id"
+	fi
 	printf '    -H "Ce-Type: io.podgateway.client.pending" -H "Ce-Source: %s" \\\n' "$source"
 	printf "    -H \"Content-Type: application/json\" -d '{\"gateway_name\":\"%s\"}'\n" "$gw"
 	FLOW_TYPE=
 	# provisiond answers once the crawler is routed: allow for a pod start.
-	curl -sS -m 120 -D "$out.h" -o "$out.json" "$FLOW_URL" \
+	curl -sS -m 120 -D "$out.h" -o "$out.json" "$FLOW_URL" "${auth[@]}" \
 		-H "Ce-Id: $id" -H "Ce-Specversion: 1.0" \
 		-H "Ce-Type: io.podgateway.client.pending" -H "Ce-Source: $source" \
 		-H "Content-Type: application/json" -d "{\"gateway_name\":\"$gw\"}" || return 1

@@ -116,6 +116,10 @@ demo() {
 	done
 	# shellcheck disable=SC2034 # read by flow-lib.sh
 	FLOW_URL=http://127.0.0.1:$port/
+	# The broker's token (k8s/knative: Secret provisiond-token), for curl.
+	FLOW_TOKEN_FILE=$FLOW_DIR/token
+	(umask 077 && kubectl -n provisioner get secret provisiond-token -o jsonpath='{.data.token}' |
+		base64 -d >"$FLOW_TOKEN_FILE")
 	# kubectl debug may pull its image first.
 	# shellcheck disable=SC2034
 	FLOW_LISTEN_WAIT=120

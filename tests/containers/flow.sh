@@ -137,7 +137,7 @@ cache=${PODGW_NPM_CACHE:-$CT_BUILD/tests/provisiond/npm}
 sdk_rc=0
 pv_sdk_install "$cache" "$CT_STATE/npm.log" || sdk_rc=$?
 if ((sdk_rc == 0)); then
-	NODE_PATH=$cache/node_modules timeout 150 node "$PODGW_SRC/tests/provisiond/js-client.js" "$FLOW_URL" ||
+	PROVISIOND_TOKEN=$(<"$FLOW_TOKEN_FILE") NODE_PATH=$cache/node_modules timeout 150 node "$PODGW_SRC/tests/provisiond/js-client.js" "$FLOW_URL" ||
 		errors+=("the CloudEvents SDK client failed")
 	[[ $(pods_on_net) == $((before + 2)) ]] ||
 		errors+=("expected 2 new pods after the SDK's events, found $(($(pods_on_net) - before))")

@@ -194,7 +194,9 @@ gw=$prefix
 printf '{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"Secret",
 "metadata":{"name":"podgw-membership-%s","namespace":"crawlers"},"data":{"key":"azN5"}}]}\n' \
 	"$gw" >"$tmp/backend-objects.json"
+(umask 077 && printf 'podman-pod-test-token-%s\n' "$$" >"$tmp/event-token")
 "$prov" --listen 127.0.0.1:0 --ready-file "$tmp/ready" --backend podman --gateways "$gw" \
+	--token-file "$tmp/event-token" \
 	--pod-namespace crawlers --reply-when routed --podman-socket "$sock" \
 	--podman-network "$net" --podman-objects "$tmp/backend-objects.json" \
 	--podman-state-dir "$tmp/state" --crawler-image "$image" --clientd-image "$client_image" \
@@ -206,6 +208,7 @@ for _ in $(seq 100); do
 done
 [[ -s $tmp/ready ]] || fail "provisiond did not start: $(cat "$tmp/provisiond.log")"
 answer=$(curl -sS -m 200 -D "$tmp/headers" "http://$(<"$tmp/ready")/" -H 'Ce-Id: e1' \
+	-H "Authorization: Bearer $(<"$tmp/event-token")" \
 	-H 'Ce-Specversion: 1.0' -H 'Ce-Type: io.podgateway.client.pending' \
 	-H 'Ce-Source: /podgw/tests' -H 'Content-Type: application/json' \
 	-d "{\"gateway_name\":\"$gw\"}") || fail "event: curl failed"

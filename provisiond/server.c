@@ -236,7 +236,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (!rq) {
 		if (strcmp(method, "GET") == 0 && strcmp(url, "/healthz") == 0)
 			return send_text(c, MHD_HTTP_OK, "ok");
-		if (!pv_auth_check(srv->auth, header(c, MHD_HTTP_HEADER_AUTHORIZATION))) {
+		if (!pv_auth_check(
+			srv->auth, header(c, MHD_HTTP_HEADER_AUTHORIZATION),
+			MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "access_token"))) {
 			const union MHD_ConnectionInfo *ci =
 			    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 			char ip[INET_ADDRSTRLEN] = "?";

@@ -68,6 +68,10 @@ YAML
 	kubectl apply -k "$src/k8s/base/namespaces"
 	kubectl apply -k "$src/k8s/overlays/foo"
 	kubectl apply -k "$src/k8s/overlays/bar"
+	if [[ ! -s $src/k8s/knative/provisiond.token ]]; then
+		(umask 077 && head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '\n' \
+			>"$src/k8s/knative/provisiond.token")
+	fi
 	kubectl apply -k "$src/k8s/knative"
 	kubectl -n gateway-system rollout status deployment/gateway-foo --timeout=120s
 	kubectl -n gateway-system rollout status deployment/gateway-bar --timeout=120s

@@ -47,13 +47,17 @@ if ! cmp -s "$here/package-lock.json" "$modules/package-lock.json" || [[ ! -d $m
 		fail "npm ci failed: the validators (tests/k8s/package.json) could not be installed"
 fi
 
-# 1. Render every kustomization from a copy that has membership keys.
+# 1. Render every kustomization from a copy that has membership keys and
+# provisiond's token.
 rm -rf "$work"
 mkdir -p "$work/rendered"
 cp -r "$src/k8s" "$work/k8s"
 while IFS= read -r f; do
 	head -c 32 /dev/urandom >"$(dirname "$f")/membership.key"
 done < <(grep -l 'key=membership.key' -r "$work/k8s" --include=kustomization.yaml)
+while IFS= read -r f; do
+	head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '\n' >"$(dirname "$f")/provisiond.token"
+done < <(grep -l 'token=provisiond.token' -r "$work/k8s" --include=kustomization.yaml)
 dirs=()
 while IFS= read -r k; do
 	dirs+=("$(dirname "$k")")
@@ -81,7 +85,9 @@ for want in 'unknown field in V1SecurityContext' 'privileged must be false' \
 	'one replica' 'Recreate' 'must be headless' "admits more than the Knative broker's filter pods" \
 	'must not ask for injection (setGateway)' 'mounted with defaultMode 0400' \
 	"not the controller's /wh/mutating/setgateway" 'needs an objectSelector on the label setGateway' \
-	'/usr/bin/test is not in the image' "gatewayd's probes must be"; do
+	'/usr/bin/test is not in the image' "gatewayd's probes must be" \
+	'carries no access_token for provisiond' 'PROVISIOND_AUTH=none: anyone could create crawlers' \
+	'provisiond without PROVISIOND_TOKEN_FILE'; do
 	grep -qF -- "$want" <<<"$bad_out" || failures+=("validate.mjs did not catch '$want' in bad.yaml")
 done
 

@@ -161,6 +161,14 @@ function checkContainer(where, obj, pod, c, kind) {
 		}
 		const rec = { where, provisiond: true, command: c.command, args: c.args || [], env, files: {} };
 		envRecords.push(rec);
+		// Events only from bearers of the token: a Secret's file, read-only.
+		const tokenFile = env.PROVISIOND_TOKEN_FILE || "";
+		if (env.PROVISIOND_AUTH === "none") err(where, "PROVISIOND_AUTH=none: anyone could create crawlers");
+		const tokenMount = (c.volumeMounts || []).find((m) => tokenFile.startsWith(`${m.mountPath}/`));
+		const tokenVolume = (pod.volumes || []).find((x) => x.name === tokenMount?.name);
+		if (!tokenFile) err(where, "provisiond without PROVISIOND_TOKEN_FILE");
+		else if (!tokenVolume?.secret || tokenMount.readOnly !== true || (tokenVolume.secret.defaultMode ?? 0o644) & 0o007)
+			err(where, `PROVISIOND_TOKEN_FILE ${tokenFile}: expected from a Secret, mounted read-only, unreadable by others`);
 		for (const m of c.volumeMounts || []) {
 			const v = (pod.volumes || []).find((x) => x.name === m.name);
 			if (v?.configMap) provisiondMounts.push({ rec, dir: m.mountPath, cm: `${obj.metadata.namespace}/${v.configMap.name}` });
@@ -270,6 +278,10 @@ function checkObject(where, obj) {
 		if (obj.spec.filter?.attributes?.type !== "io.podgateway.client.pending")
 			err(where, "the provisioner's Trigger must filter on io.podgateway.client.pending");
 		if (obj.spec.subscriber?.ref?.name !== "provisiond") err(where, "the Trigger must deliver to provisiond");
+		// Its only way to present provisiond's token (no delivery headers).
+		if (!/^\/\?access_token=[A-Za-z0-9_-]{16,}$/.test(obj.spec.subscriber?.uri || "") ||
+			/PROVISIOND_TOKEN/.test(obj.spec.subscriber?.uri))
+			err(where, `the Trigger's subscriber uri '${obj.spec.subscriber?.uri}' carries no access_token for provisiond`);
 	}
 	// The admission controller's clientd: the ConfigMap's settings.sh.
 	if (obj.kind === "ConfigMap" && obj.data?.["settings.sh"])

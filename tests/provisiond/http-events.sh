@@ -124,6 +124,17 @@ unauth "the token cut short" -H "Authorization: Bearer ${EVENT_TOKEN%?}"
 unauth "another scheme" -H "Authorization: Basic $EVENT_TOKEN"
 code=$(curl -sS -m 10 -o /dev/null -w '%{http_code}' -X PUT "$URL")
 [[ $code == 401 ]] || fail "PUT without a token: $code, expected 401"
+# The token as a Knative Trigger carries it: in the subscriber URI's query.
+code=$(curl -sS -m 10 -o "$T_DIR/b" -w '%{http_code}' "${URL}?access_token=x$EVENT_TOKEN" "${B[@]}" \
+	"${P[@]}" -d '{"gateway_name":"foo"}')
+[[ $code == 401 ]] || fail "another access_token: status $code, expected 401"
+[[ $(pods_created) == "$before" ]] || fail "an unauthenticated event created a pod"
+code=$(curl -sS -m 30 -o "$T_DIR/b" -w '%{http_code}' "${URL}?access_token=$EVENT_TOKEN" \
+	-H 'Ce-Specversion: 1.0' -H 'Ce-Id: query-token' -H 'Ce-Source: /podgw/tests' \
+	-H 'Content-Type: application/json' "${P[@]}" -d '{"gateway_name":"foo"}')
+[[ $code == 200 ]] || fail "access_token in the query: status $code: $(cat "$T_DIR/b")"
+[[ $(pods_created) == $((before + 1)) ]] || fail "access_token in the query: no pod"
+info "access_token in the query: accepted, one pod"
 
 # --- 100 events at once, distinct ids: 100 pods, 100 distinct names
 start=$(date +%s%N)

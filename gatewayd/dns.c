@@ -331,6 +331,7 @@ static struct pending *new_pending(struct pg_dns *d, struct in_addr client, unsi
 	uint16_t id;
 	bool clash;
 
+	*count = 0;
 	do {
 		if (getrandom(&id, sizeof(id), 0) != sizeof(id))
 			return NULL;

@@ -406,6 +406,7 @@ ct_status() {
 ct_flow_setup() {
 	# shellcheck disable=SC2034 # read by flow-lib.sh
 	FLOW_URL=http://$CT_LISTEN/
+	# shellcheck disable=SC2034 # read by flow-lib.sh
 	FLOW_TOKEN_FILE=$CT_STATE/token/token
 	FLOW_DIR=$CT_STATE/flow
 	mkdir -p "$FLOW_DIR"

@@ -43,6 +43,7 @@ flow_event() {
 	local -a auth=()
 	if [[ -n ${FLOW_TOKEN_FILE-} ]]; then
 		auth=(-H "Authorization: Bearer $(<"$FLOW_TOKEN_FILE")")
+		# shellcheck disable=SC2016 # the command as a user types it
 		printf '$ curl %s -H "Authorization: Bearer $(cat %s)" \\\n' "$FLOW_URL" "$FLOW_TOKEN_FILE"
 		printf '    -H "Ce-Id: %s" -H "Ce-Specversion: 1.0" \\\n' "$id"
 	else

@@ -176,6 +176,7 @@ demo_event() {
 		-H "$(lab_provisiond_auth)" -H "Ce-Id: demo-$gw-1" -H "Ce-Specversion: 1.0"
 		-H "Ce-Type: io.podgateway.client.pending" -H "Ce-Source: /podgw/lab/demo"
 		-H "Content-Type: application/json" -d "{\"gateway_name\":\"$gw\"}")
+	# shellcheck disable=SC2016 # the command as a user types it
 	printf '$ curl http://%s/ -H "Authorization: Bearer $(cat %s)" \\\n' \
 		"$LAB_PROVISIOND_LISTEN" "$LAB_STATE/provisiond.token"
 	printf '    -H "Ce-Id: demo-%s-1" -H "Ce-Specversion: 1.0" \\\n' "$gw"

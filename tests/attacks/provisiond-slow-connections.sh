@@ -11,10 +11,10 @@
 # shellcheck source-path=SCRIPTDIR source=../ns/lib.sh
 . "$PODGW_SRC/tests/ns/lib.sh"
 
-command -v curl >/dev/null 2>&1 && [[ -n $T_PYTHON ]] || {
+if ! command -v curl >/dev/null 2>&1 || [[ -z $T_PYTHON ]]; then
 	echo "SKIP: $T_NAME: needs curl and python3"
 	exit 77
-}
+fi
 SLOW=300 SECONDS_HELD=16 ASKS=10
 # A port of our own on loopback; the attacker comes from 127.0.0.2.
 LAB_PROVISIOND_LISTEN=127.0.0.1:$((20000 + ($$ + 7) % 20000))

@@ -130,11 +130,10 @@ static int check_list(json_object *spec, const char *field, const char *const *r
 	return 0;
 }
 
-static int check_spec(json_object *spec, char why[PV_WHY_MAX])
+/* What no pod that asks for a gateway may be, injected or not. */
+static int check_shape(json_object *spec, char why[PV_WHY_MAX])
 {
-	static const char *const vols[] = {PV_POD_KEY_VOLUME, PV_POD_RUN_VOLUME};
-	json_object *sc = get(spec, "securityContext"), *v;
-	int r;
+	json_object *v;
 
 	if (!is(spec, json_type_object))
 		return refuse(why, "spec: %s", spec ? "not an object" : "missing");
@@ -142,6 +141,16 @@ static int check_spec(json_object *spec, char why[PV_WHY_MAX])
 	if ((v = get(spec, "hostNetwork")) && json_object_get_boolean(v))
 		return refuse(why, "spec.hostNetwork: a pod on the node's network cannot be "
 				   "routed through a gateway (clientd would rewire the node)");
+	return 0;
+}
+
+/* What the patch needs of a pod it changes. */
+static int check_spec(json_object *spec, char why[PV_WHY_MAX])
+{
+	static const char *const vols[] = {PV_POD_KEY_VOLUME, PV_POD_RUN_VOLUME};
+	json_object *sc = get(spec, "securityContext"), *v;
+	int r;
+
 	if ((r = check_list(spec, "containers", NULL, 0, why)) < 0 ||
 	    (r = check_list(spec, "initContainers", NULL, 0, why)) < 0 ||
 	    (r = check_list(spec, "volumes", vols, 2, why)) < 0)
@@ -275,7 +284,7 @@ int pv_inject(const struct pv_settings *s, json_object *pod, json_object **patch
 	if ((r = choose_gateway(s, value, &gw, why)) < 0)
 		return r;
 	snprintf(gateway, PV_GATEWAY_MAX + 1, "%s", gw);
-	if ((r = check_spec(spec, why)) < 0)
+	if ((r = check_shape(spec, why)) < 0)
 		return r;
 	/* Idempotent: a reinvocation, or a pod written by hand or by provisiond. */
 	if ((has = client_in(get(spec, "initContainers"))) ||
@@ -283,6 +292,8 @@ int pv_inject(const struct pv_settings *s, json_object *pod, json_object **patch
 		snprintf(why, PV_WHY_MAX, "already has clientd (container %s)", has);
 		return PV_INJECT_SKIP;
 	}
+	if ((r = check_spec(spec, why)) < 0)
+		return r;
 	*patch = json_object_new_array();
 	if (!*patch || build_patch(s, pod, gw, *patch) < 0) {
 		json_object_put(*patch);

@@ -55,6 +55,19 @@ static void unescape(char *t)
 	*w = '\0';
 }
 
+/* json-c 0.16 has no insert: shift right by one, each moved element
+ * referenced before its old slot is released. */
+static void insert(json_object *a, size_t i, json_object *v)
+{
+	size_t n = json_object_array_length(a);
+
+	json_object_array_add(a, NULL);
+	for (size_t j = n; j > i; j--)
+		json_object_array_put_idx(a, j,
+					  json_object_get(json_object_array_get_idx(a, j - 1)));
+	json_object_array_put_idx(a, i, v);
+}
+
 /* add and replace, as the API server applies them. */
 static int apply_op(json_object *doc, const char *verb, const char *path, json_object *value)
 {
@@ -86,7 +99,7 @@ static int apply_op(json_object *doc, const char *verb, const char *path, json_o
 		else if (strcmp(verb, "replace") == 0)
 			json_object_array_put_idx(parent, (size_t)atoi(last), value);
 		else
-			json_object_array_insert_idx(parent, (size_t)atoi(last), value);
+			insert(parent, (size_t)atoi(last), value);
 	} else {
 		return -EINVAL;
 	}
@@ -174,7 +187,9 @@ static json_object *inject_ok(const char *text, const char *gw)
 	CHECK(named(at(pod, "spec.volumes"), PV_POD_RUN_VOLUME) != NULL);
 	CHECK_STR(str(named(at(pod, "spec.securityContext.sysctls"), PV_POD_PING_SYSCTL), "value"),
 		  PV_POD_PING_RANGE);
-	CHECK_STR(str(at(pod, "metadata.labels"), PV_POD_GATEWAY_LABEL), gw);
+	CHECK_STR(json_object_get_string(
+		      json_object_object_get(at(pod, "metadata.labels"), PV_POD_GATEWAY_LABEL)),
+		  gw);
 	/* The user's containers are untouched. */
 	CHECK_STR(json_object_to_json_string(at(pod, "spec.containers")), before);
 	free((void *)before);

@@ -29,6 +29,7 @@ review=$src/tests/webhook/review.py
 
 work=$(mktemp -d /tmp/podgw-webhook.XXXXXX)
 pid=
+# shellcheck disable=SC2317 # the EXIT trap calls it
 cleanup() {
 	local rc=$?
 	[[ -n $pid ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null

@@ -54,6 +54,10 @@ static int text(struct pv_admission_reply *out, unsigned status, const char *fmt
 		n = 0;
 	if ((size_t)n > sizeof(line) - 2)
 		n = (int)sizeof(line) - 2;
+	/* It quotes the request's own text: one printable line. */
+	for (int i = 0; i < n; i++)
+		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+			line[i] = '?';
 	line[n++] = '\n';
 	line[n] = '\0';
 	out->status = status;
@@ -191,6 +195,7 @@ static int answer_request(const struct pv_settings *s, json_object *req, const c
 	if (!opn || strcmp(opn, "CREATE") != 0) {
 		snprintf(line, sizeof(line), "request.operation: '%.20s': only CREATE is injected",
 			 opn ? opn : "");
+		printable(line, sizeof(line), line);
 		return respond(out, uid, false, 400, line, NULL);
 	}
 	if (!pod || !json_object_is_type(pod, json_type_object))

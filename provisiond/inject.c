@@ -42,6 +42,10 @@ static int refuse(char why[PV_WHY_MAX], const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, PV_WHY_MAX, fmt, ap);
 	va_end(ap);
+	/* It quotes the pod's own text: one printable line, for the log too. */
+	for (char *c = why; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	return -EPERM;
 }
 

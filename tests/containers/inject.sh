@@ -197,9 +197,13 @@ info "the Job's crawler ($name) exited: $rc; $(podman logs "$c" 2>&1 | grep -E '
 side=$(ct_pod_container "${CT_PREFIX}job" podgw-client) || fail "no clientd in the Job's pod"
 [[ $(podman inspect -f '{{.State.Running}}' "$side") == true ]] ||
 	errors+=("the Job's clientd sidecar is not running")
-# The gateway holds the Job pod's lease: it joined with the key.
+# The gateway holds the Job pod's lease (POD_NAME: the pod's name, which
+# podman-pod gives as the podman pod's): it joined with the key.
 leases=$(podman exec "$(ct_pod_container "${CT_PREFIX}gateway-foo" gatewayd)" /usr/local/bin/gatewayd status 2>&1 || true)
-grep -qF "$name" <<<"$leases" || errors+=("gateway foo has no lease for $name: $leases")
+info "gateway foo's leases:"
+printf '    %s\n' "$leases"
+grep -Eq "^${CT_PREFIX}job +crawler-system +172\.16\." <<<"$leases" ||
+	errors+=("gateway foo has no lease for the Job's pod ${CT_PREFIX}job")
 
 if ((${#errors[@]} > 0)); then
 	printf 'FAIL: %s: %s\n' "$T_NAME" "${errors[@]}" >&2

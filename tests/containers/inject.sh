@@ -201,7 +201,8 @@ side=$(ct_pod_container "${CT_PREFIX}job" podgw-client) || fail "no clientd in t
 # podman-pod gives as the podman pod's): it joined with the key.
 leases=$(podman exec "$(ct_pod_container "${CT_PREFIX}gateway-foo" gatewayd)" /usr/local/bin/gatewayd status 2>&1 || true)
 info "gateway foo's leases:"
-printf '    %s\n' "$leases"
+mapfile -t lines <<<"$leases"
+printf '    %s\n' "${lines[@]}"
 grep -Eq "^${CT_PREFIX}job +crawler-system +172\.16\." <<<"$leases" ||
 	errors+=("gateway foo has no lease for the Job's pod ${CT_PREFIX}job")
 

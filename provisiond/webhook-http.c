@@ -212,23 +212,28 @@ int pv_webhook_http_start(const struct pv_settings *s, const char *cert, const c
 	if (!h)
 		return -ENOMEM;
 	h->s = s;
-	if (listen_fd >= 0)
-		h->d = MHD_start_daemon(
-		    flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error,
-		    h, MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_HTTPS_MEM_KEY, key,
-		    MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
-		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->max_connections,
-		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S,
-		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
-	else
-		h->d = MHD_start_daemon(
-		    flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error,
-		    h, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&s->listen,
-		    MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_HTTPS_MEM_CERT, cert,
-		    MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES, MHD_OPTION_CONNECTION_LIMIT,
-		    (unsigned)s->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-		    (unsigned)CONN_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-		    MHD_OPTION_END);
+	{
+		/* A reload serves on the socket the previous server handed over. */
+		struct MHD_OptionItem where =
+		    listen_fd >= 0
+			? (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, listen_fd, NULL}
+			: (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, (void *)&s->listen};
+		struct MHD_OptionItem opts[] = {
+		    where,
+		    {MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)key},
+		    {MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)cert},
+		    {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)TLS_PRIORITIES},
+		    {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)s->max_connections, NULL},
+		    {MHD_OPTION_CONNECTION_TIMEOUT, CONN_TIMEOUT_S, NULL},
+		    {MHD_OPTION_END, 0, NULL},
+		};
+
+		/* The logger first: MHD reports option errors through it. */
+		h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
+					MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, h,
+					MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+					MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+	}
 	if (!h->d) {
 		free(h);
 		return -EADDRINUSE;

@@ -261,7 +261,14 @@ static int build_patch(const struct pv_settings *s, json_object *pod, const char
 		json_object *l = json_object_new_object();
 
 		json_object_object_add(l, PV_POD_GATEWAY_LABEL, json_object_new_string(gw));
-		op(patch, "add", "/metadata/labels", l);
+		if (is(get(pod, "metadata"), json_type_object)) {
+			op(patch, "add", "/metadata/labels", l);
+		} else {
+			json_object *m = json_object_new_object();
+
+			json_object_object_add(m, "labels", l);
+			op(patch, "add", "/metadata", m);
+		}
 	}
 	return 0;
 }

@@ -108,7 +108,7 @@ def main():
                 return 1
             pod = apply(pod, json.loads(base64.b64decode(resp["patch"])))
         if not pod["metadata"].get("name"):
-            pod["metadata"]["name"] = pod["metadata"]["generateName"] + "x1y2z"
+            pod["metadata"]["name"] = pod["metadata"].get("generateName", "pod-") + "x1y2z"
         pod["metadata"].setdefault("namespace", req["namespace"])
         json.dump(pod, sys.stdout, indent=1)
         return 0

@@ -53,7 +53,8 @@ static const char sidecar_template[] =
     "\"metadata.namespace\"}}}],"
     "\"securityContext\":{\"runAsUser\":0,\"runAsGroup\":0,\"runAsNonRoot\":false,"
     "\"privileged\":false,\"allowPrivilegeEscalation\":false,\"readOnlyRootFilesystem\":true,"
-    "\"capabilities\":{\"drop\":[\"ALL\"],\"add\":[\"NET_ADMIN\"]}},"
+    "\"capabilities\":{\"drop\":[\"ALL\"],\"add\":[\"NET_ADMIN\"]},"
+    "\"seccompProfile\":{\"type\":\"RuntimeDefault\"}},"
     "\"resources\":{\"requests\":{\"cpu\":\"5m\",\"memory\":\"8Mi\"},"
     "\"limits\":{\"cpu\":\"200m\",\"memory\":\"32Mi\"}},"
     "\"startupProbe\":" CLIENTD_CHECK "\"periodSeconds\":1,\"failureThreshold\":120},"
@@ -305,23 +306,51 @@ static int check_template(json_object *t, const char *path, char why[PV_WHY_MAX]
 	return 0;
 }
 
-static json_object *sidecar(const struct pv_settings *s, const char *gateway)
+json_object *pv_client_sidecar(const struct pv_settings *s, const struct pv_binding *b)
 {
 	json_object *c = parse_const(sidecar_template), *env;
 	char name[256];
 
 	if (!c)
 		return NULL;
-	snprintf(name, sizeof(name), "gateway-%s.%s.svc.%s", gateway, s->gateway_namespace,
+	snprintf(name, sizeof(name), "gateway-%s.%s.svc.%s", b->gateway, s->gateway_namespace,
 		 s->cluster_domain);
 	put_str(c, "image", s->clientd_image);
 	env = get(c, "env");
 	json_object_array_add(env, env_var("GATEWAY_NAME", name));
 	json_object_array_add(env, env_var("MEMBERSHIP_KEY_FILE", PV_POD_KEY_DIR "/key"));
-	json_object_array_add(env, env_var("NOT_ROUTED_TO_GATEWAY_CIDRS", s->client_not_routed));
-	json_object_array_add(env, env_var("K8S_DNS_IPS", s->client_dns_ips));
+	if (!b->settings_configmap) {
+		json_object_array_add(env,
+				      env_var("NOT_ROUTED_TO_GATEWAY_CIDRS", s->client_not_routed));
+		json_object_array_add(env, env_var("K8S_DNS_IPS", s->client_dns_ips));
+	}
 	json_object_array_add(env, env_var("READY_FILE", PV_POD_READY_FILE));
+	if (b->settings_configmap) {
+		/* The gateway's client settings (cluster ranges, ports, DNS...):
+		 * explicit env above wins over them, so the ConfigMap can tune
+		 * clientd but not point it at another gateway or key. */
+		json_object *from = json_object_new_array(), *ref = json_object_new_object();
+		json_object *cm = json_object_new_object();
+
+		snprintf(name, sizeof(name), PV_POD_SETTINGS_PREFIX "%s", b->gateway);
+		put_str(cm, "name", name);
+		json_object_object_add(ref, "configMapRef", cm);
+		json_object_array_add(from, ref);
+		json_object_object_add(c, "envFrom", from);
+	}
 	return c;
+}
+
+json_object *pv_client_volumes(const struct pv_binding *b)
+{
+	json_object *vols = parse_const(volumes_template);
+	char secret[128];
+
+	if (!vols)
+		return NULL;
+	snprintf(secret, sizeof(secret), "podgw-membership-%s", b->gateway);
+	put_str(get(json_object_array_get_idx(vols, 0), "secret"), "secretName", secret);
+	return vols;
 }
 
 /* The pod's securityContext: seccomp on unless the template chose a profile,
@@ -340,15 +369,15 @@ static void pod_security(json_object *spec)
 	for (size_t i = 0; i < json_object_array_length(sysctls); i++) {
 		json_object *e = json_object_array_get_idx(sysctls, i), *n = get(e, "name");
 
-		if (n && strcmp(json_object_get_string(n), "net.ipv4.ping_group_range") == 0)
+		if (n && strcmp(json_object_get_string(n), PV_POD_PING_SYSCTL) == 0)
 			ping = e;
 	}
 	if (!ping) {
 		ping = json_object_new_object();
-		put_str(ping, "name", "net.ipv4.ping_group_range");
+		put_str(ping, "name", PV_POD_PING_SYSCTL);
 		json_object_array_add(sysctls, ping);
 	}
-	put_str(ping, "value", "0 2147483647");
+	put_str(ping, "value", PV_POD_PING_RANGE);
 }
 
 static void default_field(json_object *o, const char *key, json_object *v)
@@ -363,8 +392,8 @@ static int assemble(const struct pv_settings *s, const struct pv_crawler_spec *s
 		    json_object *pod)
 {
 	json_object *meta = json_object_new_object(), *podspec = NULL, *labels, *ann, *inits;
-	json_object *vols, *extra, *side, *key, *tmeta = get(t, "metadata");
-	char secret[128];
+	json_object *vols, *extra, *side, *tmeta = get(t, "metadata");
+	const struct pv_binding binding = {.gateway = spec->gateway};
 
 	put_str(pod, "apiVersion", "v1");
 	put_str(pod, "kind", "Pod");
@@ -386,7 +415,7 @@ static int assemble(const struct pv_settings *s, const struct pv_crawler_spec *s
 	default_field(podspec, "enableServiceLinks", json_object_new_boolean(0));
 	pod_security(podspec);
 	/* clientd first: the crawler's own init containers run routed too. */
-	side = sidecar(s, spec->gateway);
+	side = pv_client_sidecar(s, &binding);
 	if (!side)
 		return -ENOMEM;
 	inits = json_object_new_array();
@@ -395,12 +424,9 @@ static int assemble(const struct pv_settings *s, const struct pv_crawler_spec *s
 	for (size_t i = 0; extra && i < json_object_array_length(extra); i++)
 		json_object_array_add(inits, json_object_get(json_object_array_get_idx(extra, i)));
 	json_object_object_add(podspec, "initContainers", inits);
-	extra = parse_const(volumes_template);
+	extra = pv_client_volumes(&binding);
 	if (!extra)
 		return -ENOMEM;
-	snprintf(secret, sizeof(secret), "podgw-membership-%s", spec->gateway);
-	key = get(json_object_array_get_idx(extra, 0), "secret");
-	put_str(key, "secretName", secret);
 	vols = child(podspec, "volumes", json_type_array);
 	for (size_t i = 0; i < json_object_array_length(extra); i++)
 		json_object_array_add(vols, json_object_get(json_object_array_get_idx(extra, i)));

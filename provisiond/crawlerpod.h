@@ -19,6 +19,31 @@
 #define PV_POD_KEY_DIR	     "/etc/podgw/membership"
 #define PV_POD_READY_FILE    "/run/podgw/ready"
 #define PV_POD_GATEWAY_LABEL "podgw.io/gateway"
+/* clientd's gateway check pings without NET_RAW: the one value that works. */
+#define PV_POD_PING_SYSCTL "net.ipv4.ping_group_range"
+#define PV_POD_PING_RANGE  "0 2147483647"
+/* ConfigMap (per gateway, in the pod's namespace) of injected clientd's
+ * settings, as environment variables. */
+#define PV_POD_SETTINGS_PREFIX "podgw-client-"
+
+/* What binds a pod to a gateway. provisiond's pods and the webhook's
+ * injected ones are bound by the same pieces, built here. */
+struct pv_binding {
+	const char *gateway;
+	/* clientd's settings from ConfigMap PV_POD_SETTINGS_PREFIX<gateway>
+	 * (envFrom) instead of provisiond's CLIENT_* settings. */
+	bool settings_configmap;
+};
+
+/* clientd as a native sidecar (restartPolicy Always, startup probe, user 0
+ * with NET_ADMIN only, seccomp RuntimeDefault, the key mounted). NULL: out
+ * of memory. */
+struct json_object *pv_client_sidecar(const struct pv_settings *s, const struct pv_binding *b);
+
+/* The volumes the sidecar mounts: the gateway's membership key Secret at
+ * mode 0400 and a small memory emptyDir for its ready file. NULL: out of
+ * memory. */
+struct json_object *pv_client_volumes(const struct pv_binding *b);
 
 /* Builds the Pod (apiVersion v1, kind Pod, metadata.name spec->name in
  * s->pod_namespace) bound to spec->gateway. The template file is read at

@@ -20,6 +20,7 @@
 #include "provisiond/provision.h"
 #include "provisiond/server.h"
 #include "provisiond/settings.h"
+#include "provisiond/webhook.h"
 
 /* The kubernetes backend only talks HTTP(S): it needs no capability at all
  * (a port below 1024 is bound before this). The netns backend runs the lab's
@@ -140,6 +141,7 @@ static const struct command {
 } commands[] = {
     {"crawler-pod", pv_crawler_pod_cmd},
     {"podman-pod", podman_pod},
+    {"webhook", pv_webhook_main},
 };
 
 int main(int argc, char **argv, char **envp)

@@ -296,6 +296,12 @@ static int p_abs_path(const struct pg_setting *st, const char *v, void *field, c
 	return copy_str(field, st->size, v, why);
 }
 
+static int p_label_or_empty(const struct pg_setting *st, const char *v, void *field,
+			    const char **why)
+{
+	return *v ? p_label(st, v, field, why) : copy_str(field, st->size, v, why);
+}
+
 static int p_log_level(const struct pg_setting *st, const char *v, void *field, const char **why)
 {
 	if (pg_log_level_parse(v, field) < 0) {
@@ -313,6 +319,7 @@ static const struct pg_value_type t_auth = {"AUTH", p_auth, NULL};
 static const struct pg_value_type t_nonempty = {"TEXT", p_nonempty, NULL};
 static const struct pg_value_type t_count = {"N", p_count, NULL};
 static const struct pg_value_type t_label = {"NAME", p_label, NULL};
+static const struct pg_value_type t_label_or_empty = {"NAME", p_label_or_empty, NULL};
 static const struct pg_value_type t_prefix = {"PREFIX", p_prefix, NULL};
 static const struct pg_value_type t_helper = {"PATH", p_helper, NULL};
 static const struct pg_value_type t_ip_range = {"FIRST-LAST", p_ip_range, NULL};
@@ -432,6 +439,14 @@ static const struct pg_setting table[] = {
 	"clientd's NOT_ROUTED_TO_GATEWAY_CIDRS: the cluster's pod and service ranges"),
     ROW("CLIENT_K8S_DNS_IPS", "client-k8s-dns-ips", "10.96.0.10", &t_addrs, client_dns_ips, 0, 0,
 	"clientd's K8S_DNS_IPS: the cluster DNS addresses"),
+    ROW("WEBHOOK_TLS_CERT_FILE", "webhook-tls-cert-file", "", &t_abs_path, webhook_tls_cert, 0, 0,
+	"webhook: PEM certificate (chain) it serves; re-read when it changes"),
+    ROW("WEBHOOK_TLS_KEY_FILE", "webhook-tls-key-file", "", &t_abs_path, webhook_tls_key, 0, 0,
+	"webhook: PEM private key of the certificate"),
+    ROW("WEBHOOK_DEFAULT_GATEWAY", "webhook-default-gateway", "", &t_label_or_empty,
+	webhook_default_gateway, 0, 0,
+	"webhook: the gateway of setGateway=true (the admission controller's value); empty: "
+	"refused"),
     ROW("READY_FILE", "ready-file", "", &pg_t_text, ready_file, 0, 0,
 	"file written once serving (its content: the bound address)"),
     ROW("LOG_LEVEL", "log-level", "info", &t_level, log_level, 0, 0,
@@ -454,6 +469,10 @@ static void check(struct pg_settings_loader *ld, unsigned role, void *cfg)
 				   "provisiond: MAX_CONNECTIONS_PER_IP: '%u': more than "
 				   "MAX_CONNECTIONS (%u)",
 				   s->max_per_ip, s->max_connections);
+	if (s->webhook_default_gateway[0] &&
+	    !pv_settings_gateway_known(s, s->webhook_default_gateway))
+		pg_settings_report(ld, "provisiond: WEBHOOK_DEFAULT_GATEWAY: '%s': not in GATEWAYS",
+				   s->webhook_default_gateway);
 	if (s->backend == PV_BACKEND_KUBERNETES && !s->kube_api_url[0])
 		pg_settings_report(ld, "provisiond: KUBERNETES_API_URL: '': needed by the "
 				       "kubernetes backend (not in a cluster?)");
@@ -472,12 +491,17 @@ static const struct pg_settings_table settings = {
 
 static void usage(FILE *out, unsigned role, const char *prog)
 {
-	fprintf(out,
-		"usage: provisiond [OPTIONS]\n"
-		"       provisiond crawler-pod --gateway NAME --name POD [OPTIONS]: prints the "
-		"crawler pod (JSON) that the kubernetes backend creates\n"
-		"Serves CloudEvents (HTTP binding, binary and structured mode): " PV_TYPE_PENDING
-		" creates a crawler bound to data.gateway_name.\n\n");
+	fprintf(
+	    out,
+	    "usage: provisiond [OPTIONS]\n"
+	    "       provisiond crawler-pod --gateway NAME --name POD [OPTIONS]: prints the "
+	    "crawler pod (JSON) that the kubernetes backend creates\n"
+	    "       provisiond webhook [OPTIONS]: the admission webhook (HTTPS), injecting clientd "
+	    "into pods that ask for a gateway (setGateway)\n"
+	    "       provisiond webhook --review [OPTIONS] <REVIEW.json: answers one "
+	    "AdmissionReview on stdout\n"
+	    "Serves CloudEvents (HTTP binding, binary and structured mode): " PV_TYPE_PENDING
+	    " creates a crawler bound to data.gateway_name.\n\n");
 	pg_settings_usage(out, &settings, role);
 	fprintf(out, "\nExit codes: 0 ok, 1 runtime failure, 2 bad configuration.\n");
 }

@@ -60,6 +60,10 @@ struct pv_settings {
 	char cluster_domain[128];
 	char client_not_routed[512]; /* clientd's NOT_ROUTED_TO_GATEWAY_CIDRS */
 	char client_dns_ips[256];    /* clientd's K8S_DNS_IPS */
+	/* webhook (provisiond webhook) */
+	char webhook_tls_cert[PATH_MAX];
+	char webhook_tls_key[PATH_MAX];
+	char webhook_default_gateway[PV_GATEWAY_MAX + 1];
 	char ready_file[PATH_MAX];
 	enum pg_log_level log_level;
 };

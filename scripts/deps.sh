@@ -29,6 +29,7 @@ packages=(
 	libmicrohttpd-dev # gatewayd's /metrics, /healthz, /readyz and status socket
 	nftables iproute2 tcpdump iputils-ping procps libcap2-bin
 	libmicrohttpd-dev libjson-c-dev libcurl4-openssl-dev curl python3 # provisiond and its tests
+	openssl python3-yaml # the webhook's test certificates and rendered examples
 	clang libclang-rt-dev # fuzzers: libFuzzer and the sanitizer runtimes
 	"${extra[@]}"
 )

@@ -10,6 +10,8 @@
 # 3. the crawler pods provisiond creates, printed by the built provisiond
 #    (`provisiond crawler-pod`) from its Deployment's environment and its
 #    template ConfigMap, and with its built-in crawler, pass step 2 too;
+#    The examples of k8s/examples/injected, patched by the built provisiond
+#    in webhook mode (`provisiond webhook --review`), pass step 2 too;
 # 4. the environment (and settings file) each gatewayd/clientd container
 #    gets (the printed pods' clientd included) is accepted by the built
 #    binary's own --check-config, and what --check-config prints loads back
@@ -138,6 +140,43 @@ node "$here/validate.mjs" "$modules" "$work/env-printed.json" "${printed[@]}" ||
 	failures+=("crawler pods printed by provisiond: see the FAIL lines above")
 echo "k8s: ${#printed[@]} crawler pods printed by provisiond validated" >&2
 
+# 3b. The injected examples as podgw's webhook patches them (`provisiond
+# webhook --review`, with the webhook Deployment's environment), validated
+# with the gateways' client settings ConfigMaps they read.
+mkdir -p "$work/injected"
+ni=0
+while IFS= read -r rec; do
+	# shellcheck disable=SC2016 # JavaScript, not shell
+	mapfile -t envs < <(node -e 'const r=JSON.parse(process.argv[1]);
+		for (const [k, v] of Object.entries(r.env)) console.log(`${k}=${v}`)' "$rec")
+	where=$(node -e 'console.log(JSON.parse(process.argv[1]).where)' "$rec")
+	python3 -c 'import json, sys, yaml
+for i, d in enumerate(d for d in yaml.safe_load_all(open(sys.argv[1])) if d):
+    json.dump(d, open(f"{sys.argv[2]}/example-{i}.json", "w"))' \
+		"$work/rendered/k8s_examples_injected.yaml" "$work/injected" ||
+		failures+=("k8s/examples/injected did not render")
+	for ex in "$work"/injected/example-*.json; do
+		ni=$((ni + 1))
+		python3 "$src/tests/webhook/review.py" wrap crawler-system "$ex" >"$work/injected/review.json"
+		if env -i "${envs[@]}" "$provisiond" webhook --review <"$work/injected/review.json" \
+			>"$work/injected/answer.json" 2>"$work/injected/err" &&
+			python3 "$src/tests/webhook/review.py" apply "$work/injected/review.json" \
+				"$work/injected/answer.json" >"$work/injected/pod-$ni.yaml" 2>>"$work/injected/err"; then
+			:
+		else
+			failures+=("$where: $(basename "$ex") not injected: $(tail -n 1 "$work/injected/err")")
+			rm -f "$work/injected/pod-$ni.yaml"
+		fi
+	done
+	rm -f "$work"/injected/example-*.json
+done < <(node -e 'for (const r of JSON.parse(require("fs").readFileSync(process.argv[1])))
+	if (r.provisiond && r.command.includes("webhook")) console.log(JSON.stringify(r))' "$work/env.json")
+injected=("$work"/injected/pod-*.yaml)
+((${#injected[@]} >= 2)) || failures+=("only ${#injected[@]} injected pods (a webhook Deployment and k8s/examples/injected expected)")
+node "$here/validate.mjs" "$modules" "$work/env-injected.json" "$work/rendered/k8s_injection_podgw_base.yaml" \
+	"${injected[@]}" || failures+=("pods injected by the webhook: see the FAIL lines above")
+echo "k8s: ${#injected[@]} pods injected by the webhook validated" >&2
+
 # 4. What each daemon gets, judged by the daemon.
 n=0
 while IFS= read -r rec; do
@@ -174,13 +213,13 @@ while IFS= read -r rec; do
 		failures+=("$where: the effective settings change when loaded back")
 done < <(node -e 'for (const f of process.argv.slice(1))
 	for (const r of JSON.parse(require("fs").readFileSync(f))) if (!r.provisiond) console.log(JSON.stringify(r))' \
-	"$work/env.json" "$work/env-printed.json")
+	"$work/env.json" "$work/env-printed.json" "$work/env-injected.json")
 ((n >= 6)) || failures+=("only $n daemon configurations found in the manifests")
 echo "k8s: $n daemon configurations checked with --check-config" >&2
 
 # 5. Scripts.
 shellcheck -x "$src/scripts/images.sh" "$src/scripts/kind.sh" "$src/containers/collect.sh" \
-	"$here/manifests.sh" || failures+=("shellcheck")
+	"$src/scripts/webhook-cert.sh" "$src/tests/webhook/webhook.sh" "$here/manifests.sh" || failures+=("shellcheck")
 
 if ((${#failures[@]} > 0)); then
 	for f in "${failures[@]}"; do

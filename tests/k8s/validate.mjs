@@ -119,6 +119,7 @@ const imageExecutables = {
 const envRecords = [];
 const configMaps = new Map(); // "namespace/name" -> data
 const provisiondMounts = []; // resolved against configMaps at the end
+const envFromRefs = []; // the same
 
 function checkContainer(where, obj, pod, c, kind) {
 	const sc = c.securityContext || {};
@@ -187,7 +188,13 @@ function checkContainer(where, obj, pod, c, kind) {
 			}
 			else err(where, `env ${e.name}: only values and metadata fieldRefs are expected`);
 		}
-		envRecords.push({ where, command: c.command, args: c.args || [], env });
+		const rec = { where, command: c.command, args: c.args || [], env };
+		envRecords.push(rec);
+		// An injected clientd's settings: the gateway's ConfigMap, below env.
+		for (const f of c.envFrom || []) {
+			if (f.configMapRef?.name) envFromRefs.push({ rec, cm: `${obj.metadata.namespace}/${f.configMapRef.name}` });
+			else err(where, "envFrom: only configMapRef is expected");
+		}
 		const bin = c.command[0].split("/").pop();
 		const sysctls = Object.fromEntries((pod.securityContext?.sysctls || []).map((s) => [s.name, s.value]));
 		if (bin === "gatewayd" && sysctls["net.ipv4.ip_forward"] !== "1")
@@ -241,6 +248,16 @@ function checkObject(where, obj) {
 					err(where, "admits more than the Knative broker's filter pods to provisiond");
 			if (!rule.from?.length) err(where, "admits every source to provisiond");
 		}
+	} else if (obj.kind === "NetworkPolicy" && obj.spec.podSelector?.matchLabels?.["app.kubernetes.io/name"] === "podgw-webhook") {
+		// The API server to the webhook's port; the webhook calls nobody.
+		for (const rule of obj.spec.ingress || []) {
+			const ports = (rule.ports || []).map((p) => `${p.protocol}/${p.port}`).sort().join(" ");
+			if (ports !== "TCP/8443") err(where, `admits ${ports || "every port"} to the webhook, not only TCP/8443`);
+			if (!rule.from?.length || rule.from.some((f) => !f.ipBlock || f.ipBlock.cidr === "0.0.0.0/0"))
+				err(where, "admits more than the API server's addresses (ipBlock) to the webhook");
+		}
+		if (!obj.spec.policyTypes?.includes("Egress") || (obj.spec.egress || []).length)
+			err(where, "the webhook needs no egress: policyTypes Egress with no rule");
 	} else if (obj.kind === "NetworkPolicy") {
 		// Crawler namespaces to VXLAN and membership; monitoring namespaces
 		// to the metrics port; nothing else.
@@ -264,9 +281,19 @@ function checkObject(where, obj) {
 			if (w.clientConfig?.service?.path !== "/wh/mutating/setgateway")
 				err(where, `webhook ${w.name}: path ${w.clientConfig?.service?.path} is not the controller's /wh/mutating/setgateway`);
 			const sel = w.objectSelector || {};
-			if (!sel.matchLabels?.setGateway && !(sel.matchExpressions || []).some((e) => e.key === "setGateway" && e.operator !== "DoesNotExist"))
-				err(where, `webhook ${w.name}: needs an objectSelector on the label setGateway`);
+			const byLabel = sel.matchLabels?.setGateway || (sel.matchExpressions || []).some((e) => e.key === "setGateway" && e.operator !== "DoesNotExist");
+			// A selector cannot see annotations: a CEL matchCondition can.
+			const byAnnotation = (w.matchConditions || []).some((m) => /annotations\['setGateway'\]/.test(m.expression));
+			if (!byLabel && !byAnnotation)
+				err(where, `webhook ${w.name}: needs an objectSelector on the label setGateway (or a matchCondition on the annotation)`);
+			if (!w.namespaceSelector?.matchLabels && !w.namespaceSelector?.matchExpressions)
+				err(where, `webhook ${w.name}: needs a namespaceSelector (never every namespace: the webhook's own included)`);
+			if (w.sideEffects !== "None") err(where, `webhook ${w.name}: sideEffects must be None`);
+			if (!(w.timeoutSeconds >= 1 && w.timeoutSeconds <= 10)) err(where, `webhook ${w.name}: timeoutSeconds must be 1 to 10`);
 		}
+	// The guard: a pod that asks for a gateway without a clientd sidecar.
+	if (obj.kind === "ValidatingAdmissionPolicy" && obj.spec.failurePolicy !== "Fail")
+		err(where, "the injection guard must fail closed (failurePolicy Fail)");
 	if (obj.kind === "ClusterRole" || obj.kind === "ClusterRoleBinding") err(where, "no cluster-wide RBAC is expected");
 	if (obj.kind === "Role") {
 		if (obj.metadata.namespace !== "crawler-system") err(where, "the provisioner's Role belongs in crawler-system");
@@ -322,6 +349,13 @@ for (const { rec, dir, cm } of provisiondMounts) {
 		continue;
 	}
 	for (const [k, v] of Object.entries(configMaps.get(cm))) rec.files[`${dir}/${k}`] = v;
+}
+for (const { rec, cm } of envFromRefs) {
+	if (!configMaps.has(cm)) {
+		err(rec.where, `envFrom ConfigMap ${cm}, which is not in the manifests`);
+		continue;
+	}
+	for (const [k, v] of Object.entries(configMaps.get(cm))) if (!(k in rec.env)) rec.env[k] = v;
 }
 fs.writeFileSync(envOut, JSON.stringify(envRecords, null, 1));
 for (const e of errors) console.log(`FAIL: ${e}`);

@@ -162,12 +162,16 @@ function checkContainer(where, obj, pod, c, kind) {
 		}
 		const rec = { where, provisiond: true, command: c.command, args: c.args || [], env, files: {} };
 		envRecords.push(rec);
-		// Events only from bearers of the token: a Secret's file, read-only.
+		// The event server takes events only from bearers of the token (a
+		// Secret's file, read-only); the webhook mode serves the API server.
+		const eventServer = ![...(c.command || []).slice(1), ...(c.args || [])].includes("webhook");
 		const tokenFile = env.PROVISIOND_TOKEN_FILE || "";
 		if (env.PROVISIOND_AUTH === "none") err(where, "PROVISIOND_AUTH=none: anyone could create crawlers");
 		const tokenMount = (c.volumeMounts || []).find((m) => tokenFile.startsWith(`${m.mountPath}/`));
 		const tokenVolume = (pod.volumes || []).find((x) => x.name === tokenMount?.name);
-		if (!tokenFile) err(where, "provisiond without PROVISIOND_TOKEN_FILE");
+		if (!eventServer) {
+			if (tokenFile) err(where, "the webhook mode takes no PROVISIOND_TOKEN_FILE");
+		} else if (!tokenFile) err(where, "provisiond without PROVISIOND_TOKEN_FILE");
 		else if (!tokenVolume?.secret || tokenMount.readOnly !== true || (tokenVolume.secret.defaultMode ?? 0o644) & 0o007)
 			err(where, `PROVISIOND_TOKEN_FILE ${tokenFile}: expected from a Secret, mounted read-only, unreadable by others`);
 		for (const m of c.volumeMounts || []) {

@@ -4,48 +4,15 @@
  * bytes there: loading must survive them, take all or nothing, and what it
  * takes must save and load back to the same leases. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "common/addr.h"
 #include "gatewayd/pool.h"
+#include "tests/fuzz/scratch.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* The loader takes a path: one scratch directory per process, in memory
- * where there is some (saving fsyncs). */
-static char dir[64], path[96], again[96];
-
-static void cleanup(void)
-{
-	char name[128];
-
-	for (int i = 0; i < 3; i++) {
-		static const char *const suffix[] = {"", ".corrupt", ".tmp"};
-
-		snprintf(name, sizeof(name), "%s%s", path, suffix[i]);
-		unlink(name);
-		snprintf(name, sizeof(name), "%s%s", again, suffix[i]);
-		unlink(name);
-	}
-	rmdir(dir);
-}
-
-static void scratch(void)
-{
-	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-
-	snprintf(dir, sizeof(dir), "%s/podgw-fuzz-leases.XXXXXX", base);
-	if (!mkdtemp(dir))
-		abort();
-	snprintf(path, sizeof(path), "%s/leases", dir);
-	snprintf(again, sizeof(again), "%s/again", dir);
-	atexit(cleanup);
-}
 
 static int found_in(const struct pg_lease *l, void *arg)
 {
@@ -69,15 +36,16 @@ static struct pg_pool *new_pool(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static char path[128], again[128];
 	struct pg_pool *p = new_pool(), *q;
 	unsigned line;
-	int fd, r;
+	int r;
 
-	if (!dir[0])
-		scratch();
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, data, size) != (ssize_t)size || close(fd) < 0)
-		abort();
+	if (!path[0]) {
+		fuzz_scratch_path("leases", path, sizeof(path));
+		fuzz_scratch_path("again", again, sizeof(again));
+	}
+	fuzz_scratch_write(path, data, size);
 	r = pg_pool_load(p, path, &line);
 	/* a corrupt file names its line and loads nothing */
 	if (r < 0 && (r != -EBADMSG || line == 0 || pg_pool_count(p) != 0))

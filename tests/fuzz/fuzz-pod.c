@@ -60,6 +60,8 @@ static void translate(json_object *objects, const char *pod)
 	json_object_put(pv_podman_pod_body(&kp, &opts));
 	for (int l = 0; l < 2; l++) {
 		list = json_object_object_get_ex(kp.spec, lists[l], &list) ? list : NULL;
+		if (list && !json_object_is_type(list, json_type_array))
+			abort(); /* the check refuses it */
 		for (size_t i = 0; list && i < json_object_array_length(list); i++) {
 			json_object *c = json_object_array_get_idx(list, i);
 

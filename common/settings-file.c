@@ -11,6 +11,10 @@
 
 #include "common/settings.h"
 
+/* What expansions may add to a file's values, all lines together: as much
+ * as a settings file may hold. Without it, each "A=$A$A" line doubles A. */
+#define EXPAND_MAX (1u << 20)
+
 struct reader {
 	char **envp;
 	const struct pg_settings_file_ops *ops;
@@ -18,6 +22,7 @@ struct reader {
 	/* variables the file defined, for ${NAME} expansion */
 	char **vars;
 	size_t n_vars;
+	size_t expanded; /* bytes added by expansions so far */
 };
 
 struct strbuf {
@@ -112,7 +117,15 @@ static int expand(struct reader *rd, const char **p, const char *end, struct str
 	}
 	value = var_get(rd, name);
 	*p = c;
-	return value ? sb_put(out, value, strlen(value)) : 0;
+	if (!value)
+		return 0;
+	n = strlen(value);
+	if (n > EXPAND_MAX - rd->expanded) {
+		*why = "expansions add up to more than 1 MiB";
+		return -EINVAL;
+	}
+	rd->expanded += n;
+	return sb_put(out, value, n);
 }
 
 static const char *skip_blanks(const char *c, const char *end)

@@ -22,7 +22,7 @@ enum layer { L_FILE, L_ENV, L_OPTION, N_LAYERS };
 
 struct raw {
 	char *value;
-	char source[PATH_MAX + 32];
+	char *source; /* malloc'd: a cell per layer and setting, most empty */
 };
 
 struct pg_settings_loader {
@@ -105,13 +105,17 @@ static int set_raw(struct pg_settings_loader *ld, enum layer layer, size_t idx, 
 		   const char *source)
 {
 	struct raw *r = raw_at(ld, layer, idx);
-	char *copy = strdup(value);
+	char *copy = strdup(value), *from = strdup(source);
 
-	if (!copy)
+	if (!copy || !from) {
+		free(copy);
+		free(from);
 		return -ENOMEM;
+	}
 	free(r->value);
+	free(r->source);
 	r->value = copy;
-	snprintf(r->source, sizeof(r->source), "%s", source);
+	r->source = from;
 	return 0;
 }
 
@@ -330,8 +334,10 @@ static void loader_free(struct pg_settings_loader *ld)
 {
 	if (!ld)
 		return;
-	for (size_t i = 0; ld->raw && i < N_LAYERS * ld->t->n; i++)
+	for (size_t i = 0; ld->raw && i < N_LAYERS * ld->t->n; i++) {
 		free(ld->raw[i].value);
+		free(ld->raw[i].source);
+	}
 	free(ld->raw);
 	free(ld->seen_ignored);
 	free(ld);

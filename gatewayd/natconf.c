@@ -303,7 +303,10 @@ static void merge_names(struct pg_natconf *c, struct pg_natconf_error *e)
 {
 	size_t kept = 0;
 
-	qsort(c->resv, c->nresv, sizeof(*c->resv), by_name_line);
+	/* qsort's array must not be NULL, not even with no element (C11
+	 * 7.22.5), and a file without reservations has none. */
+	if (c->nresv)
+		qsort(c->resv, c->nresv, sizeof(*c->resv), by_name_line);
 	for (size_t i = 0; i < c->nresv; i++) {
 		const struct pg_reservation *prev = kept ? &c->resv[kept - 1] : NULL;
 
@@ -342,7 +345,8 @@ static void check_ports(struct pg_natconf *c, struct pg_natconf_error *e)
 {
 	char port[sizeof("tcp:65535")];
 
-	qsort(c->fwd, c->nfwd, sizeof(*c->fwd), by_port_line);
+	if (c->nfwd) /* as in merge_names */
+		qsort(c->fwd, c->nfwd, sizeof(*c->fwd), by_port_line);
 	for (size_t i = 1; i < c->nfwd; i++) {
 		const struct pg_forward *f = &c->fwd[i];
 

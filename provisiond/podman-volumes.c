@@ -150,11 +150,18 @@ int pv_podman_volumes(const struct pv_kpod *kp, json_object **out, char why[PV_W
 int pv_podman_check(const struct pv_kpod *kp, const struct pv_podman_opts *o, char why[PV_WHY_MAX])
 {
 	static const char *const refused[] = {"hostNetwork", "hostPID", "hostIPC"};
+	static const char *const all_lists[] = {"initContainers", "containers", "volumes",
+						"ephemeralContainers"};
 	const char *lists[2] = {"initContainers", "containers"};
-	json_object *vols = NULL;
+	json_object *vols = NULL, *v;
 	bool set;
 	int r;
 
+	/* Read as empty otherwise: an initContainers object would drop
+	 * clientd's sidecar and start the crawler unrouted. */
+	for (size_t i = 0; i < sizeof(all_lists) / sizeof(all_lists[0]); i++)
+		if ((v = get(kp->spec, all_lists[i])) && !json_object_is_type(v, json_type_array))
+			return WHY("spec.%s: not a list", all_lists[i]);
 	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
 		if (flag(kp->spec, refused[i], NULL))
 			return WHY("spec.%s: true is refused", refused[i]);

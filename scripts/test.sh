@@ -42,10 +42,10 @@ setup() { # dir [meson options...]
 
 setup "$build"
 setup "$asan" -Db_sanitize=address,undefined -Db_lundef=false
-# clang builds everything once more (its warnings are errors too) and runs
-# each libFuzzer target for a bounded time.
-CC=clang setup "$fuzz" -Dfuzz=true -Dfuzz_seconds="$fuzz_seconds" \
-	-Db_sanitize=address,undefined -Db_lundef=false
+# clang builds everything once more (its warnings are errors too), with
+# -Dfuzz=true every library coverage-instrumented for libFuzzer and under
+# ASan and UBSan, and runs each libFuzzer target for a bounded time.
+CC=clang setup "$fuzz" -Dfuzz=true -Dfuzz_seconds="$fuzz_seconds"
 
 status=0
 meson test -C "$build" --print-errorlogs || status=1

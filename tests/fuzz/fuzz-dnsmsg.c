@@ -3,7 +3,9 @@
  * from upstream servers, and clientd reads answers and resolv.conf: the
  * readers must survive any bytes, and a question they accept must be
  * written back to the same name. */
+#include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -25,6 +27,28 @@ static void round_trip(const struct pg_dns_question *q)
 		abort();
 }
 
+/* gatewayd sends names under DNS_LOCAL_CIDRS' domains to the cluster DNS
+ * through the underlay: a name must not match a domain it is not under. */
+static void local_domains(const char *name)
+{
+	static const char *const domains[] = {"local", "cluster.local", "svc.cluster.local"};
+	size_t n = strlen(name);
+
+	for (size_t i = 0; i < sizeof(domains) / sizeof(domains[0]); i++) {
+		size_t d = strlen(domains[i]);
+		bool under =
+		    strcmp(name, domains[i]) == 0 ||
+		    (n > d && name[n - d - 1] == '.' && strcmp(name + n - d, domains[i]) == 0);
+
+		if (pg_dns_name_in_domain(name, domains[i]) != under)
+			abort();
+	}
+	for (size_t i = 0; i < n; i++)
+		if (isupper((unsigned char)name[i]) || (unsigned char)name[i] <= ' ' ||
+		    (name[i] == '.' && (i == 0 || name[i - 1] == '.')))
+			abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct pg_dns_question q;
@@ -35,6 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (q.end > size || strlen(q.name) > PG_DNS_NAME_MAX)
 			abort();
 		round_trip(&q);
+		local_domains(q.name);
 		/* The message as an answer to its own question, as a response. */
 		q.flags |= PG_DNS_FLAG_QR;
 		pg_dns_answer_a(data, size, &q, &a);

@@ -53,9 +53,40 @@ static void round_trip(const uint8_t *data, size_t size, const struct pg_key *ke
 		abort();
 }
 
+/* The gateway's replay cache sees the time and nonce of every request that
+ * carries the key. The input read as records of a clock step and a nonce,
+ * into a small cache so that eviction happens: a fresh request is
+ * remembered at once, whatever was evicted or probed around it. */
+static void replay(const uint8_t *data, size_t size)
+{
+	struct pg_replay *r = pg_replay_new(PG_REPLAY_WINDOW, 4);
+	struct pg_msg m = {0};
+	uint64_t now = 1000000;
+
+	if (!r)
+		abort();
+	for (size_t i = 0; i + 2 + PG_WIRE_NONCE_LEN <= size; i += 2 + PG_WIRE_NONCE_LEN) {
+		int res;
+
+		now += data[i] % 8;
+		m.time = now - PG_REPLAY_WINDOW - 2 + data[i + 1] % (2 * PG_REPLAY_WINDOW + 5);
+		memcpy(m.nonce, data + i + 2, PG_WIRE_NONCE_LEN);
+		res = pg_replay_check(r, &m, now);
+		if (res != 0 && res != -ETIME && res != -EALREADY)
+			abort();
+		if ((res == -ETIME) !=
+		    (m.time + PG_REPLAY_WINDOW < now || m.time > now + PG_REPLAY_WINDOW))
+			abort();
+		if (res == 0 && pg_replay_check(r, &m, now) != -EALREADY)
+			abort();
+	}
+	pg_replay_free(r);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	round_trip(data, size, NULL);
 	round_trip(data, size, &fuzz_key);
+	replay(data, size);
 	return 0;
 }

@@ -445,6 +445,19 @@ static void test_file_syntax(void)
 		free(errs);
 	}
 
+	/* Each line doubles the value: refused past 1 MiB, not 2^40 bytes. */
+	{
+		char text[64 + 40 * 40] = "READY_FILE=/run/ready\n";
+
+		for (int i = 0; i < 40; i++)
+			strcat(text, "READY_FILE=$READY_FILE$READY_FILE\n");
+		CHECK(load_text(text, PG_ROLE_GATEWAY, &cfg, &errs) == -EINVAL);
+		CHECK(strstr(errs,
+			     "settings.sh:17: 'READY_FILE=$READY_FILE$READY_FILE': expansions "
+			     "add up to more than 1 MiB") != NULL);
+		free(errs);
+	}
+
 	/* Two bad lines: both are reported. */
 	CHECK(load_text("A=1\nB=2\n", PG_ROLE_GATEWAY, &cfg, &errs) == -EINVAL);
 	CHECK(count_lines(errs) == 2);

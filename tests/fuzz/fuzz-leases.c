@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/* gatewayd reads LEASES_FILE at start. It writes the file itself, but a
+ * crash mid-write, a full disk or a hand edit on the volume can leave any
+ * bytes there: loading must survive them, take all or nothing, and what it
+ * takes must save and load back to the same leases. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/addr.h"
+#include "gatewayd/pool.h"
+#include "tests/fuzz/scratch.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int found_in(const struct pg_lease *l, void *arg)
+{
+	const struct pg_lease *m = pg_pool_find(arg, l->id);
+
+	if (!m || m->addr.s_addr != l->addr.s_addr || memcmp(m->mac, l->mac, 6) != 0 ||
+	    m->pod_ip.s_addr != l->pod_ip.s_addr || m->expires != l->expires)
+		abort();
+	return 0;
+}
+
+static struct pg_pool *new_pool(void)
+{
+	struct pg_prefix net;
+	struct pg_pool *p;
+
+	if (pg_prefix_parse("172.16.0.0/24", &net, false) < 0 || pg_pool_new(&net, 20, &p) < 0)
+		abort();
+	return p;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static char path[128], again[128];
+	struct pg_pool *p = new_pool(), *q;
+	unsigned line;
+	int r;
+
+	if (!path[0]) {
+		fuzz_scratch_path("leases", path, sizeof(path));
+		fuzz_scratch_path("again", again, sizeof(again));
+	}
+	fuzz_scratch_write(path, data, size);
+	r = pg_pool_load(p, path, &line);
+	/* a corrupt file names its line and loads nothing */
+	if (r < 0 && (r != -EBADMSG || line == 0 || pg_pool_count(p) != 0))
+		abort();
+	if (r == 0) {
+		q = new_pool();
+		if (line != 0 || pg_pool_save(p, again) < 0 || pg_pool_load(q, again, &line) < 0 ||
+		    pg_pool_count(q) != pg_pool_count(p))
+			abort();
+		pg_pool_foreach(p, found_in, q);
+		pg_pool_free(q);
+	}
+	pg_pool_free(p);
+	return 0;
+}

@@ -3,7 +3,8 @@
 #define PODGW_POOL_H
 
 /* The overlay address pool and its leases. Pure bookkeeping: no kernel,
- * no sockets, no clock (times are passed in, seconds since the epoch). */
+ * no sockets, no clock: times are passed in, in seconds of the lease clock
+ * (gatewayd/leaseclock.h), which no wall-clock step moves. */
 
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -23,6 +24,7 @@ struct pg_lease {
 	struct in_addr pod_ip;	       /* where its VXLAN comes from */
 	uint64_t expires;
 	uint64_t first_expires; /* expires as the lease began: it began a lease time before */
+	uint64_t renewed_ms;	/* last JOIN or RENEW (lease clock, ms): pg_pool_touch() */
 };
 
 struct pg_pool;
@@ -54,7 +56,8 @@ int pg_pool_reserve(struct pg_pool *p, const char *name, uint32_t index);
  * address since reserved for another name moves when acquired again and another
  * address is free. Errors: -EINVAL bad id, -ENOSPC pool exhausted,
  * -EADDRINUSE wish taken (or reserved for another name) or the reserved
- * address held by another id, -ERANGE wish outside the pool or the
+ * address held by another id, -EADDRNOTAVAIL mac is another id's live
+ * lease's, -ERANGE wish outside the pool or the
  * network/gateway/broadcast address, -ENOMEM; on error nothing changes.
  * *granted gets a copy of the lease; when id held a live lease before the
  * call, *had_previous is set and *previous is a copy of it, so the caller
@@ -68,6 +71,13 @@ int pg_pool_acquire(struct pg_pool *p, const char *id, const char *name, struct 
  * and pod IP stay (a reservation changed since applies when it joins
  * again). *renewed (may be NULL) gets a copy. -ENOENT when there is none. */
 int pg_pool_renew(struct pg_pool *p, const char *id, uint64_t expires, struct pg_lease *renewed);
+/* Records when id's live lease was last joined or renewed (in ms); the
+ * pool keeps it and never reads it. */
+void pg_pool_touch(struct pg_pool *p, const char *id, uint64_t renewed_ms);
+/* Live leases held from pod_ip. */
+size_t pg_pool_count_pod_ip(const struct pg_pool *p, struct in_addr pod_ip);
+/* The live lease with this MAC or NULL; valid until the pool next changes. */
+const struct pg_lease *pg_pool_find_mac(const struct pg_pool *p, const uint8_t mac[6]);
 /* The live lease of id or NULL; valid until the pool next changes. */
 const struct pg_lease *pg_pool_find(const struct pg_pool *p, const char *id);
 /* Ends the lease of id; *ended gets a copy. -ENOENT when there is none. */
@@ -86,7 +96,10 @@ int pg_pool_foreach(const struct pg_pool *p, int (*fn)(const struct pg_lease *, 
 
 /* Persistence: a text file replaced atomically (PATH.tmp, fsync, rename,
  * fsync of the directory): a "podgw-leases 1" line, then one
- * "id addr mac pod_ip expires" line per lease. Loading reads the whole file
+ * "id addr mac pod_ip expires" line per lease, expires on the wall clock
+ * (seconds since the epoch): save converts from the lease clock with the two
+ * clocks' now, load converts back, keeping at most max_left seconds (a wall
+ * clock set back cannot stretch a lease) and nothing of what passed. Loading reads the whole file
  * first; a corrupt file (bad header or line, a line without its newline, a
  * duplicate id or address) is renamed to PATH.corrupt and -EBADMSG is
  * returned with *line set, nothing loaded. Otherwise each lease is put back
@@ -95,8 +108,9 @@ int pg_pool_foreach(const struct pg_pool *p, int (*fn)(const struct pg_lease *, 
  * leases outside the pool (the overlay changed) or whose address is now
  * reserved for another name or held by a live lease are dropped: their
  * clients join again. A missing file is 0 with nothing loaded. */
-int pg_pool_save(const struct pg_pool *p, const char *path);
-int pg_pool_load(struct pg_pool *p, const char *path, unsigned *line);
+int pg_pool_save(const struct pg_pool *p, const char *path, uint64_t lease_now, uint64_t wall_now);
+int pg_pool_load(struct pg_pool *p, const char *path, uint64_t lease_now, uint64_t wall_now,
+		 uint32_t max_left, unsigned *line);
 
 /* Replaces every reservation with c's (pod-gateway's nat.conf, see
  * gatewayd/natconf.h), all or nothing: on success the pool owns c and *old

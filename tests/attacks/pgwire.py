@@ -4,7 +4,7 @@
 docs/membership.md alone (a second implementation of the wire format).
 
   pgwire.py join|renew|release --to IP [--port 8473] --name N [--namespace NS]
-            [--mac MAC] [--pod-ip IP] [--wanted IP] [--key FILE]
+            [--mac MAC|random] [--pod-ip IP] [--wanted IP] [--key FILE]
             [--count N] [--names-from K] [--interval S] [--wait S]
             [--watch-file PATH] [--out FILE]
       sends COUNT requests, one at a time, each waiting up to --wait for its
@@ -50,7 +50,12 @@ def tlv(t, v):
 def message(kind, a, name, key, version):
     body = tlv(1, name.encode()) + tlv(2, a.namespace.encode())
     if kind != "release":
-        body += tlv(3, bytes.fromhex(a.mac.replace(":", "")))
+        if a.mac == "random":
+            mac = bytearray(os.urandom(6))
+            mac[0] = (mac[0] & 0xFC) | 2
+            body += tlv(3, bytes(mac))
+        else:
+            body += tlv(3, bytes.fromhex(a.mac.replace(":", "")))
     if kind == "join" and a.wanted:
         body += tlv(4, socket.inet_aton(a.wanted))
     if version >= 2:

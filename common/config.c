@@ -94,6 +94,10 @@ static const struct pg_setting settings[] = {
      "pod-gateway's nat.conf (\"name index ports\"): reservations and port forwards; re-read on "
      "SIGHUP and on change",
      GW, false, &pg_t_path, FIELD(nat_conf), 0, 0, NULL},
+    {"NAT_CONF_NAMESPACE", NULL, "nat-conf-namespace", "default",
+     "namespace of the pods that NAT_CONF_FILE names without one (\"name\", not "
+     "\"namespace/name\")",
+     GW, false, &pg_t_k8s_name, FIELD(nat_conf_namespace), 1, PG_NAMESPACE_MAX, NULL},
     {"KEEPALIVE_INTERVAL_MS", NULL, "keepalive-interval-ms", "250",
      "milliseconds between keepalives (lease renewals) to the gateway", CL, false, &pg_t_number,
      FIELD(keepalive_interval), 50, 60000, NULL},

@@ -111,6 +111,10 @@ int gw_load_state(struct pg_gateway *gw)
 		       strerror(-r));
 		return PG_EXIT_CONFIG;
 	}
+	if (pg_pool_set_reservation_namespace(gw->pool, cfg->nat_conf_namespace) < 0) {
+		pg_err("NAT_CONF_NAMESPACE: '%s': not a namespace", cfg->nat_conf_namespace);
+		return PG_EXIT_CONFIG;
+	}
 	if ((r = gw_load_nat_conf(gw)) != PG_EXIT_OK)
 		return r;
 	load_leases(gw);
@@ -141,10 +145,9 @@ int gw_restore_leases(struct pg_gateway *gw)
 	pg_pool_foreach(gw->pool, collect_lease, &next);
 	for (size_t i = 0; i < n; i++) {
 		const struct pg_lease *l = &leases[i];
-		const char *name = strchr(l->id, '/');
 		struct pg_lease granted;
-		int r = pg_pool_acquire(gw->pool, l->id, name ? name + 1 : l->id, l->addr, l->mac,
-					l->pod_ip, l->expires, &granted, NULL, NULL);
+		int r = pg_pool_acquire(gw->pool, l->id, l->id, l->addr, l->mac, l->pod_ip,
+					l->expires, &granted, NULL, NULL);
 
 		/* A reservation loaded since may have moved it: the old address's
 		 * elements came with the table and must go. */

@@ -399,7 +399,7 @@ static void handle_join(struct pg_membership *m, const struct sockaddr_in *from,
 		return;
 	if (req->has_wanted)
 		wish = req->wanted;
-	r = pg_pool_acquire(m->p.pool, id, req->pod_name, wish, req->mac, from->sin_addr,
+	r = pg_pool_acquire(m->p.pool, id, id, wish, req->mac, from->sin_addr,
 			    now / 1000 + m->p.cfg->lease_time, &granted, &previous, &had_previous);
 	if (r < 0) {
 		enum pg_reject why;

@@ -91,7 +91,8 @@ struct pg_pool {
 	struct resv *resv;
 	uint32_t nresv;
 	uint32_t resv_alloc;
-	struct pg_natconf *nat_conf; /* where the reservations came from */
+	struct pg_natconf *nat_conf;	    /* where the reservations came from */
+	char resv_ns[PG_NAMESPACE_MAX + 1]; /* of names reserved without one */
 	unsigned char key[crypto_shorthash_KEYBYTES];
 };
 
@@ -382,6 +383,7 @@ int pg_pool_new(const struct pg_prefix *net, uint32_t first_dynamic, struct pg_p
 	p->base = base;
 	p->size = size;
 	p->first_dynamic = first_dynamic;
+	strcpy(p->resv_ns, "default");
 	p->next = first_dynamic;
 	p->free_slot = NONE;
 	words = (size + WORD_BITS - 1) / WORD_BITS;
@@ -438,23 +440,63 @@ size_t pg_pool_capacity(const struct pg_pool *p)
 	return p->size - 3; /* network, gateway, broadcast */
 }
 
-static uint32_t reservation_of(const struct pg_pool *p, const char *name)
+static uint32_t reservation_of(const struct pg_pool *p, const char *id)
 {
 	uint32_t ref;
 
-	if (!p->nresv || !name || !*name)
+	if (!p->nresv || !id || !*id)
 		return NONE;
-	ref = htab_find(&p->by_name, hash_str(p, name), match_resv, p, name);
+	ref = htab_find(&p->by_name, hash_str(p, id), match_resv, p, id);
 	return ref ? p->resv[ref - 1].index : NONE;
+}
+
+int pg_pool_set_reservation_namespace(struct pg_pool *p, const char *ns)
+{
+	if (!ns || !*ns || strlen(ns) >= sizeof(p->resv_ns))
+		return -EINVAL;
+	for (const char *c = ns; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-'))
+			return -EINVAL;
+	strcpy(p->resv_ns, ns);
+	return 0;
+}
+
+/* "namespace/name", or pod-gateway's bare "name" in the reservation
+ * namespace: a reservation is one identity's, never a name's in any
+ * namespace. */
+static int qualify(const struct pg_pool *p, const char *name, char out[PG_CLIENT_ID_MAX + 1])
+{
+	const char *slash = name ? strchr(name, '/') : NULL;
+	int n;
+
+	if (slash) {
+		if (slash == name || (size_t)(slash - name) > PG_NAMESPACE_MAX ||
+		    strchr(slash + 1, '/') || !valid_name(slash + 1) ||
+		    strlen(name) > PG_CLIENT_ID_MAX)
+			return -EINVAL;
+		for (const char *c = name; c < slash; c++)
+			if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-'))
+				return -EINVAL;
+		strcpy(out, name);
+		return 0;
+	}
+	if (!valid_name(name))
+		return -EINVAL;
+	n = snprintf(out, PG_CLIENT_ID_MAX + 1, "%s/%s", p->resv_ns, name);
+	return n > 0 && n <= PG_CLIENT_ID_MAX ? 0 : -EINVAL;
 }
 
 int pg_pool_reserve(struct pg_pool *p, const char *name, uint32_t index)
 {
-	uint32_t have = reservation_of(p, name);
+	char id[PG_CLIENT_ID_MAX + 1];
+	uint32_t have;
 	struct resv *r;
 
-	if (!valid_name(name) || index < FIRST_LEASABLE || index >= last_index(p))
+	if (qualify(p, name, id) < 0 || !valid_id(id) || index < FIRST_LEASABLE ||
+	    index >= last_index(p))
 		return -EINVAL;
+	name = id;
+	have = reservation_of(p, name);
 	if (have != NONE)
 		return have == index ? 0 : -EEXIST;
 	if (bit_test(p->reserved, index))
@@ -1113,18 +1155,11 @@ static int load_line(const struct pg_pool *p, struct pg_pool *tmp, const struct 
 	return r;
 }
 
-static const char *name_of(const char *id)
-{
-	const char *slash = strrchr(id, '/');
-
-	return slash ? slash + 1 : id;
-}
-
 static int adopt(const struct pg_lease *l, void *arg)
 {
 	struct pg_pool *p = arg;
-	int r = pg_pool_acquire(p, l->id, name_of(l->id), l->addr, l->mac, l->pod_ip, l->expires,
-				NULL, NULL, NULL);
+	int r = pg_pool_acquire(p, l->id, l->id, l->addr, l->mac, l->pod_ip, l->expires, NULL, NULL,
+				NULL);
 
 	/* taken meanwhile or reserved for another name: the client rejoins */
 	if (r == -EADDRINUSE || r == -ERANGE || r == -ENOSPC || r == -EADDRNOTAVAIL)

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "common/addr.h"
+#include "common/wire.h" /* PG_NAMESPACE_MAX */
 #include "gatewayd/natconf.h"
 
 #define PG_CLIENT_NAME_MAX 253				 /* a pod name */
@@ -37,17 +38,22 @@ struct pg_pool;
 int pg_pool_new(const struct pg_prefix *net, uint32_t first_dynamic, struct pg_pool **out);
 void pg_pool_free(struct pg_pool *p);
 
-/* Reserves index for clients whose pod name is name (pod-gateway's nat.conf
- * "name index ports"); reserving the same pair again is 0. -EINVAL for a bad
- * name ([A-Za-z0-9._-], 1..PG_CLIENT_NAME_MAX) or an index that cannot be
- * leased, -EEXIST if another name has the index or name has another index.
- * A live lease already on the index keeps it until it ends or its holder
- * joins again (it is then moved if another address is free); until then the
- * reserved client gets -EADDRINUSE. */
+/* Where pod-gateway's bare nat.conf names live: "name" reserves for
+ * "NS/name" ("default" until set). -EINVAL for anything but a namespace. */
+int pg_pool_set_reservation_namespace(struct pg_pool *p, const char *ns);
+
+/* Reserves index for the client "namespace/name", or "NS/name" for a bare
+ * name (pod-gateway's nat.conf "name index ports"); reserving the same pair
+ * again is 0. -EINVAL for a bad name ([A-Za-z0-9._-], 1..PG_CLIENT_NAME_MAX,
+ * after an optional "namespace/") or an index that cannot be leased, -EEXIST if another name has
+ * the index or name has another index. A live lease already on the index keeps it until it ends or
+ * its holder joins again (it is then moved if another address is free); until then the reserved
+ * client gets -EADDRINUSE. */
 int pg_pool_reserve(struct pg_pool *p, const char *name, uint32_t index);
 
 /* Grants or refreshes the lease of id ("namespace/name", [A-Za-z0-9._/-];
- * name, which may be NULL, is used for reservations). The same id keeps its
+ * name, which may be NULL for none, is the identity reservations are looked
+ * up by: id itself, always, but for a pool that only checks a file). The same id keeps its
  * address, and gets its previous one back after expiry or release while
  * nobody else took it (and it is not reserved for another name). A wish
  * (INADDR_ANY: none) is honoured when free, also below first_dynamic; a

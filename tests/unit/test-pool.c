@@ -69,7 +69,9 @@ static int get(struct pg_pool *p, const char *id, const char *name, struct in_ad
 	bool had;
 
 	mac_of(id, mac);
-	return pg_pool_acquire(p, id, name, wish, mac, ip("10.244.0.5"), expires, l, &prev, &had);
+	/* reservations are looked up by the whole identity */
+	return pg_pool_acquire(p, id, name ? id : NULL, wish, mac, ip("10.244.0.5"), expires, l,
+			       &prev, &had);
 }
 
 static void test_new(void)
@@ -164,18 +166,40 @@ static void test_reservations(void)
 	bool had;
 	char id[32];
 
-	CHECK(pg_pool_reserve(p, "transmission", 10) == 0);
-	CHECK(pg_pool_reserve(p, "transmission", 10) == 0); /* same pair again */
-	CHECK(pg_pool_reserve(p, "other", 10) == -EEXIST);
-	CHECK(pg_pool_reserve(p, "transmission", 11) == -EEXIST);
+	CHECK(pg_pool_reserve(p, "media/transmission", 10) == 0);
+	CHECK(pg_pool_reserve(p, "media/transmission", 10) == 0); /* same pair again */
+	CHECK(pg_pool_reserve(p, "media/other", 10) == -EEXIST);
+	CHECK(pg_pool_reserve(p, "media/transmission", 11) == -EEXIST);
 	CHECK(pg_pool_reserve(p, "x", 0) == -EINVAL);
 	CHECK(pg_pool_reserve(p, "x", 1) == -EINVAL);
 	CHECK(pg_pool_reserve(p, "x", 255) == -EINVAL);
 	CHECK(pg_pool_reserve(p, "x", 256) == -EINVAL);
 	CHECK(pg_pool_reserve(p, "bad name", 12) == -EINVAL);
 	CHECK(pg_pool_reserve(p, "", 12) == -EINVAL);
-	CHECK(pg_pool_reserve(p, "ns/x", 12) == -EINVAL);
+	CHECK(pg_pool_reserve(p, "ns/x/y", 12) == -EINVAL);
+	CHECK(pg_pool_reserve(p, "NS/x", 12) == -EINVAL);
+	CHECK(pg_pool_reserve(p, "/x", 12) == -EINVAL);
+	CHECK(pg_pool_reserve(p, "ns/", 12) == -EINVAL);
 	CHECK(pg_pool_reserve(p, "dyn", 25) == 0); /* inside the dynamic range */
+	/* a bare name (pod-gateway's) is the reservation namespace's, "default" */
+	CHECK(pg_pool_reserve(p, "plain", 30) == 0);
+	CHECK(pg_pool_reserve(p, "default/plain", 30) == 0); /* the same reservation */
+	CHECK(get(p, "other/plain", "plain", no_wish, 100, &l) == 0);
+	CHECK(idx(l.addr, "172.16.0.0") != 30);
+	CHECK(get(p, "default/plain", "plain", no_wish, 100, &l) == 0);
+	CHECK_STR(fmt(l.addr), "172.16.0.30");
+	CHECK(pg_pool_release(p, "other/plain", NULL) == 0);
+	CHECK(pg_pool_release(p, "default/plain", NULL) == 0);
+	CHECK(pg_pool_set_reservation_namespace(p, "bad/ns") == -EINVAL);
+	CHECK(pg_pool_set_reservation_namespace(p, "") == -EINVAL);
+	CHECK(pg_pool_set_reservation_namespace(p, "media") == 0);
+	CHECK(pg_pool_reserve(p, "plex", 31) == 0);
+	CHECK(get(p, "default/plex", "plex", no_wish, 100, &l) == 0);
+	CHECK(idx(l.addr, "172.16.0.0") != 31);
+	CHECK(get(p, "media/plex", "plex", no_wish, 100, &l) == 0);
+	CHECK_STR(fmt(l.addr), "172.16.0.31");
+	CHECK(pg_pool_release(p, "default/plex", NULL) == 0);
+	CHECK(pg_pool_release(p, "media/plex", NULL) == 0);
 
 	/* the reservation beats a wish */
 	CHECK(get(p, "media/transmission", "transmission", ip("172.16.0.30"), 100, &l) == 0);
@@ -189,13 +213,13 @@ static void test_reservations(void)
 			break;
 		CHECK(idx(l.addr, "172.16.0.0") != 25);
 	}
-	CHECK(pg_pool_count(p) == 1 + 234); /* 235 dynamic minus the reserved 25 */
+	CHECK(pg_pool_count(p) == 1 + 232); /* 235 dynamic minus the reserved 25, 30, 31 */
 	pg_pool_free(p);
 
 	/* a reservation loaded after another id took the address */
 	p = pool("172.16.0.0/24", 20);
 	CHECK(get(p, "a/squatter", "squatter", ip("172.16.0.40"), 100, &l) == 0);
-	CHECK(pg_pool_reserve(p, "owner", 40) == 0);
+	CHECK(pg_pool_reserve(p, "b/owner", 40) == 0);
 	CHECK(get(p, "b/owner", "owner", no_wish, 100, &l) == -EADDRINUSE);
 	CHECK(pg_pool_find(p, "b/owner") == NULL);
 	/* the squatter moves on renewal */
@@ -208,7 +232,7 @@ static void test_reservations(void)
 	CHECK_STR(fmt(l.addr), "172.16.0.40");
 	/* a live lease of the reserved name elsewhere moves to its address */
 	CHECK(get(p, "c/late", "late", ip("172.16.0.50"), 100, &l) == 0);
-	CHECK(pg_pool_reserve(p, "late", 7) == 0);
+	CHECK(pg_pool_reserve(p, "c/late", 7) == 0);
 	CHECK(get(p, "c/late", "late", no_wish, 100, &l) == 0);
 	CHECK_STR(fmt(l.addr), "172.16.0.7");
 	pg_pool_free(p);
@@ -476,7 +500,7 @@ static void test_persistence(void)
 	/* a reservation made since moves its client; leases outside a smaller
 	 * overlay are dropped */
 	q = pool("172.16.0.0/27", 2);
-	CHECK(pg_pool_reserve(q, "pod.7_x", 9) == 0);
+	CHECK(pg_pool_reserve(q, "ns-1/pod.7_x", 9) == 0);
 	CHECK(load_same_clock(q, path, &line) == 0);
 	b = pg_pool_find(q, "ns-1/pod.7_x");
 	CHECK(b && idx(b->addr, "172.16.0.0") == 9);
@@ -565,7 +589,7 @@ static struct pg_natconf *nat_conf(const char *text)
 static void test_nat_conf(void)
 {
 	struct pg_pool *p = pool("172.16.0.0/24", 20);
-	struct pg_natconf *c = nat_conf("transmission 10 tcp:51413\nplex 11\n"), *old = NULL;
+	struct pg_natconf *c = nat_conf("media/transmission 10 tcp:51413\nplex 11\n"), *old = NULL;
 	struct pg_prefix net16;
 	struct pg_natconf_error e;
 	struct pg_lease l;
@@ -578,7 +602,7 @@ static void test_nat_conf(void)
 	CHECK(get(p, "media/other", "other", ip("172.16.0.11"), 100, &l) == -EADDRINUSE);
 
 	/* transmission moves to 12, plex is gone, other takes 10's neighbour */
-	c = nat_conf("transmission 12\nsquat 10\n");
+	c = nat_conf("media/transmission 12\nx/squat 10\n");
 	CHECK(pg_pool_set_nat_conf(p, c, &old) == 0);
 	CHECK(old != NULL && pg_natconf_find(old, "plex") != NULL);
 	pg_natconf_free(old);
@@ -751,8 +775,8 @@ static void test_random_model(void)
 	char id[32];
 	bool had;
 
-	CHECK(pg_pool_reserve(p, "c3", 5) == 0);
-	CHECK(pg_pool_reserve(p, "c4", 40) == 0);
+	CHECK(pg_pool_reserve(p, "ns/c3", 5) == 0);
+	CHECK(pg_pool_reserve(p, "ns/c4", 40) == 0);
 	for (int step = 0; step < STEPS; step++) {
 		int k = (int)(rng() % IDS), op = (int)(rng() % 10), r;
 		uint8_t seen[64] = {0};
@@ -772,7 +796,7 @@ static void test_random_model(void)
 
 			/* a MAC of its own, sometimes c0's (refused while c0 holds it) */
 			mac_of(own ? id : "ns/c0", mac);
-			r = pg_pool_acquire(p, id, id + 3, wish, mac, pod, now + 1 + rng() % 50, &l,
+			r = pg_pool_acquire(p, id, id, wish, mac, pod, now + 1 + rng() % 50, &l,
 					    &prev, &had);
 			CHECK(r == 0 || r == -ENOSPC || r == -EADDRINUSE || r == -ERANGE ||
 			      (r == -EADDRNOTAVAIL && (!own || k == 0)));

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sodium.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/daemon.h"
 #include "common/log.h"
@@ -62,6 +63,14 @@ int pg_gateway_check_key(const struct pg_config *cfg)
 
 	if (!cfg->key_file[0])
 		return PG_EXIT_OK;
+	/* A Secret exists only where the pod runs: a check elsewhere (of a
+	 * manifest's settings) cannot read it, and says so. */
+	if (access(cfg->key_file, F_OK) < 0 && errno == ENOENT) {
+		fprintf(stderr,
+			"warning: MEMBERSHIP_KEY_FILE: '%s': does not exist here, not checked\n",
+			cfg->key_file);
+		return PG_EXIT_OK;
+	}
 	r = read_key(cfg, &key, &have);
 
 	sodium_memzero(&key, sizeof(key));

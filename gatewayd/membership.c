@@ -189,18 +189,26 @@ static void answer_unauthenticated(struct pg_membership *m, const struct sockadd
 				   const struct pg_msg *req, size_t req_len, bool tagged,
 				   enum pg_wire_error code, const char *text)
 {
+	/* header, REQUEST_NONCE and ERROR: the least an ERROR is */
+	size_t least = PG_WIRE_HEADER_LEN + 4 + PG_WIRE_NONCE_LEN + 4 + 2 +
+		       (tagged && m->p.key ? PG_WIRE_TAG_LEN : 0);
 	uint8_t out[PG_WIRE_MAX];
 	struct pg_msg ans;
 	int n;
 
+	/* Too short for any answer: dropped before it costs a token or a tag. */
+	if (req_len < least) {
+		COUNT(m, answers_suppressed);
+		return;
+	}
 	if (!pg_bucket_take(&m->unauth, UNAUTH_ANSWERS_PER_S, UNAUTH_ANSWERS_BURST, now_ms())) {
 		COUNT(m, answers_suppressed);
 		return;
 	}
 	pg_msg_init_reply(&ans, PG_MSG_ERROR, req);
-	/* Answered in the version asked when we can write it: an old client
-	 * reads a version 1 ERROR. */
-	if (req->version == PG_WIRE_VERSION_V1)
+	/* Another version is told so in version 1: every version reads its
+	 * bytes 0-31, and a version 1 client all of it. */
+	if (code == PG_ERR_UNSUPPORTED_VERSION || req->version == PG_WIRE_VERSION_V1)
 		ans.version = PG_WIRE_VERSION_V1;
 	ans.error = (uint16_t)code;
 	snprintf(ans.error_text, sizeof(ans.error_text), "%s", text);

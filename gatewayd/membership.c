@@ -615,13 +615,13 @@ static void receive(struct pg_membership *m)
  * restored after a crash still have most of their time. */
 #define SAVE_REFRESH_DIVISOR 3
 
-int pg_membership_save(struct pg_membership *m)
+static int save(struct pg_membership *m)
 {
 	const char *path = m->p.cfg->leases_file;
 	uint64_t now = now_ms();
 	int r;
 
-	if (!*path || !(m->dirty || m->renewed))
+	if (!*path)
 		return 0;
 	r = pg_pool_save(m->p.pool, path, now / 1000, (uint64_t)time(NULL));
 	if (r < 0) {
@@ -635,6 +635,13 @@ int pg_membership_save(struct pg_membership *m)
 	m->renewed = false;
 	m->saved_ms = now;
 	return 0;
+}
+
+/* Only changes: renewals since the last save are at most a third of a
+ * lease time old, and a stop is not slowed by a write for them. */
+int pg_membership_save(struct pg_membership *m)
+{
+	return m->dirty ? save(m) : 0;
 }
 
 static int membership_tick(void *ctx)
@@ -652,7 +659,7 @@ static int membership_tick(void *ctx)
 		mark_dirty(m);
 	}
 	if ((m->dirty && now >= m->save_due_ms) || (m->renewed && now >= m->saved_ms + refresh))
-		pg_membership_save(m);
+		save(m);
 
 	next = pg_pool_next_expiry(m->p.pool);
 	if (next != UINT64_MAX) {

@@ -24,6 +24,7 @@ m_setup() {
 	)
 	lab_add_gateway foo 10.244.0.2
 	lab_start_gatewayd foo --membership-key-file "$KEY" "$@" || fail "gatewayd in foo did not become ready"
+	# shellcheck disable=SC2034 # read by the tests
 	GW_PID=$LAB_PID
 }
 
@@ -45,21 +46,24 @@ print(v)' "$1" "$2"
 
 # metric NAME: a sample of foo's /metrics (a whole line's name with labels).
 metric() {
-	lab_exec foo curl -s --max-time 5 http://10.244.0.2:9108/metrics |
-		awk -v n="$1" '$1 == n { print $2; exit }'
+	local out
+	out=$(lab_exec foo curl -s --max-time 5 http://10.244.0.2:9108/metrics) || return 0
+	awk -v n="$1" '$1 == n { print $2; exit }' <<<"$out"
 }
 
 # fdb_dst MAC: where foo's FDB sends MAC (empty: nowhere).
 fdb_dst() {
-	ip netns exec "$(lab_ns foo)" bridge fdb show dev vxlan0 |
-		awk -v m="$1" 'tolower($1) == tolower(m) { for (i = 1; i < NF; i++) if ($i == "dst") { print $(i + 1); exit } }'
+	local out
+	out=$(ip netns exec "$(lab_ns foo)" bridge fdb show dev vxlan0) || return 0
+	awk -v m="$1" 'tolower($1) == tolower(m) { for (i = 1; i < NF; i++) if ($i == "dst") { print $(i + 1); exit } }' <<<"$out"
 }
 
 # ping_loss POD COUNT: the loss in percent of COUNT pings to the internet,
 # 0.1 s apart.
 ping_loss() {
-	lab_exec "$1" ping -n -q -c "$2" -i 0.1 -W 1 203.0.113.10 2>/dev/null |
-		awk -F', ' '/packet loss/ { for (i = 1; i <= NF; i++) if ($i ~ /packet loss/) { sub(/%.*/, "", $i); print $i } }'
+	local out
+	out=$(lab_exec "$1" ping -n -q -c "$2" -i 0.1 -W 1 203.0.113.10 2>/dev/null) || true
+	awk -F', ' '/packet loss/ { for (i = 1; i <= NF; i++) if ($i ~ /packet loss/) { sub(/%.*/, "", $i); print $i } }' <<<"$out"
 }
 
 figure() {

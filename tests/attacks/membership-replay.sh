@@ -29,8 +29,8 @@ copy_granted=0
 [[ $(jget "$copy" type) != 129 ]] || copy_granted=1
 figure replayed_join_granted "$copy_granted" "of 1"
 ((copy_granted == 0)) || errors+=("the copy of crawler-1's JOIN sent from 10.244.0.66 was granted")
-[[ -z $(ip netns exec "$(lab_ns foo)" nft list set inet podgw peers | grep -F 10.244.0.66) ]] ||
-	errors+=("the attacker's pod IP is a peer of foo after the copy")
+peers=$(ip netns exec "$(lab_ns foo)" nft list set inet podgw peers)
+! grep -qF 10.244.0.66 <<<"$peers" || errors+=("the attacker's pod IP is a peer of foo after the copy")
 orig=$(pgwire crawler-1 send "$join" --to 10.244.0.2)
 info "the original from 10.244.0.11 got: $orig"
 [[ $(jget "$orig" type) == 129 ]] || errors+=("the original JOIN, sent after the copy, was not granted: $orig")

@@ -64,13 +64,10 @@ int pg_gateway_check_key(const struct pg_config *cfg)
 	if (!cfg->key_file[0])
 		return PG_EXIT_OK;
 	/* A Secret exists only where the pod runs: a check elsewhere (of a
-	 * manifest's settings) cannot read it, and says so. */
-	if (access(cfg->key_file, F_OK) < 0 && errno == ENOENT) {
-		fprintf(stderr,
-			"warning: MEMBERSHIP_KEY_FILE: '%s': does not exist here, not checked\n",
-			cfg->key_file);
+	 * manifest's settings) cannot read it. Quietly, so that the printed
+	 * settings stay a settings file. */
+	if (access(cfg->key_file, F_OK) < 0 && errno == ENOENT)
 		return PG_EXIT_OK;
-	}
 	r = read_key(cfg, &key, &have);
 
 	sodium_memzero(&key, sizeof(key));

@@ -44,6 +44,8 @@ struct pg_client {
 	struct pg_grant grant; /* address, gateway address and MAC, MTU */
 	bool joined;
 	bool rerun; /* a previous run's link was found */
+	bool have_prev_mac;
+	uint8_t prev_mac[6]; /* that link's MAC: this pod's */
 	bool guard_installed;
 	struct pg_route path; /* how the pod reached the gateway before us */
 	int vxlan_ifindex;

@@ -168,6 +168,10 @@ static int remove_previous_link(struct pg_client *c)
 		pg_err("VXLAN_INTERFACE: '%s': exists and is not a vxlan link", c->cfg->vxlan_if);
 		return PG_EXIT_CONFIG;
 	}
+	/* This pod's MAC from its previous run (the init container's): the
+	 * gateway keeps knowing it, and it lives exactly as long as the pod. */
+	memcpy(c->prev_mac, old.mac, sizeof(c->prev_mac));
+	c->have_prev_mac = true;
 	r = pg_link_delete(c->rt, old.ifindex);
 	return r < 0 ? client_fail_netlink(c, "deleting the previous vxlan link", r) : PG_EXIT_OK;
 }
@@ -266,7 +270,8 @@ static int join(struct pg_client *c)
 	uint16_t error;
 	int r;
 
-	r = pg_member_open(cfg, &c->gw_pod_ip, c->have_key ? &c->key : NULL, &c->member);
+	r = pg_member_open(cfg, &c->gw_pod_ip, c->have_key ? &c->key : NULL,
+			   c->have_prev_mac ? c->prev_mac : NULL, &c->member);
 	if (r < 0) {
 		pg_err("opening the membership socket: %s", strerror(-r));
 		return PG_EXIT_RUNTIME;

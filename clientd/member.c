@@ -25,24 +25,42 @@ struct pg_member {
 	const struct pg_config *cfg;
 	const struct pg_key *key;
 	int fd;
+	struct in_addr pod_ip; /* the socket's source address: our pod IP */
 	uint8_t mac[6];
 	struct sent sent[MAX_OUTSTANDING];
 	size_t next_slot;
 };
 
-static void identity_mac(const struct pg_config *cfg, uint8_t mac[6])
+static bool mac_usable(const uint8_t mac[6])
 {
-	char id[PG_NAMESPACE_MAX + PG_POD_NAME_MAX + 2];
-	uint8_t hash[crypto_generichash_BYTES_MIN];
+	static const uint8_t zero[6];
 
-	snprintf(id, sizeof(id), "%s/%s", cfg->pod_namespace, cfg->pod_name);
-	crypto_generichash(hash, sizeof(hash), (const uint8_t *)id, strlen(id), NULL, 0);
-	memcpy(mac, hash, 6);
+	return mac && !(mac[0] & 1) && memcmp(mac, zero, sizeof(zero)) != 0;
+}
+
+/* Random, not derived from the pod's public name: nobody can claim it at
+ * the gateway first. */
+static void random_mac(uint8_t mac[6])
+{
+	randombytes_buf(mac, 6);
 	mac[0] = (uint8_t)((mac[0] & 0xfc) | 0x02); /* locally administered, unicast */
 }
 
+/* The address the kernel picks toward the gateway: what the gateway sees
+ * as our source, and what POD_IP must say. */
+static int learn_pod_ip(struct pg_member *m)
+{
+	struct sockaddr_in me;
+	socklen_t len = sizeof(me);
+
+	if (getsockname(m->fd, (struct sockaddr *)&me, &len) < 0)
+		return -errno;
+	m->pod_ip = me.sin_addr;
+	return 0;
+}
+
 int pg_member_open(const struct pg_config *cfg, const struct pg_prefix *gateway,
-		   const struct pg_key *key, struct pg_member **out)
+		   const struct pg_key *key, const uint8_t *mac, struct pg_member **out)
 {
 	struct pg_member *m;
 	struct sockaddr_in to = {
@@ -59,10 +77,14 @@ int pg_member_open(const struct pg_config *cfg, const struct pg_prefix *gateway,
 		return -ENOMEM;
 	m->cfg = cfg;
 	m->key = key;
-	identity_mac(cfg, m->mac);
+	if (mac_usable(mac))
+		memcpy(m->mac, mac, sizeof(m->mac));
+	else
+		random_mac(m->mac);
 	/* Connected, so only the gateway's pod IP can answer. */
 	m->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (m->fd < 0 || connect(m->fd, (struct sockaddr *)&to, sizeof(to)) < 0) {
+	if (m->fd < 0 || connect(m->fd, (struct sockaddr *)&to, sizeof(to)) < 0 ||
+	    learn_pod_ip(m) < 0) {
 		r = -errno;
 		if (m->fd >= 0)
 			close(m->fd);
@@ -81,7 +103,9 @@ int pg_member_retarget(struct pg_member *m, const struct pg_prefix *gateway)
 	    .sin_addr = pg_prefix_v4(gateway),
 	};
 
-	return connect(m->fd, (struct sockaddr *)&to, sizeof(to)) < 0 ? -errno : 0;
+	if (connect(m->fd, (struct sockaddr *)&to, sizeof(to)) < 0)
+		return -errno;
+	return learn_pod_ip(m);
 }
 
 void pg_member_close(struct pg_member *m)
@@ -115,6 +139,8 @@ int pg_member_send(struct pg_member *m, enum pg_msg_type type, struct in_addr wi
 		return -EIO;
 	snprintf(req.pod_name, sizeof(req.pod_name), "%s", m->cfg->pod_name);
 	snprintf(req.pod_namespace, sizeof(req.pod_namespace), "%s", m->cfg->pod_namespace);
+	req.has_pod_ip = true;
+	req.pod_ip = m->pod_ip;
 	if (type != PG_MSG_RELEASE) {
 		req.has_mac = true;
 		memcpy(req.mac, m->mac, sizeof(req.mac));
@@ -134,15 +160,24 @@ int pg_member_send(struct pg_member *m, enum pg_msg_type type, struct in_addr wi
 	return 0;
 }
 
-static const struct sent *answered(const struct pg_member *m, const struct pg_msg *ans)
+/* The request ans answers, taken out of the table: an answer counts once,
+ * so a copy of it (replayed or duplicated) matches nothing. 0: none. */
+static uint8_t answered(struct pg_member *m, const struct pg_msg *ans)
 {
 	if (!ans->has_request_nonce)
-		return NULL;
-	for (size_t i = 0; i < MAX_OUTSTANDING; i++)
-		if (m->sent[i].type &&
-		    memcmp(m->sent[i].nonce, ans->request_nonce, PG_WIRE_NONCE_LEN) == 0)
-			return &m->sent[i];
-	return NULL;
+		return 0;
+	for (size_t i = 0; i < MAX_OUTSTANDING; i++) {
+		struct sent *s = &m->sent[i];
+
+		if (s->type &&
+		    sodium_memcmp(s->nonce, ans->request_nonce, PG_WIRE_NONCE_LEN) == 0) {
+			uint8_t type = s->type;
+
+			memset(s, 0, sizeof(*s));
+			return type;
+		}
+	}
+	return 0;
 }
 
 static void fill_grant(const struct pg_msg *ans, struct pg_grant *g)
@@ -160,7 +195,7 @@ int pg_member_receive(struct pg_member *m, struct pg_answer *a, bool *unverified
 	ssize_t n;
 
 	while ((n = recv(m->fd, buf, sizeof(buf), 0)) >= 0) {
-		const struct sent *req;
+		uint8_t req;
 		struct pg_msg ans;
 		int r = (size_t)n > PG_WIRE_MAX ? -EBADMSG
 						: pg_msg_decode(buf, (size_t)n, m->key, &ans);
@@ -171,7 +206,7 @@ int pg_member_receive(struct pg_member *m, struct pg_answer *a, bool *unverified
 			continue;
 		memset(a, 0, sizeof(*a));
 		a->type = ans.type;
-		a->answers = req->type;
+		a->answers = req;
 		if (ans.type == PG_MSG_GRANT)
 			fill_grant(&ans, &a->grant);
 		if (ans.type == PG_MSG_ERROR) {
@@ -221,9 +256,13 @@ int pg_member_request(struct pg_member *m, enum pg_msg_type type, struct in_addr
 			if (a.type == PG_MSG_ERROR) {
 				*error = a.error;
 				snprintf(why, why_len, "%s", a.why);
+				/* Passing: our old lease goes quiet, the quota refills. */
+				if (a.error == PG_ERR_LEASE_HELD || a.error == PG_ERR_RATE)
+					continue;
 				return -EPROTO;
 			}
 			if (a.type == want) {
+				*error = 0;
 				if (grant && want == PG_MSG_GRANT)
 					*grant = a.grant;
 				return 0;
@@ -232,6 +271,8 @@ int pg_member_request(struct pg_member *m, enum pg_msg_type type, struct in_addr
 		if (r < 0)
 			last_err = r;
 	}
+	if (*error)
+		return -EPROTO; /* why holds its text */
 	if (unverified) {
 		snprintf(why, why_len, "answers failed authentication (check MEMBERSHIP_KEY_FILE)");
 		return -EACCES;

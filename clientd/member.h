@@ -24,10 +24,12 @@ struct pg_grant {
 };
 
 /* A UDP socket toward gateway:GATEWAY_CONTROL_PORT; key may be NULL. The
- * client's vxlan MAC is derived from its identity, so it stays the same
- * across restarts and the gateway's neighbour entry stays right. */
+ * client's vxlan MAC is mac when that is a unicast MAC (the one a previous
+ * run of this pod left on its link), else a random one: it never follows
+ * from the pod's public name, and it stays the same for every JOIN of this
+ * process. */
 int pg_member_open(const struct pg_config *cfg, const struct pg_prefix *gateway,
-		   const struct pg_key *key, struct pg_member **out);
+		   const struct pg_key *key, const uint8_t *mac, struct pg_member **out);
 void pg_member_close(struct pg_member *m);
 void pg_member_mac(const struct pg_member *m, uint8_t mac[6]);
 int pg_member_fd(const struct pg_member *m);

@@ -77,6 +77,16 @@ static const struct pg_setting settings[] = {
      &pg_t_number, FIELD(first_dynamic), 2, 65533, NULL},
     {"LEASE_TIME", NULL, "lease-time", "30", "seconds a lease lives without renewal", GW, false,
      &pg_t_number, FIELD(lease_time), 2, SECONDS_MAX, NULL},
+    {"LEASES_PER_POD_IP", NULL, "leases-per-pod-ip", "4",
+     "live leases one pod IP may hold (one per pod; more only where pods share an IP); 0: no "
+     "limit",
+     GW, false, &pg_t_number, FIELD(leases_per_pod_ip), 0, 65535, NULL},
+    {"JOIN_RATE_PER_POD_IP", NULL, "join-rate-per-pod-ip", "10",
+     "JOINs a second one pod IP may send (bursts of twice that); more are dropped; 0: no limit", GW,
+     false, &pg_t_number, FIELD(join_rate), 0, 100000, NULL},
+    {"LEASE_QUIET_MS", NULL, "lease-quiet-ms", "2000",
+     "a live lease moves to another pod IP only after this many milliseconds without a renewal", GW,
+     false, &pg_t_number, FIELD(lease_quiet_ms), 0, 3600000, NULL},
     {"LEASES_FILE", NULL, "leases-file", "/var/lib/podgw/leases",
      "where leases persist across restarts; empty: not persisted", GW, false, &pg_t_path,
      FIELD(leases_file), 0, 0, NULL},
@@ -84,6 +94,10 @@ static const struct pg_setting settings[] = {
      "pod-gateway's nat.conf (\"name index ports\"): reservations and port forwards; re-read on "
      "SIGHUP and on change",
      GW, false, &pg_t_path, FIELD(nat_conf), 0, 0, NULL},
+    {"NAT_CONF_NAMESPACE", NULL, "nat-conf-namespace", "default",
+     "namespace of the pods that NAT_CONF_FILE names without one (\"name\", not "
+     "\"namespace/name\")",
+     GW, false, &pg_t_k8s_name, FIELD(nat_conf_namespace), 1, PG_NAMESPACE_MAX, NULL},
     {"KEEPALIVE_INTERVAL_MS", NULL, "keepalive-interval-ms", "250",
      "milliseconds between keepalives (lease renewals) to the gateway", CL, false, &pg_t_number,
      FIELD(keepalive_interval), 50, 60000, NULL},

@@ -50,8 +50,12 @@ struct pg_config {
 	uint32_t first_dynamic;
 	uint32_t lease_time;
 	char leases_file[PATH_MAX];
+	uint32_t leases_per_pod_ip; /* 0: no limit */
+	uint32_t join_rate;	    /* JOINs per second per pod IP; 0: no limit */
+	uint32_t lease_quiet_ms;    /* renewal-free time before a lease may move pod IP */
 	char nat_conf[PATH_MAX];
-	uint32_t keepalive_interval; /* ms */
+	char nat_conf_namespace[PG_NAMESPACE_MAX + 1]; /* of bare nat.conf names */
+	uint32_t keepalive_interval;		       /* ms */
 	uint32_t keepalive_misses;
 	char pod_name[PG_POD_NAME_MAX + 1];
 	char pod_namespace[PG_NAMESPACE_MAX + 1];

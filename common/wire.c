@@ -383,6 +383,29 @@ static int put_error_text(const struct pg_msg *m, struct wcur *w)
 	return 0;
 }
 
+static bool has_pod_ip(const struct pg_msg *m)
+{
+	return m->has_pod_ip;
+}
+
+/* Only what a pod can have: not 0.0.0.0, multicast or broadcast. */
+static int get_pod_ip(struct pg_msg *m, const uint8_t *v, size_t len)
+{
+	uint32_t ip = be32(v);
+
+	(void)len;
+	if (ip == 0 || (ip >> 28) == 0xe || ip == UINT32_MAX)
+		return -EBADMSG;
+	memcpy(&m->pod_ip.s_addr, v, ADDR_LEN);
+	m->has_pod_ip = true;
+	return 0;
+}
+
+static int put_pod_ip(const struct pg_msg *m, struct wcur *w)
+{
+	return put_bytes(w, &m->pod_ip.s_addr, ADDR_LEN);
+}
+
 #define FIELD(name) has_##name, get_##name, put_##name
 
 /* Indexed by enum pg_tlv_type; in this order the encoder writes them. */
@@ -398,6 +421,7 @@ static const struct field fields[] = {
     [PG_TLV_REQUEST_NONCE] = {PG_WIRE_NONCE_LEN, PG_WIRE_NONCE_LEN, FIELD(request_nonce)},
     [PG_TLV_ERROR] = {2, 2, FIELD(error)},
     [PG_TLV_ERROR_TEXT] = {0, PG_ERROR_TEXT_MAX, FIELD(error_text)},
+    [PG_TLV_POD_IP] = {ADDR_LEN, ADDR_LEN, FIELD(pod_ip)},
 };
 
 #define N_FIELDS (sizeof(fields) / sizeof(fields[0]))
@@ -407,7 +431,8 @@ _Static_assert(N_FIELDS <= 32, "field bits fit an unsigned");
 /* Every field at its longest, and the tag, still fit PG_WIRE_MAX. */
 _Static_assert(PG_WIRE_HEADER_LEN + (N_FIELDS - 1) * TLV_HEADER_LEN + PG_POD_NAME_MAX +
 		       PG_NAMESPACE_MAX + MAC_LEN + ADDR_LEN + ADDR_LEN + 1 + ADDR_LEN + MAC_LEN +
-		       2 + 4 + PG_WIRE_NONCE_LEN + 2 + PG_ERROR_TEXT_MAX + PG_WIRE_TAG_LEN <=
+		       2 + 4 + PG_WIRE_NONCE_LEN + 2 + PG_ERROR_TEXT_MAX + ADDR_LEN +
+		       PG_WIRE_TAG_LEN <=
 		   PG_WIRE_MAX,
 	       "largest message fits");
 
@@ -424,7 +449,9 @@ struct msg_rule {
 	unsigned optional;
 };
 
-#define IDENTITY (BIT(PG_TLV_POD_NAME) | BIT(PG_TLV_POD_NAMESPACE))
+/* Every request says where it comes from, under the tag: a captured
+ * request sent again from another pod IP is refused. */
+#define IDENTITY (BIT(PG_TLV_POD_NAME) | BIT(PG_TLV_POD_NAMESPACE) | BIT(PG_TLV_POD_IP))
 
 static const struct msg_rule rules[] = {
     {PG_MSG_JOIN, IDENTITY | BIT(PG_TLV_MAC), BIT(PG_TLV_WANTED_ADDR)},
@@ -527,7 +554,8 @@ int pg_msg_encode(const struct pg_msg *m, const struct pg_key *key, uint8_t *buf
 	size_t body_len;
 	int r;
 
-	if (m->version != PG_WIRE_VERSION || !rule)
+	if (!rule || !(m->version == PG_WIRE_VERSION ||
+		       (m->version == PG_WIRE_VERSION_V1 && m->type == PG_MSG_ERROR)))
 		return -EINVAL;
 	if (size < PG_WIRE_HEADER_LEN)
 		return -EMSGSIZE;
@@ -609,7 +637,9 @@ int pg_msg_decode(const uint8_t *buf, size_t len, const struct pg_key *key, stru
 	    get_u8(&c, &out->type) < 0 || get_u16(&c, &flags) < 0 || get_u64(&c, &out->time) < 0 ||
 	    get_bytes(&c, out->nonce, sizeof(out->nonce)) < 0)
 		return -EBADMSG;
-	if (out->version != PG_WIRE_VERSION)
+	/* A version 1 ERROR reads the same (an old gateway refusing us). */
+	if (out->version != PG_WIRE_VERSION &&
+	    !(out->version == PG_WIRE_VERSION_V1 && out->type == PG_MSG_ERROR))
 		return -EPROTONOSUPPORT;
 	if (get_u16(&c, &body_len) < 0 || len > PG_WIRE_MAX || (flags & ~PG_WIRE_FLAG_TAGGED))
 		return -EBADMSG;
@@ -650,6 +680,12 @@ const char *pg_wire_error_str(uint16_t error)
 		return "no lease";
 	case PG_ERR_INTERNAL:
 		return "internal error";
+	case PG_ERR_LEASE_HELD:
+		return "lease held from another pod IP";
+	case PG_ERR_RATE:
+		return "too many requests";
+	case PG_ERR_POD_IP:
+		return "POD_IP is not the source address";
 	}
 	return "unknown error";
 }

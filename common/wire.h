@@ -11,9 +11,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PG_WIRE_VERSION 1
-#define PG_WIRE_PORT	8473 /* the gateway's default UDP control port */
-#define PG_WIRE_MAGIC	"PGWM"
+/* Version 2 binds requests to the sender's pod IP (POD_IP, covered by the
+ * tag); version 1 is still read and written for ERROR only, the answer an
+ * old peer understands. */
+#define PG_WIRE_VERSION	   2
+#define PG_WIRE_VERSION_V1 1
+#define PG_WIRE_PORT	   8473 /* the gateway's default UDP control port */
+#define PG_WIRE_MAGIC	   "PGWM"
 /* magic 4, version 1, type 1, flags 2, time 8, nonce 16, body length 2 */
 #define PG_WIRE_HEADER_LEN  34
 #define PG_WIRE_NONCE_LEN   16
@@ -57,6 +61,7 @@ enum pg_tlv_type {
 	PG_TLV_REQUEST_NONCE = 9,
 	PG_TLV_ERROR = 10,
 	PG_TLV_ERROR_TEXT = 11,
+	PG_TLV_POD_IP = 12, /* version 2: the request's source address */
 };
 
 enum pg_wire_error {
@@ -68,6 +73,9 @@ enum pg_wire_error {
 	PG_ERR_ADDRESS_OUTSIDE_POOL = 6,
 	PG_ERR_NO_LEASE = 7,
 	PG_ERR_INTERNAL = 8,
+	PG_ERR_LEASE_HELD = 9, /* the identity's lease is live at another pod IP */
+	PG_ERR_RATE = 10,      /* too many requests from this pod IP: later */
+	PG_ERR_POD_IP = 11,    /* POD_IP is not the request's source address */
 };
 
 struct pg_key {
@@ -98,6 +106,8 @@ struct pg_msg {
 	uint32_t lease_time; /* seconds; 0: absent */
 	bool has_request_nonce;
 	uint8_t request_nonce[PG_WIRE_NONCE_LEN];
+	bool has_pod_ip;
+	struct in_addr pod_ip;			/* requests: the sender's pod IP */
 	uint16_t error;				/* enum pg_wire_error; 0: absent */
 	char error_text[PG_ERROR_TEXT_MAX + 1]; /* printable; "" when absent */
 };
@@ -119,16 +129,17 @@ int pg_msg_init_reply(struct pg_msg *m, enum pg_msg_type type, const struct pg_m
 
 /* Encodes m (tagged when key is not NULL) into buf; returns the length, or
  * -EMSGSIZE when size is too small, or -EINVAL when m would not decode: a
- * version other than PG_WIRE_VERSION, an unknown type, a field missing,
- * invalid or not belonging to the type. A message fits PG_WIRE_MAX bytes. */
+ * version other than PG_WIRE_VERSION (or PG_WIRE_VERSION_V1 for an ERROR),
+ * an unknown type, a field missing, invalid or not belonging to the type. A
+ * message fits PG_WIRE_MAX bytes. */
 int pg_msg_encode(const struct pg_msg *m, const struct pg_key *key, uint8_t *buf, size_t size);
 
 /* Decodes and, when key is not NULL, authenticates buf. Returns 0;
  * -EBADMSG for a malformed message (out is then unspecified);
- * -EPROTONOSUPPORT for another version; -EACCES when a key is set and the
- * tag is missing or wrong. On the last two out->version, type, time and
- * nonce are filled (and no field), so it can be answered. Without a key a
- * tag is skipped unverified and out->authenticated is false. */
+ * -EPROTONOSUPPORT for another version (a version 1 ERROR is decoded); -EACCES when a key is set
+ * and the tag is missing or wrong. On the last two out->version, type, time and nonce are filled
+ * (and no field), so it can be answered. Without a key a tag is skipped unverified and
+ * out->authenticated is false. */
 int pg_msg_decode(const uint8_t *buf, size_t len, const struct pg_key *key, struct pg_msg *out);
 
 const char *pg_wire_error_str(uint16_t error);

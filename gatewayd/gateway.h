@@ -15,6 +15,9 @@ int pg_gateway_setup(const struct pg_config *cfg, struct pg_gateway **out);
  * SIGHUP or a change of NAT_CONF_FILE reloads nat.conf. Returns an enum
  * pg_exit. */
 int pg_gateway_run(struct pg_gateway *gw, int sigfd);
+/* Reads MEMBERSHIP_KEY_FILE as a start would (--check-config): an enum
+ * pg_exit, with one line on failure. */
+int pg_gateway_check_key(const struct pg_config *cfg);
 /* Removes what setup created and frees gw. */
 void pg_gateway_teardown(struct pg_gateway *gw);
 

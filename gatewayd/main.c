@@ -39,6 +39,8 @@ static int cmd_serve(struct pg_config *cfg, const struct flags *f)
 	if (pg_events_check_config(cfg) < 0)
 		return PG_EXIT_CONFIG;
 	if (f->check_config) {
+		if (pg_gateway_check_key(cfg) != PG_EXIT_OK)
+			return PG_EXIT_CONFIG;
 		pg_config_print(stdout, PG_ROLE_GATEWAY, cfg);
 		return fflush(stdout) == 0 ? PG_EXIT_OK : PG_EXIT_RUNTIME;
 	}

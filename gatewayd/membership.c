@@ -13,7 +13,9 @@
 
 #include "common/log.h"
 #include "common/wire.h"
+#include "gatewayd/leaseclock.h"
 #include "gatewayd/loop.h"
+#include "gatewayd/quota.h"
 
 #define REPLAY_WINDOW_S 30
 #define REPLAY_CAPACITY 65536
@@ -23,6 +25,11 @@
 #define RX_BATCH	8   /* datagrams per recvmmsg() */
 #define MAX_TICK_MS	60000
 #define ID_LEN		(PG_CLIENT_ID_MAX + 1)
+/* Answers to requests that did not authenticate (another version, a bad
+ * tag, a stale time, a foreign POD_IP): few, so that the port amplifies
+ * nothing worth having, and enough to tell a misconfigured client why. */
+#define UNAUTH_ANSWERS_PER_S 20
+#define UNAUTH_ANSWERS_BURST 20
 
 /* Counts one event into the stats, when there are any. */
 #define COUNT(m, field)                                                                            \
@@ -35,8 +42,12 @@ struct pg_membership {
 	struct pg_membership_params p;
 	int fd;
 	struct pg_replay *replay;
+	struct pg_quota *joins; /* JOIN_RATE_PER_POD_IP */
+	struct pg_bucket unauth;
 	bool dirty;
+	bool renewed; /* expiries moved since the last save */
 	uint64_t save_due_ms;
+	uint64_t saved_ms;
 	struct pg_ratelimit rl_bad;
 	struct pg_ratelimit rl_auth;
 	struct pg_ratelimit rl_kernel;
@@ -50,12 +61,9 @@ struct pg_membership {
 	uint8_t (*buf)[PG_WIRE_MAX + 1];
 };
 
-static uint64_t wall_ms(void)
+static uint64_t now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return pg_lease_clock_ms();
 }
 
 static const char *peer_str(const struct sockaddr_in *sa, char buf[INET_ADDRSTRLEN + 8])
@@ -110,12 +118,19 @@ int pg_membership_open(const struct pg_membership_params *params, struct pg_memb
 			goto fail;
 		}
 	}
+	m->joins = pg_quota_new(params->cfg->join_rate, 2 * params->cfg->join_rate);
+	if (!m->joins) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	m->saved_ms = now_ms();
 	*out = m;
 	return 0;
 
 fail:
 	if (m->fd >= 0)
 		close(m->fd);
+	pg_replay_free(m->replay);
 	free(m->buf);
 	free(m);
 	return r;
@@ -127,6 +142,7 @@ void pg_membership_close(struct pg_membership *m)
 		return;
 	close(m->fd);
 	pg_replay_free(m->replay);
+	pg_quota_free(m->joins);
 	free(m->buf);
 	free(m);
 }
@@ -164,6 +180,50 @@ static void answer_error(struct pg_membership *m, const struct sockaddr_in *to,
 	send_answer(m, to, req, &ans);
 }
 
+/* The answer to a request that did not authenticate: at a bounded rate
+ * for all sources together, and never longer than the request (without
+ * its text if need be, else not at all), so that a spoofed source gets
+ * back no more than was sent in its name. Tagged only when the request
+ * was: a sender without the key reads it all the same. */
+static void answer_unauthenticated(struct pg_membership *m, const struct sockaddr_in *to,
+				   const struct pg_msg *req, size_t req_len, bool tagged,
+				   enum pg_wire_error code, const char *text)
+{
+	/* header, REQUEST_NONCE and ERROR: the least an ERROR is */
+	size_t least = PG_WIRE_HEADER_LEN + 4 + PG_WIRE_NONCE_LEN + 4 + 2 +
+		       (tagged && m->p.key ? PG_WIRE_TAG_LEN : 0);
+	uint8_t out[PG_WIRE_MAX];
+	struct pg_msg ans;
+	int n;
+
+	/* Too short for any answer: dropped before it costs a token or a tag. */
+	if (req_len < least) {
+		COUNT(m, answers_suppressed);
+		return;
+	}
+	if (!pg_bucket_take(&m->unauth, UNAUTH_ANSWERS_PER_S, UNAUTH_ANSWERS_BURST, now_ms())) {
+		COUNT(m, answers_suppressed);
+		return;
+	}
+	pg_msg_init_reply(&ans, PG_MSG_ERROR, req);
+	/* Another version is told so in version 1: every version reads its
+	 * bytes 0-31, and a version 1 client all of it. */
+	if (code == PG_ERR_UNSUPPORTED_VERSION || req->version == PG_WIRE_VERSION_V1)
+		ans.version = PG_WIRE_VERSION_V1;
+	ans.error = (uint16_t)code;
+	snprintf(ans.error_text, sizeof(ans.error_text), "%s", text);
+	n = pg_msg_encode(&ans, tagged ? m->p.key : NULL, out, sizeof(out));
+	if (n > 0 && (size_t)n > req_len) {
+		ans.error_text[0] = '\0';
+		n = pg_msg_encode(&ans, tagged ? m->p.key : NULL, out, sizeof(out));
+	}
+	if (n < 0 || (size_t)n > req_len) {
+		COUNT(m, answers_suppressed);
+		return;
+	}
+	sendto(m->fd, out, (size_t)n, 0, (const struct sockaddr *)to, sizeof(*to));
+}
+
 static void answer_grant(struct pg_membership *m, const struct sockaddr_in *to,
 			 const struct pg_msg *req, const struct pg_lease *l)
 {
@@ -188,7 +248,7 @@ static void mark_dirty(struct pg_membership *m)
 {
 	if (!m->dirty) {
 		m->dirty = true;
-		m->save_due_ms = wall_ms();
+		m->save_due_ms = now_ms();
 	}
 }
 
@@ -239,6 +299,10 @@ static void log_lease(const char *what, const struct pg_lease *l, enum pg_log_le
 static enum pg_wire_error acquire_error(int r, const char **text, enum pg_reject *why)
 {
 	switch (r) {
+	case -EADDRNOTAVAIL:
+		*text = "this MAC is leased to another client";
+		*why = PG_REJECT_MAC_TAKEN;
+		return PG_ERR_BAD_REQUEST;
 	case -ENOSPC:
 		*text = "no free address in the pool";
 		*why = PG_REJECT_POOL_EXHAUSTED;
@@ -261,24 +325,69 @@ static enum pg_wire_error acquire_error(int r, const char **text, enum pg_reject
 /* RENEW: only for a lease that exists and comes from the same pod and MAC,
  * so it cannot take over one. It only moves the expiry: a reservation
  * changed by a reload applies when the client joins again, never to a live
- * lease. The expiry is not saved: restored leases get a fresh lease time at
- * start, so keepalives cost no disk writes. */
+ * lease. The expiry is saved only now and then (SAVE_REFRESH), so
+ * keepalives cost no disk write each. */
 static void handle_renew(struct pg_membership *m, const struct sockaddr_in *from,
 			 const struct pg_msg *req, const char *id)
 {
 	const struct pg_lease *held = pg_pool_find(m->p.pool, id);
 	struct pg_lease renewed;
 
+	uint64_t now = now_ms();
+
 	if (!held || held->pod_ip.s_addr != from->sin_addr.s_addr ||
 	    memcmp(held->mac, req->mac, sizeof(held->mac)) != 0 ||
-	    pg_pool_renew(m->p.pool, id, (uint64_t)time(NULL) + m->p.cfg->lease_time, &renewed) <
-		0) {
+	    pg_pool_renew(m->p.pool, id, now / 1000 + m->p.cfg->lease_time, &renewed) < 0) {
 		COUNT(m, rejections[PG_REJECT_NO_LEASE]);
 		answer_error(m, from, req, PG_ERR_NO_LEASE, "no lease for this client: join again");
 		return;
 	}
+	pg_pool_touch(m->p.pool, id, now);
+	m->renewed = true;
 	COUNT(m, renewals);
 	answer_grant(m, from, req, &renewed);
+}
+
+static void refuse_join(struct pg_membership *m, const struct sockaddr_in *from,
+			const struct pg_msg *req, const char *id, enum pg_reject why,
+			enum pg_wire_error code, const char *text)
+{
+	char peer[INET_ADDRSTRLEN + 8];
+
+	COUNT(m, rejections[why]);
+	pg_log_limited(&m->rl_auth, PG_LOG_WARN, "refused the JOIN of %s from %s: %s", id,
+		       peer_str(from, peer), text);
+	answer_error(m, from, req, code, text);
+}
+
+/* What may stop a JOIN before the pool is asked: a lease of this identity
+ * that lives at another pod IP and was renewed lately (a pod that crashed
+ * and came back with a new IP waits for its old lease to go quiet; two pods
+ * of one name never run at once), and a pod IP holding its share. */
+static bool join_allowed(struct pg_membership *m, const struct sockaddr_in *from,
+			 const struct pg_msg *req, const char *id, uint64_t now)
+{
+	const struct pg_lease *held = pg_pool_find(m->p.pool, id);
+	uint32_t cap = m->p.cfg->leases_per_pod_ip;
+	char text[PG_ERROR_TEXT_MAX + 1];
+
+	if (held && held->pod_ip.s_addr != from->sin_addr.s_addr &&
+	    now - held->renewed_ms < m->p.cfg->lease_quiet_ms) {
+		char ip[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &held->pod_ip, ip, sizeof(ip));
+		snprintf(text, sizeof(text), "the lease is live at pod IP %s", ip);
+		refuse_join(m, from, req, id, PG_REJECT_LEASE_HELD, PG_ERR_LEASE_HELD, text);
+		return false;
+	}
+	if (cap && (!held || held->pod_ip.s_addr != from->sin_addr.s_addr) &&
+	    pg_pool_count_pod_ip(m->p.pool, from->sin_addr) >= cap) {
+		snprintf(text, sizeof(text), "this pod IP holds %u leases (LEASES_PER_POD_IP)",
+			 cap);
+		refuse_join(m, from, req, id, PG_REJECT_POD_IP_LEASES, PG_ERR_POOL_EXHAUSTED, text);
+		return false;
+	}
+	return true;
 }
 
 /* JOIN: grants, moves or re-grants the lease. Even an unchanged lease is
@@ -289,24 +398,27 @@ static void handle_join(struct pg_membership *m, const struct sockaddr_in *from,
 {
 	struct in_addr wish = {.s_addr = htonl(INADDR_ANY)};
 	struct pg_lease granted, previous;
-	bool had_previous = false;
+	bool had_previous = false, changed;
+	uint64_t now = now_ms();
 	const char *text;
 	int r;
 
+	if (!join_allowed(m, from, req, id, now))
+		return;
 	if (req->has_wanted)
 		wish = req->wanted;
-	r = pg_pool_acquire(m->p.pool, id, req->pod_name, wish, req->mac, from->sin_addr,
-			    (uint64_t)time(NULL) + m->p.cfg->lease_time, &granted, &previous,
-			    &had_previous);
+	r = pg_pool_acquire(m->p.pool, id, id, wish, req->mac, from->sin_addr,
+			    now / 1000 + m->p.cfg->lease_time, &granted, &previous, &had_previous);
 	if (r < 0) {
 		enum pg_reject why;
 		enum pg_wire_error code = acquire_error(r, &text, &why);
 
 		COUNT(m, rejections[why]);
-		pg_info("refused %s: %s", id, text);
+		pg_log_limited(&m->rl_auth, PG_LOG_INFO, "refused %s: %s", id, text);
 		answer_error(m, from, req, code, text);
 		return;
 	}
+	pg_pool_touch(m->p.pool, id, now);
 	if (had_previous && lease_moved(&previous, &granted))
 		revoke_lease(m, &previous);
 	r = pg_admission_grant(m->p.admission, &granted);
@@ -325,10 +437,14 @@ static void handle_join(struct pg_membership *m, const struct sockaddr_in *from,
 	COUNT(m, joins);
 	if (!had_previous)
 		COUNT(m, leases_granted);
-	log_lease(had_previous && !lease_moved(&previous, &granted) ? "rejoined" : "granted",
-		  &granted, PG_LOG_INFO);
+	changed = !had_previous || lease_moved(&previous, &granted);
+	log_lease(changed ? "granted" : "rejoined", &granted, PG_LOG_INFO);
 	pg_events_joined(m->p.events, had_previous ? &previous : NULL, &granted);
-	mark_dirty(m);
+	/* A JOIN that changes nothing is a renewal: no write of its own. */
+	if (changed)
+		mark_dirty(m);
+	else
+		m->renewed = true;
 	answer_grant(m, from, req, &granted);
 }
 
@@ -366,6 +482,7 @@ static void handle_datagram(struct pg_membership *m, const struct sockaddr_in *f
 {
 	char peer[INET_ADDRSTRLEN + 8], id[ID_LEN];
 	struct pg_msg req;
+	bool tagged;
 	int r;
 
 	if (len > PG_WIRE_MAX) {
@@ -379,11 +496,15 @@ static void handle_datagram(struct pg_membership *m, const struct sockaddr_in *f
 	 * gateways talking to each other forever. */
 	if ((r == -EPROTONOSUPPORT || r == -EACCES) && !is_request(req.type))
 		r = -EBADMSG;
+	/* Bytes 0-31 were read: flags are bytes 6-7 in every version. */
+	tagged = len >= 8 && (buf[7] & PG_WIRE_FLAG_TAGGED);
 	if (r == -EPROTONOSUPPORT) {
 		COUNT(m, rejections[PG_REJECT_VERSION]);
-		req.version = PG_WIRE_VERSION;
-		answer_error(m, from, &req, PG_ERR_UNSUPPORTED_VERSION,
-			     "this gateway speaks membership protocol version 1");
+		pg_log_limited(&m->rl_bad, PG_LOG_WARN,
+			       "refused a version %u message from %s: this gateway speaks %u",
+			       req.version, peer_str(from, peer), PG_WIRE_VERSION);
+		answer_unauthenticated(m, from, &req, len, false, PG_ERR_UNSUPPORTED_VERSION,
+				       "this gateway speaks membership protocol version 2");
 		return;
 	}
 	if (r == -EACCES) {
@@ -391,14 +512,26 @@ static void handle_datagram(struct pg_membership *m, const struct sockaddr_in *f
 		pg_log_limited(&m->rl_auth, PG_LOG_WARN,
 			       "refused a message from %s: bad or missing authentication",
 			       peer_str(from, peer));
-		answer_error(m, from, &req, PG_ERR_AUTH,
-			     "bad or missing tag: check MEMBERSHIP_KEY_FILE on both sides");
+		answer_unauthenticated(
+		    m, from, &req, len, tagged, PG_ERR_AUTH,
+		    "bad or missing tag: check MEMBERSHIP_KEY_FILE on both sides");
 		return;
 	}
 	if (r < 0) {
 		COUNT(m, rejections[PG_REJECT_MALFORMED]);
 		pg_log_limited(&m->rl_bad, PG_LOG_WARN, "dropped a malformed message from %s",
 			       peer_str(from, peer));
+		return;
+	}
+	/* Before the replay check: a copy raced in from elsewhere must not
+	 * use up the nonce of the real request. */
+	if (is_request(req.type) && req.pod_ip.s_addr != from->sin_addr.s_addr) {
+		COUNT(m, rejections[PG_REJECT_POD_IP]);
+		pg_log_limited(&m->rl_auth, PG_LOG_WARN,
+			       "refused a %s from %s: its POD_IP is another address",
+			       pg_msg_type_str(req.type), peer_str(from, peer));
+		answer_unauthenticated(m, from, &req, len, tagged, PG_ERR_POD_IP,
+				       "POD_IP is not the address this came from");
 		return;
 	}
 	if (m->replay && (r = pg_replay_check(m->replay, &req, (uint64_t)time(NULL))) < 0) {
@@ -413,13 +546,21 @@ static void handle_datagram(struct pg_membership *m, const struct sockaddr_in *f
 		 * not overtake its answer: replays are dropped. A skewed clock is
 		 * worth telling. */
 		if (r != -EALREADY)
-			answer_error(m, from, &req, PG_ERR_AUTH,
-				     "message too old or too new: check the clocks");
+			answer_unauthenticated(m, from, &req, len, tagged, PG_ERR_AUTH,
+					       "message too old or too new: check the clocks");
 		return;
 	}
 	snprintf(id, sizeof(id), "%s/%s", req.pod_namespace, req.pod_name);
 	switch (req.type) {
 	case PG_MSG_JOIN:
+		/* Over the quota: dropped unanswered, the client resends. */
+		if (!pg_quota_take(m->joins, from->sin_addr, now_ms())) {
+			COUNT(m, rejections[PG_REJECT_RATE]);
+			pg_log_limited(&m->rl_auth, PG_LOG_WARN,
+				       "dropped a JOIN from %s: over JOIN_RATE_PER_POD_IP",
+				       peer_str(from, peer));
+			break;
+		}
 		handle_join(m, from, &req, id);
 		break;
 	case PG_MSG_RENEW:
@@ -469,28 +610,45 @@ static void receive(struct pg_membership *m)
 		pg_membership_save(m);
 }
 
-int pg_membership_save(struct pg_membership *m)
+/* Renewals move expiries without a write of their own; they are saved at
+ * most this often (as a fraction of the lease time), so that leases
+ * restored after a crash still have most of their time. */
+#define SAVE_REFRESH_DIVISOR 3
+
+static int save(struct pg_membership *m)
 {
 	const char *path = m->p.cfg->leases_file;
+	uint64_t now = now_ms();
 	int r;
 
-	if (!*path || !m->dirty)
+	if (!*path)
 		return 0;
-	r = pg_pool_save(m->p.pool, path);
+	r = pg_pool_save(m->p.pool, path, now / 1000, (uint64_t)time(NULL));
 	if (r < 0) {
 		pg_log_limited(&m->rl_kernel, PG_LOG_ERR, "LEASES_FILE: '%s': %s", path,
 			       strerror(-r));
-		m->save_due_ms = wall_ms() + SAVE_RETRY_MS;
+		m->dirty = true;
+		m->save_due_ms = now + SAVE_RETRY_MS;
 		return r;
 	}
 	m->dirty = false;
+	m->renewed = false;
+	m->saved_ms = now;
 	return 0;
+}
+
+/* Only changes: renewals since the last save are at most a third of a
+ * lease time old, and a stop is not slowed by a write for them. */
+int pg_membership_save(struct pg_membership *m)
+{
+	return m->dirty ? save(m) : 0;
 }
 
 static int membership_tick(void *ctx)
 {
 	struct pg_membership *m = ctx;
-	uint64_t now = wall_ms(), next, wait = MAX_TICK_MS;
+	uint64_t now = now_ms(), next, wait = MAX_TICK_MS;
+	uint64_t refresh = (uint64_t)m->p.cfg->lease_time * 1000 / SAVE_REFRESH_DIVISOR;
 	struct pg_lease ended;
 
 	while (pg_pool_expire_one(m->p.pool, now / 1000, &ended) == 0) {
@@ -500,8 +658,8 @@ static int membership_tick(void *ctx)
 		pg_events_ended(m->p.events, &ended, "expired");
 		mark_dirty(m);
 	}
-	if (m->dirty && now >= m->save_due_ms)
-		pg_membership_save(m);
+	if ((m->dirty && now >= m->save_due_ms) || (m->renewed && now >= m->saved_ms + refresh))
+		save(m);
 
 	next = pg_pool_next_expiry(m->p.pool);
 	if (next != UINT64_MAX) {
@@ -514,6 +672,9 @@ static int membership_tick(void *ctx)
 	}
 	if (m->dirty && m->save_due_ms > now && m->save_due_ms - now < wait)
 		wait = m->save_due_ms - now;
+	if (m->renewed && *m->p.cfg->leases_file && m->saved_ms + refresh > now &&
+	    m->saved_ms + refresh - now < wait)
+		wait = m->saved_ms + refresh - now;
 	return (int)wait;
 }
 

@@ -37,7 +37,8 @@ int pg_membership_fd(const struct pg_membership *m);
 /* The event loop's source (gatewayd/loop.h): answers every datagram
  * waiting on the socket; its tick expires leases and saves them when due. */
 void pg_membership_source(struct pg_membership *m, struct pg_source *out);
-/* Saves the leases now (at shutdown). */
+/* Saves the leases now if any began, moved or ended since the last save
+ * (at shutdown): renewals alone are saved by the tick, now and then. */
 int pg_membership_save(struct pg_membership *m);
 
 #endif

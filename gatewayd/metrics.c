@@ -209,6 +209,10 @@ void pg_metrics_render(struct pg_buf *b, const struct pg_view *v)
 	for (int i = 0; i < PG_REJECT_COUNT; i++)
 		pg_buf_printf(b, "podgw_rejections_total{reason=\"%s\"} %" PRIu64 "\n",
 			      pg_reject_name((enum pg_reject)i), s->rejections[i]);
+	scalar(b, "podgw_membership_answers_suppressed_total", "counter",
+	       "Answers to unauthenticated or failed requests not sent (over the rate, or longer "
+	       "than the request).",
+	       s->answers_suppressed);
 	scalar(b, "podgw_pool_size", "gauge", "Addresses of the overlay that can be leased.",
 	       capacity);
 	scalar(b, "podgw_pool_free", "gauge", "Addresses of the overlay not leased now.",

@@ -11,9 +11,10 @@
 
 #include "common/daemon.h"
 
-#define NAME_MAX_LEN   253 /* a pod name (PG_CLIENT_NAME_MAX) */
-#define FIRST_LEASABLE 2   /* 0 is the network, 1 the gateway */
-#define REMAP	       "->"
+#define NAME_MAX_LEN	  253 /* a pod name (PG_CLIENT_NAME_MAX) */
+#define NAMESPACE_MAX_LEN 63
+#define FIRST_LEASABLE	  2 /* 0 is the network, 1 the gateway */
+#define REMAP		  "->"
 
 struct pg_natconf {
 	struct pg_reservation *resv;
@@ -119,16 +120,31 @@ static int parse_number(const struct token *t, unsigned long max, unsigned long 
 	return 0;
 }
 
+/* "name" (pod-gateway's) or "namespace/name": a namespace is a DNS label. */
 static bool valid_name(const struct token *t)
 {
-	for (size_t i = 0; i < t->len; i++) {
+	const char *slash = memchr(t->s, '/', t->len);
+	size_t from = 0;
+
+	if (slash) {
+		from = (size_t)(slash - t->s) + 1;
+		if (from < 2 || from - 1 > NAMESPACE_MAX_LEN)
+			return false;
+		for (size_t i = 0; i + 1 < from; i++) {
+			char c = t->s[i];
+
+			if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+				return false;
+		}
+	}
+	for (size_t i = from; i < t->len; i++) {
 		char c = t->s[i];
 
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 		      c == '.' || c == '_' || c == '-'))
 			return false;
 	}
-	return t->len > 0;
+	return t->len > from && t->len - from <= NAME_MAX_LEN;
 }
 
 /* ---- one line ---- */
@@ -154,14 +170,17 @@ static int parse_reservation(struct parser *ps, const char **pos, const char *en
 	struct pg_natconf *c = ps->c;
 	struct pg_reservation *r;
 	struct token name, index;
+	const char *slash;
 	unsigned long n;
 
 	next_token(pos, end, "", &name); /* the caller saw there is one */
-	if (name.len > NAME_MAX_LEN)
+	slash = memchr(name.s, '/', name.len);
+	if (name.len - (slash ? (size_t)(slash - name.s) + 1 : 0) > NAME_MAX_LEN)
 		return refuse(ps->err, "name", name.s, name.len, "longer than 253 characters");
 	if (!valid_name(&name))
 		return refuse(ps->err, "name", name.s, name.len,
-			      "may only hold letters, digits, '.', '_' and '-'");
+			      "may only hold letters, digits, '.', '_' and '-', after an optional "
+			      "namespace and '/'");
 	if (!next_token(pos, end, "", &index))
 		return refuse(ps->err, "index", "", 0,
 			      "missing (the last part of the address, e.g. \"transmission 10 "

@@ -50,6 +50,13 @@ struct slot {
 	uint32_t heap_pos; /* a free slot: the next free one */
 };
 
+/* Live leases per pod IP, for the per-pod-IP limit. */
+struct ipcount {
+	uint32_t ip; /* network order; a free entry: the next free one */
+	uint32_t n;
+	uint64_t hash;
+};
+
 struct resv {
 	char *name;
 	uint64_t hash;
@@ -76,10 +83,16 @@ struct pg_pool {
 	struct htab by_id;   /* id -> slot */
 	struct htab memory;  /* id hash -> address its last lease had */
 	struct htab by_name; /* pod name -> reservation */
+	struct htab by_mac;  /* a live lease's MAC -> its slot */
+	struct htab by_ip;   /* pod IP -> its ipcount */
+	struct ipcount *ipc;
+	uint32_t nipc;
+	uint32_t free_ipc;
 	struct resv *resv;
 	uint32_t nresv;
 	uint32_t resv_alloc;
-	struct pg_natconf *nat_conf; /* where the reservations came from */
+	struct pg_natconf *nat_conf;	    /* where the reservations came from */
+	char resv_ns[PG_NAMESPACE_MAX + 1]; /* of names reserved without one */
 	unsigned char key[crypto_shorthash_KEYBYTES];
 };
 
@@ -107,6 +120,16 @@ static uint64_t hash_str(const struct pg_pool *p, const char *s)
 	uint64_t h;
 
 	crypto_shorthash(out, (const unsigned char *)s, strlen(s), p->key);
+	memcpy(&h, out, sizeof(h));
+	return h ? h : 1;
+}
+
+static uint64_t hash_bytes(const struct pg_pool *p, const void *b, size_t n)
+{
+	unsigned char out[crypto_shorthash_BYTES];
+	uint64_t h;
+
+	crypto_shorthash(out, b, n, p->key);
 	memcpy(&h, out, sizeof(h));
 	return h ? h : 1;
 }
@@ -182,6 +205,21 @@ static bool match_memory(const struct pg_pool *p, uint32_t ref, uint64_t hash, c
 {
 	(void)key;
 	return p->last_hash[ref - 1] == hash;
+}
+
+static bool match_mac(const struct pg_pool *p, uint32_t ref, uint64_t hash, const char *key)
+{
+	const struct slot *s = &p->slots[ref - 1];
+
+	(void)hash;
+	return memcmp(s->lease.mac, key, sizeof(s->lease.mac)) == 0;
+}
+
+static bool match_ip(const struct pg_pool *p, uint32_t ref, uint64_t hash, const char *key)
+{
+	const struct ipcount *c = &p->ipc[ref - 1];
+
+	return c->hash == hash && memcmp(&c->ip, key, sizeof(c->ip)) == 0;
 }
 
 static bool match_resv(const struct pg_pool *p, uint32_t ref, uint64_t hash, const char *key)
@@ -345,6 +383,7 @@ int pg_pool_new(const struct pg_prefix *net, uint32_t first_dynamic, struct pg_p
 	p->base = base;
 	p->size = size;
 	p->first_dynamic = first_dynamic;
+	strcpy(p->resv_ns, "default");
 	p->next = first_dynamic;
 	p->free_slot = NONE;
 	words = (size + WORD_BITS - 1) / WORD_BITS;
@@ -380,6 +419,9 @@ void pg_pool_free(struct pg_pool *p)
 	free_reservations(p->resv, p->nresv, &p->by_name, p->reserved);
 	pg_natconf_free(p->nat_conf);
 	free(p->by_id.b);
+	free(p->by_mac.b);
+	free(p->by_ip.b);
+	free(p->ipc);
 	free(p->memory.b);
 	free(p->heap);
 	free(p->slots);
@@ -398,23 +440,63 @@ size_t pg_pool_capacity(const struct pg_pool *p)
 	return p->size - 3; /* network, gateway, broadcast */
 }
 
-static uint32_t reservation_of(const struct pg_pool *p, const char *name)
+static uint32_t reservation_of(const struct pg_pool *p, const char *id)
 {
 	uint32_t ref;
 
-	if (!p->nresv || !name || !*name)
+	if (!p->nresv || !id || !*id)
 		return NONE;
-	ref = htab_find(&p->by_name, hash_str(p, name), match_resv, p, name);
+	ref = htab_find(&p->by_name, hash_str(p, id), match_resv, p, id);
 	return ref ? p->resv[ref - 1].index : NONE;
+}
+
+int pg_pool_set_reservation_namespace(struct pg_pool *p, const char *ns)
+{
+	if (!ns || !*ns || strlen(ns) >= sizeof(p->resv_ns))
+		return -EINVAL;
+	for (const char *c = ns; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-'))
+			return -EINVAL;
+	strcpy(p->resv_ns, ns);
+	return 0;
+}
+
+/* "namespace/name", or pod-gateway's bare "name" in the reservation
+ * namespace: a reservation is one identity's, never a name's in any
+ * namespace. */
+static int qualify(const struct pg_pool *p, const char *name, char out[PG_CLIENT_ID_MAX + 1])
+{
+	const char *slash = name ? strchr(name, '/') : NULL;
+	int n;
+
+	if (slash) {
+		if (slash == name || (size_t)(slash - name) > PG_NAMESPACE_MAX ||
+		    strchr(slash + 1, '/') || !valid_name(slash + 1) ||
+		    strlen(name) > PG_CLIENT_ID_MAX)
+			return -EINVAL;
+		for (const char *c = name; c < slash; c++)
+			if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-'))
+				return -EINVAL;
+		strcpy(out, name);
+		return 0;
+	}
+	if (!valid_name(name))
+		return -EINVAL;
+	n = snprintf(out, PG_CLIENT_ID_MAX + 1, "%s/%s", p->resv_ns, name);
+	return n > 0 && n <= PG_CLIENT_ID_MAX ? 0 : -EINVAL;
 }
 
 int pg_pool_reserve(struct pg_pool *p, const char *name, uint32_t index)
 {
-	uint32_t have = reservation_of(p, name);
+	char id[PG_CLIENT_ID_MAX + 1];
+	uint32_t have;
 	struct resv *r;
 
-	if (!valid_name(name) || index < FIRST_LEASABLE || index >= last_index(p))
+	if (qualify(p, name, id) < 0 || !valid_id(id) || index < FIRST_LEASABLE ||
+	    index >= last_index(p))
 		return -EINVAL;
+	name = id;
+	have = reservation_of(p, name);
 	if (have != NONE)
 		return have == index ? 0 : -EEXIST;
 	if (bit_test(p->reserved, index))
@@ -641,11 +723,88 @@ static int make_room(struct pg_pool *p)
 	return htab_reserve(&p->by_id, p->by_id.count + 1);
 }
 
+/* Room for one more pod IP: distinct pod IPs never outnumber live leases,
+ * and a moving lease holds its new one before it lets go of the old. */
+static int ip_room(struct pg_pool *p)
+{
+	uint32_t want = p->nslots + 1;
+
+	if (p->nipc < want) {
+		struct ipcount *grown = realloc(p->ipc, want * sizeof(*grown));
+
+		if (!grown)
+			return -ENOMEM;
+		p->ipc = grown;
+		if (!p->nipc)
+			p->free_ipc = NONE;
+		for (uint32_t i = want; i-- > p->nipc;) {
+			p->ipc[i].ip = p->free_ipc;
+			p->free_ipc = i;
+		}
+		p->nipc = want;
+	}
+	return htab_reserve(&p->by_ip, p->by_ip.count + 1);
+}
+
+static uint32_t ip_find(const struct pg_pool *p, struct in_addr ip, uint64_t *hash)
+{
+	*hash = hash_bytes(p, &ip.s_addr, sizeof(ip.s_addr));
+	return htab_find(&p->by_ip, *hash, match_ip, p, (const char *)&ip.s_addr);
+}
+
+/* Needs ip_room() first. */
+static void ip_add(struct pg_pool *p, struct in_addr ip)
+{
+	uint64_t hash;
+	uint32_t ref = ip_find(p, ip, &hash), i;
+
+	if (ref) {
+		p->ipc[ref - 1].n++;
+		return;
+	}
+	i = p->free_ipc;
+	p->free_ipc = p->ipc[i].ip;
+	p->ipc[i] = (struct ipcount){.ip = ip.s_addr, .n = 1, .hash = hash};
+	htab_insert(&p->by_ip, hash, i + 1);
+}
+
+static void ip_del(struct pg_pool *p, struct in_addr ip)
+{
+	uint64_t hash;
+	uint32_t ref = ip_find(p, ip, &hash);
+
+	if (!ref || --p->ipc[ref - 1].n)
+		return;
+	htab_remove(&p->by_ip, hash, ref);
+	p->ipc[ref - 1].ip = p->free_ipc;
+	p->free_ipc = ref - 1;
+}
+
+size_t pg_pool_count_pod_ip(const struct pg_pool *p, struct in_addr pod_ip)
+{
+	uint64_t hash;
+	uint32_t ref = ip_find(p, pod_ip, &hash);
+
+	return ref ? p->ipc[ref - 1].n : 0;
+}
+
+static uint64_t mac_hash(const struct pg_pool *p, const uint8_t mac[6])
+{
+	return hash_bytes(p, mac, 6);
+}
+
+const struct pg_lease *pg_pool_find_mac(const struct pg_pool *p, const uint8_t mac[6])
+{
+	uint32_t ref = htab_find(&p->by_mac, mac_hash(p, mac), match_mac, p, (const char *)mac);
+
+	return ref ? &p->slots[ref - 1].lease : NULL;
+}
+
 int pg_pool_acquire(struct pg_pool *p, const char *id, const char *name, struct in_addr wish,
 		    const uint8_t mac[6], struct in_addr pod_ip, uint64_t expires,
 		    struct pg_lease *granted, struct pg_lease *previous, bool *had_previous)
 {
-	uint32_t ref, cur = NONE, index, s;
+	uint32_t ref, mref, cur = NONE, index, s;
 	struct pg_lease *l;
 	bool dynamic;
 	uint64_t hash;
@@ -657,6 +816,11 @@ int pg_pool_acquire(struct pg_pool *p, const char *id, const char *name, struct 
 	ref = htab_find(&p->by_id, hash, match_lease, p, id);
 	if (ref)
 		cur = addr_index(p, p->slots[ref - 1].lease.addr);
+	/* A MAC is one client's: the FDB has one entry per MAC, so a second
+	 * holder would take the first one's traffic or get none. */
+	mref = htab_find(&p->by_mac, mac_hash(p, mac), match_mac, p, (const char *)mac);
+	if (mref && mref != ref)
+		return -EADDRNOTAVAIL;
 	r = choose(p, hash, name, wish, cur, &index, &dynamic);
 	if (r < 0)
 		return r;
@@ -665,6 +829,8 @@ int pg_pool_acquire(struct pg_pool *p, const char *id, const char *name, struct 
 		if (r < 0)
 			return r;
 	}
+	if ((r = ip_room(p)) < 0 || (r = htab_reserve(&p->by_mac, p->by_mac.count + 1)) < 0)
+		return r;
 
 	/* nothing fails from here on */
 	if (had_previous)
@@ -677,6 +843,15 @@ int pg_pool_acquire(struct pg_pool *p, const char *id, const char *name, struct 
 			bit_clear(p->used, cur);
 			bit_set(p->used, index);
 		}
+		l = &p->slots[s].lease;
+		if (memcmp(l->mac, mac, sizeof(l->mac)) != 0) {
+			htab_remove(&p->by_mac, mac_hash(p, l->mac), s + 1);
+			htab_insert(&p->by_mac, mac_hash(p, mac), s + 1);
+		}
+		if (l->pod_ip.s_addr != pod_ip.s_addr) {
+			ip_add(p, pod_ip);
+			ip_del(p, l->pod_ip);
+		}
 	} else {
 		s = p->free_slot;
 		p->free_slot = p->slots[s].heap_pos;
@@ -686,6 +861,8 @@ int pg_pool_acquire(struct pg_pool *p, const char *id, const char *name, struct 
 		htab_insert(&p->by_id, hash, s + 1);
 		heap_place(p, p->nheap++, s);
 		bit_set(p->used, index);
+		htab_insert(&p->by_mac, mac_hash(p, mac), s + 1);
+		ip_add(p, pod_ip);
 	}
 	l = &p->slots[s].lease;
 	l->addr = index_addr(p, index);
@@ -710,6 +887,17 @@ const struct pg_lease *pg_pool_find(const struct pg_pool *p, const char *id)
 		return NULL;
 	ref = htab_find(&p->by_id, hash_str(p, id), match_lease, p, id);
 	return ref ? &p->slots[ref - 1].lease : NULL;
+}
+
+void pg_pool_touch(struct pg_pool *p, const char *id, uint64_t renewed_ms)
+{
+	uint32_t ref;
+
+	if (!valid_id(id))
+		return;
+	ref = htab_find(&p->by_id, hash_str(p, id), match_lease, p, id);
+	if (ref)
+		p->slots[ref - 1].lease.renewed_ms = renewed_ms;
 }
 
 int pg_pool_renew(struct pg_pool *p, const char *id, uint64_t expires, struct pg_lease *renewed)
@@ -740,6 +928,8 @@ static void end_lease(struct pg_pool *p, uint32_t s, struct pg_lease *ended)
 	bit_clear(p->used, index);
 	remember(p, sl->hash, index);
 	htab_remove(&p->by_id, sl->hash, s + 1);
+	htab_remove(&p->by_mac, mac_hash(p, sl->lease.mac), s + 1);
+	ip_del(p, sl->lease.pod_ip);
 	heap_remove(p, sl->heap_pos);
 	sl->heap_pos = p->free_slot;
 	p->free_slot = s;
@@ -785,16 +975,26 @@ int pg_pool_foreach(const struct pg_pool *p, int (*fn)(const struct pg_lease *, 
 
 /* ---- persistence ---- */
 
+struct save_ctx {
+	FILE *f;
+	uint64_t lease_now, wall_now;
+};
+
 static int write_lease(const struct pg_lease *l, void *arg)
 {
 	char addr[INET_ADDRSTRLEN], pod_ip[INET_ADDRSTRLEN];
-	FILE *f = arg;
+	const struct save_ctx *c = arg;
+	FILE *f = c->f;
+	/* The file holds wall-clock times: the lease clock starts again with
+	 * every process (and every boot). */
+	uint64_t wall = l->expires >= c->lease_now ? c->wall_now + (l->expires - c->lease_now)
+						   : c->wall_now - (c->lease_now - l->expires);
 
 	inet_ntop(AF_INET, &l->addr, addr, sizeof(addr));
 	inet_ntop(AF_INET, &l->pod_ip, pod_ip, sizeof(pod_ip));
 	if (fprintf(f, "%s %s %02x:%02x:%02x:%02x:%02x:%02x %s %" PRIu64 "\n", l->id, addr,
 		    l->mac[0], l->mac[1], l->mac[2], l->mac[3], l->mac[4], l->mac[5], pod_ip,
-		    l->expires) < 0)
+		    wall) < 0)
 		return errno ? -errno : -EIO;
 	return 0;
 }
@@ -827,8 +1027,9 @@ out:
 	return r;
 }
 
-int pg_pool_save(const struct pg_pool *p, const char *path)
+int pg_pool_save(const struct pg_pool *p, const char *path, uint64_t lease_now, uint64_t wall_now)
 {
+	struct save_ctx ctx = {.lease_now = lease_now, .wall_now = wall_now};
 	char *tmp = NULL;
 	FILE *f = NULL;
 	int fd, r;
@@ -850,7 +1051,8 @@ int pg_pool_save(const struct pg_pool *p, const char *path)
 		r = errno ? -errno : -EIO;
 		goto out;
 	}
-	r = pg_pool_foreach(p, write_lease, f);
+	ctx.f = f;
+	r = pg_pool_foreach(p, write_lease, &ctx);
 	if (r < 0)
 		goto out;
 	if (fflush(f) != 0 || fsync(fileno(f)) < 0) {
@@ -904,9 +1106,25 @@ static int parse_u64(const char *text, uint64_t *out)
 	return 0;
 }
 
+struct load_clock {
+	uint64_t lease_now, wall_now;
+	uint32_t max_left;
+};
+
+/* What is left of a lease that ends at wall-clock time wall, on the lease
+ * clock. A wall clock set back while we were away cannot make it outlive a
+ * lease time; one set forward ends it early (its client joins again). */
+static uint64_t from_wall(const struct load_clock *c, uint64_t wall)
+{
+	uint64_t left = wall > c->wall_now ? wall - c->wall_now : 0;
+
+	return c->lease_now + (left < c->max_left ? left : c->max_left);
+}
+
 /* One "id addr mac pod_ip expires\n" line of n bytes into tmp, the pool
  * that checks the file for duplicates. -EBADMSG when malformed. */
-static int load_line(const struct pg_pool *p, struct pg_pool *tmp, char *line, size_t n)
+static int load_line(const struct pg_pool *p, struct pg_pool *tmp, const struct load_clock *clk,
+		     char *line, size_t n)
 {
 	char *field[LEASE_FIELDS], *rest = line;
 	struct pg_lease l;
@@ -930,34 +1148,29 @@ static int load_line(const struct pg_pool *p, struct pg_pool *tmp, char *line, s
 	/* outside the pool: the overlay changed since; the client rejoins */
 	if (leasable_index(p, l.addr, &index) < 0)
 		return 0;
-	r = pg_pool_acquire(tmp, field[0], NULL, l.addr, l.mac, l.pod_ip, l.expires, NULL, NULL,
-			    &dup);
-	if (r == -EADDRINUSE || (r == 0 && dup))
+	r = pg_pool_acquire(tmp, field[0], NULL, l.addr, l.mac, l.pod_ip, from_wall(clk, l.expires),
+			    NULL, NULL, &dup);
+	if (r == -EADDRINUSE || r == -EADDRNOTAVAIL || (r == 0 && dup))
 		return -EBADMSG;
 	return r;
-}
-
-static const char *name_of(const char *id)
-{
-	const char *slash = strrchr(id, '/');
-
-	return slash ? slash + 1 : id;
 }
 
 static int adopt(const struct pg_lease *l, void *arg)
 {
 	struct pg_pool *p = arg;
-	int r = pg_pool_acquire(p, l->id, name_of(l->id), l->addr, l->mac, l->pod_ip, l->expires,
-				NULL, NULL, NULL);
+	int r = pg_pool_acquire(p, l->id, l->id, l->addr, l->mac, l->pod_ip, l->expires, NULL, NULL,
+				NULL);
 
 	/* taken meanwhile or reserved for another name: the client rejoins */
-	if (r == -EADDRINUSE || r == -ERANGE || r == -ENOSPC)
+	if (r == -EADDRINUSE || r == -ERANGE || r == -ENOSPC || r == -EADDRNOTAVAIL)
 		return 0;
 	return r;
 }
 
-int pg_pool_load(struct pg_pool *p, const char *path, unsigned *line)
+int pg_pool_load(struct pg_pool *p, const char *path, uint64_t lease_now, uint64_t wall_now,
+		 uint32_t max_left, unsigned *line)
 {
+	const struct load_clock clk = {lease_now, wall_now, max_left};
 	struct pg_pool *tmp = NULL;
 	char *buf = NULL, *corrupt = NULL;
 	size_t cap = 0;
@@ -990,7 +1203,7 @@ int pg_pool_load(struct pg_pool *p, const char *path, unsigned *line)
 				? 0
 				: -EBADMSG;
 		else
-			r = load_line(p, tmp, buf, (size_t)len);
+			r = load_line(p, tmp, &clk, buf, (size_t)len);
 		if (r < 0)
 			break;
 	}

@@ -3,7 +3,8 @@
 #define PODGW_POOL_H
 
 /* The overlay address pool and its leases. Pure bookkeeping: no kernel,
- * no sockets, no clock (times are passed in, seconds since the epoch). */
+ * no sockets, no clock: times are passed in, in seconds of the lease clock
+ * (gatewayd/leaseclock.h), which no wall-clock step moves. */
 
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -11,6 +12,7 @@
 #include <stdint.h>
 
 #include "common/addr.h"
+#include "common/wire.h" /* PG_NAMESPACE_MAX */
 #include "gatewayd/natconf.h"
 
 #define PG_CLIENT_NAME_MAX 253				 /* a pod name */
@@ -23,6 +25,7 @@ struct pg_lease {
 	struct in_addr pod_ip;	       /* where its VXLAN comes from */
 	uint64_t expires;
 	uint64_t first_expires; /* expires as the lease began: it began a lease time before */
+	uint64_t renewed_ms;	/* last JOIN or RENEW (lease clock, ms): pg_pool_touch() */
 };
 
 struct pg_pool;
@@ -35,17 +38,22 @@ struct pg_pool;
 int pg_pool_new(const struct pg_prefix *net, uint32_t first_dynamic, struct pg_pool **out);
 void pg_pool_free(struct pg_pool *p);
 
-/* Reserves index for clients whose pod name is name (pod-gateway's nat.conf
- * "name index ports"); reserving the same pair again is 0. -EINVAL for a bad
- * name ([A-Za-z0-9._-], 1..PG_CLIENT_NAME_MAX) or an index that cannot be
- * leased, -EEXIST if another name has the index or name has another index.
- * A live lease already on the index keeps it until it ends or its holder
- * joins again (it is then moved if another address is free); until then the
- * reserved client gets -EADDRINUSE. */
+/* Where pod-gateway's bare nat.conf names live: "name" reserves for
+ * "NS/name" ("default" until set). -EINVAL for anything but a namespace. */
+int pg_pool_set_reservation_namespace(struct pg_pool *p, const char *ns);
+
+/* Reserves index for the client "namespace/name", or "NS/name" for a bare
+ * name (pod-gateway's nat.conf "name index ports"); reserving the same pair
+ * again is 0. -EINVAL for a bad name ([A-Za-z0-9._-], 1..PG_CLIENT_NAME_MAX,
+ * after an optional "namespace/") or an index that cannot be leased, -EEXIST if another name has
+ * the index or name has another index. A live lease already on the index keeps it until it ends or
+ * its holder joins again (it is then moved if another address is free); until then the reserved
+ * client gets -EADDRINUSE. */
 int pg_pool_reserve(struct pg_pool *p, const char *name, uint32_t index);
 
 /* Grants or refreshes the lease of id ("namespace/name", [A-Za-z0-9._/-];
- * name, which may be NULL, is used for reservations). The same id keeps its
+ * name, which may be NULL for none, is the identity reservations are looked
+ * up by: id itself, always, but for a pool that only checks a file). The same id keeps its
  * address, and gets its previous one back after expiry or release while
  * nobody else took it (and it is not reserved for another name). A wish
  * (INADDR_ANY: none) is honoured when free, also below first_dynamic; a
@@ -54,7 +62,8 @@ int pg_pool_reserve(struct pg_pool *p, const char *name, uint32_t index);
  * address since reserved for another name moves when acquired again and another
  * address is free. Errors: -EINVAL bad id, -ENOSPC pool exhausted,
  * -EADDRINUSE wish taken (or reserved for another name) or the reserved
- * address held by another id, -ERANGE wish outside the pool or the
+ * address held by another id, -EADDRNOTAVAIL mac is another id's live
+ * lease's, -ERANGE wish outside the pool or the
  * network/gateway/broadcast address, -ENOMEM; on error nothing changes.
  * *granted gets a copy of the lease; when id held a live lease before the
  * call, *had_previous is set and *previous is a copy of it, so the caller
@@ -68,6 +77,13 @@ int pg_pool_acquire(struct pg_pool *p, const char *id, const char *name, struct 
  * and pod IP stay (a reservation changed since applies when it joins
  * again). *renewed (may be NULL) gets a copy. -ENOENT when there is none. */
 int pg_pool_renew(struct pg_pool *p, const char *id, uint64_t expires, struct pg_lease *renewed);
+/* Records when id's live lease was last joined or renewed (in ms); the
+ * pool keeps it and never reads it. */
+void pg_pool_touch(struct pg_pool *p, const char *id, uint64_t renewed_ms);
+/* Live leases held from pod_ip. */
+size_t pg_pool_count_pod_ip(const struct pg_pool *p, struct in_addr pod_ip);
+/* The live lease with this MAC or NULL; valid until the pool next changes. */
+const struct pg_lease *pg_pool_find_mac(const struct pg_pool *p, const uint8_t mac[6]);
 /* The live lease of id or NULL; valid until the pool next changes. */
 const struct pg_lease *pg_pool_find(const struct pg_pool *p, const char *id);
 /* Ends the lease of id; *ended gets a copy. -ENOENT when there is none. */
@@ -86,7 +102,10 @@ int pg_pool_foreach(const struct pg_pool *p, int (*fn)(const struct pg_lease *, 
 
 /* Persistence: a text file replaced atomically (PATH.tmp, fsync, rename,
  * fsync of the directory): a "podgw-leases 1" line, then one
- * "id addr mac pod_ip expires" line per lease. Loading reads the whole file
+ * "id addr mac pod_ip expires" line per lease, expires on the wall clock
+ * (seconds since the epoch): save converts from the lease clock with the two
+ * clocks' now, load converts back, keeping at most max_left seconds (a wall
+ * clock set back cannot stretch a lease) and nothing of what passed. Loading reads the whole file
  * first; a corrupt file (bad header or line, a line without its newline, a
  * duplicate id or address) is renamed to PATH.corrupt and -EBADMSG is
  * returned with *line set, nothing loaded. Otherwise each lease is put back
@@ -95,8 +114,9 @@ int pg_pool_foreach(const struct pg_pool *p, int (*fn)(const struct pg_lease *, 
  * leases outside the pool (the overlay changed) or whose address is now
  * reserved for another name or held by a live lease are dropped: their
  * clients join again. A missing file is 0 with nothing loaded. */
-int pg_pool_save(const struct pg_pool *p, const char *path);
-int pg_pool_load(struct pg_pool *p, const char *path, unsigned *line);
+int pg_pool_save(const struct pg_pool *p, const char *path, uint64_t lease_now, uint64_t wall_now);
+int pg_pool_load(struct pg_pool *p, const char *path, uint64_t lease_now, uint64_t wall_now,
+		 uint32_t max_left, unsigned *line);
 
 /* Replaces every reservation with c's (pod-gateway's nat.conf, see
  * gatewayd/natconf.h), all or nothing: on success the pool owns c and *old

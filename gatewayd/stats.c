@@ -12,6 +12,11 @@ static const char *const reject_names[PG_REJECT_COUNT] = {
     [PG_REJECT_OUTSIDE_POOL] = "outside_pool",
     [PG_REJECT_NO_LEASE] = "no_lease",
     [PG_REJECT_INTERNAL] = "internal",
+    [PG_REJECT_LEASE_HELD] = "lease_held",
+    [PG_REJECT_MAC_TAKEN] = "mac_taken",
+    [PG_REJECT_POD_IP_LEASES] = "pod_ip_leases",
+    [PG_REJECT_RATE] = "rate",
+    [PG_REJECT_POD_IP] = "pod_ip",
 };
 
 static const char *const repair_names[PG_REPAIR_COUNT] = {

@@ -20,6 +20,11 @@ enum pg_reject {
 	PG_REJECT_OUTSIDE_POOL,	  /* the wanted address is outside the pool */
 	PG_REJECT_NO_LEASE,	  /* a renewal or release without a lease of its own */
 	PG_REJECT_INTERNAL,	  /* the kernel refused the admission */
+	PG_REJECT_LEASE_HELD,	  /* a JOIN for a lease renewed lately from another pod IP */
+	PG_REJECT_MAC_TAKEN,	  /* a JOIN with a MAC leased to another client */
+	PG_REJECT_POD_IP_LEASES,  /* the pod IP holds LEASES_PER_POD_IP leases already */
+	PG_REJECT_RATE,		  /* over JOIN_RATE_PER_POD_IP */
+	PG_REJECT_POD_IP,	  /* POD_IP is not the source address */
 	PG_REJECT_COUNT
 };
 
@@ -55,6 +60,9 @@ struct pg_stats {
 	uint64_t releases;
 	uint64_t expiries;
 	uint64_t rejections[PG_REJECT_COUNT];
+	/* Answers to unauthenticated or failed requests not sent: over their
+	 * rate, or longer than the request. */
+	uint64_t answers_suppressed;
 	uint64_t repairs[PG_REPAIR_COUNT];
 	uint64_t start_time; /* seconds since the epoch */
 	uint64_t dns_forwarded;

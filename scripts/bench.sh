@@ -130,7 +130,9 @@ fi
 PROBE_INTERVAL=0.02
 # A /16 overlay: room for the simulated clients.
 OVERLAY=172.16.0.0/16
-GW_ARGS=(--vxlan-ip-network "$OVERLAY")
+# The simulated clients all come from one pod IP (join-flood): no per-pod-IP
+# lease limit or JOIN quota for the benchmark's gateways.
+GW_ARGS=(--vxlan-ip-network "$OVERLAY" --leases-per-pod-ip 0 --join-rate-per-pod-ip 0)
 CL_ARGS=(--vxlan-ip-network "$OVERLAY")
 TARGET=203.0.113.10
 IPERF_PORT=5201

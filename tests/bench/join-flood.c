@@ -108,6 +108,7 @@ struct flood {
 	const struct options *o;
 	const struct pg_key *key; /* NULL: unauthenticated */
 	int fd;
+	struct in_addr pod_ip; /* our source address: every request's POD_IP */
 	struct sim *sims;
 	uint32_t *in_flight; /* client indices */
 	uint32_t n_in_flight;
@@ -385,6 +386,8 @@ static int send_attempt(struct flood *f, struct phase *ph, uint32_t index)
 	req.nonce[3] = (uint8_t)index;
 	snprintf(req.pod_name, sizeof(req.pod_name), "%s", s->name);
 	snprintf(req.pod_namespace, sizeof(req.pod_namespace), "%s", NAMESPACE);
+	req.has_pod_ip = true;
+	req.pod_ip = f->pod_ip;
 	if (ph->type != PG_MSG_RELEASE) {
 		req.has_mac = true;
 		memcpy(req.mac, s->mac, sizeof(req.mac));
@@ -919,6 +922,16 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	f.fd = r;
+	{
+		struct sockaddr_in me;
+		socklen_t len = sizeof(me);
+
+		if (getsockname(f.fd, (struct sockaddr *)&me, &len) < 0) {
+			fprintf(stderr, "join-flood: getsockname: %s\n", strerror(errno));
+			goto out;
+		}
+		f.pod_ip = me.sin_addr;
+	}
 
 	if (!o.no_join)
 		phases[n_phases++] = (struct phase){.name = "join", .type = PG_MSG_JOIN};

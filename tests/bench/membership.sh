@@ -197,7 +197,9 @@ flood() {
 # record in $B_WORK/MODE-REP.json.
 run_once() {
 	local mode=$1 rep=$2 win=$3 pid rss hwm before after stop_rc
-	local -a gw_args=(--lease-time 600 --leases-file "$LEASES" --vxlan-ip-network "$OVERLAY")
+	# join-flood's clients share one pod IP: no per-pod-IP limits here.
+	local -a gw_args=(--lease-time 600 --leases-file "$LEASES" --vxlan-ip-network "$OVERLAY"
+		--leases-per-pod-ip 0 --join-rate-per-pod-ip 0)
 	local -a fl_args=(--window "$win")
 	if [[ $mode == auth ]]; then
 		gw_args+=(--membership-key-file "$KEY")

@@ -40,7 +40,6 @@ static void check_accepted(const struct pg_natconf *c)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const uint8_t mac[6] = {0x02, 0x70, 0x67, 0, 0, 1};
 	const struct in_addr none = {0};
 	struct pg_natconf_error err;
 	struct pg_natconf *c = NULL;
@@ -67,6 +66,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * than addresses, named like short nat.conf names */
 	for (int i = 0; i < 300; i++) {
 		char id[] = {'n', 's', '/', (char)('a' + i % 26), (char)('a' + i / 26), '\0'};
+		/* a MAC is one client's */
+		const uint8_t mac[6] = {0x02, 0x70, 0x67, 0, (uint8_t)(i >> 8), (uint8_t)i};
 
 		r = pg_pool_acquire(p, id, id + 3, none, mac, none, (uint64_t)i, &l, NULL, NULL);
 		if (r < 0 && r != -ENOSPC && r != -EADDRINUSE)

@@ -11,7 +11,8 @@
 #    one line about authentication, and the gateway's kernel state (FDB,
 #    neighbours, peers and clients sets) is unchanged;
 #  - a key file that others may read (0644): gatewayd exits 2 naming
-#    MEMBERSHIP_KEY_FILE and creates nothing.
+#    MEMBERSHIP_KEY_FILE and creates nothing; `gatewayd --check-config` exits 2
+#    with the same line.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -179,6 +180,16 @@ grep -q 'MEMBERSHIP_KEY_FILE' <<<"$out" || errors+=("gatewayd with a 0644 key fi
 if grep -q podgw <<<"$(ip netns exec "$(lab_ns bar)" nft list tables)"; then
 	errors+=("gatewayd with a 0644 key file left an nftables table in bar")
 fi
+# --check-config refuses what a start refuses, with the same line.
+rc=0
+check=$("$GATEWAYD" --check-config --membership-key-file "$open_key" --leases-file "" </dev/null 2>&1 >/dev/null) || rc=$?
+info "gatewayd --check-config with a 0644 key file: exit $rc: $check"
+((rc == 2)) || errors+=("gatewayd --check-config with a 0644 key file exited with $rc, not 2")
+grep -q "MEMBERSHIP_KEY_FILE: '$open_key': accessible to group or others" <<<"$check" ||
+	errors+=("gatewayd --check-config with a 0644 key file does not say why: $check")
+rc=0
+"$GATEWAYD" --check-config --membership-key-file "$key" --leases-file "" </dev/null >/dev/null 2>&1 || rc=$?
+((rc == 0)) || errors+=("gatewayd --check-config with the 0600 key file exited with $rc, not 0")
 
 t_report
-pass "the key admits, a replayed JOIN, another key and no key are refused without a trace, a 0644 key is a configuration error"
+pass "the key admits, a replayed JOIN, another key and no key are refused without a trace, a 0644 key is a configuration error (also for --check-config)"

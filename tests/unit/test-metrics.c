@@ -114,6 +114,8 @@ static void test_render(void)
 	CHECK(has_line(&b, "podgw_expiries_total 1"));
 	CHECK(has_line(&b, "podgw_rejections_total{reason=\"auth\"} 3"));
 	CHECK(has_line(&b, "podgw_rejections_total{reason=\"pool_exhausted\"} 0"));
+	CHECK(has_line(&b, "podgw_rejections_total{reason=\"lease_held\"} 0"));
+	CHECK(has_line(&b, "podgw_membership_answers_suppressed_total 0"));
 	CHECK(has_line(&b, "podgw_pool_size 253"));
 	CHECK(has_line(&b, "podgw_pool_free 251"));
 	CHECK(has_line(&b, "podgw_repairs_total{kind=\"nftables\"} 1"));

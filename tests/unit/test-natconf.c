@@ -154,7 +154,10 @@ static void test_bad(void)
 	    {"a 10 tcp:80,udp:x\n", 1, "port", "udp:x"},
 	    {"# c\na 10\nb 10\n", 3, "index", "10"},
 	    {"a 10\na 11\n", 2, "name", "a"},
-	    {"a/b 10\n", 1, "name", "a/b"},
+	    {"a/b/c 10\n", 1, "name", "a/b/c"},
+	    {"A/b 10\n", 1, "name", "A/b"},
+	    {"/b 10\n", 1, "name", "/b"},
+	    {"a/ 10\n", 1, "name", "a/"},
 	    {"a 10 udp:1 tcp:65535 udp:+5\n", 1, "port", "udp:+5"},
 	    /* an outside port forwarded twice, also to the same client */
 	    {"a 10 tcp:80\nb 11 udp:80\nc 12 tcp:80->8080\n", 3, "port", "tcp:80"},

@@ -49,13 +49,29 @@ static uint32_t idx(struct in_addr a, const char *base)
 	return ntohl(a.s_addr) - ntohl(ip(base).s_addr);
 }
 
+/* A MAC of the id's own: a MAC is one client's. */
+static void mac_of(const char *id, uint8_t mac[6])
+{
+	uint64_t h = 1469598103934665603u;
+
+	for (const char *c = id; *c; c++)
+		h = (h ^ (uint8_t)*c) * 1099511628211u;
+	mac[0] = 0x02;
+	for (int i = 1; i < 6; i++)
+		mac[i] = (uint8_t)(h >> (8 * i));
+}
+
 static int get(struct pg_pool *p, const char *id, const char *name, struct in_addr wish,
 	       uint64_t expires, struct pg_lease *l)
 {
 	struct pg_lease prev;
+	uint8_t mac[6];
 	bool had;
 
-	return pg_pool_acquire(p, id, name, wish, mac_a, ip("10.244.0.5"), expires, l, &prev, &had);
+	mac_of(id, mac);
+	/* reservations are looked up by the whole identity */
+	return pg_pool_acquire(p, id, name ? id : NULL, wish, mac, ip("10.244.0.5"), expires, l,
+			       &prev, &had);
 }
 
 static void test_new(void)
@@ -150,18 +166,40 @@ static void test_reservations(void)
 	bool had;
 	char id[32];
 
-	CHECK(pg_pool_reserve(p, "transmission", 10) == 0);
-	CHECK(pg_pool_reserve(p, "transmission", 10) == 0); /* same pair again */
-	CHECK(pg_pool_reserve(p, "other", 10) == -EEXIST);
-	CHECK(pg_pool_reserve(p, "transmission", 11) == -EEXIST);
+	CHECK(pg_pool_reserve(p, "media/transmission", 10) == 0);
+	CHECK(pg_pool_reserve(p, "media/transmission", 10) == 0); /* same pair again */
+	CHECK(pg_pool_reserve(p, "media/other", 10) == -EEXIST);
+	CHECK(pg_pool_reserve(p, "media/transmission", 11) == -EEXIST);
 	CHECK(pg_pool_reserve(p, "x", 0) == -EINVAL);
 	CHECK(pg_pool_reserve(p, "x", 1) == -EINVAL);
 	CHECK(pg_pool_reserve(p, "x", 255) == -EINVAL);
 	CHECK(pg_pool_reserve(p, "x", 256) == -EINVAL);
 	CHECK(pg_pool_reserve(p, "bad name", 12) == -EINVAL);
 	CHECK(pg_pool_reserve(p, "", 12) == -EINVAL);
-	CHECK(pg_pool_reserve(p, "ns/x", 12) == -EINVAL);
+	CHECK(pg_pool_reserve(p, "ns/x/y", 12) == -EINVAL);
+	CHECK(pg_pool_reserve(p, "NS/x", 12) == -EINVAL);
+	CHECK(pg_pool_reserve(p, "/x", 12) == -EINVAL);
+	CHECK(pg_pool_reserve(p, "ns/", 12) == -EINVAL);
 	CHECK(pg_pool_reserve(p, "dyn", 25) == 0); /* inside the dynamic range */
+	/* a bare name (pod-gateway's) is the reservation namespace's, "default" */
+	CHECK(pg_pool_reserve(p, "plain", 30) == 0);
+	CHECK(pg_pool_reserve(p, "default/plain", 30) == 0); /* the same reservation */
+	CHECK(get(p, "other/plain", "plain", no_wish, 100, &l) == 0);
+	CHECK(idx(l.addr, "172.16.0.0") != 30);
+	CHECK(get(p, "default/plain", "plain", no_wish, 100, &l) == 0);
+	CHECK_STR(fmt(l.addr), "172.16.0.30");
+	CHECK(pg_pool_release(p, "other/plain", NULL) == 0);
+	CHECK(pg_pool_release(p, "default/plain", NULL) == 0);
+	CHECK(pg_pool_set_reservation_namespace(p, "bad/ns") == -EINVAL);
+	CHECK(pg_pool_set_reservation_namespace(p, "") == -EINVAL);
+	CHECK(pg_pool_set_reservation_namespace(p, "media") == 0);
+	CHECK(pg_pool_reserve(p, "plex", 31) == 0);
+	CHECK(get(p, "default/plex", "plex", no_wish, 100, &l) == 0);
+	CHECK(idx(l.addr, "172.16.0.0") != 31);
+	CHECK(get(p, "media/plex", "plex", no_wish, 100, &l) == 0);
+	CHECK_STR(fmt(l.addr), "172.16.0.31");
+	CHECK(pg_pool_release(p, "default/plex", NULL) == 0);
+	CHECK(pg_pool_release(p, "media/plex", NULL) == 0);
 
 	/* the reservation beats a wish */
 	CHECK(get(p, "media/transmission", "transmission", ip("172.16.0.30"), 100, &l) == 0);
@@ -175,13 +213,13 @@ static void test_reservations(void)
 			break;
 		CHECK(idx(l.addr, "172.16.0.0") != 25);
 	}
-	CHECK(pg_pool_count(p) == 1 + 234); /* 235 dynamic minus the reserved 25 */
+	CHECK(pg_pool_count(p) == 1 + 232); /* 235 dynamic minus the reserved 25, 30, 31 */
 	pg_pool_free(p);
 
 	/* a reservation loaded after another id took the address */
 	p = pool("172.16.0.0/24", 20);
 	CHECK(get(p, "a/squatter", "squatter", ip("172.16.0.40"), 100, &l) == 0);
-	CHECK(pg_pool_reserve(p, "owner", 40) == 0);
+	CHECK(pg_pool_reserve(p, "b/owner", 40) == 0);
 	CHECK(get(p, "b/owner", "owner", no_wish, 100, &l) == -EADDRINUSE);
 	CHECK(pg_pool_find(p, "b/owner") == NULL);
 	/* the squatter moves on renewal */
@@ -194,7 +232,7 @@ static void test_reservations(void)
 	CHECK_STR(fmt(l.addr), "172.16.0.40");
 	/* a live lease of the reserved name elsewhere moves to its address */
 	CHECK(get(p, "c/late", "late", ip("172.16.0.50"), 100, &l) == 0);
-	CHECK(pg_pool_reserve(p, "late", 7) == 0);
+	CHECK(pg_pool_reserve(p, "c/late", 7) == 0);
 	CHECK(get(p, "c/late", "late", no_wish, 100, &l) == 0);
 	CHECK_STR(fmt(l.addr), "172.16.0.7");
 	pg_pool_free(p);
@@ -404,6 +442,12 @@ static void write_file(const char *path, const char *text)
 	fclose(f);
 }
 
+/* Both clocks at 0 and no cap: the file's times are the pool's. */
+static int load_same_clock(struct pg_pool *p, const char *path, unsigned *line)
+{
+	return pg_pool_load(p, path, 0, 0, UINT32_MAX, line);
+}
+
 static void test_persistence(void)
 {
 	char dir[PATH_MAX], path[sizeof(dir) + sizeof("/leases")];
@@ -419,7 +463,7 @@ static void test_persistence(void)
 	snprintf(path, sizeof(path), "%s/leases", dir);
 
 	/* missing file: nothing, no error */
-	CHECK(pg_pool_load(p, path, &line) == 0);
+	CHECK(load_same_clock(p, path, &line) == 0);
 	CHECK(pg_pool_count(p) == 0);
 
 	for (int i = 0; i < 50; i++) {
@@ -430,13 +474,13 @@ static void test_persistence(void)
 		CHECK(pg_pool_acquire(p, id, id + 5, i == 7 ? ip("172.16.0.4") : no_wish, mac, pod,
 				      1700000000u + (uint64_t)i, &l, NULL, NULL) == 0);
 	}
-	CHECK(pg_pool_save(p, path) == 0);
+	CHECK(pg_pool_save(p, path, 0, 0) == 0);
 	snprintf(other, sizeof(other), "%s.tmp", path);
 	CHECK(stat(other, &st) < 0 && errno == ENOENT);
 	CHECK(stat(path, &st) == 0 && (st.st_mode & 0077) == 0);
 
 	q = pool("172.16.0.0/24", 20);
-	CHECK(pg_pool_load(q, path, &line) == 0);
+	CHECK(load_same_clock(q, path, &line) == 0);
 	CHECK(pg_pool_count(q) == 50);
 	for (int i = 0; i < 50; i++) {
 		snprintf(id, sizeof(id), "ns-%d/pod.%d_x", i % 3, i);
@@ -456,8 +500,8 @@ static void test_persistence(void)
 	/* a reservation made since moves its client; leases outside a smaller
 	 * overlay are dropped */
 	q = pool("172.16.0.0/27", 2);
-	CHECK(pg_pool_reserve(q, "pod.7_x", 9) == 0);
-	CHECK(pg_pool_load(q, path, &line) == 0);
+	CHECK(pg_pool_reserve(q, "ns-1/pod.7_x", 9) == 0);
+	CHECK(load_same_clock(q, path, &line) == 0);
 	b = pg_pool_find(q, "ns-1/pod.7_x");
 	CHECK(b && idx(b->addr, "172.16.0.0") == 9);
 	CHECK(pg_pool_find(q, "ns-0/pod.30_x") == NULL); /* was .49 */
@@ -501,7 +545,7 @@ static void test_persistence(void)
 		write_file(path, corrupt[i].text);
 		p = pool("172.16.0.0/24", 20);
 		line = 0;
-		r = pg_pool_load(p, path, &line);
+		r = load_same_clock(p, path, &line);
 		if (r != -EBADMSG || line != corrupt[i].line)
 			fprintf(stderr, "corrupt case %zu: %d line %u\n", i, r, line);
 		CHECK(r == -EBADMSG);
@@ -518,11 +562,11 @@ static void test_persistence(void)
 			 "ns/a 172.16.0.20 02:70:67:00:00:01 10.244.0.5 5\n"
 			 "ns/b 172.16.0.3 02:70:67:00:00:02 10.244.0.6 18446744073709551615\n");
 	p = pool("172.16.0.0/24", 20);
-	CHECK(pg_pool_load(p, path, &line) == 0);
+	CHECK(load_same_clock(p, path, &line) == 0);
 	CHECK(pg_pool_count(p) == 2);
 	CHECK(pg_pool_expire_one(p, 10, &l) == 0);
 	CHECK_STR(l.id, "ns/a");
-	CHECK(pg_pool_next_expiry(p) == UINT64_MAX);
+	CHECK(pg_pool_next_expiry(p) == UINT32_MAX); /* at most max_left from now */
 	CHECK(pg_pool_find(p, "ns/b") != NULL);
 	pg_pool_free(p);
 	unlink(path);
@@ -545,7 +589,7 @@ static struct pg_natconf *nat_conf(const char *text)
 static void test_nat_conf(void)
 {
 	struct pg_pool *p = pool("172.16.0.0/24", 20);
-	struct pg_natconf *c = nat_conf("transmission 10 tcp:51413\nplex 11\n"), *old = NULL;
+	struct pg_natconf *c = nat_conf("media/transmission 10 tcp:51413\nplex 11\n"), *old = NULL;
 	struct pg_prefix net16;
 	struct pg_natconf_error e;
 	struct pg_lease l;
@@ -558,7 +602,7 @@ static void test_nat_conf(void)
 	CHECK(get(p, "media/other", "other", ip("172.16.0.11"), 100, &l) == -EADDRINUSE);
 
 	/* transmission moves to 12, plex is gone, other takes 10's neighbour */
-	c = nat_conf("transmission 12\nsquat 10\n");
+	c = nat_conf("media/transmission 12\nx/squat 10\n");
 	CHECK(pg_pool_set_nat_conf(p, c, &old) == 0);
 	CHECK(old != NULL && pg_natconf_find(old, "plex") != NULL);
 	pg_natconf_free(old);
@@ -619,6 +663,8 @@ static void test_whole_16(void)
 struct model {
 	bool live;
 	struct in_addr addr;
+	struct in_addr pod_ip;
+	bool own_mac; /* not c0's */
 	uint64_t expires;
 };
 
@@ -635,6 +681,87 @@ static int check_distinct(const struct pg_lease *l, void *arg)
 	return 0;
 }
 
+/* A MAC is one client's: another id with it is refused, nothing changes;
+ * once the holder is gone it is free. The holder may change its MAC. */
+static void test_mac_unique(void)
+{
+	struct pg_pool *p = pool("172.16.0.0/24", 20);
+	struct in_addr pod1 = ip("10.244.0.5"), pod2 = ip("10.244.0.6");
+	struct pg_lease l;
+
+	CHECK(pg_pool_acquire(p, "ns/victim", "victim", no_wish, mac_a, pod1, 100, &l, NULL,
+			      NULL) == 0);
+	CHECK(pg_pool_acquire(p, "ns/thief", "thief", no_wish, mac_a, pod2, 100, &l, NULL, NULL) ==
+	      -EADDRNOTAVAIL);
+	CHECK(pg_pool_count(p) == 1);
+	CHECK(pg_pool_count_pod_ip(p, pod2) == 0);
+	CHECK(pg_pool_acquire(p, "ns/victim", "victim", no_wish, mac_b, pod1, 100, &l, NULL,
+			      NULL) == 0);
+	CHECK(pg_pool_find_mac(p, mac_a) == NULL);
+	CHECK(pg_pool_acquire(p, "ns/thief", "thief", no_wish, mac_b, pod2, 100, &l, NULL, NULL) ==
+	      -EADDRNOTAVAIL);
+	CHECK(pg_pool_acquire(p, "ns/other", "other", no_wish, mac_a, pod2, 100, &l, NULL, NULL) ==
+	      0);
+	CHECK(pg_pool_count_pod_ip(p, pod1) == 1 && pg_pool_count_pod_ip(p, pod2) == 1);
+	/* moving pod IP moves the count */
+	CHECK(pg_pool_acquire(p, "ns/victim", "victim", no_wish, mac_b, pod2, 100, &l, NULL,
+			      NULL) == 0);
+	CHECK(pg_pool_count_pod_ip(p, pod1) == 0 && pg_pool_count_pod_ip(p, pod2) == 2);
+	CHECK(pg_pool_release(p, "ns/victim", &l) == 0);
+	CHECK(pg_pool_acquire(p, "ns/thief", "thief", no_wish, mac_b, pod2, 100, &l, NULL, NULL) ==
+	      0);
+	pg_pool_free(p);
+}
+
+/* Lease times are on the lease clock (boottime); the file holds wall-clock
+ * times. A wall clock stepped while gatewayd was away moves what is left
+ * by the step, but never beyond one lease time: +120 s ends a lease with
+ * less than that left, -3600 s leaves a lease its lease time, not an hour
+ * more. (While gatewayd runs, no wall clock is read: see leaseclock.h.) */
+static void test_clock_steps(void)
+{
+	enum { LEASE = 30 };
+	char dir[PATH_MAX], path[sizeof(dir) + sizeof("/leases")];
+	const uint64_t wall = 1700000000, boot = 5000; /* lease clock of the first process */
+	struct pg_pool *p = pool("172.16.0.0/24", 20), *q;
+	const struct pg_lease *a;
+	uint8_t mac[6];
+	unsigned line;
+
+	tmpdir(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/leases", dir);
+	mac_of("ns/a", mac);
+	CHECK(pg_pool_acquire(p, "ns/a", "a", no_wish, mac, ip("10.244.0.5"), boot + 20, NULL, NULL,
+			      NULL) == 0);
+	CHECK(pg_pool_save(p, path, boot, wall) == 0);
+
+	/* the next process: its lease clock reads anything (here 7), 5 s passed */
+	q = pool("172.16.0.0/24", 20);
+	CHECK(pg_pool_load(q, path, 7, wall + 5, LEASE, &line) == 0);
+	a = pg_pool_find(q, "ns/a");
+	CHECK(a && a->expires == 7 + 15);
+	pg_pool_free(q);
+
+	/* wall clock +120 s while away: nothing left, it expires at once */
+	q = pool("172.16.0.0/24", 20);
+	CHECK(pg_pool_load(q, path, 7, wall + 120, LEASE, &line) == 0);
+	a = pg_pool_find(q, "ns/a");
+	CHECK(a && a->expires == 7);
+	CHECK(pg_pool_expire_one(q, 7, NULL) == 0);
+	pg_pool_free(q);
+
+	/* wall clock -3600 s: at most a lease time, not an hour */
+	q = pool("172.16.0.0/24", 20);
+	CHECK(pg_pool_load(q, path, 7, wall - 3600, LEASE, &line) == 0);
+	a = pg_pool_find(q, "ns/a");
+	CHECK(a && a->expires == 7 + LEASE);
+	pg_pool_free(q);
+
+	pg_pool_free(p);
+	unlink(path);
+	rmdir(dir);
+}
+
 /* Random acquires, wishes, releases and expiries against a plain model:
  * every lease is found, addresses stay distinct, the heap's minimum is the
  * model's. Small pool, many ids, so the tables see many deletions. */
@@ -648,8 +775,8 @@ static void test_random_model(void)
 	char id[32];
 	bool had;
 
-	CHECK(pg_pool_reserve(p, "c3", 5) == 0);
-	CHECK(pg_pool_reserve(p, "c4", 40) == 0);
+	CHECK(pg_pool_reserve(p, "ns/c3", 5) == 0);
+	CHECK(pg_pool_reserve(p, "ns/c4", 40) == 0);
 	for (int step = 0; step < STEPS; step++) {
 		int k = (int)(rng() % IDS), op = (int)(rng() % 10), r;
 		uint8_t seen[64] = {0};
@@ -663,9 +790,16 @@ static void test_random_model(void)
 			if (op == 0)
 				wish.s_addr =
 				    htonl(ntohl(ip("172.16.0.0").s_addr) + (uint32_t)(rng() % 64));
-			r = pg_pool_acquire(p, id, id + 3, wish, mac_a, ip("10.244.0.5"),
-					    now + 1 + rng() % 50, &l, &prev, &had);
-			CHECK(r == 0 || r == -ENOSPC || r == -EADDRINUSE || r == -ERANGE);
+			struct in_addr pod = {.s_addr = htonl(0x0af40000u + (uint32_t)(rng() % 4))};
+			bool own = rng() % 20 != 0;
+			uint8_t mac[6];
+
+			/* a MAC of its own, sometimes c0's (refused while c0 holds it) */
+			mac_of(own ? id : "ns/c0", mac);
+			r = pg_pool_acquire(p, id, id, wish, mac, pod, now + 1 + rng() % 50, &l,
+					    &prev, &had);
+			CHECK(r == 0 || r == -ENOSPC || r == -EADDRINUSE || r == -ERANGE ||
+			      (r == -EADDRNOTAVAIL && (!own || k == 0)));
 			if (r == 0) {
 				CHECK(had == m[k].live);
 				if (had)
@@ -676,6 +810,8 @@ static void test_random_model(void)
 					CHECK(l.addr.s_addr == m[k].addr.s_addr);
 				m[k].live = true;
 				m[k].addr = l.addr;
+				m[k].pod_ip = pod;
+				m[k].own_mac = own || k == 0;
 				m[k].expires = l.expires;
 			}
 		} else if (op < 8) {
@@ -709,6 +845,28 @@ static void test_random_model(void)
 		}
 		CHECK(pg_pool_count(p) == live);
 		CHECK(pg_pool_next_expiry(p) == min);
+		/* the per-pod-IP counts and the MAC index follow every change */
+		for (uint32_t j = 0; j < 4; j++) {
+			struct in_addr pod = {.s_addr = htonl(0x0af40000u + j)};
+			size_t n = 0;
+
+			for (int i = 0; i < IDS; i++)
+				n += m[i].live && m[i].pod_ip.s_addr == pod.s_addr;
+			CHECK(pg_pool_count_pod_ip(p, pod) == n);
+		}
+		for (int i = 7; i < IDS; i += 7) {
+			const struct pg_lease *f;
+			uint8_t mac[6];
+
+			snprintf(id, sizeof(id), "ns/c%d", i);
+			mac_of(id, mac);
+			f = pg_pool_find_mac(p, mac);
+			if (m[i].live && !m[i].own_mac)
+				continue;
+			CHECK((f != NULL) == m[i].live);
+			if (f)
+				CHECK_STR(f->id, id);
+		}
 		pg_pool_foreach(p, check_distinct, seen);
 		if (check_failures > 20)
 			break;
@@ -767,6 +925,8 @@ int main(void)
 	test_same_address();
 	test_expiry_order();
 	test_persistence();
+	test_mac_unique();
+	test_clock_steps();
 	test_nat_conf();
 	test_random_model();
 	test_whole_16();

@@ -99,6 +99,7 @@ static const struct {
     [PG_TLV_REQUEST_NONCE] = {a_nonce, PG_WIRE_NONCE_LEN},
     [PG_TLV_ERROR] = {BYTES("\x00\x07")},
     [PG_TLV_ERROR_TEXT] = {BYTES("no lease for crawlers/crawler-7d9f-x2")},
+    [PG_TLV_POD_IP] = {BYTES("\x0a\xf4\x00\x0b")},
 };
 
 static void raw_good(struct raw *r, uint16_t tlv)
@@ -121,15 +122,19 @@ static void raw_sized(struct raw *r, uint16_t tlv, size_t len)
 }
 
 #define MAX_FIELDS 5
+#define REQ(...)                                                                                   \
+	{                                                                                          \
+		PG_TLV_POD_NAME, PG_TLV_POD_NAMESPACE, PG_TLV_POD_IP, __VA_ARGS__                  \
+	}
 
 static const struct {
 	uint8_t type;
 	uint16_t required[MAX_FIELDS];
 	uint16_t optional;
 } shapes[] = {
-    {PG_MSG_JOIN, {PG_TLV_POD_NAME, PG_TLV_POD_NAMESPACE, PG_TLV_MAC}, PG_TLV_WANTED_ADDR},
-    {PG_MSG_RENEW, {PG_TLV_POD_NAME, PG_TLV_POD_NAMESPACE, PG_TLV_MAC}, 0},
-    {PG_MSG_RELEASE, {PG_TLV_POD_NAME, PG_TLV_POD_NAMESPACE}, 0},
+    {PG_MSG_JOIN, REQ(PG_TLV_MAC), PG_TLV_WANTED_ADDR},
+    {PG_MSG_RENEW, REQ(PG_TLV_MAC), 0},
+    {PG_MSG_RELEASE, REQ(0), 0},
     {PG_MSG_GRANT,
      {PG_TLV_REQUEST_NONCE, PG_TLV_ADDR, PG_TLV_GATEWAY, PG_TLV_MTU, PG_TLV_LEASE_TIME},
      0},
@@ -174,6 +179,8 @@ static void fill(struct pg_msg *m, uint8_t type, bool optional)
 	case PG_MSG_RELEASE:
 		snprintf(m->pod_name, sizeof(m->pod_name), "crawler-7d9f-x2");
 		snprintf(m->pod_namespace, sizeof(m->pod_namespace), "crawlers");
+		inet_pton(AF_INET, "10.244.0.11", &m->pod_ip);
+		m->has_pod_ip = true;
 		break;
 	case PG_MSG_GRANT:
 		inet_pton(AF_INET, "172.16.0.21", &m->addr);
@@ -214,7 +221,8 @@ static bool same(const struct pg_msg *a, const struct pg_msg *b)
 	       a->mtu == b->mtu && a->lease_time == b->lease_time &&
 	       a->has_request_nonce == b->has_request_nonce &&
 	       !memcmp(a->request_nonce, b->request_nonce, sizeof(a->request_nonce)) &&
-	       a->error == b->error && !strcmp(a->error_text, b->error_text);
+	       a->error == b->error && !strcmp(a->error_text, b->error_text) &&
+	       a->has_pod_ip == b->has_pod_ip && a->pod_ip.s_addr == b->pod_ip.s_addr;
 }
 
 static void test_round_trips(void)
@@ -249,11 +257,17 @@ static void test_round_trips(void)
 static void test_golden(void)
 {
 	static const uint8_t want[] = {
-	    'P',  'G',	'W',  'M',  1,	  1,   0,   1,	 0,   0,    0,	  0,	0x65, 0x53, 0xf1,
-	    0x00, 0xde, 0xad, 0xbe, 0xef, 1,   2,   3,	 4,   5,    6,	  7,	8,    9,    10,
-	    11,	  12,	0,    0x29, 0,	  1,   0,   15,	 'c', 'r',  'a',  'w',	'l',  'e',  'r',
-	    '-',  '7',	'd',  '9',  'f',  '-', 'x', '2', 0,   2,    0,	  8,	'c',  'r',  'a',
-	    'w',  'l',	'e',  'r',  's',  0,   3,   0,	 6,   0x02, 0x42, 0xac, 0x10, 0x00, 0x15,
+	    'P',  'G',	'W',  'M',  2,	  1,	0,   1,	  0,   0,   0,	 0,   0x65, 0x53,
+	    0xf1, 0x00, 0xde, 0xad, 0xbe, 0xef, 1,   2,	  3,   4,   5,	 6,   7,    8,
+	    9,	  10,	11,   12,   0,	  0x31, 0,   1,	  0,   15,  'c', 'r', 'a',  'w',
+	    'l',  'e',	'r',  '-',  '7',  'd',	'9', 'f', '-', 'x', '2', 0,   2,    0,
+	    8,	  'c',	'r',  'a',  'w',  'l',	'e', 'r', 's', 0,   3,	 0,   6,    0x02,
+	    0x42, 0xac, 0x10, 0x00, 0x15, 0,	12,  0,	  4,   10,  244, 0,   11,
+	};
+	static const uint8_t want_tag[PG_WIRE_TAG_LEN] = {
+	    0x5a, 0xed, 0x42, 0x72, 0xee, 0xb0, 0x68, 0x0b, 0x5e, 0x8d, 0xa9,
+	    0xb9, 0x03, 0x93, 0xd6, 0xe9, 0x03, 0x88, 0x75, 0xbb, 0x94, 0x19,
+	    0x62, 0xc5, 0x73, 0x02, 0x80, 0xe2, 0x9b, 0x9f, 0xa6, 0xe8,
 	};
 	uint8_t buf[PG_WIRE_MAX];
 	struct pg_msg m;
@@ -268,6 +282,33 @@ static void test_golden(void)
 	/* The tag is HMAC-SHA-512-256 over everything before it. */
 	CHECK(n > 0 && crypto_auth_hmacsha512256_verify(buf + sizeof(want), buf, sizeof(want),
 							key.bytes) == 0);
+	/* as docs/membership.md prints it */
+	CHECK(n > 0 && memcmp(buf + sizeof(want), want_tag, sizeof(want_tag)) == 0);
+}
+
+/* A version 1 ERROR is what an old gateway answers a version 2 request
+ * with, and what we answer an old client with: both ways it reads. */
+static void test_version1_error(void)
+{
+	uint8_t buf[PG_WIRE_MAX];
+	struct pg_msg m, d;
+	int n;
+
+	fill(&m, PG_MSG_ERROR, true);
+	m.version = PG_WIRE_VERSION_V1;
+	m.error = PG_ERR_UNSUPPORTED_VERSION;
+	n = pg_msg_encode(&m, &key, buf, sizeof(buf));
+	CHECK(n > 0 && buf[4] == 1);
+	CHECK(n > 0 && pg_msg_decode(buf, (size_t)n, &key, &d) == 0);
+	CHECK(same(&m, &d) && d.authenticated);
+	/* a version 1 request is another version */
+	fill(&m, PG_MSG_JOIN, false);
+	n = pg_msg_encode(&m, NULL, buf, sizeof(buf));
+	CHECK(n > 0);
+	buf[4] = 1;
+	CHECK(n > 0 && pg_msg_decode(buf, (size_t)n, NULL, &d) == -EPROTONOSUPPORT);
+	CHECK(d.version == 1 && d.type == PG_MSG_JOIN);
+	CHECK(strcmp(pg_wire_error_str(PG_ERR_LEASE_HELD), "unknown error") != 0);
 }
 
 static void test_init(void)
@@ -466,12 +507,13 @@ static void test_unknown_fields(void)
 	raw_header(&r, PG_WIRE_VERSION, PG_MSG_JOIN, PG_WIRE_FLAG_TAGGED);
 	raw_field(&r, 0, BYTES("zero"));
 	raw_good(&r, PG_TLV_POD_NAME);
-	raw_field(&r, 12, BYTES(""));
-	raw_field(&r, 12, BYTES("again"));
+	raw_field(&r, 13, BYTES(""));
+	raw_field(&r, 13, BYTES("again"));
 	raw_good(&r, PG_TLV_POD_NAMESPACE);
 	raw_field(&r, 0x8000, big, sizeof(big));
 	raw_good(&r, PG_TLV_MAC);
 	raw_field(&r, 0xffff, BYTES("\x01\x02\x03"));
+	raw_good(&r, PG_TLV_POD_IP);
 	raw_finish(&r, &key);
 	CHECK(pg_msg_decode(r.buf, r.len, &key, &m) == 0);
 	CHECK(same(&plain, &m) && m.authenticated);
@@ -496,7 +538,7 @@ static void test_header(void)
 {
 	static const uint8_t types[] = {0, 4, 0x7f, 0x80, 0x82, 0x84, 0xfe};
 	static const uint16_t bad_flags[] = {0x0002, 0x0100, 0x8000, 0xffff};
-	static const uint8_t versions[] = {0, 2, 255};
+	static const uint8_t versions[] = {0, 1, 3, 255};
 	static const uint8_t pad[PG_WIRE_MAX];
 	struct pg_msg m;
 	struct raw r;
@@ -554,7 +596,7 @@ static void test_header(void)
 	/* Another version: answerable, so the header is filled. */
 	for (size_t i = 0; i < ARRAY_SIZE(versions); i++) {
 		raw_header(&r, versions[i], PG_MSG_JOIN, 0x1234);
-		raw_put(&r, "whatever version 2 carries", 26);
+		raw_put(&r, "whatever version 3 carries", 26);
 		CHECK(pg_msg_decode(r.buf, r.len, &key, &m) == -EPROTONOSUPPORT);
 		CHECK(m.version == versions[i] && m.type == PG_MSG_JOIN && m.time == a_time);
 		CHECK(!memcmp(m.nonce, a_nonce, sizeof(a_nonce)) && !m.authenticated);
@@ -646,7 +688,13 @@ static void test_encode_errors(void)
 		change;                                                                            \
 		CHECK(pg_msg_encode(&m, &key, buf, sizeof(buf)) == -EINVAL);                       \
 	} while (0)
-	REFUSED(PG_MSG_JOIN, m.version = 2);
+	REFUSED(PG_MSG_JOIN, m.version = 1); /* version 1: ERROR only */
+	REFUSED(PG_MSG_JOIN, m.version = 3);
+	REFUSED(PG_MSG_JOIN, m.has_pod_ip = false);
+	REFUSED(PG_MSG_JOIN, m.pod_ip.s_addr = 0);
+	REFUSED(PG_MSG_JOIN, m.pod_ip.s_addr = htonl(0xe0000001));
+	REFUSED(PG_MSG_JOIN, m.pod_ip.s_addr = htonl(0xffffffff));
+	REFUSED(PG_MSG_GRANT, m.has_pod_ip = true);
 	REFUSED(PG_MSG_JOIN, m.version = 0);
 	REFUSED(PG_MSG_JOIN, m.type = 0x42);
 	REFUSED(PG_MSG_JOIN, m.has_mac = false);
@@ -909,6 +957,7 @@ int main(void)
 	if (sodium_init() < 0)
 		return 1;
 	test_init();
+	test_version1_error();
 	test_round_trips();
 	test_golden();
 	test_lengths();

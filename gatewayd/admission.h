@@ -4,7 +4,8 @@
 
 /* Kernel-enforced admission: what a lease makes the kernel accept. A lease
  * puts the client's pod IP into the set of peers whose VXLAN datagrams are
- * accepted, its (overlay IP . MAC) pair into the set whose traffic may be
+ * accepted, its (pod IP . MAC) pair into the set binding the inner frames'
+ * source to the datagram's, its (overlay IP . MAC) pair into the set whose traffic may be
  * forwarded, a static FDB entry (MAC -> pod IP) and a permanent neighbour
  * (overlay IP -> MAC) on the vxlan link. Nothing is learned from packets. */
 
@@ -15,8 +16,9 @@
 #include "netlink/nft.h"
 #include "netlink/rtnl.h"
 
-#define PG_SET_PEERS   "peers"
-#define PG_SET_CLIENTS "clients"
+#define PG_SET_PEERS	 "peers"
+#define PG_SET_PEER_MACS "peer_macs" /* pod IP . MAC: what each peer may send as */
+#define PG_SET_CLIENTS	 "clients"
 
 struct pg_admission {
 	struct pg_rtnl *rt;

@@ -682,7 +682,8 @@ int pg_nft_match_mark(struct pg_nft_rule *r, uint32_t mark, bool negate)
 
 /* ct state and ct status are host-order u32 bit sets: (value & bits) != 0
  * matches any of the bits. */
-static int match_ct_bits(struct pg_nft_rule *r, uint32_t key, uint32_t bits, uint32_t known)
+static int match_ct_bits(struct pg_nft_rule *r, uint32_t key, uint32_t bits, uint32_t known,
+			 bool none)
 {
 	const uint32_t zero = 0;
 	struct nftnl_expr *ct;
@@ -699,18 +700,24 @@ static int match_ct_bits(struct pg_nft_rule *r, uint32_t key, uint32_t bits, uin
 	}
 	if ((e = add_expr(r, ct)) < 0 || (e = expr_mask(r, &bits, sizeof(bits))) < 0)
 		return done(r, e);
-	return done(r, expr_cmp(r, NFT_CMP_NEQ, &zero, sizeof(zero)));
+	return done(r, expr_cmp(r, none ? NFT_CMP_EQ : NFT_CMP_NEQ, &zero, sizeof(zero)));
 }
 
 int pg_nft_match_ct_state(struct pg_nft_rule *r, uint32_t states)
 {
 	return match_ct_bits(r, NFT_CT_STATE, states,
-			     PG_CT_INVALID | PG_CT_ESTABLISHED | PG_CT_RELATED | PG_CT_NEW);
+			     PG_CT_INVALID | PG_CT_ESTABLISHED | PG_CT_RELATED | PG_CT_NEW, false);
 }
 
 int pg_nft_match_ct_status(struct pg_nft_rule *r, uint32_t status)
 {
-	return match_ct_bits(r, NFT_CT_STATUS, status, PG_CT_STATUS_SNAT | PG_CT_STATUS_DNAT);
+	return match_ct_bits(r, NFT_CT_STATUS, status, PG_CT_STATUS_SNAT | PG_CT_STATUS_DNAT,
+			     false);
+}
+
+int pg_nft_match_ct_status_none(struct pg_nft_rule *r, uint32_t status)
+{
+	return match_ct_bits(r, NFT_CT_STATUS, status, PG_CT_STATUS_SNAT | PG_CT_STATUS_DNAT, true);
 }
 
 /* Network-header offsets of the source and destination address. */
@@ -876,6 +883,83 @@ int pg_nft_match_saddr_ether_in_set(struct pg_nft_rule *r, const char *set, bool
 	    (e = expr_payload(r, NFT_PAYLOAD_LL_HEADER, 6, key_info[PG_KEY_ETHER].len,
 			      NFT_REG32_00 + round4(key_info[PG_KEY_IPV4].len) / 4)) < 0)
 		return done(r, e);
+	return done(r, expr_lookup(r, s, negate));
+}
+
+static const uint32_t payload_base[] = {
+    [PG_BASE_LL] = NFT_PAYLOAD_LL_HEADER,
+    [PG_BASE_NETWORK] = NFT_PAYLOAD_NETWORK_HEADER,
+    [PG_BASE_TRANSPORT] = NFT_PAYLOAD_TRANSPORT_HEADER,
+};
+
+/* Whether what a field of base means is known by now (see nft.h). */
+static int need_base(struct pg_nft_rule *r, enum pg_nft_base base)
+{
+	const uint16_t ether = ARPHRD_ETHER;
+	enum pg_nft_hook hook = r->t->chains[r->chain].hook;
+	int e;
+
+	switch (base) {
+	case PG_BASE_TRANSPORT:
+		return r->l4proto == -1 ? -EINVAL : 0;
+	case PG_BASE_NETWORK:
+		return r->nfproto == 0 ? -EINVAL : 0;
+	case PG_BASE_LL:
+		if (hook != PG_HOOK_PREROUTING && hook != PG_HOOK_INPUT && hook != PG_HOOK_FORWARD)
+			return -EINVAL;
+		if (r->iiftype_ether)
+			return 0;
+		if ((e = expr_meta(r, NFT_META_IIFTYPE)) < 0 ||
+		    (e = expr_cmp(r, NFT_CMP_EQ, &ether, sizeof(ether))) < 0)
+			return e;
+		r->iiftype_ether = true;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int pg_nft_match_raw(struct pg_nft_rule *r, struct pg_nft_field f, const void *data, size_t len,
+		     bool negate)
+{
+	int e = open_rule(r);
+
+	if (e < 0)
+		return e;
+	if (!data || len == 0 || len > 16 || (unsigned)f.base > PG_BASE_TRANSPORT)
+		return done(r, -EINVAL);
+	if ((e = need_base(r, f.base)) < 0 ||
+	    (e = expr_payload(r, payload_base[f.base], f.offset, (uint32_t)len, NFT_REG_1)) < 0)
+		return done(r, e);
+	return done(r, expr_cmp(r, negate ? NFT_CMP_NEQ : NFT_CMP_EQ, data, (uint32_t)len));
+}
+
+int pg_nft_match_fields_in_set(struct pg_nft_rule *r, const char *set, const struct pg_nft_field *f,
+			       bool negate)
+{
+	const struct set *s;
+	int keys[2], e = open_rule(r);
+	uint32_t reg = NFT_REG32_00;
+
+	if (e < 0)
+		return e;
+	s = find_set(r->t, set);
+	if (!s || !f || s->interval)
+		return done(r, -EINVAL);
+	keys[0] = (int)s->key;
+	keys[1] = s->key2;
+	/* A concatenation's fields sit in consecutive 32-bit registers, each
+	 * padded to 4 bytes (see pg_nft_match_saddr_ether_in_set). */
+	for (int i = 0; i < 2 && keys[i] != -1; i++) {
+		uint32_t len = key_info[keys[i]].len;
+
+		if ((unsigned)f[i].base > PG_BASE_TRANSPORT)
+			return done(r, -EINVAL);
+		if ((e = need_base(r, f[i].base)) < 0 ||
+		    (e = expr_payload(r, payload_base[f[i].base], f[i].offset, len,
+				      i == 0 ? NFT_REG_1 : reg)) < 0)
+			return done(r, e);
+		reg += round4(len) / 4;
+	}
 	return done(r, expr_lookup(r, s, negate));
 }
 

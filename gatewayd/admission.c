@@ -51,6 +51,9 @@ int pg_admission_grant(const struct pg_admission *a, const struct pg_lease *l)
 	if (r == 0)
 		r = pg_nft_set_update(a->nft, NFPROTO_INET, a->table, PG_SET_CLIENTS, true, key,
 				      sizeof(key), 1);
+	if (r == 0)
+		r = pg_nft_set_update(a->nft, NFPROTO_INET, a->table, PG_SET_ARP_SENDERS, true, key,
+				      sizeof(key), 1);
 	/* Counting starts with the lease; a granted address keeps its counts. */
 	if (r == 0)
 		r = pg_nft_set_update(a->nft, NFPROTO_INET, a->table, PG_SET_CLIENT_TX, true,
@@ -82,10 +85,15 @@ int pg_admission_revoke(const struct pg_admission *a, const struct pg_lease *l, 
 	if (r < 0 && r != -ENOENT && r != -ESRCH && !first)
 		first = r;
 	r = client_key(l, key);
-	if (r == 0)
-		r = pg_nft_set_update(a->nft, NFPROTO_INET, a->table, PG_SET_CLIENTS, false, key,
-				      sizeof(key), 1);
-	if (r < 0 && r != -ENOENT && !first)
+	for (int i = 0; r == 0 && i < 2; i++) {
+		int d = pg_nft_set_update(a->nft, NFPROTO_INET, a->table,
+					  i ? PG_SET_ARP_SENDERS : PG_SET_CLIENTS, false, key,
+					  sizeof(key), 1);
+
+		if (d < 0 && d != -ENOENT && !first)
+			first = d;
+	}
+	if (r < 0 && !first)
 		first = r;
 	r = peer_key(l, key);
 	if (r == 0)
@@ -131,6 +139,8 @@ static int add_lease_elems(const struct pg_lease *l, void *arg)
 	if (r == 0)
 		r = pg_nft_table_add_elem(a->t, PG_SET_CLIENTS, key, sizeof(key));
 	if (r == 0)
+		r = pg_nft_table_add_elem(a->t, PG_SET_ARP_SENDERS, key, sizeof(key));
+	if (r == 0)
 		r = pg_nft_table_add_elem_counted(a->t, PG_SET_CLIENT_TX, &l->addr.s_addr, 4,
 						  c ? c->tx_packets : 0, c ? c->tx_bytes : 0);
 	if (r == 0)
@@ -145,8 +155,22 @@ int pg_admission_add_sets(struct pg_nft_table *t, const struct pg_pool *pool,
 	struct elems_arg a = {t, carry};
 	int r = pg_nft_table_add_set(t, PG_SET_PEERS, PG_KEY_IPV4, -1, false);
 
+	/* Keys the rules read from inside the datagram (ruleset.c), for nft
+	 * to list them as it loads them. */
 	if (r == 0)
-		r = pg_nft_table_add_set(t, PG_SET_PEER_MACS, PG_KEY_IPV4, PG_KEY_ETHER, false);
+		r = pg_nft_table_add_set(t, PG_SET_PEER_MACS, PG_KEY_IPV4, PG_KEY_RAW6, false);
+	if (r == 0)
+		r = pg_nft_table_set_typeof(
+		    t, PG_SET_PEER_MACS,
+		    (const struct pg_nft_field[]){{PG_BASE_NETWORK, 12},
+						  {PG_BASE_TRANSPORT, PG_VXLAN_INNER_ETH_SRC}});
+	if (r == 0)
+		r = pg_nft_table_add_set(t, PG_SET_ARP_SENDERS, PG_KEY_RAW4, PG_KEY_RAW6, false);
+	if (r == 0)
+		r = pg_nft_table_set_typeof(
+		    t, PG_SET_ARP_SENDERS,
+		    (const struct pg_nft_field[]){{PG_BASE_TRANSPORT, PG_VXLAN_INNER_ARP_SPA},
+						  {PG_BASE_TRANSPORT, PG_VXLAN_INNER_ARP_SHA}});
 	if (r == 0)
 		r = pg_nft_table_add_set(t, PG_SET_CLIENTS, PG_KEY_IPV4, PG_KEY_ETHER, false);
 	for (int i = 0; r == 0 && i < 2; i++) {

@@ -28,15 +28,10 @@ static void add_antispoof(struct pg_nft_table *t, const char *chain, const struc
 	pg_nft_drop(r);
 }
 
-/* Where a VXLAN datagram's inner frame lies in its UDP datagram: after
- * the UDP and VXLAN headers; then its source MAC, its EtherType, and an
- * ARP packet's sender MAC and IPv4 address (Ethernet/IPv4 ARP: the only
- * kind the kernel reads on an Ethernet link). */
-#define INNER		(8 + 8)
-#define INNER_ETH_SRC	(INNER + 6)
-#define INNER_ETHERTYPE (INNER + 12)
-#define INNER_ARP_SHA	(INNER + 14 + 8)
-#define INNER_ARP_SPA	(INNER_ARP_SHA + 6)
+#define INNER_ETH_SRC	PG_VXLAN_INNER_ETH_SRC
+#define INNER_ETHERTYPE PG_VXLAN_INNER_ETHERTYPE
+#define INNER_ARP_SHA	PG_VXLAN_INNER_ARP_SHA
+#define INNER_ARP_SPA	PG_VXLAN_INNER_ARP_SPA
 
 static const uint8_t ethertype_ipv4[] = {0x08, 0x00}, ethertype_arp[] = {0x08, 0x06};
 
@@ -91,10 +86,10 @@ static void add_vxlan_admission(struct pg_nft_table *t, const struct pg_config *
 	    (struct pg_nft_field[]){{PG_BASE_NETWORK, 12}, {PG_BASE_TRANSPORT, INNER_ARP_SHA}},
 	    true);
 	counted_drop(r);
-	/* udp dport VXLAN_PORT @th,224,16 0x0806 @th,352,32 . @th,304,48 != @clients drop */
+	/* udp dport VXLAN_PORT @th,224,16 0x0806 @th,352,32 . @th,304,48 != @arp_senders drop */
 	r = vxlan_rule(t, cfg);
 	pg_nft_match_raw(r, th_ethertype, ethertype_arp, 2, false);
-	pg_nft_match_fields_in_set(r, PG_SET_CLIENTS,
+	pg_nft_match_fields_in_set(r, PG_SET_ARP_SENDERS,
 				   (struct pg_nft_field[]){{PG_BASE_TRANSPORT, INNER_ARP_SPA},
 							   {PG_BASE_TRANSPORT, INNER_ARP_SHA}},
 				   true);

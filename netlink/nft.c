@@ -25,6 +25,7 @@
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
+#include <libnftnl/udata.h>
 
 /* Largest message we build: headers, a few small attributes (names are
  * shorter than NFT_NAME_MAXLEN) and one nest, whose length is a u16. nftnl
@@ -49,10 +50,8 @@
 static const struct {
 	uint32_t type, len;
 } key_info[] = {
-    [PG_KEY_IPV4] = {7, 4},
-    [PG_KEY_IPV6] = {8, 16},
-    [PG_KEY_ETHER] = {9, 6},
-    [PG_KEY_INET_SERVICE] = {13, 2},
+    [PG_KEY_IPV4] = {7, 4},	     [PG_KEY_IPV6] = {8, 16}, [PG_KEY_ETHER] = {9, 6},
+    [PG_KEY_INET_SERVICE] = {13, 2}, [PG_KEY_RAW4] = {4, 4},  [PG_KEY_RAW6] = {4, 6},
 };
 
 static const uint32_t hooknum[] = {
@@ -88,6 +87,8 @@ struct set {
 	uint64_t *ctr; /* counted sets: packets and bytes of each key to start with */
 	size_t n, cap;
 	bool counter; /* each element carries a counter that lookups update */
+	bool has_typeof;
+	struct pg_nft_field parts[2]; /* with has_typeof: where the key is read */
 };
 
 struct pg_nft_rule {
@@ -354,6 +355,21 @@ int pg_nft_table_set_counter(struct pg_nft_table *t, const char *set)
 	if (!s || s->interval || s->n)
 		return fail(t, -EINVAL);
 	s->counter = true;
+	return 0;
+}
+
+int pg_nft_table_set_typeof(struct pg_nft_table *t, const char *set, const struct pg_nft_field *f)
+{
+	struct set *s;
+
+	if (!t)
+		return -EINVAL;
+	s = find_set(t, set);
+	if (!s || !f || s->key2 == -1 || (unsigned)f[0].base > PG_BASE_TRANSPORT ||
+	    (unsigned)f[1].base > PG_BASE_TRANSPORT)
+		return fail(t, -EINVAL);
+	s->has_typeof = true;
+	memcpy(s->parts, f, sizeof(s->parts));
 	return 0;
 }
 
@@ -1338,6 +1354,59 @@ out:
 	return ret;
 }
 
+/* nft's names in a set's userdata (its typeof): expression kinds, the
+ * payload descriptions of `ip saddr`, and its protocol bases (one more
+ * than the kernel's NFT_PAYLOAD_*_HEADER). As nft 1.0.6 writes them. */
+#define UD_EXPR_CONCAT	13
+#define UD_EXPR_PAYLOAD 7
+#define UD_DESC_IP	12
+#define UD_IP_SADDR	11
+
+/* One key part's typeof: its expression kind and its description. */
+static void typeof_part(struct nftnl_udata_buf *u, int i, enum pg_nft_key key,
+			const struct pg_nft_field *f)
+{
+	struct nftnl_udata *part = nftnl_udata_nest_start(u, (uint8_t)i), *data;
+
+	nftnl_udata_put_u32(u, NFTNL_UDATA_SET_TYPEOF_EXPR, UD_EXPR_PAYLOAD);
+	data = nftnl_udata_nest_start(u, NFTNL_UDATA_SET_TYPEOF_DATA);
+	if (key == PG_KEY_IPV4 && f->base == PG_BASE_NETWORK && f->offset == 12) {
+		nftnl_udata_put_u32(u, 0, UD_DESC_IP);
+		nftnl_udata_put_u32(u, 1, UD_IP_SADDR);
+	} else {
+		nftnl_udata_put_u32(u, 0, 0);
+		nftnl_udata_put_u32(u, 1, 0);
+		nftnl_udata_put_u32(u, 2, payload_base[f->base] + 1);
+		nftnl_udata_put_u32(u, 3, f->offset * 8);
+		nftnl_udata_put_u32(u, 4, key_info[key].len * 8);
+	}
+	nftnl_udata_nest_end(u, data);
+	nftnl_udata_nest_end(u, part);
+}
+
+static int set_typeof(struct nftnl_set *ns, const struct set *s)
+{
+	struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
+	struct nftnl_udata *top, *data;
+	int r = 0;
+
+	if (!u)
+		return -ENOMEM;
+	nftnl_udata_put_u32(u, NFTNL_UDATA_SET_KEYBYTEORDER, 0);
+	top = nftnl_udata_nest_start(u, NFTNL_UDATA_SET_KEY_TYPEOF);
+	nftnl_udata_put_u32(u, NFTNL_UDATA_SET_TYPEOF_EXPR, UD_EXPR_CONCAT);
+	data = nftnl_udata_nest_start(u, NFTNL_UDATA_SET_TYPEOF_DATA);
+	typeof_part(u, 0, s->key, &s->parts[0]);
+	typeof_part(u, 1, (enum pg_nft_key)s->key2, &s->parts[1]);
+	nftnl_udata_nest_end(u, data);
+	nftnl_udata_nest_end(u, top);
+	if (nftnl_set_set_data(ns, NFTNL_SET_USERDATA, nftnl_udata_buf_data(u),
+			       nftnl_udata_buf_len(u)) < 0)
+		r = -ENOMEM;
+	nftnl_udata_buf_free(u);
+	return r;
+}
+
 static int put_set(struct batch *b, const struct pg_nft_table *t, const struct set *s)
 {
 	struct nftnl_set *ns = nftnl_set_alloc();
@@ -1356,6 +1425,8 @@ static int put_set(struct batch *b, const struct pg_nft_table *t, const struct s
 	nftnl_set_set_u32(ns, NFTNL_SET_KEY_TYPE, type);
 	nftnl_set_set_u32(ns, NFTNL_SET_KEY_LEN, s->key_len);
 	nftnl_set_set_u32(ns, NFTNL_SET_ID, s->id);
+	if (s->has_typeof && set_typeof(ns, s) < 0)
+		goto out;
 	if (s->counter) {
 		struct nftnl_expr *c = counter_expr(0, 0);
 

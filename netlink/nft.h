@@ -28,8 +28,17 @@ enum pg_nft_hook {
 
 enum pg_nft_chain_type { PG_CHAIN_FILTER, PG_CHAIN_NAT };
 
-/* Set key types; a set's key is one type or a concatenation of two. */
-enum pg_nft_key { PG_KEY_IPV4, PG_KEY_IPV6, PG_KEY_ETHER, PG_KEY_INET_SERVICE };
+/* Set key types; a set's key is one type or a concatenation of two. The
+ * raw ones are what a raw field (pg_nft_match_fields_in_set) holds: nft's
+ * untyped integer of 4 or 6 bytes (an address, a MAC inside a tunnel). */
+enum pg_nft_key {
+	PG_KEY_IPV4,
+	PG_KEY_IPV6,
+	PG_KEY_ETHER,
+	PG_KEY_INET_SERVICE,
+	PG_KEY_RAW4,
+	PG_KEY_RAW6,
+};
 
 /* ct state bits, as the kernel defines them (NF_CT_STATE_BIT). */
 #define PG_CT_INVALID	  (1u << 0)
@@ -127,6 +136,11 @@ int pg_nft_match_raw(struct pg_nft_rule *r, struct pg_nft_field f, const void *d
  * against ipv4_addr . ether_addr). */
 int pg_nft_match_fields_in_set(struct pg_nft_rule *r, const char *set, const struct pg_nft_field *f,
 			       bool negate);
+/* Tells nft where a concatenated set's key parts are read from (its
+ * `typeof`: an IPv4 part at network offset 12 is `ip saddr`, anything else
+ * a raw field), which nft needs to list raw keys in a form it loads back
+ * (`nft list ruleset > f; nft -f f`). f has one field per key part. */
+int pg_nft_table_set_typeof(struct pg_nft_table *t, const char *set, const struct pg_nft_field *f);
 int pg_nft_counter(struct pg_nft_rule *r);
 int pg_nft_accept(struct pg_nft_rule *r);
 int pg_nft_drop(struct pg_nft_rule *r);

@@ -159,7 +159,7 @@ static void load(const char *text, struct pg_config *cfg)
 			       "set peer_macs 0x1|counter|drop"},                                  \
 	    {"input", VXLAN_IN "transport header + 28|cmp eq reg 1 0x00000608|"                    \
 			       "transport header + 44 => reg 1|transport header + 38 => reg 9|"    \
-			       "set clients 0x1|counter|drop"},                                    \
+			       "set arp_senders 0x1|counter|drop"},                                \
 	    {"input", VXLAN0 "|set clients 0x1|drop"},                                             \
 	    {"input", "iifname|" VXLAN0 "|ct load state|accept"},                                  \
 	    {"input", "iifname|" VXLAN0 "|network header + 16|0x010010ac|0x00000011|"              \

@@ -562,7 +562,7 @@ rules_copy() {
 		ip netns exec "$(lab_ns foo)" nft list table inet podgw_guard
 	} | sed -E -e "s/table inet podgw/table inet copy/" \
 		-e "s/\b10\.244\.0\.11\b/$cip/g" -e "s/\b${paddr//./\\.}\b/172.16.0.20/g" \
-		-e "s/$pmac/02:68:61:6e:64:02/g" -e "s/\b$pmac_hex\b/0x2686166e6402/g" \
+		-e "s/$pmac/02:68:61:6e:64:02/g" -e "s/\b$pmac_hex\b/$(printf '0x%x' $((16#0268616e6402)))/g" \
 		-e "s/\b$paddr_hex\b/0xac100014/g" >"$f"
 	ip netns exec "$(lab_ns hgwr)" nft -f "$f" || {
 		note "could not load podgw's gateway rules into hgwr"

@@ -14,6 +14,7 @@
 #define SET_DNS4     "dns4"
 #define SET_DNS6     "dns6"
 
+#define CHAIN_INPUT   "input"
 #define CHAIN_DNS     "dns"
 #define CHAIN_DNS_OUT "dns_out"
 #define CHAIN_DNS_SRC "dns_src"
@@ -219,6 +220,34 @@ static int add_rules(struct pg_nft_table *t, const char *chain, const struct pg_
 	return err;
 }
 
+/* The tunnel's datagrams come from the gateway's pod IP only: any pod can
+ * send to our VXLAN port, and the vxlan driver would decapsulate what it
+ * sends and the pod would answer it. Until the gateway is known, from
+ * nobody. */
+static int add_input(struct pg_nft_table *t, const struct pg_guard_params *p)
+{
+	struct pg_nft_rule *r;
+	int err = 0;
+
+	step(&err,
+	     pg_nft_table_add_chain(t, CHAIN_INPUT, PG_CHAIN_FILTER, PG_HOOK_INPUT, 0, false));
+	if (p->gateway_pod_ip.family) {
+		/* iifname UNDERLAY ip saddr GATEWAY udp dport VXLAN_PORT accept */
+		r = pg_nft_rule_new(t, CHAIN_INPUT);
+		step(&err, pg_nft_match_iifname(r, p->underlay_if, false));
+		step(&err, pg_nft_match_saddr(r, &p->gateway_pod_ip));
+		step(&err, pg_nft_match_dport(r, IPPROTO_UDP, p->vxlan_port));
+		step(&err, pg_nft_accept(r));
+	}
+	/* iifname UNDERLAY udp dport VXLAN_PORT counter drop */
+	r = pg_nft_rule_new(t, CHAIN_INPUT);
+	step(&err, pg_nft_match_iifname(r, p->underlay_if, false));
+	step(&err, pg_nft_match_dport(r, IPPROTO_UDP, p->vxlan_port));
+	step(&err, pg_nft_counter(r));
+	step(&err, pg_nft_drop(r));
+	return err;
+}
+
 static bool params_ok(const struct pg_guard_params *p)
 {
 	const struct pg_prefix *gw;
@@ -264,6 +293,8 @@ struct pg_nft_table *pg_guard_table(const struct pg_guard_params *p)
 		step(&err, add_list(t, p->dns, SET_DNS4, SET_DNS6));
 	for (size_t i = 0; err == 0 && i < sizeof(chains) / sizeof(chains[0]); i++)
 		step(&err, add_rules(t, chains[i].name, p));
+	if (err == 0)
+		step(&err, add_input(t, p));
 	if (err == 0 && p->dns_to.family) {
 		step(&err, add_dns_redirect(t, &p->dns_to));
 		step(&err, add_dns_source(t, p));

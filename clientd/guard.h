@@ -41,6 +41,8 @@ struct pg_guard_params {
  * gateway_pod_ip is known, UDP to the gateway's pod IP on vxlan_port and
  * control_port; anything else out of it is counted and dropped, IPv6
  * included. Other interfaces (lo, the vxlan link) are not filtered.
+ * An input chain drops VXLAN (UDP vxlan_port) arriving on underlay_if
+ * from anyone but gateway_pod_ip (from anyone while it is not known).
  * With dns_to, a nat output chain sends UDP and TCP port 53, whatever the
  * server, to dns_to (resolv.conf stays as it is) with the source address
  * of vxlan_if (masqueraded), and a postrouting chain

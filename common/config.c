@@ -55,11 +55,17 @@ static const struct pg_setting settings[] = {
      "overlay address to ask for; empty: the gateway assigns one", CL, false, &pg_t_overlay_addr,
      FIELD(client_addr), 0, 0, NULL},
     {"NOT_ROUTED_TO_GATEWAY_CIDRS", NULL, "not-routed-to-gateway-cidrs", "",
-     "CIDRs kept on the pod network (cluster and service ranges)", CL, false, &pg_t_cidr_list,
-     FIELD(not_routed), 0, 0, NULL},
+     "CIDRs kept on the pod network (cluster and service ranges); gatewayd: overlay traffic "
+     "to them is dropped",
+     GW | CL, false, &pg_t_cidr_list, FIELD(not_routed), 0, 0, NULL},
     {"K8S_DNS_IPS", "K8S_DNS_ips", "k8s-dns-ips", "",
-     "cluster DNS addresses kept on the pod network", CL, false, &pg_t_ip_list, FIELD(dns), 0, 0,
-     NULL},
+     "cluster DNS addresses kept on the pod network; gatewayd: overlay traffic to them is "
+     "dropped",
+     GW | CL, false, &pg_t_ip_list, FIELD(dns), 0, 0, NULL},
+    {"GATEWAY_OVERLAY_ALLOW_CIDRS", NULL, "gateway-overlay-allow-cidrs", "",
+     "IPv4 CIDRs overlay clients may reach although the cluster's ranges, the pod network, "
+     "the node or link-local cover them (blank or comma separated)",
+     GW, false, &pg_t_cidr_list, FIELD(overlay_allow), 0, 0, NULL},
     {"GATEWAY_RESOLVE_TIMEOUT", NULL, "gateway-resolve-timeout", "10",
      "seconds to keep resolving the gateway's name", CL, false, &pg_t_number,
      FIELD(resolve_timeout), 1, SECONDS_MAX, NULL},
@@ -214,6 +220,13 @@ static void check(struct pg_settings_loader *ld, unsigned role, void *config)
 				    ld, "DNS_UPSTREAM_SERVERS: '%s': IPv4 addresses only",
 				    pg_prefix_fmt(&cfg->dns_upstream.items[i],
 						  (char[PG_PREFIX_STRLEN]){0}, false));
+	if (role == PG_ROLE_GATEWAY)
+		for (unsigned i = 0; i < cfg->overlay_allow.n; i++)
+			if (cfg->overlay_allow.items[i].family != AF_INET)
+				pg_settings_report(
+				    ld, "GATEWAY_OVERLAY_ALLOW_CIDRS: '%s': IPv4 CIDRs only",
+				    pg_prefix_fmt(&cfg->overlay_allow.items[i],
+						  (char[PG_PREFIX_STRLEN]){0}, true));
 	if (role == PG_ROLE_CLIENT)
 		default_identity(cfg);
 	if (role == PG_ROLE_CLIENT && cfg->client_addr.family) {

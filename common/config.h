@@ -43,6 +43,7 @@ struct pg_config {
 	struct pg_prefix client_addr; /* family 0: not set */
 	struct pg_prefix_list not_routed;
 	struct pg_prefix_list dns;
+	struct pg_prefix_list overlay_allow; /* gatewayd: IPv4 only */
 	uint32_t resolve_timeout;
 	uint32_t check_timeout;
 	uint16_t control_port;

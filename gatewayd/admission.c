@@ -17,6 +17,14 @@ static int client_key(const struct pg_lease *l, uint8_t key[CLIENT_KEY_LEN])
 	return n == CLIENT_KEY_LEN ? 0 : -EINVAL;
 }
 
+static int peer_key(const struct pg_lease *l, uint8_t key[CLIENT_KEY_LEN])
+{
+	long n = pg_nft_key_pack(key, CLIENT_KEY_LEN, PG_KEY_IPV4, &l->pod_ip.s_addr, PG_KEY_ETHER,
+				 l->mac);
+
+	return n == CLIENT_KEY_LEN ? 0 : -EINVAL;
+}
+
 static void lease_prefixes(const struct pg_lease *l, struct pg_prefix *overlay,
 			   struct pg_prefix *pod)
 {
@@ -27,18 +35,24 @@ static void lease_prefixes(const struct pg_lease *l, struct pg_prefix *overlay,
 int pg_admission_grant(const struct pg_admission *a, const struct pg_lease *l)
 {
 	struct pg_prefix overlay, pod;
-	uint8_t key[CLIENT_KEY_LEN];
+	uint8_t key[CLIENT_KEY_LEN], pkey[CLIENT_KEY_LEN];
 	int r;
 
 	lease_prefixes(l, &overlay, &pod);
-	if ((r = client_key(l, key)) < 0)
+	if ((r = client_key(l, key)) < 0 || (r = peer_key(l, pkey)) < 0)
 		return r;
 	/* Sets first: traffic can only flow once the FDB points at the pod,
 	 * and by then the filters already let it through. */
 	r = pg_nft_set_update(a->nft, NFPROTO_INET, a->table, PG_SET_PEERS, true, &l->pod_ip.s_addr,
 			      4, 1);
 	if (r == 0)
+		r = pg_nft_set_update(a->nft, NFPROTO_INET, a->table, PG_SET_PEER_MACS, true, pkey,
+				      sizeof(pkey), 1);
+	if (r == 0)
 		r = pg_nft_set_update(a->nft, NFPROTO_INET, a->table, PG_SET_CLIENTS, true, key,
+				      sizeof(key), 1);
+	if (r == 0)
+		r = pg_nft_set_update(a->nft, NFPROTO_INET, a->table, PG_SET_ARP_SENDERS, true, key,
 				      sizeof(key), 1);
 	/* Counting starts with the lease; a granted address keeps its counts. */
 	if (r == 0)
@@ -47,11 +61,9 @@ int pg_admission_grant(const struct pg_admission *a, const struct pg_lease *l)
 	if (r == 0)
 		r = pg_nft_set_update(a->nft, NFPROTO_INET, a->table, PG_SET_CLIENT_RX, true,
 				      &l->addr.s_addr, 4, 1);
-	if (r == 0) {
+	/* Replaces an entry pointing elsewhere (pg_fdb_add). */
+	if (r == 0)
 		r = pg_fdb_add(a->rt, a->vxlan_ifindex, l->mac, &pod);
-		if (r == -EEXIST)
-			r = 0;
-	}
 	if (r == 0)
 		r = pg_neigh_add(a->rt, a->vxlan_ifindex, &overlay, l->mac);
 	return r;
@@ -73,8 +85,19 @@ int pg_admission_revoke(const struct pg_admission *a, const struct pg_lease *l, 
 	if (r < 0 && r != -ENOENT && r != -ESRCH && !first)
 		first = r;
 	r = client_key(l, key);
+	for (int i = 0; r == 0 && i < 2; i++) {
+		int d = pg_nft_set_update(a->nft, NFPROTO_INET, a->table,
+					  i ? PG_SET_ARP_SENDERS : PG_SET_CLIENTS, false, key,
+					  sizeof(key), 1);
+
+		if (d < 0 && d != -ENOENT && !first)
+			first = d;
+	}
+	if (r < 0 && !first)
+		first = r;
+	r = peer_key(l, key);
 	if (r == 0)
-		r = pg_nft_set_update(a->nft, NFPROTO_INET, a->table, PG_SET_CLIENTS, false, key,
+		r = pg_nft_set_update(a->nft, NFPROTO_INET, a->table, PG_SET_PEER_MACS, false, key,
 				      sizeof(key), 1);
 	if (r < 0 && r != -ENOENT && !first)
 		first = r;
@@ -103,13 +126,20 @@ static int add_lease_elems(const struct pg_lease *l, void *arg)
 {
 	const struct elems_arg *a = arg;
 	const struct pg_traffic_count *c = pg_traffic_find(a->carry, l->addr);
-	uint8_t key[CLIENT_KEY_LEN];
+	uint8_t key[CLIENT_KEY_LEN], pkey[CLIENT_KEY_LEN];
 	int r = client_key(l, key);
 
 	if (r == 0)
+		r = peer_key(l, pkey);
+	if (r == 0)
 		r = pg_nft_table_add_elem(a->t, PG_SET_PEERS, &l->pod_ip.s_addr, 4);
+	/* Two leases of one pod IP: each its own (pod IP . MAC). */
+	if (r == 0)
+		r = pg_nft_table_add_elem(a->t, PG_SET_PEER_MACS, pkey, sizeof(pkey));
 	if (r == 0)
 		r = pg_nft_table_add_elem(a->t, PG_SET_CLIENTS, key, sizeof(key));
+	if (r == 0)
+		r = pg_nft_table_add_elem(a->t, PG_SET_ARP_SENDERS, key, sizeof(key));
 	if (r == 0)
 		r = pg_nft_table_add_elem_counted(a->t, PG_SET_CLIENT_TX, &l->addr.s_addr, 4,
 						  c ? c->tx_packets : 0, c ? c->tx_bytes : 0);
@@ -125,6 +155,22 @@ int pg_admission_add_sets(struct pg_nft_table *t, const struct pg_pool *pool,
 	struct elems_arg a = {t, carry};
 	int r = pg_nft_table_add_set(t, PG_SET_PEERS, PG_KEY_IPV4, -1, false);
 
+	/* Keys the rules read from inside the datagram (ruleset.c), for nft
+	 * to list them as it loads them. */
+	if (r == 0)
+		r = pg_nft_table_add_set(t, PG_SET_PEER_MACS, PG_KEY_IPV4, PG_KEY_RAW6, false);
+	if (r == 0)
+		r = pg_nft_table_set_typeof(
+		    t, PG_SET_PEER_MACS,
+		    (const struct pg_nft_field[]){{PG_BASE_NETWORK, 12},
+						  {PG_BASE_TRANSPORT, PG_VXLAN_INNER_ETH_SRC}});
+	if (r == 0)
+		r = pg_nft_table_add_set(t, PG_SET_ARP_SENDERS, PG_KEY_RAW4, PG_KEY_RAW6, false);
+	if (r == 0)
+		r = pg_nft_table_set_typeof(
+		    t, PG_SET_ARP_SENDERS,
+		    (const struct pg_nft_field[]){{PG_BASE_TRANSPORT, PG_VXLAN_INNER_ARP_SPA},
+						  {PG_BASE_TRANSPORT, PG_VXLAN_INNER_ARP_SHA}});
 	if (r == 0)
 		r = pg_nft_table_add_set(t, PG_SET_CLIENTS, PG_KEY_IPV4, PG_KEY_ETHER, false);
 	for (int i = 0; r == 0 && i < 2; i++) {

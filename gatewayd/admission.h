@@ -4,7 +4,8 @@
 
 /* Kernel-enforced admission: what a lease makes the kernel accept. A lease
  * puts the client's pod IP into the set of peers whose VXLAN datagrams are
- * accepted, its (overlay IP . MAC) pair into the set whose traffic may be
+ * accepted, its (pod IP . MAC) pair into the set binding the inner frames'
+ * source to the datagram's, its (overlay IP . MAC) pair into the set whose traffic may be
  * forwarded, a static FDB entry (MAC -> pod IP) and a permanent neighbour
  * (overlay IP -> MAC) on the vxlan link. Nothing is learned from packets. */
 
@@ -15,8 +16,20 @@
 #include "netlink/nft.h"
 #include "netlink/rtnl.h"
 
-#define PG_SET_PEERS   "peers"
-#define PG_SET_CLIENTS "clients"
+#define PG_SET_PEERS	   "peers"
+#define PG_SET_PEER_MACS   "peer_macs" /* pod IP . MAC: what each peer may send as */
+#define PG_SET_CLIENTS	   "clients"
+#define PG_SET_ARP_SENDERS "arp_senders" /* overlay IP . MAC, as read from ARP inside VXLAN */
+
+/* Where a VXLAN datagram's inner frame lies in its UDP datagram: after
+ * the UDP and VXLAN headers; then its source MAC, its EtherType, and an
+ * ARP packet's sender MAC and IPv4 address (Ethernet/IPv4 ARP: the only
+ * kind the kernel reads on an Ethernet link). Offsets from the UDP header. */
+#define PG_VXLAN_INNER		 (8 + 8)
+#define PG_VXLAN_INNER_ETH_SRC	 (PG_VXLAN_INNER + 6)
+#define PG_VXLAN_INNER_ETHERTYPE (PG_VXLAN_INNER + 12)
+#define PG_VXLAN_INNER_ARP_SHA	 (PG_VXLAN_INNER + 14 + 8)
+#define PG_VXLAN_INNER_ARP_SPA	 (PG_VXLAN_INNER_ARP_SHA + 6)
 
 struct pg_admission {
 	struct pg_rtnl *rt;

@@ -55,6 +55,7 @@ struct pg_gateway {
 	struct pg_dns *dns;
 	struct pg_events *events; /* NULL: no K_SINK */
 	struct pg_link_info underlay;
+	struct pg_prefix_list underlay_nets; /* its networks and router: no overlay traffic there */
 	struct pg_route local_routes[PG_MAX_PREFIXES]; /* ours: removed on exit */
 	size_t n_local_routes;
 	struct pg_traffic *traffic; /* per-client counts, last read */
@@ -81,7 +82,9 @@ int gw_install_tables(struct pg_gateway *gw);
 int gw_replace_table(struct pg_gateway *gw);
 void gw_delete_tables(struct pg_gateway *gw);
 
-/* routes.c: VPN_LOCAL_CIDRS through the underlay's router. */
+/* routes.c: VPN_LOCAL_CIDRS through the underlay's router; the underlay's
+ * IPv4 networks and router, read at start (gw->underlay_nets). */
+void gw_read_underlay_nets(struct pg_gateway *gw);
 int gw_add_local_routes(struct pg_gateway *gw);
 int gw_restore_local_routes(struct pg_gateway *gw);
 void gw_delete_local_routes(struct pg_gateway *gw);

@@ -110,6 +110,7 @@ static int open_all(struct pg_gateway *gw, const struct pg_vxlan *vx, const stru
 static int build_kernel_state(struct pg_gateway *gw, const struct pg_vxlan *vx,
 			      const struct pg_prefix *addr)
 {
+	gw_read_underlay_nets(gw);
 	if (enable_forwarding() < 0 || gw_create_link(gw, vx, addr) < 0 ||
 	    gw_install_tables(gw) < 0 || gw_add_local_routes(gw) < 0)
 		return -1;

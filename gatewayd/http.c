@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gatewayd/loop.h"
@@ -20,11 +21,104 @@
 #define CONN_MEMORY    (32 * 1024) /* request headers and our reply's headers */
 #define LISTEN_BACKLOG 16
 
+/* A connection's request headers must be complete this long after it was
+ * accepted (or after its previous answer): a peer trickling bytes slower
+ * than the idle timeout would otherwise hold its slot for ever. */
+#define HEADER_DEADLINE_MS 2000
+
+/* One accepted connection: when its wait for headers started. */
+struct conn_slot {
+	struct MHD_Connection *conn; /* NULL: free */
+	uint64_t since;		     /* monotonic ms */
+	bool in_request;	     /* headers complete, being answered */
+};
+
 struct pg_http {
 	struct MHD_Daemon *d;
 	pg_http_handler fn;
 	void *arg;
+	struct conn_slot *slots;
+	unsigned nslots;
 };
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static struct conn_slot *slot_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *i =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return i ? i->socket_context : NULL;
+}
+
+static void notify_connection(void *cls, struct MHD_Connection *conn, void **ctx,
+			      enum MHD_ConnectionNotificationCode toe)
+{
+	struct pg_http *h = cls;
+	struct conn_slot *s = *ctx;
+
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (s)
+			s->conn = NULL;
+		*ctx = NULL;
+		return;
+	}
+	/* MHD accepts no more than the connection limit, the slots' number. */
+	for (unsigned i = 0; i < h->nslots; i++) {
+		if (!h->slots[i].conn) {
+			h->slots[i] = (struct conn_slot){conn, now_ms(), false};
+			*ctx = &h->slots[i];
+			return;
+		}
+	}
+}
+
+/* A keep-alive connection waits for its next request's headers anew. */
+static void notify_completed(void *cls, struct MHD_Connection *conn, void **state,
+			     enum MHD_RequestTerminationCode toe)
+{
+	struct conn_slot *s = slot_of(conn);
+
+	(void)cls;
+	(void)state;
+	(void)toe;
+	if (s) {
+		s->since = now_ms();
+		s->in_request = false;
+	}
+}
+
+/* Ends the connections past their header deadline: shut down under
+ * libmicrohttpd, which owns the descriptor and closes the connection when
+ * it reads the end. Returns the ms to the next deadline (-1: none). */
+static int enforce_deadlines(struct pg_http *h)
+{
+	uint64_t now = now_ms(), next = UINT64_MAX;
+
+	for (unsigned i = 0; i < h->nslots; i++) {
+		struct conn_slot *s = &h->slots[i];
+		const union MHD_ConnectionInfo *ci;
+
+		if (!s->conn || s->in_request)
+			continue;
+		if (now < s->since + HEADER_DEADLINE_MS) {
+			if (s->since + HEADER_DEADLINE_MS < next)
+				next = s->since + HEADER_DEADLINE_MS;
+			continue;
+		}
+		ci = MHD_get_connection_info(s->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (ci)
+			shutdown(ci->connect_fd, SHUT_RDWR);
+		s->in_request = true; /* once */
+	}
+	return next == UINT64_MAX ? -1 : (int)(next - now);
+}
 
 static int parse_addr(const char *text, const char *default_addr, struct sockaddr_storage *ss,
 		      socklen_t *len, const char **why)
@@ -170,6 +264,10 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 
 	/* The first call only has the headers; a body is not wanted. */
 	if (*state == NULL) {
+		struct conn_slot *s = slot_of(conn);
+
+		if (s)
+			s->in_request = true;
 		*state = &first;
 		return MHD_YES;
 	}
@@ -206,10 +304,14 @@ int pg_http_open(int fd, unsigned max_conns, unsigned per_ip, unsigned timeout_s
 {
 	struct pg_http *h = calloc(1, sizeof(*h));
 
-	if (!h) {
+	if (h)
+		h->slots = calloc(max_conns, sizeof(*h->slots));
+	if (!h || !h->slots) {
+		free(h);
 		close(fd);
 		return -ENOMEM;
 	}
+	h->nslots = max_conns;
 	h->fn = fn;
 	h->arg = arg;
 	/* No internal thread: MHD_run from our loop. Its epoll descriptor is
@@ -218,9 +320,11 @@ int pg_http_open(int fd, unsigned max_conns, unsigned per_ip, unsigned timeout_s
 	    MHD_USE_EPOLL, 0, NULL, NULL, answer, h, MHD_OPTION_LISTEN_SOCKET, fd,
 	    MHD_OPTION_CONNECTION_LIMIT, max_conns, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
 	    MHD_OPTION_CONNECTION_TIMEOUT, timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-	    (size_t)CONN_MEMORY, MHD_OPTION_END);
+	    (size_t)CONN_MEMORY, MHD_OPTION_NOTIFY_CONNECTION, notify_connection, h,
+	    MHD_OPTION_NOTIFY_COMPLETED, notify_completed, h, MHD_OPTION_END);
 	if (!h->d) {
 		close(fd);
+		free(h->slots);
 		free(h);
 		return -EIO;
 	}
@@ -233,6 +337,7 @@ void pg_http_close(struct pg_http *h)
 	if (!h)
 		return;
 	MHD_stop_daemon(h->d); /* closes the listening socket too */
+	free(h->slots);
 	free(h);
 }
 
@@ -244,14 +349,20 @@ int pg_http_fd(const struct pg_http *h)
 	return i ? i->epoll_fd : -1;
 }
 
+/* libmicrohttpd's own timers (idle connections) and our header deadlines. */
 static int http_tick(void *ctx)
 {
-	const struct pg_http *h = ctx;
+	struct pg_http *h = ctx;
 	MHD_UNSIGNED_LONG_LONG ms;
+	int mhd, ours;
 
-	if (!h || MHD_get_timeout(h->d, &ms) != MHD_YES)
+	if (!h)
 		return -1;
-	return ms > INT_MAX ? INT_MAX : (int)ms;
+	ours = enforce_deadlines(h);
+	mhd = MHD_get_timeout(h->d, &ms) != MHD_YES ? -1 : ms > INT_MAX ? INT_MAX : (int)ms;
+	if (ours < 0 || (mhd >= 0 && mhd < ours))
+		return mhd;
+	return ours;
 }
 
 static void http_poll_fds(void *ctx, struct pollfd *pfd)

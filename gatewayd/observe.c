@@ -15,11 +15,17 @@
 #include "gatewayd/status.h"
 #include "gatewayd/traffic.h"
 
-/* The HTTP endpoints: a scraper, probes and a few curious people; a flood
- * of connections costs at most this many, each idle for at most this long,
- * and never more than one pass of our loop at a time. */
-#define METRICS_MAX_CONNS    32
-#define METRICS_PER_IP_CONNS 16
+/* The HTTP endpoints: a scraper, probes and a few curious people. The
+ * liveness probe must find a free connection whoever else is connected:
+ * one peer address holds at most METRICS_PER_IP_CONNS, each for at most
+ * 2 s before its headers are complete (gatewayd/http.c) and idle for at
+ * most METRICS_IDLE_S, so it takes METRICS_MAX_CONNS / METRICS_PER_IP_CONNS
+ * peers at once to fill them. Overlay clients are not among the peers:
+ * the table drops whatever they send to the gateway but DNS and pings
+ * (gatewayd/ruleset.c); on Kubernetes the NetworkPolicy admits only the
+ * monitoring namespaces (and the node) to the port. */
+#define METRICS_MAX_CONNS    64
+#define METRICS_PER_IP_CONNS 4
 #define METRICS_IDLE_S	     5
 #define STATUS_MAX_CONNS     8
 

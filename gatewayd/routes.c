@@ -4,6 +4,8 @@
  * 0/1 and 128/1 routes do not take them. A route someone else already
  * made is left alone; ours are removed on exit. */
 #include <errno.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -22,6 +24,52 @@ static const struct pg_route *underlay_default(struct pg_gateway *gw, struct pg_
 		if (defaults[i].oif == gw->underlay.ifindex && defaults[i].gw.family == AF_INET)
 			return &defaults[i];
 	return NULL;
+}
+
+static void push_net(struct pg_gateway *gw, const struct pg_prefix *p)
+{
+	if (gw->underlay_nets.n < PG_MAX_PREFIXES)
+		gw->underlay_nets.items[gw->underlay_nets.n++] = *p;
+}
+
+/* The pod network as this pod sees it (its addresses' networks) and its
+ * router, which is the node or the node's way into everything: none of it
+ * is the internet the overlay is for. A failure to read leaves the list
+ * shorter, never the gateway down: the settings' ranges still hold. */
+void gw_read_underlay_nets(struct pg_gateway *gw)
+{
+	struct pg_route defaults[MAX_DEFAULTS];
+	const struct pg_route *via;
+	struct ifaddrs *ifs, *i;
+	int r;
+
+	gw->underlay_nets.n = 0;
+	if (getifaddrs(&ifs) == 0) {
+		for (i = ifs; i; i = i->ifa_next) {
+			const struct sockaddr_in *a = (const struct sockaddr_in *)i->ifa_addr;
+			const struct sockaddr_in *m = (const struct sockaddr_in *)i->ifa_netmask;
+			struct pg_prefix p;
+			struct in_addr net;
+
+			if (!a || !m || a->sin_family != AF_INET ||
+			    strcmp(i->ifa_name, gw->cfg->underlay_if) != 0)
+				continue;
+			net.s_addr = a->sin_addr.s_addr & m->sin_addr.s_addr;
+			pg_prefix_from_v4(&p, net, (uint8_t)__builtin_popcount(m->sin_addr.s_addr));
+			push_net(gw, &p);
+		}
+		freeifaddrs(ifs);
+	} else {
+		pg_warn("reading %s's addresses: %s; its network is not kept from the overlay",
+			gw->cfg->underlay_if, strerror(errno));
+	}
+	via = underlay_default(gw, defaults, &r);
+	if (via) {
+		struct pg_prefix p = via->gw;
+
+		p.len = 32;
+		push_net(gw, &p);
+	}
 }
 
 int gw_add_local_routes(struct pg_gateway *gw)

@@ -7,7 +7,9 @@
 #include <stdbool.h>
 
 #include "gatewayd/admission.h"
+#include "gatewayd/dns.h"
 #include "gatewayd/egress.h"
+#include "gatewayd/reach.h"
 
 #define PRIO_DSTNAT (-100) /* as nft's "dstnat" */
 
@@ -26,20 +28,121 @@ static void add_antispoof(struct pg_nft_table *t, const char *chain, const struc
 	pg_nft_drop(r);
 }
 
-/* input: VXLAN datagrams only from the pod IPs of live leases, so a pod
- * that builds its own tunnel toward us is not even decapsulated. */
-static void add_input(struct pg_nft_table *t, const struct pg_config *cfg)
-{
-	struct pg_nft_rule *r;
+#define INNER_ETH_SRC	PG_VXLAN_INNER_ETH_SRC
+#define INNER_ETHERTYPE PG_VXLAN_INNER_ETHERTYPE
+#define INNER_ARP_SHA	PG_VXLAN_INNER_ARP_SHA
+#define INNER_ARP_SPA	PG_VXLAN_INNER_ARP_SPA
 
-	pg_nft_table_add_chain(t, "input", PG_CHAIN_FILTER, PG_HOOK_INPUT, 0, false);
-	/* udp dport VXLAN_PORT ip saddr != @peers counter drop */
-	r = pg_nft_rule_new(t, "input");
+static const uint8_t ethertype_ipv4[] = {0x08, 0x00}, ethertype_arp[] = {0x08, 0x06};
+
+/* udp dport VXLAN_PORT: the start of every rule about encapsulated packets. */
+static struct pg_nft_rule *vxlan_rule(struct pg_nft_table *t, const struct pg_config *cfg)
+{
+	struct pg_nft_rule *r = pg_nft_rule_new(t, "input");
+
+	pg_nft_match_nfproto(r, NFPROTO_IPV4);
 	pg_nft_match_dport(r, IPPROTO_UDP, cfg->vxlan_port);
-	pg_nft_match_saddr_in_set(r, AF_INET, PG_SET_PEERS, true);
+	return r;
+}
+
+static void counted_drop(struct pg_nft_rule *r)
+{
 	pg_nft_counter(r);
 	pg_nft_drop(r);
+}
+
+/* The encapsulated packet, before the vxlan driver sees it: it must come
+ * from the pod IP of a live lease, and its inner frame from a MAC leased
+ * to that same pod IP (another lease's MAC would make the gateway answer
+ * the other client); only IPv4 and ARP are carried, and an ARP packet's
+ * sender must be the leased (address, MAC) pair of that pod too, or it
+ * could teach the gateway's neighbour table anything. */
+static void add_vxlan_admission(struct pg_nft_table *t, const struct pg_config *cfg)
+{
+	const struct pg_nft_field th_ethertype = {PG_BASE_TRANSPORT, INNER_ETHERTYPE};
+	struct pg_nft_rule *r;
+
+	/* udp dport VXLAN_PORT ip saddr != @peers counter drop */
+	r = vxlan_rule(t, cfg);
+	pg_nft_match_saddr_in_set(r, AF_INET, PG_SET_PEERS, true);
+	counted_drop(r);
+	/* udp dport VXLAN_PORT ip saddr . @th,176,48 != @peer_macs counter drop */
+	r = vxlan_rule(t, cfg);
+	pg_nft_match_fields_in_set(
+	    r, PG_SET_PEER_MACS,
+	    (struct pg_nft_field[]){{PG_BASE_NETWORK, 12}, {PG_BASE_TRANSPORT, INNER_ETH_SRC}},
+	    true);
+	counted_drop(r);
+	/* udp dport VXLAN_PORT @th,224,16 != 0x0800 @th,224,16 != 0x0806 counter drop */
+	r = vxlan_rule(t, cfg);
+	pg_nft_match_raw(r, th_ethertype, ethertype_ipv4, 2, true);
+	pg_nft_match_raw(r, th_ethertype, ethertype_arp, 2, true);
+	counted_drop(r);
+	/* udp dport VXLAN_PORT @th,224,16 0x0806 ip saddr . @th,304,48 != @peer_macs drop */
+	r = vxlan_rule(t, cfg);
+	pg_nft_match_raw(r, th_ethertype, ethertype_arp, 2, false);
+	pg_nft_match_fields_in_set(
+	    r, PG_SET_PEER_MACS,
+	    (struct pg_nft_field[]){{PG_BASE_NETWORK, 12}, {PG_BASE_TRANSPORT, INNER_ARP_SHA}},
+	    true);
+	counted_drop(r);
+	/* udp dport VXLAN_PORT @th,224,16 0x0806 @th,352,32 . @th,304,48 != @arp_senders drop */
+	r = vxlan_rule(t, cfg);
+	pg_nft_match_raw(r, th_ethertype, ethertype_arp, 2, false);
+	pg_nft_match_fields_in_set(r, PG_SET_ARP_SENDERS,
+				   (struct pg_nft_field[]){{PG_BASE_TRANSPORT, INNER_ARP_SPA},
+							   {PG_BASE_TRANSPORT, INNER_ARP_SHA}},
+				   true);
+	counted_drop(r);
+}
+
+/* What clients may ask of the gateway itself over the overlay: DNS (the
+ * forwarder's port, where port 53 was redirected), echo requests to the
+ * overlay address (clientd's check) and what belongs to connections the
+ * gateway opened. Nothing else: not the pod IP's listeners (metrics,
+ * membership), which a crawler could reach through the tunnel by binding
+ * its socket to the vxlan link. */
+static void add_overlay_input(struct pg_nft_table *t, const struct pg_config *cfg)
+{
+	static const uint8_t echo_request = 8;
+	struct pg_prefix self;
+	struct pg_nft_rule *r;
+
+	pg_prefix_host(&cfg->overlay, 1, &self);
+	self.len = 32;
+	/* iifname vxlan0 ct state established,related accept */
+	r = pg_nft_rule_new(t, "input");
+	pg_nft_match_iifname(r, cfg->vxlan_if, false);
+	pg_nft_match_ct_state(r, PG_CT_ESTABLISHED | PG_CT_RELATED);
+	pg_nft_accept(r);
+	if (cfg->dns_forwarder) {
+		/* iifname vxlan0 ip daddr SELF udp dport 10053 accept */
+		r = pg_nft_rule_new(t, "input");
+		pg_nft_match_iifname(r, cfg->vxlan_if, false);
+		pg_nft_match_daddr(r, &self);
+		pg_nft_match_dport(r, IPPROTO_UDP, PG_DNS_FORWARDER_PORT);
+		pg_nft_accept(r);
+	}
+	/* iifname vxlan0 ip daddr SELF icmp type echo-request accept */
+	r = pg_nft_rule_new(t, "input");
+	pg_nft_match_iifname(r, cfg->vxlan_if, false);
+	pg_nft_match_daddr(r, &self);
+	pg_nft_match_l4proto(r, IPPROTO_ICMP);
+	pg_nft_match_raw(r, (struct pg_nft_field){PG_BASE_TRANSPORT, 0}, &echo_request, 1, false);
+	pg_nft_accept(r);
+	/* iifname vxlan0 counter drop */
+	r = pg_nft_rule_new(t, "input");
+	pg_nft_match_iifname(r, cfg->vxlan_if, false);
+	counted_drop(r);
+}
+
+/* input: the tunnel's datagrams, then what arrives through it. */
+static void add_input(struct pg_nft_table *t, const struct pg_config *cfg)
+{
+	pg_nft_table_add_chain(t, "input", PG_CHAIN_FILTER, PG_HOOK_INPUT, 0, false);
+	add_vxlan_admission(t, cfg);
 	add_antispoof(t, "input", cfg);
+	add_overlay_input(t, cfg);
 }
 
 static size_t forwards_of(const struct pg_pool *pool, const struct pg_forward **f)
@@ -135,6 +238,7 @@ static void add_forward(struct pg_nft_table *t, const struct pg_config *cfg,
 	pg_nft_table_add_chain(t, "forward", PG_CHAIN_FILTER, PG_HOOK_FORWARD, 0, false);
 	pg_egress_mss_clamp(t, "forward", cfg);
 	add_antispoof(t, "forward", cfg);
+	pg_reach_forward(t, "forward", cfg);
 	add_traffic_counts(t, cfg);
 	pg_egress_forward(t, "forward", cfg);
 	/* oifname vxlan0 ct state established,related counter accept */
@@ -150,12 +254,13 @@ static void add_forward(struct pg_nft_table *t, const struct pg_config *cfg,
 
 struct pg_nft_table *pg_gateway_ruleset(const struct pg_config *cfg, const struct pg_pool *pool)
 {
-	return pg_gateway_ruleset_counted(cfg, pool, NULL);
+	return pg_gateway_ruleset_counted(cfg, pool, NULL, NULL);
 }
 
 struct pg_nft_table *pg_gateway_ruleset_counted(const struct pg_config *cfg,
 						const struct pg_pool *pool,
-						const struct pg_traffic *carry)
+						const struct pg_traffic *carry,
+						const struct pg_prefix_list *underlay)
 {
 	struct pg_nft_table *t = pg_nft_table_new(NFPROTO_INET, PG_GATEWAY_TABLE);
 
@@ -163,6 +268,7 @@ struct pg_nft_table *pg_gateway_ruleset_counted(const struct pg_config *cfg,
 		return NULL;
 	pg_admission_add_sets(t, pool, carry);
 	pg_egress_add_sets(t, cfg);
+	pg_reach_add_sets(t, cfg, underlay);
 	add_input(t, cfg);
 	add_forward(t, cfg, pool);
 	add_port_forwards(t, cfg, pool);

@@ -20,10 +20,13 @@
  * may be NULL: empty sets, no forwards). */
 struct pg_nft_table *pg_gateway_ruleset(const struct pg_config *cfg, const struct pg_pool *pool);
 /* The same, with each client's traffic counts starting where carry (may be
- * NULL) last read them: a replaced table carries them on. */
+ * NULL) last read them (a replaced table carries them on), and the pod's
+ * underlay networks and router (may be NULL) among the destinations
+ * overlay traffic may not reach (gatewayd/reach.h). */
 struct pg_nft_table *pg_gateway_ruleset_counted(const struct pg_config *cfg,
 						const struct pg_pool *pool,
-						const struct pg_traffic *carry);
+						const struct pg_traffic *carry,
+						const struct pg_prefix_list *underlay);
 /* Drops overlay-sourced packets that reach the egress un-NATed. */
 struct pg_nft_table *pg_gateway_guard(const struct pg_config *cfg);
 

@@ -40,8 +40,9 @@ static int commit(struct pg_gateway *gw, struct pg_nft_table *t, const char *nam
 int gw_replace_table(struct pg_gateway *gw)
 {
 	pg_traffic_read(gw->traffic, gw->nft, PG_GATEWAY_TABLE);
-	return commit(gw, pg_gateway_ruleset_counted(gw->cfg, gw->pool, gw->traffic),
-		      PG_GATEWAY_TABLE);
+	return commit(
+	    gw, pg_gateway_ruleset_counted(gw->cfg, gw->pool, gw->traffic, &gw->underlay_nets),
+	    PG_GATEWAY_TABLE);
 }
 
 /* The guard first, so that no moment has forwarding without it. */

@@ -25,6 +25,7 @@
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
+#include <libnftnl/udata.h>
 
 /* Largest message we build: headers, a few small attributes (names are
  * shorter than NFT_NAME_MAXLEN) and one nest, whose length is a u16. nftnl
@@ -49,10 +50,8 @@
 static const struct {
 	uint32_t type, len;
 } key_info[] = {
-    [PG_KEY_IPV4] = {7, 4},
-    [PG_KEY_IPV6] = {8, 16},
-    [PG_KEY_ETHER] = {9, 6},
-    [PG_KEY_INET_SERVICE] = {13, 2},
+    [PG_KEY_IPV4] = {7, 4},	     [PG_KEY_IPV6] = {8, 16}, [PG_KEY_ETHER] = {9, 6},
+    [PG_KEY_INET_SERVICE] = {13, 2}, [PG_KEY_RAW4] = {4, 4},  [PG_KEY_RAW6] = {4, 6},
 };
 
 static const uint32_t hooknum[] = {
@@ -88,6 +87,8 @@ struct set {
 	uint64_t *ctr; /* counted sets: packets and bytes of each key to start with */
 	size_t n, cap;
 	bool counter; /* each element carries a counter that lookups update */
+	bool has_typeof;
+	struct pg_nft_field parts[2]; /* with has_typeof: where the key is read */
 };
 
 struct pg_nft_rule {
@@ -354,6 +355,21 @@ int pg_nft_table_set_counter(struct pg_nft_table *t, const char *set)
 	if (!s || s->interval || s->n)
 		return fail(t, -EINVAL);
 	s->counter = true;
+	return 0;
+}
+
+int pg_nft_table_set_typeof(struct pg_nft_table *t, const char *set, const struct pg_nft_field *f)
+{
+	struct set *s;
+
+	if (!t)
+		return -EINVAL;
+	s = find_set(t, set);
+	if (!s || !f || s->key2 == -1 || (unsigned)f[0].base > PG_BASE_TRANSPORT ||
+	    (unsigned)f[1].base > PG_BASE_TRANSPORT)
+		return fail(t, -EINVAL);
+	s->has_typeof = true;
+	memcpy(s->parts, f, sizeof(s->parts));
 	return 0;
 }
 
@@ -682,7 +698,8 @@ int pg_nft_match_mark(struct pg_nft_rule *r, uint32_t mark, bool negate)
 
 /* ct state and ct status are host-order u32 bit sets: (value & bits) != 0
  * matches any of the bits. */
-static int match_ct_bits(struct pg_nft_rule *r, uint32_t key, uint32_t bits, uint32_t known)
+static int match_ct_bits(struct pg_nft_rule *r, uint32_t key, uint32_t bits, uint32_t known,
+			 bool none)
 {
 	const uint32_t zero = 0;
 	struct nftnl_expr *ct;
@@ -699,18 +716,24 @@ static int match_ct_bits(struct pg_nft_rule *r, uint32_t key, uint32_t bits, uin
 	}
 	if ((e = add_expr(r, ct)) < 0 || (e = expr_mask(r, &bits, sizeof(bits))) < 0)
 		return done(r, e);
-	return done(r, expr_cmp(r, NFT_CMP_NEQ, &zero, sizeof(zero)));
+	return done(r, expr_cmp(r, none ? NFT_CMP_EQ : NFT_CMP_NEQ, &zero, sizeof(zero)));
 }
 
 int pg_nft_match_ct_state(struct pg_nft_rule *r, uint32_t states)
 {
 	return match_ct_bits(r, NFT_CT_STATE, states,
-			     PG_CT_INVALID | PG_CT_ESTABLISHED | PG_CT_RELATED | PG_CT_NEW);
+			     PG_CT_INVALID | PG_CT_ESTABLISHED | PG_CT_RELATED | PG_CT_NEW, false);
 }
 
 int pg_nft_match_ct_status(struct pg_nft_rule *r, uint32_t status)
 {
-	return match_ct_bits(r, NFT_CT_STATUS, status, PG_CT_STATUS_SNAT | PG_CT_STATUS_DNAT);
+	return match_ct_bits(r, NFT_CT_STATUS, status, PG_CT_STATUS_SNAT | PG_CT_STATUS_DNAT,
+			     false);
+}
+
+int pg_nft_match_ct_status_none(struct pg_nft_rule *r, uint32_t status)
+{
+	return match_ct_bits(r, NFT_CT_STATUS, status, PG_CT_STATUS_SNAT | PG_CT_STATUS_DNAT, true);
 }
 
 /* Network-header offsets of the source and destination address. */
@@ -876,6 +899,83 @@ int pg_nft_match_saddr_ether_in_set(struct pg_nft_rule *r, const char *set, bool
 	    (e = expr_payload(r, NFT_PAYLOAD_LL_HEADER, 6, key_info[PG_KEY_ETHER].len,
 			      NFT_REG32_00 + round4(key_info[PG_KEY_IPV4].len) / 4)) < 0)
 		return done(r, e);
+	return done(r, expr_lookup(r, s, negate));
+}
+
+static const uint32_t payload_base[] = {
+    [PG_BASE_LL] = NFT_PAYLOAD_LL_HEADER,
+    [PG_BASE_NETWORK] = NFT_PAYLOAD_NETWORK_HEADER,
+    [PG_BASE_TRANSPORT] = NFT_PAYLOAD_TRANSPORT_HEADER,
+};
+
+/* Whether what a field of base means is known by now (see nft.h). */
+static int need_base(struct pg_nft_rule *r, enum pg_nft_base base)
+{
+	const uint16_t ether = ARPHRD_ETHER;
+	enum pg_nft_hook hook = r->t->chains[r->chain].hook;
+	int e;
+
+	switch (base) {
+	case PG_BASE_TRANSPORT:
+		return r->l4proto == -1 ? -EINVAL : 0;
+	case PG_BASE_NETWORK:
+		return r->nfproto == 0 ? -EINVAL : 0;
+	case PG_BASE_LL:
+		if (hook != PG_HOOK_PREROUTING && hook != PG_HOOK_INPUT && hook != PG_HOOK_FORWARD)
+			return -EINVAL;
+		if (r->iiftype_ether)
+			return 0;
+		if ((e = expr_meta(r, NFT_META_IIFTYPE)) < 0 ||
+		    (e = expr_cmp(r, NFT_CMP_EQ, &ether, sizeof(ether))) < 0)
+			return e;
+		r->iiftype_ether = true;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int pg_nft_match_raw(struct pg_nft_rule *r, struct pg_nft_field f, const void *data, size_t len,
+		     bool negate)
+{
+	int e = open_rule(r);
+
+	if (e < 0)
+		return e;
+	if (!data || len == 0 || len > 16 || (unsigned)f.base > PG_BASE_TRANSPORT)
+		return done(r, -EINVAL);
+	if ((e = need_base(r, f.base)) < 0 ||
+	    (e = expr_payload(r, payload_base[f.base], f.offset, (uint32_t)len, NFT_REG_1)) < 0)
+		return done(r, e);
+	return done(r, expr_cmp(r, negate ? NFT_CMP_NEQ : NFT_CMP_EQ, data, (uint32_t)len));
+}
+
+int pg_nft_match_fields_in_set(struct pg_nft_rule *r, const char *set, const struct pg_nft_field *f,
+			       bool negate)
+{
+	const struct set *s;
+	int keys[2], e = open_rule(r);
+	uint32_t reg = NFT_REG32_00;
+
+	if (e < 0)
+		return e;
+	s = find_set(r->t, set);
+	if (!s || !f || s->interval)
+		return done(r, -EINVAL);
+	keys[0] = (int)s->key;
+	keys[1] = s->key2;
+	/* A concatenation's fields sit in consecutive 32-bit registers, each
+	 * padded to 4 bytes (see pg_nft_match_saddr_ether_in_set). */
+	for (int i = 0; i < 2 && keys[i] != -1; i++) {
+		uint32_t len = key_info[keys[i]].len;
+
+		if ((unsigned)f[i].base > PG_BASE_TRANSPORT)
+			return done(r, -EINVAL);
+		if ((e = need_base(r, f[i].base)) < 0 ||
+		    (e = expr_payload(r, payload_base[f[i].base], f[i].offset, len,
+				      i == 0 ? NFT_REG_1 : reg)) < 0)
+			return done(r, e);
+		reg += round4(len) / 4;
+	}
 	return done(r, expr_lookup(r, s, negate));
 }
 
@@ -1254,6 +1354,59 @@ out:
 	return ret;
 }
 
+/* nft's names in a set's userdata (its typeof): expression kinds, the
+ * payload descriptions of `ip saddr`, and its protocol bases (one more
+ * than the kernel's NFT_PAYLOAD_*_HEADER). As nft 1.0.6 writes them. */
+#define UD_EXPR_CONCAT	13
+#define UD_EXPR_PAYLOAD 7
+#define UD_DESC_IP	12
+#define UD_IP_SADDR	11
+
+/* One key part's typeof: its expression kind and its description. */
+static void typeof_part(struct nftnl_udata_buf *u, int i, enum pg_nft_key key,
+			const struct pg_nft_field *f)
+{
+	struct nftnl_udata *part = nftnl_udata_nest_start(u, (uint8_t)i), *data;
+
+	nftnl_udata_put_u32(u, NFTNL_UDATA_SET_TYPEOF_EXPR, UD_EXPR_PAYLOAD);
+	data = nftnl_udata_nest_start(u, NFTNL_UDATA_SET_TYPEOF_DATA);
+	if (key == PG_KEY_IPV4 && f->base == PG_BASE_NETWORK && f->offset == 12) {
+		nftnl_udata_put_u32(u, 0, UD_DESC_IP);
+		nftnl_udata_put_u32(u, 1, UD_IP_SADDR);
+	} else {
+		nftnl_udata_put_u32(u, 0, 0);
+		nftnl_udata_put_u32(u, 1, 0);
+		nftnl_udata_put_u32(u, 2, payload_base[f->base] + 1);
+		nftnl_udata_put_u32(u, 3, f->offset * 8);
+		nftnl_udata_put_u32(u, 4, key_info[key].len * 8);
+	}
+	nftnl_udata_nest_end(u, data);
+	nftnl_udata_nest_end(u, part);
+}
+
+static int set_typeof(struct nftnl_set *ns, const struct set *s)
+{
+	struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
+	struct nftnl_udata *top, *data;
+	int r = 0;
+
+	if (!u)
+		return -ENOMEM;
+	nftnl_udata_put_u32(u, NFTNL_UDATA_SET_KEYBYTEORDER, 0);
+	top = nftnl_udata_nest_start(u, NFTNL_UDATA_SET_KEY_TYPEOF);
+	nftnl_udata_put_u32(u, NFTNL_UDATA_SET_TYPEOF_EXPR, UD_EXPR_CONCAT);
+	data = nftnl_udata_nest_start(u, NFTNL_UDATA_SET_TYPEOF_DATA);
+	typeof_part(u, 0, s->key, &s->parts[0]);
+	typeof_part(u, 1, (enum pg_nft_key)s->key2, &s->parts[1]);
+	nftnl_udata_nest_end(u, data);
+	nftnl_udata_nest_end(u, top);
+	if (nftnl_set_set_data(ns, NFTNL_SET_USERDATA, nftnl_udata_buf_data(u),
+			       nftnl_udata_buf_len(u)) < 0)
+		r = -ENOMEM;
+	nftnl_udata_buf_free(u);
+	return r;
+}
+
 static int put_set(struct batch *b, const struct pg_nft_table *t, const struct set *s)
 {
 	struct nftnl_set *ns = nftnl_set_alloc();
@@ -1272,6 +1425,8 @@ static int put_set(struct batch *b, const struct pg_nft_table *t, const struct s
 	nftnl_set_set_u32(ns, NFTNL_SET_KEY_TYPE, type);
 	nftnl_set_set_u32(ns, NFTNL_SET_KEY_LEN, s->key_len);
 	nftnl_set_set_u32(ns, NFTNL_SET_ID, s->id);
+	if (s->has_typeof && set_typeof(ns, s) < 0)
+		goto out;
 	if (s->counter) {
 		struct nftnl_expr *c = counter_expr(0, 0);
 

@@ -28,8 +28,17 @@ enum pg_nft_hook {
 
 enum pg_nft_chain_type { PG_CHAIN_FILTER, PG_CHAIN_NAT };
 
-/* Set key types; a set's key is one type or a concatenation of two. */
-enum pg_nft_key { PG_KEY_IPV4, PG_KEY_IPV6, PG_KEY_ETHER, PG_KEY_INET_SERVICE };
+/* Set key types; a set's key is one type or a concatenation of two. The
+ * raw ones are what a raw field (pg_nft_match_fields_in_set) holds: nft's
+ * untyped integer of 4 or 6 bytes (an address, a MAC inside a tunnel). */
+enum pg_nft_key {
+	PG_KEY_IPV4,
+	PG_KEY_IPV6,
+	PG_KEY_ETHER,
+	PG_KEY_INET_SERVICE,
+	PG_KEY_RAW4,
+	PG_KEY_RAW6,
+};
 
 /* ct state bits, as the kernel defines them (NF_CT_STATE_BIT). */
 #define PG_CT_INVALID	  (1u << 0)
@@ -92,7 +101,8 @@ int pg_nft_match_iifname(struct pg_nft_rule *r, const char *ifname, bool negate)
 int pg_nft_match_oifname(struct pg_nft_rule *r, const char *ifname, bool negate);
 int pg_nft_match_nfproto(struct pg_nft_rule *r, int nfproto);
 int pg_nft_match_ct_state(struct pg_nft_rule *r, uint32_t states);
-int pg_nft_match_ct_status(struct pg_nft_rule *r, uint32_t status); /* any of the bits */
+int pg_nft_match_ct_status(struct pg_nft_rule *r, uint32_t status);	 /* any of the bits */
+int pg_nft_match_ct_status_none(struct pg_nft_rule *r, uint32_t status); /* none of them */
 /* `meta mark MARK` (or !=): the packet's mark, which only a socket of a
  * process with CAP_NET_ADMIN (SO_MARK) or a rule can set. */
 int pg_nft_match_mark(struct pg_nft_rule *r, uint32_t mark, bool negate);
@@ -107,6 +117,30 @@ int pg_nft_match_daddr_in_set(struct pg_nft_rule *r, int family, const char *set
  * link-layer header, so only in prerouting, input and forward chains (adds
  * `meta iiftype ether` as nft does). */
 int pg_nft_match_saddr_ether_in_set(struct pg_nft_rule *r, const char *set, bool negate);
+/* Raw packet fields, for what nft has no name for (the frame a VXLAN
+ * datagram carries). A transport field needs a protocol matched first
+ * (pg_nft_match_l4proto or a port match), a network field a family
+ * (pg_nft_match_nfproto or an address match), a link-layer field a
+ * prerouting, input or forward chain (adds `meta iiftype ether`). A field
+ * beyond the packet's end makes the rule not match. */
+enum pg_nft_base { PG_BASE_LL, PG_BASE_NETWORK, PG_BASE_TRANSPORT };
+struct pg_nft_field {
+	enum pg_nft_base base;
+	uint32_t offset; /* bytes */
+};
+/* `@th,OFFSET,LEN == DATA` (or !=), len 1 to 16 bytes in network order. */
+int pg_nft_match_raw(struct pg_nft_rule *r, struct pg_nft_field f, const void *data, size_t len,
+		     bool negate);
+/* The set's key read from the packet: its first type's length at f[0] and,
+ * for a concatenation, its second's at f[1] (e.g. `ip saddr . @th,176,48`
+ * against ipv4_addr . ether_addr). */
+int pg_nft_match_fields_in_set(struct pg_nft_rule *r, const char *set, const struct pg_nft_field *f,
+			       bool negate);
+/* Tells nft where a concatenated set's key parts are read from (its
+ * `typeof`: an IPv4 part at network offset 12 is `ip saddr`, anything else
+ * a raw field), which nft needs to list raw keys in a form it loads back
+ * (`nft list ruleset > f; nft -f f`). f has one field per key part. */
+int pg_nft_table_set_typeof(struct pg_nft_table *t, const char *set, const struct pg_nft_field *f);
 int pg_nft_counter(struct pg_nft_rule *r);
 int pg_nft_accept(struct pg_nft_rule *r);
 int pg_nft_drop(struct pg_nft_rule *r);

@@ -950,6 +950,13 @@ int pg_route_defaults(struct pg_rtnl *rt, int family, struct pg_route *out, size
 
 /* FDB and neighbours */
 
+static bool is_zero_mac(const uint8_t mac[6])
+{
+	static const uint8_t zero[6];
+
+	return memcmp(mac, zero, sizeof(zero)) == 0;
+}
+
 int pg_rtnl_fdb_request(int cmd, int ifindex, const uint8_t mac[6], const struct pg_prefix *dst,
 			struct nl_msg **out)
 {
@@ -981,11 +988,16 @@ int pg_rtnl_fdb_request(int cmd, int ifindex, const uint8_t mac[6], const struct
 	rtnl_neigh_set_lladdr(neigh, ll);
 	rtnl_neigh_set_flags(neigh, NTF_SELF);
 	rtnl_neigh_set_state(neigh, NUD_PERMANENT);
-	/* Append, like `bridge fdb append`: an all-zero MAC may point at
-	 * several remotes at once. */
-	r = cmd == RTM_NEWNEIGH
-		? rtnl_neigh_build_add_request(neigh, NLM_F_CREATE | NLM_F_APPEND, out)
-		: rtnl_neigh_build_delete_request(neigh, 0, out);
+	/* The all-zero MAC appends, like `bridge fdb append`: it may point at
+	 * several remotes at once. A unicast MAC replaces, like `bridge fdb
+	 * replace`: the vxlan driver ignores an append for an existing
+	 * unicast entry, which would keep its old remote (a pod IP that may
+	 * now be another pod's). */
+	if (cmd == RTM_NEWNEIGH)
+		r = rtnl_neigh_build_add_request(
+		    neigh, NLM_F_CREATE | (is_zero_mac(mac) ? NLM_F_APPEND : NLM_F_REPLACE), out);
+	else
+		r = rtnl_neigh_build_delete_request(neigh, 0, out);
 	if (r < 0)
 		r = nle_to_errno(r);
 

@@ -90,8 +90,9 @@ int pg_route_lookup(struct pg_rtnl *rt, const struct pg_prefix *dst, struct pg_r
  * kernel marks interrupted is redone; -EAGAIN if that keeps happening. */
 int pg_route_defaults(struct pg_rtnl *rt, int family, struct pg_route *out, size_t max, size_t *n);
 
-/* Bridge FDB entries on a vxlan link: mac -> remote underlay address.
- * Added with append semantics, so several all-zero entries may coexist. */
+/* Bridge FDB entries on a vxlan link: mac -> remote underlay address. A
+ * unicast MAC's entry is created or replaced (it never keeps pointing at an
+ * old remote); the all-zero MAC's are appended, so several may coexist. */
 int pg_fdb_add(struct pg_rtnl *rt, int ifindex, const uint8_t mac[6], const struct pg_prefix *dst);
 int pg_fdb_del(struct pg_rtnl *rt, int ifindex, const uint8_t mac[6], const struct pg_prefix *dst);
 

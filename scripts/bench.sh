@@ -554,12 +554,18 @@ rules_copy() {
 	paddr=$(ip -n "$(lab_ns crawler)" -4 -o addr show dev vxlan0 | awk '{ sub(/\/.*/, "", $4); print $4; exit }')
 	gip=$(lab_pod_ip hgwr)
 	cip=$(lab_pod_ip hclr)
+	# Keys read from inside VXLAN are listed as integers (0x... , no
+	# leading zeros): the MAC and the overlay address in that form too.
+	local pmac_hex paddr_hex
+	pmac_hex=$(printf '0x%x' "$((16#${pmac//:/}))")
+	paddr_hex=$(IFS=. read -r a b c d <<<"$paddr" && printf '0x%x' $(((a << 24) | (b << 16) | (c << 8) | d)))
 	{
 		ip netns exec "$(lab_ns foo)" nft list table inet podgw
 		ip netns exec "$(lab_ns foo)" nft list table inet podgw_guard
 	} | sed -E -e "s/table inet podgw/table inet copy/" \
 		-e "s/\b10\.244\.0\.11\b/$cip/g" -e "s/\b${paddr//./\\.}\b/172.16.0.20/g" \
-		-e "s/$pmac/02:68:61:6e:64:02/g" >"$f"
+		-e "s/$pmac/02:68:61:6e:64:02/g" -e "s/\b$pmac_hex\b/$(printf '0x%x' $((16#0268616e6402)))/g" \
+		-e "s/\b$paddr_hex\b/0xac100014/g" >"$f"
 	ip netns exec "$(lab_ns hgwr)" nft -f "$f" || {
 		note "could not load podgw's gateway rules into hgwr"
 		return 1

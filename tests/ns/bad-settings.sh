@@ -109,6 +109,12 @@ bad gatewayd "$G_NET" -- --vxlan-ip-network 172.16.0.0/33
 bad gatewayd 'UNDERLAY_INTERFACE|--underlay-interface' UNDERLAY_INTERFACE=nosuch0 --
 bad gatewayd 'VXLAN_INTERFACE|--vxlan-interface' VXLAN_INTERFACE=name-longer-than-15 --
 bad gatewayd 'LOG_LEVEL|--log-level' LOG_LEVEL=loud --
+G_ALLOW='GATEWAY_OVERLAY_ALLOW_CIDRS|--gateway-overlay-allow-cidrs'
+bad gatewayd "$G_ALLOW" GATEWAY_OVERLAY_ALLOW_CIDRS=10.96.0.1/12 --
+bad gatewayd "$G_ALLOW" GATEWAY_OVERLAY_ALLOW_CIDRS=fd00::/8 --
+bad gatewayd "$G_ALLOW" -- --gateway-overlay-allow-cidrs nope
+bad gatewayd 'NOT_ROUTED_TO_GATEWAY_CIDRS|--not-routed-to-gateway-cidrs' \
+	NOT_ROUTED_TO_GATEWAY_CIDRS=10.0.0.0/33 --
 bad gatewayd 'no-such-option' -- --no-such-option
 bad gatewayd "$(basename "$conf"):3" -- --config "$conf"
 bad gatewayd "$(basename "$conf_value"):2.*VXLAN_PORT" -- --config "$conf_value"

@@ -238,7 +238,7 @@ static void test_routes(struct pg_rtnl *rt, int ul, int vx)
 
 static void test_fdb(struct pg_rtnl *rt, int vx)
 {
-	static const uint8_t zero[6];
+	static const uint8_t zero[6], mac[6] = {0x02, 0, 0, 0, 0, 0x0a};
 	struct pg_prefix d1 = pfx("10.244.0.2", 32), d2 = pfx("10.244.0.3", 32);
 
 	CHECK_ERR(pg_fdb_add(rt, vx, zero, &d1), 0);
@@ -255,6 +255,18 @@ static void test_fdb(struct pg_rtnl *rt, int vx)
 	CHECK_ERR(pg_fdb_del(rt, vx, zero, &d2), 0);
 	CHECK_OUT("00:00:00:00:00:00 dst", 0, "bridge fdb show dev vxlan0");
 	CHECK_ERR(pg_fdb_del(rt, vx, zero, &d2), -ENOENT);
+
+	/* A unicast MAC's entry is replaced, never kept pointing at the old
+	 * remote (an append is a no-op for it in the vxlan driver). */
+	CHECK_ERR(pg_fdb_add(rt, vx, mac, &d1), 0);
+	CHECK_ERR(pg_fdb_add(rt, vx, mac, &d2), 0);
+	CHECK_OUT("02:00:00:00:00:0a dst 10.244.0.3 self permanent", 1,
+		  "bridge fdb show dev vxlan0");
+	CHECK_OUT("02:00:00:00:00:0a dst", 1, "bridge fdb show dev vxlan0");
+	CHECK_ERR(pg_fdb_add(rt, vx, mac, &d2), 0); /* again: still one */
+	CHECK_OUT("02:00:00:00:00:0a dst", 1, "bridge fdb show dev vxlan0");
+	CHECK_ERR(pg_fdb_del(rt, vx, mac, &d2), 0);
+	CHECK_OUT("02:00:00:00:00:0a", 0, "bridge fdb show dev vxlan0");
 }
 
 static void test_neigh(struct pg_rtnl *rt, int vx)

@@ -107,13 +107,46 @@ static const char *const rules_no_gateway[] = {
     COUNTED_DROP,
 };
 
+/* The input chain: VXLAN from the gateway's pod IP (when known) or
+ * nobody. */
+#define IIF_ETH0                                                                                   \
+	"  [ meta load iifname => reg 1 ]\n"                                                       \
+	"  [ cmp eq reg 1 0x30687465 0x00000000 0x00000000 0x00000000 ]\n"
+#define VXLAN_FROM_GATEWAY                                                                         \
+	IIF_ETH0 "  [ meta load nfproto => reg 1 ]\n"                                              \
+		 "  [ cmp eq reg 1 0x00000002 ]\n"                                                 \
+		 "  [ payload load 4b @ network header + 12 => reg 1 ]\n"                          \
+		 "  [ cmp eq reg 1 0x0200f40a ]\n"                                                 \
+		 "  [ meta load l4proto => reg 1 ]\n"                                              \
+		 "  [ cmp eq reg 1 0x00000011 ]\n"                                                 \
+		 "  [ payload load 2b @ transport header + 2 => reg 1 ]\n"                         \
+		 "  [ cmp eq reg 1 0x00001821 ]\n"                                                 \
+		 "  [ immediate reg 0 accept ]\n"
+#define VXLAN_DROP                                                                                 \
+	IIF_ETH0 "  [ meta load l4proto => reg 1 ]\n"                                              \
+		 "  [ cmp eq reg 1 0x00000011 ]\n"                                                 \
+		 "  [ payload load 2b @ transport header + 2 => reg 1 ]\n"                         \
+		 "  [ cmp eq reg 1 0x00001821 ]\n" COUNTED_DROP
+
 static void check_rules(const struct nft_batch *b, const char *const *want, size_t nwant)
 {
 	static const char *const chains[] = {"output", "forward"};
+	static const char *const input_known[] = {VXLAN_FROM_GATEWAY, VXLAN_DROP};
 	const struct nlmsghdr *rules[64];
 	size_t n = nft_batch_pick(b, NFT_MSG_NEWRULE, rules, 64);
+	/* rules_full has the gateway's rules, rules_no_gateway not */
+	size_t nin = want == rules_full ? 2 : 1;
 
-	CHECK(n == 2 * nwant);
+	CHECK(n == 2 * nwant + nin);
+	for (size_t i = 2 * nwant; i < n; i++) {
+		char *chain = NULL, *text = rule_text(rules[i], &chain);
+
+		CHECK_STR(chain, "input");
+		CHECK_STR(text, nin == 2 ? input_known[i - 2 * nwant] : VXLAN_DROP);
+		free(chain);
+		free(text);
+	}
+	n = 2 * nwant;
 	for (size_t i = 0; i < n && i < 2 * nwant; i++) {
 		char *chain = NULL, *text = rule_text(rules[i], &chain);
 
@@ -129,12 +162,12 @@ static void check_rules(const struct nft_batch *b, const char *const *want, size
 static void check_chains(const struct nft_batch *b)
 {
 	const struct nlmsghdr *msg[4];
-	const uint32_t hooks[] = {NF_INET_LOCAL_OUT, NF_INET_FORWARD};
-	const char *const names[] = {"output", "forward"};
+	const uint32_t hooks[] = {NF_INET_LOCAL_OUT, NF_INET_FORWARD, NF_INET_LOCAL_IN};
+	const char *const names[] = {"output", "forward", "input"};
 	size_t n = nft_batch_pick(b, NFT_MSG_NEWCHAIN, msg, 4);
 
-	CHECK(n == 2);
-	for (size_t i = 0; i < n && i < 2; i++) {
+	CHECK(n == 3);
+	for (size_t i = 0; i < n && i < 3; i++) {
 		struct nftnl_chain *c = nftnl_chain_alloc();
 
 		CHECK(nftnl_chain_nlmsg_parse(msg[i], c) == 0);
@@ -323,8 +356,8 @@ static void test_gateway_moved(void)
 		return;
 	CHECK(nft_batch_serialize(t, &b) == 0);
 	n = nft_batch_pick(&b, NFT_MSG_NEWRULE, rules, 64);
-	CHECK(n == 2 * 9);
-	if (n == 2 * 9) {
+	CHECK(n == 2 * 9 + 2);
+	if (n == 2 * 9 + 2) {
 		char *chain = NULL, *text = rule_text(rules[1], &chain);
 
 		CHECK_STR(chain, "output");
@@ -373,7 +406,7 @@ static void test_dns_through_tunnel(void)
 		return;
 	CHECK(nft_batch_serialize(t, &b) == 0);
 	n = nft_batch_pick(&b, NFT_MSG_NEWRULE, rules, 64);
-	CHECK(n == 2 * 12 + 4 + 2 + 2);
+	CHECK(n == 2 * 12 + 2 + 4 + 2 + 2);
 	for (size_t i = 0; i < n; i++) {
 		char *chain = NULL, *text = rule_text(rules[i], &chain);
 

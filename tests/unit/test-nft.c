@@ -723,8 +723,116 @@ static void test_set_update(void)
 	free(keys);
 }
 
+/* Raw fields (what a VXLAN datagram carries) and their concatenations,
+ * laid out as nft lays out `ip saddr . @th,176,48 @set`; and what they
+ * refuse: a transport field before a protocol, a network field before a
+ * family, a link-layer field in output, a length out of range. */
+static void test_raw_fields(void)
+{
+	static const uint8_t arp[] = {0x08, 0x06};
+	static const struct pg_nft_field outer_inner[] = {{PG_BASE_NETWORK, 12},
+							  {PG_BASE_TRANSPORT, 22}};
+	struct pg_nft_table *t = pg_nft_table_new(NFPROTO_INET, "raw");
+	struct pg_nft_rule *r;
+	char **rules;
+
+	CHECK(pg_nft_table_add_chain(t, "in", PG_CHAIN_FILTER, PG_HOOK_INPUT, 0, false) == 0);
+	CHECK(pg_nft_table_add_chain(t, "out", PG_CHAIN_FILTER, PG_HOOK_OUTPUT, 0, false) == 0);
+	CHECK(pg_nft_table_add_set(t, "pm", PG_KEY_IPV4, PG_KEY_ETHER, false) == 0);
+	r = pg_nft_rule_new(t, "in");
+	CHECK(pg_nft_match_nfproto(r, NFPROTO_IPV4) == 0);
+	CHECK(pg_nft_match_l4proto(r, IPPROTO_UDP) == 0);
+	CHECK(pg_nft_match_raw(r, (struct pg_nft_field){PG_BASE_TRANSPORT, 28}, arp, 2, true) == 0);
+	CHECK(pg_nft_match_fields_in_set(r, "pm", outer_inner, true) == 0);
+	CHECK(pg_nft_match_ct_status_none(r, PG_CT_STATUS_DNAT) == 0);
+	CHECK(pg_nft_drop(r) == 0);
+	CHECK(pg_nft_table_error(t) == 0);
+	rules = table_rules(t);
+	CHECK(rules && rules[0] && !rules[1]);
+	if (rules && rules[0])
+		CHECK_STR(rules[0], "  [ meta load nfproto => reg 1 ]\n"
+				    "  [ cmp eq reg 1 0x00000002 ]\n"
+				    "  [ meta load l4proto => reg 1 ]\n"
+				    "  [ cmp eq reg 1 0x00000011 ]\n"
+				    "  [ payload load 2b @ transport header + 28 => reg 1 ]\n"
+				    "  [ cmp neq reg 1 0x00000608 ]\n"
+				    "  [ payload load 4b @ network header + 12 => reg 1 ]\n"
+				    "  [ payload load 6b @ transport header + 22 => reg 9 ]\n"
+				    "  [ lookup reg 1 set pm 0x1 ]\n"
+				    "  [ ct load status => reg 1 ]\n"
+				    "  [ bitwise reg 1 = ( reg 1 & 0x00000020 ) ^ 0x00000000 ]\n"
+				    "  [ cmp eq reg 1 0x00000000 ]\n"
+				    "  [ immediate reg 0 drop ]\n");
+	free_rules(rules);
+	pg_nft_table_free(t);
+
+	t = pg_nft_table_new(NFPROTO_INET, "raw");
+	CHECK(pg_nft_table_add_chain(t, "in", PG_CHAIN_FILTER, PG_HOOK_INPUT, 0, false) == 0);
+	CHECK(pg_nft_table_add_chain(t, "out", PG_CHAIN_FILTER, PG_HOOK_OUTPUT, 0, false) == 0);
+	CHECK(pg_nft_table_add_set(t, "pm", PG_KEY_IPV4, PG_KEY_ETHER, false) == 0);
+	r = pg_nft_rule_new(t, "in");
+	CHECK(pg_nft_match_raw(r, (struct pg_nft_field){PG_BASE_TRANSPORT, 0}, arp, 2, false) ==
+	      -EINVAL);
+	CHECK(pg_nft_match_fields_in_set(r, "pm", outer_inner, false) == -EINVAL);
+	CHECK(pg_nft_match_raw(r, (struct pg_nft_field){PG_BASE_LL, 12}, arp, 0, false) == -EINVAL);
+	CHECK(pg_nft_match_raw(r, (struct pg_nft_field){PG_BASE_LL, 12}, arp, 17, false) ==
+	      -EINVAL);
+	CHECK(pg_nft_match_raw(r, (struct pg_nft_field){PG_BASE_LL, 12}, arp, 2, false) == 0);
+	CHECK(pg_nft_match_fields_in_set(r, "nope", outer_inner, false) == -EINVAL);
+	CHECK(pg_nft_match_ct_status_none(r, PG_CT_NEW) == -EINVAL);
+	r = pg_nft_rule_new(t, "out");
+	CHECK(pg_nft_match_raw(r, (struct pg_nft_field){PG_BASE_LL, 12}, arp, 2, false) == -EINVAL);
+	pg_nft_table_free(t);
+}
+
+/* A set keyed by `ip saddr . @th,176,48` carries the typeof nft 1.0.6
+ * writes for `set s { typeof ip saddr . @th,176,48; }` (seen with nft
+ * --debug=mnl), byte for byte, so that nft lists it as it loads it. */
+static void test_typeof(void)
+{
+	static const uint8_t want[] = {
+	    0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x03, 0x46, 0x00, 0x04, 0x0d, 0x00, 0x00,
+	    0x00, 0x01, 0x3e, 0x00, 0x14, 0x00, 0x04, 0x07, 0x00, 0x00, 0x00, 0x01, 0x0c,
+	    0x00, 0x04, 0x0c, 0x00, 0x00, 0x00, 0x01, 0x04, 0x0b, 0x00, 0x00, 0x00, 0x01,
+	    0x26, 0x00, 0x04, 0x07, 0x00, 0x00, 0x00, 0x01, 0x1e, 0x00, 0x04, 0x00, 0x00,
+	    0x00, 0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00, 0x02, 0x04, 0x03, 0x00, 0x00,
+	    0x00, 0x03, 0x04, 0xb0, 0x00, 0x00, 0x00, 0x04, 0x04, 0x30, 0x00, 0x00, 0x00,
+	};
+	static const struct pg_nft_field parts[] = {{PG_BASE_NETWORK, 12}, {PG_BASE_TRANSPORT, 22}};
+	struct pg_nft_table *t = pg_nft_table_new(NFPROTO_INET, "raw");
+	const struct nlmsghdr *msg[2];
+	struct nft_batch b;
+	size_t n;
+
+	CHECK(pg_nft_table_add_set(t, "one", PG_KEY_IPV4, -1, false) == 0);
+	CHECK(pg_nft_table_set_typeof(t, "one", parts) == -EINVAL); /* not a concatenation */
+	pg_nft_table_free(t);
+	t = pg_nft_table_new(NFPROTO_INET, "raw");
+	CHECK(pg_nft_table_add_set(t, "pm", PG_KEY_IPV4, PG_KEY_RAW6, false) == 0);
+	CHECK(pg_nft_table_set_typeof(t, "pm", parts) == 0);
+	CHECK(nft_batch_serialize(t, &b) == 0);
+	n = nft_batch_pick(&b, NFT_MSG_NEWSET, msg, 2);
+	CHECK(n == 1);
+	if (n == 1) {
+		struct nftnl_set *st = nftnl_set_alloc();
+		uint32_t len = 0;
+		const void *ud;
+
+		CHECK(nftnl_set_nlmsg_parse(msg[0], st) == 0);
+		CHECK(nftnl_set_get_u32(st, NFTNL_SET_KEY_TYPE) == (7u << 6 | 4));
+		CHECK(nftnl_set_get_u32(st, NFTNL_SET_KEY_LEN) == 12);
+		ud = nftnl_set_get_data(st, NFTNL_SET_USERDATA, &len);
+		CHECK(ud && len == sizeof(want) && memcmp(ud, want, sizeof(want)) == 0);
+		nftnl_set_free(st);
+	}
+	nft_batch_free(&b);
+	pg_nft_table_free(t);
+}
+
 int main(void)
 {
+	test_raw_fields();
+	test_typeof();
 	test_gateway_table();
 	test_buffer_sizes();
 	test_invalid();

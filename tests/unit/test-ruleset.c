@@ -14,6 +14,7 @@
 #include <libnftnl/set.h>
 
 #include "check.h"
+#include "gatewayd/reach.h"
 #include "nftbatch.h"
 
 #define MAX_RULES 64
@@ -138,19 +139,42 @@ static void load(const char *text, struct pg_config *cfg)
 	free(errs);
 }
 
-/* Rules every mode has, before the egress ones: admission in input; the
- * MSS clamp leading the forward chain (a chain of its own would cost every
- * forwarded packet one more hook), then admission and the per-client
- * traffic counts in forward. */
+/* Rules every mode has, before the egress ones: admission in input (the
+ * datagram's pod IP leased, its inner source MAC leased to that pod IP,
+ * only IPv4 and ARP inside, an ARP sender leased to it too), then what the
+ * overlay may ask of the gateway itself (DNS to the forwarder, pings to the
+ * overlay address, replies); the MSS clamp leading the forward chain (a
+ * chain of its own would cost every forwarded packet one more hook), then
+ * admission, the destinations refused (reach.c) and the per-client traffic
+ * counts in forward. */
+#define VXLAN_IN "0x00000002|0x00000011|transport header + 2|cmp eq reg 1 0x00001821|"
 #define INPUT_AND_ANTISPOOF                                                                        \
-	{"input", "payload load 2b @ transport header + 2|cmp eq reg 1 0x00001821|set peers 0x1|"  \
-		  "drop"},                                                                         \
+	{"input", VXLAN_IN "set peers 0x1|drop"},                                                  \
+	    {"input", VXLAN_IN "network header + 12 => reg 1|transport header + 22 => reg 9|"      \
+			       "set peer_macs 0x1|counter|drop"},                                  \
+	    {"input", VXLAN_IN "transport header + 28|cmp neq reg 1 0x00000008|"                   \
+			       "transport header + 28|cmp neq reg 1 0x00000608|counter|drop"},     \
+	    {"input", VXLAN_IN "transport header + 28|cmp eq reg 1 0x00000608|"                    \
+			       "network header + 12 => reg 1|transport header + 38 => reg 9|"      \
+			       "set peer_macs 0x1|counter|drop"},                                  \
+	    {"input", VXLAN_IN "transport header + 28|cmp eq reg 1 0x00000608|"                    \
+			       "transport header + 44 => reg 1|transport header + 38 => reg 9|"    \
+			       "set arp_senders 0x1|counter|drop"},                                \
 	    {"input", VXLAN0 "|set clients 0x1|drop"},                                             \
+	    {"input", "iifname|" VXLAN0 "|ct load state|accept"},                                  \
+	    {"input", "iifname|" VXLAN0 "|network header + 16|0x010010ac|0x00000011|"              \
+		      "transport header + 2|0x00004527|accept"},                                   \
+	    {"input", "iifname|" VXLAN0 "|network header + 16|0x010010ac|0x00000001|"              \
+		      "transport header + 0|cmp eq reg 1 0x00000008|accept"},                      \
+	    {"input", "iifname|" VXLAN0 "|counter|drop"},                                          \
 	    {"forward",                                                                            \
 	     "iifname|" VXLAN0 "|transport header + 13|rt load tcpmss|exthdr write tcpopt"},       \
 	    {"forward",                                                                            \
 	     "oifname|" VXLAN0 "|transport header + 13|rt load tcpmss|exthdr write tcpopt"},       \
 	    {"forward", VXLAN0 "|set clients 0x1|drop"},                                           \
+	    {"forward", "iifname|" VXLAN0 "|ct load status|0x00000020|cmp eq reg 1 0x00000000|"    \
+			"network header + 16|set overlay_deny|network header + 16|"                \
+			"set overlay_allow 0x1|counter|drop"},                                     \
 	    {"forward", "iifname|" VXLAN0 "|network header + 12|set client_tx"},                   \
 	{                                                                                          \
 		"forward", "oifname|" VXLAN0 "|network header + 16|set client_rx"                  \
@@ -433,8 +457,63 @@ static void test_dns(void)
 	parsed_free(&p);
 }
 
+/* The destinations refused to the overlay: the settings' cluster ranges
+ * and DNS, the pod's networks and router, link-local and loopback, each
+ * once (an interval set refuses overlaps); the allow-list apart. */
+static void test_reach(void)
+{
+	static const char *const want[] = {"169.254.0.0/16", "127.0.0.0/8", "192.0.2.0/24",
+					   "10.244.0.0/16", "10.96.0.0/12"};
+	struct pg_prefix_list underlay = {0}, out;
+	struct pg_config cfg;
+	struct parsed p;
+	char a[PG_PREFIX_STRLEN];
+
+	load("NOT_ROUTED_TO_GATEWAY_CIDRS=\"10.244.0.0/16 10.96.0.0/12\"\n"
+	     "K8S_DNS_IPS=10.96.0.10\nGATEWAY_OVERLAY_ALLOW_CIDRS=10.96.5.0/24\n",
+	     &cfg);
+	underlay.items[underlay.n++] = nft_test_prefix("10.244.0.0/24");
+	underlay.items[underlay.n++] = nft_test_prefix("10.244.0.1/32");
+	underlay.items[underlay.n++] = nft_test_prefix("192.0.2.0/24");
+	underlay.items[underlay.n++] = nft_test_prefix("192.0.2.0/24");
+	pg_reach_denied(&cfg, &underlay, &out);
+	CHECK(out.n == sizeof(want) / sizeof(want[0]));
+	for (unsigned i = 0; i < out.n && i < sizeof(want) / sizeof(want[0]); i++)
+		CHECK_STR(pg_prefix_fmt(&out.items[i], a, true), want[i]);
+	parse(pg_gateway_ruleset_counted(&cfg, NULL, NULL, &underlay), &p);
+	CHECK(has_set(&p, PG_SET_OVERLAY_DENY) && has_set(&p, PG_SET_OVERLAY_ALLOW));
+	parsed_free(&p);
+}
+
+/* GATEWAY_OVERLAY_ALLOW_CIDRS: IPv4 CIDRs, one line naming the setting. */
+static void test_reach_settings(void)
+{
+	static const char *const bad[] = {
+	    "GATEWAY_OVERLAY_ALLOW_CIDRS=fd00::/8\n",
+	    "GATEWAY_OVERLAY_ALLOW_CIDRS=10.0.0.1/8\n",
+	    "GATEWAY_OVERLAY_ALLOW_CIDRS=10.0.0.0/33\n",
+	    "GATEWAY_OVERLAY_ALLOW_CIDRS=nope\n",
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct pg_config cfg;
+		char *errs = NULL;
+		size_t len;
+		FILE *f = open_memstream(&errs, &len);
+
+		CHECK(pg_config_load_text(&cfg, PG_ROLE_GATEWAY, "settings.sh", bad[i],
+					  strlen(bad[i]), f) < 0);
+		fclose(f);
+		CHECK(errs && strstr(errs, "GATEWAY_OVERLAY_ALLOW_CIDRS") &&
+		      strchr(errs, '\n') == errs + len - 1);
+		free(errs);
+	}
+}
+
 int main(void)
 {
+	test_reach();
+	test_reach_settings();
 	test_no_vpn();
 	test_port_forwards();
 	test_vpn_kill_switch();

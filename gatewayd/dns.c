@@ -180,10 +180,15 @@ static int add_socket(struct pg_dns *d, int fd, enum route route)
 	for (unsigned i = 0; i < PG_DNS_SOCKETS_MAX; i++) {
 		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = i};
 
+		int r;
+
 		if (d->socks[i].fd >= 0)
 			continue;
-		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
-			break;
+		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			r = -errno;
+			close(fd);
+			return r;
+		}
 		d->socks[i] = (struct upsock){.fd = fd, .route = route};
 		d->n_socks++;
 		return (int)i;

@@ -252,23 +252,12 @@ static void mark_dirty(struct pg_membership *m)
 	}
 }
 
-struct pod_ip_query {
-	struct in_addr pod_ip;
-	const char *except_id;
-};
-
-static int uses_pod_ip(const struct pg_lease *l, void *arg)
-{
-	const struct pod_ip_query *q = arg;
-
-	return l->pod_ip.s_addr == q->pod_ip.s_addr && strcmp(l->id, q->except_id) != 0;
-}
-
-/* The pod IP stays a peer while another live lease comes from it. */
+/* The pod IP stays a peer while another live lease comes from it: every
+ * caller has taken l out of the pool already (or replaced it there with the
+ * lease it moved to). */
 static void revoke_lease(struct pg_membership *m, const struct pg_lease *l)
 {
-	struct pod_ip_query q = {.pod_ip = l->pod_ip, .except_id = l->id};
-	bool keep_peer = pg_pool_foreach(m->p.pool, uses_pod_ip, &q) != 0;
+	bool keep_peer = pg_pool_count_pod_ip(m->p.pool, l->pod_ip) > 0;
 	int r = pg_admission_revoke(m->p.admission, l, keep_peer);
 
 	if (r < 0)

@@ -10,13 +10,14 @@ static const struct pg_prefix always_denied[] = {
     {AF_INET, 8, {127}},       /* loopback */
 };
 
-static void push(struct pg_prefix_list *l, const struct pg_prefix *p)
+static void push(struct pg_reach_list *l, const struct pg_prefix *p)
 {
-	if (p->family == AF_INET && l->n < PG_MAX_PREFIXES)
+	/* sized for every source: the bound only guards the arithmetic */
+	if (p->family == AF_INET && l->n < sizeof(l->items) / sizeof(l->items[0]))
 		l->items[l->n++] = *p;
 }
 
-static void push_list(struct pg_prefix_list *l, const struct pg_prefix_list *from)
+static void push_list(struct pg_reach_list *l, const struct pg_prefix_list *from)
 {
 	for (unsigned i = 0; from && i < from->n; i++)
 		push(l, &from->items[i]);
@@ -24,9 +25,9 @@ static void push_list(struct pg_prefix_list *l, const struct pg_prefix_list *fro
 
 /* Drops the items another item covers: a wider one, or an equal earlier
  * one. CIDRs either nest or are disjoint, so what is left never overlaps. */
-static void prune(struct pg_prefix_list *l)
+static void prune(struct pg_reach_list *l)
 {
-	struct pg_prefix_list in = *l;
+	struct pg_reach_list in = *l;
 
 	l->n = 0;
 	for (unsigned i = 0; i < in.n; i++) {
@@ -41,7 +42,7 @@ static void prune(struct pg_prefix_list *l)
 }
 
 void pg_reach_denied(const struct pg_config *cfg, const struct pg_prefix_list *underlay,
-		     struct pg_prefix_list *out)
+		     struct pg_reach_list *out)
 {
 	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; i < sizeof(always_denied) / sizeof(always_denied[0]); i++)
@@ -52,7 +53,7 @@ void pg_reach_denied(const struct pg_config *cfg, const struct pg_prefix_list *u
 	prune(out);
 }
 
-static void add_set(struct pg_nft_table *t, const char *name, const struct pg_prefix_list *l)
+static void add_set(struct pg_nft_table *t, const char *name, const struct pg_reach_list *l)
 {
 	pg_nft_table_add_set(t, name, PG_KEY_IPV4, -1, true);
 	for (unsigned i = 0; i < l->n; i++)
@@ -62,7 +63,7 @@ static void add_set(struct pg_nft_table *t, const char *name, const struct pg_pr
 void pg_reach_add_sets(struct pg_nft_table *t, const struct pg_config *cfg,
 		       const struct pg_prefix_list *underlay)
 {
-	struct pg_prefix_list l;
+	struct pg_reach_list l;
 
 	pg_reach_denied(cfg, underlay, &l);
 	add_set(t, PG_SET_OVERLAY_DENY, &l);

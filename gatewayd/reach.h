@@ -18,11 +18,18 @@
 #define PG_SET_OVERLAY_DENY  "overlay_deny"
 #define PG_SET_OVERLAY_ALLOW "overlay_allow"
 
+/* Room for every source at its fullest (two fixed ranges, the underlay,
+ * NOT_ROUTED_TO_GATEWAY_CIDRS, K8S_DNS_IPS): a deny list is never cut. */
+struct pg_reach_list {
+	unsigned n;
+	struct pg_prefix items[2 + 3 * PG_MAX_PREFIXES];
+};
+
 /* The denied destinations: the settings' and those of the pod's underlay
  * (its networks and its router; may be NULL), without any that another
  * covers (an interval set refuses overlaps). */
 void pg_reach_denied(const struct pg_config *cfg, const struct pg_prefix_list *underlay,
-		     struct pg_prefix_list *out);
+		     struct pg_reach_list *out);
 /* Both interval sets with their elements. */
 void pg_reach_add_sets(struct pg_nft_table *t, const struct pg_config *cfg,
 		       const struct pg_prefix_list *underlay);

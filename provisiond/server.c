@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
@@ -347,12 +348,16 @@ void pv_server_stop(struct pv_server *srv)
 		return;
 	/* No new connections; the events being handled still get their
 	 * answers (a worker resumes its connection: the daemon must live). */
-	MHD_quiesce_daemon(srv->d);
+	int listen_fd = MHD_quiesce_daemon(srv->d);
+
 	pthread_mutex_lock(&srv->lock);
 	while (srv->workers)
 		pthread_cond_wait(&srv->idle, &srv->lock);
 	pthread_mutex_unlock(&srv->lock);
 	MHD_stop_daemon(srv->d);
+	/* quiesced: the listening socket is ours to close */
+	if (listen_fd >= 0)
+		close(listen_fd);
 	pthread_cond_destroy(&srv->idle);
 	pthread_mutex_destroy(&srv->lock);
 	free(srv);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* The webhook's HTTPS server: libmicrohttpd with GnuTLS, one thread per
- * connection (the API server keeps a few open), bounded bodies, one line of
- * text for every error. */
+/* The webhook's HTTPS server: libmicrohttpd with GnuTLS, one polling thread
+ * (a patch is computed in microseconds, so nothing blocks it, and a peer
+ * trickling handshakes holds sockets, not threads), the event server's
+ * per-IP limit and idle timeout, bounded bodies, one line of text for every
+ * error. */
 #include "provisiond/webhook.h"
 
 #include <errno.h>
@@ -15,8 +17,6 @@
 #include "common/log.h"
 #include "provisiond/admission.h"
 
-/* The API server gives a webhook at most 30 s. */
-#define CONN_TIMEOUT_S 30
 #define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 struct pv_webhook_http {
@@ -206,8 +206,8 @@ int pv_webhook_http_start(const struct pv_settings *s, const char *cert, const c
 			  int listen_fd, struct pv_webhook_http **out)
 {
 	struct pv_webhook_http *h = calloc(1, sizeof(*h));
-	unsigned flags = MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD |
-			 MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+	unsigned flags = MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
+			 MHD_USE_ERROR_LOG | MHD_USE_ITC;
 
 	if (!h)
 		return -ENOMEM;
@@ -224,7 +224,8 @@ int pv_webhook_http_start(const struct pv_settings *s, const char *cert, const c
 		    {MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)cert},
 		    {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)TLS_PRIORITIES},
 		    {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)s->max_connections, NULL},
-		    {MHD_OPTION_CONNECTION_TIMEOUT, CONN_TIMEOUT_S, NULL},
+		    {MHD_OPTION_PER_IP_CONNECTION_LIMIT, (intptr_t)s->max_per_ip, NULL},
+		    {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)s->conn_timeout, NULL},
 		    {MHD_OPTION_END, 0, NULL},
 		};
 

@@ -44,6 +44,8 @@ dropped=$(ip netns exec "$(lab_ns crawler-11)" nft list chain inet podgw_guard i
 	awk 'match($0, /counter packets [0-9]+/) { split(substr($0, RSTART, RLENGTH), f, " "); print f[3]; exit }' || true)
 echo "FIGURE: crawler_guard_vxlan_dropped = ${dropped:-0} packets"
 ((answered == 0)) || errors+=("crawler-11 took $answered of $N echo requests a non-gateway pod sent over VXLAN")
+# Not lost on the way: the guard saw them and dropped them.
+((${dropped:-0} >= N)) || errors+=("the guard's input chain dropped ${dropped:-0} of $N injected datagrams")
 
 t_ping crawler-11 203.0.113.10 || errors+=("crawler-11 cannot reach the internet through its gateway")
 t_ping crawler-11 172.16.0.1 || errors+=("crawler-11 cannot ping its gateway's overlay address")

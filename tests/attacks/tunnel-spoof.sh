@@ -72,6 +72,9 @@ dropped=$(t_nft_packets foo input 'peer_macs')
 echo "FIGURE: inner_source_not_bound_dropped = ${dropped:-0} packets"
 ((inet_seen == 0)) || errors+=("$inet_seen spoofed echo requests reached the internet")
 ((victim_seen == 0)) || errors+=("the victim's pod got $victim_seen VXLAN datagrams (replies to what it never sent)")
+# Refused where promised: the datagrams with the victim's MAC from the
+# attacker's pod IP stopped at the outer/inner binding.
+((${dropped:-0} >= N)) || errors+=("peer_macs dropped ${dropped:-0} datagrams, fewer than the $N sent with the victim's MAC")
 
 neigh=$(ip -n "$(lab_ns foo)" neigh show dev vxlan0)
 if grep -q '172.16.0.77 ' <<<"$neigh"; then

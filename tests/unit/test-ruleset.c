@@ -464,7 +464,8 @@ static void test_reach(void)
 {
 	static const char *const want[] = {"169.254.0.0/16", "127.0.0.0/8", "192.0.2.0/24",
 					   "10.244.0.0/16", "10.96.0.0/12"};
-	struct pg_prefix_list underlay = {0}, out;
+	struct pg_prefix_list underlay = {0};
+	struct pg_reach_list out;
 	struct pg_config cfg;
 	struct parsed p;
 	char a[PG_PREFIX_STRLEN];
@@ -483,6 +484,33 @@ static void test_reach(void)
 	parse(pg_gateway_ruleset_counted(&cfg, NULL, NULL, &underlay), &p);
 	CHECK(has_set(&p, PG_SET_OVERLAY_DENY) && has_set(&p, PG_SET_OVERLAY_ALLOW));
 	parsed_free(&p);
+}
+
+/* Every source at its fullest is denied whole: nothing is cut at 64. */
+static void test_reach_full(void)
+{
+	struct pg_prefix_list underlay = {0};
+	struct pg_reach_list out;
+	struct pg_config cfg;
+	char text[8192];
+	size_t n = 0;
+
+	n += (size_t)snprintf(text + n, sizeof(text) - n, "NOT_ROUTED_TO_GATEWAY_CIDRS=\"");
+	for (int i = 0; i < PG_MAX_PREFIXES; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "10.1.%d.0/24 ", i);
+	n += (size_t)snprintf(text + n, sizeof(text) - n, "\"\nK8S_DNS_IPS=\"");
+	for (int i = 0; i < PG_MAX_PREFIXES; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "10.2.0.%d ", i + 1);
+	snprintf(text + n, sizeof(text) - n, "\"\n");
+	load(text, &cfg);
+	for (int i = 0; i < PG_MAX_PREFIXES; i++) {
+		char a[32];
+
+		snprintf(a, sizeof(a), "192.0.%d.0/24", i);
+		underlay.items[underlay.n++] = nft_test_prefix(a);
+	}
+	pg_reach_denied(&cfg, &underlay, &out);
+	CHECK(out.n == 2 + 3 * PG_MAX_PREFIXES);
 }
 
 /* GATEWAY_OVERLAY_ALLOW_CIDRS: IPv4 CIDRs, one line naming the setting. */
@@ -513,6 +541,7 @@ static void test_reach_settings(void)
 int main(void)
 {
 	test_reach();
+	test_reach_full();
 	test_reach_settings();
 	test_no_vpn();
 	test_port_forwards();

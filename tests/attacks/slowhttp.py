@@ -7,13 +7,16 @@
       a request's headers and then one more header line every 2 s, never
       finishing them, for SECONDS; prints "opened N" once all were tried
       and "held N" at the end (those the server had not closed).
+  slowhttp.py idle HOST PORT SOURCE COUNT SECONDS
+      the same with connections that send nothing at all (against a TLS
+      server: a handshake that never starts).
 """
 import socket
 import sys
 import time
 
 
-def hold(host, port, source, count, seconds):
+def hold(host, port, source, count, seconds, idle=False):
     socks = []
     for _ in range(count):
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -21,7 +24,8 @@ def hold(host, port, source, count, seconds):
         try:
             s.bind((source, 0))
             s.connect((host, port))
-            s.sendall(b"POST / HTTP/1.1\r\nHost: provisiond\r\n")
+            if not idle:
+                s.sendall(b"POST / HTTP/1.1\r\nHost: provisiond\r\n")
             socks.append(s)
         except OSError:
             s.close()
@@ -34,8 +38,15 @@ def hold(host, port, source, count, seconds):
         alive = []
         for s in socks:
             try:
-                s.sendall(b"X-Slow-%d: a\r\n" % n)
+                if idle:
+                    s.setblocking(False)
+                    if s.recv(1) == b"":  # closed by the server
+                        raise ConnectionResetError
+                else:
+                    s.sendall(b"X-Slow-%d: a\r\n" % n)
                 alive.append(s)
+            except BlockingIOError:
+                alive.append(s)  # idle and still open
             except OSError:
                 s.close()
         socks = alive
@@ -55,6 +66,6 @@ def hold(host, port, source, count, seconds):
 
 if __name__ == "__main__":
     a = sys.argv[1:]
-    if len(a) != 6 or a[0] != "hold":
+    if len(a) != 6 or a[0] not in ("hold", "idle"):
         sys.exit(__doc__)
-    hold(a[1], int(a[2]), a[3], int(a[4]), float(a[5]))
+    hold(a[1], int(a[2]), a[3], int(a[4]), float(a[5]), idle=a[0] == "idle")

@@ -27,7 +27,7 @@ provisiond=$build/provisiond/provisiond
 SLOW=300 SECONDS_HELD=16 ASKS=10
 
 work=$(mktemp -d /tmp/podgw-webhook-slow.XXXXXX)
-pid= slow_pid=
+pid='' slow_pid=''
 # shellcheck disable=SC2317 # the EXIT trap calls it
 cleanup() {
 	local rc=$?

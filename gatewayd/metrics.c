@@ -171,14 +171,27 @@ static void per_client(struct pg_buf *b, const struct row *rows, size_t n, const
 	}
 }
 
+/* A lease-clock time as a wall-clock one: readers and dashboards compare
+ * them with their own clocks. */
+static uint64_t wall(const struct pg_view *v, uint64_t t)
+{
+	int64_t w = (int64_t)v->now + ((int64_t)t - (int64_t)v->lease_now);
+
+	return w > 0 ? (uint64_t)w : 0;
+}
+
 static uint64_t last_keepalive(const struct pg_view *v, const struct pg_lease *l)
 {
-	return l->expires > v->lease_time ? l->expires - v->lease_time : 0;
+	uint64_t e = wall(v, l->expires);
+
+	return e > v->lease_time ? e - v->lease_time : 0;
 }
 
 static uint64_t since(const struct pg_view *v, const struct pg_lease *l)
 {
-	return l->first_expires > v->lease_time ? l->first_expires - v->lease_time : 0;
+	uint64_t e = wall(v, l->first_expires);
+
+	return e > v->lease_time ? e - v->lease_time : 0;
 }
 
 void pg_metrics_render(struct pg_buf *b, const struct pg_view *v)
@@ -346,8 +359,8 @@ void pg_status_render_json(struct pg_buf *b, const struct pg_view *v)
 			      ",\"rx_packets\":%" PRIu64 "}",
 			      i ? "," : "", esc(rows[i].pod, pod, sizeof(pod)),
 			      esc(rows[i].ns, ns, sizeof(ns)), addr, pod_ip, mac, since(v, l),
-			      ago(v, since(v, l)), last_keepalive(v, l), l->expires, t->tx_bytes,
-			      t->tx_packets, t->rx_bytes, t->rx_packets);
+			      ago(v, since(v, l)), last_keepalive(v, l), wall(v, l->expires),
+			      t->tx_bytes, t->tx_packets, t->rx_bytes, t->rx_packets);
 	}
 	pg_buf_printf(b, "%s]}\n", n ? "\n" : "");
 	free(rows);

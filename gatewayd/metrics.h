@@ -34,6 +34,8 @@ struct pg_view {
 	const struct pg_stats *stats;
 	uint32_t lease_time; /* seconds */
 	uint64_t now;	     /* seconds since the epoch */
+	uint64_t lease_now;  /* the lease clock's now (leaseclock.h): its times are shown
+				on the wall clock */
 };
 
 void pg_metrics_render(struct pg_buf *b, const struct pg_view *v);

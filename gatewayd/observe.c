@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "gatewayd/gateway-internal.h"
 #include "gatewayd/http.h"
+#include "gatewayd/leaseclock.h"
 #include "gatewayd/membership.h"
 #include "gatewayd/metrics.h"
 #include "gatewayd/status.h"
@@ -63,6 +64,7 @@ static void view_of(struct pg_gateway *gw, struct pg_view *v)
 	    .stats = &gw->stats,
 	    .lease_time = gw->cfg->lease_time,
 	    .now = (uint64_t)time(NULL),
+	    .lease_now = pg_lease_clock_s(),
 	};
 }
 

@@ -101,7 +101,8 @@ static void test_render(void)
 			     .traffic = tr,
 			     .stats = &st,
 			     .lease_time = 30,
-			     .now = 1700000090};
+			     .now = 1700000090,
+			     .lease_now = 1700000090};
 
 	pg_metrics_render(&b, &v);
 	CHECK(!b.failed);
@@ -152,6 +153,22 @@ static void test_render(void)
 		     "\"expires\":1700000100,\"tx_bytes\":0"));
 	CHECK(strcmp(b.data + b.len - 4, "}\n]}") == 0 || strcmp(b.data + b.len - 3, "]}\n") == 0);
 	pg_buf_free(&b);
+
+	/* leases run on the boot clock, readers read the wall clock: the same
+	 * lease with the boot clock 1699990000 s behind is shown alike */
+	v.lease_now = 90;
+	pg_pool_free(pool);
+	CHECK(pg_pool_new(&net, 20, &pool) == 0);
+	CHECK(pg_pool_acquire(pool, "default/crawler-1", "crawler-1", ip("0.0.0.0"), mac1,
+			      ip("10.244.0.11"), 30, NULL, NULL, NULL) == 0);
+	CHECK(pg_pool_renew(pool, "default/crawler-1", 100, NULL) == 0);
+	v.pool = pool;
+	pg_status_render_json(&b, &v);
+	CHECK(strstr(b.data,
+		     "\"since\":1700000000,\"age_seconds\":90,\"last_keepalive\":1700000070,"
+		     "\"expires\":1700000100,"));
+	pg_buf_free(&b);
+	v.lease_now = v.now;
 
 	/* nothing leased: families without samples, an empty list */
 	pg_pool_free(pool);

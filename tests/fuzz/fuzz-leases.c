@@ -34,32 +34,67 @@ static struct pg_pool *new_pool(void)
 	return p;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-	static char path[128], again[128];
-	struct pg_pool *p = new_pool(), *q;
-	unsigned line;
-	int r;
+/* The two clocks as a start may find them: alike, the lease clock far
+ * behind the wall clock, far ahead of it; with and without a cap. */
+static const struct clocks {
+	uint64_t lease_now, wall_now;
+	uint32_t max_left;
+} clocks[] = {
+    {0, 0, UINT32_MAX},
+    {1000, 1700000000, 3600},
+    {1700000000, 1000, 30},
+};
 
-	if (!path[0]) {
-		fuzz_scratch_path("leases", path, sizeof(path));
-		fuzz_scratch_path("again", again, sizeof(again));
-	}
-	fuzz_scratch_write(path, data, size);
-	/* both clocks at 0 and no cap: times load and save back unchanged */
-	r = pg_pool_load(p, path, 0, 0, UINT32_MAX, &line);
+struct bound {
+	const struct clocks *c;
+};
+
+/* Nothing restored outlives the cap or ends before the start. */
+static int within(const struct pg_lease *l, void *arg)
+{
+	const struct clocks *c = ((const struct bound *)arg)->c;
+
+	if (l->expires < c->lease_now || l->expires - c->lease_now > c->max_left)
+		abort();
+	return 0;
+}
+
+static void load_with(const struct clocks *c, const char *path, const char *again)
+{
+	struct pg_pool *p = new_pool(), *q;
+	struct bound b = {c};
+	unsigned line;
+	int r = pg_pool_load(p, path, c->lease_now, c->wall_now, c->max_left, &line);
+
 	/* a corrupt file names its line and loads nothing */
 	if (r < 0 && (r != -EBADMSG || line == 0 || pg_pool_count(p) != 0))
 		abort();
 	if (r == 0) {
+		pg_pool_foreach(p, within, &b);
+		/* saved and loaded at the same instant: the same leases */
 		q = new_pool();
-		if (line != 0 || pg_pool_save(p, again, 0, 0) < 0 ||
-		    pg_pool_load(q, again, 0, 0, UINT32_MAX, &line) < 0 ||
+		if (line != 0 || pg_pool_save(p, again, c->lease_now, c->wall_now) < 0 ||
+		    pg_pool_load(q, again, c->lease_now, c->wall_now, c->max_left, &line) < 0 ||
 		    pg_pool_count(q) != pg_pool_count(p))
 			abort();
 		pg_pool_foreach(p, found_in, q);
 		pg_pool_free(q);
 	}
 	pg_pool_free(p);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static char path[128], again[128];
+
+	if (!path[0]) {
+		fuzz_scratch_path("leases", path, sizeof(path));
+		fuzz_scratch_path("again", again, sizeof(again));
+	}
+	for (size_t i = 0; i < sizeof(clocks) / sizeof(clocks[0]); i++) {
+		/* a corrupt file is renamed away: write it again each time */
+		fuzz_scratch_write(path, data, size);
+		load_with(&clocks[i], path, again);
+	}
 	return 0;
 }

@@ -23,6 +23,7 @@
 #include <microhttpd.h>
 
 #include "common/log.h"
+#include "provisiond/httpbody.h"
 
 struct pv_server {
 	const struct pv_settings *s;
@@ -38,9 +39,7 @@ struct pv_server {
 struct request {
 	struct pv_server *srv;
 	struct MHD_Connection *conn;
-	char *body;
-	size_t len;
-	bool too_big;
+	struct pv_body body;
 	bool started, done; /* handed to a worker; its answer is below */
 	struct pv_event ev;
 	unsigned status; /* 200: rep; else why as text */
@@ -88,37 +87,6 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, const struct pv_http
 static const char *header(struct MHD_Connection *c, const char *name)
 {
 	return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
-}
-
-/* Refused early: a declared length over the limit is not read at all. */
-static bool declared_too_big(struct MHD_Connection *c, uint32_t max)
-{
-	const char *cl = header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	char *end;
-	unsigned long long n;
-
-	if (!cl)
-		return false;
-	n = strtoull(cl, &end, 10);
-	return *end == '\0' && n > max;
-}
-
-static int append(struct request *rq, const char *data, size_t len, uint32_t max)
-{
-	char *grown;
-
-	if (rq->too_big || rq->len + len > max) {
-		rq->too_big = true;
-		return 0;
-	}
-	grown = realloc(rq->body, rq->len + len + 1);
-	if (!grown)
-		return -ENOMEM;
-	rq->body = grown;
-	memcpy(rq->body + rq->len, data, len);
-	rq->len += len;
-	rq->body[rq->len] = '\0';
-	return 0;
 }
 
 /* In the worker: the provisioner's answer, rendered for the response. */
@@ -207,8 +175,8 @@ static enum MHD_Result finish(struct pv_server *srv, struct MHD_Connection *c, s
 	    .ce_id = header(c, "ce-id"),
 	    .ce_source = header(c, "ce-source"),
 	    .ce_type = header(c, "ce-type"),
-	    .body = rq->body ? rq->body : "",
-	    .body_len = rq->len,
+	    .body = rq->body.data ? rq->body.data : "",
+	    .body_len = rq->body.len,
 	};
 	int status;
 
@@ -217,7 +185,7 @@ static enum MHD_Result finish(struct pv_server *srv, struct MHD_Connection *c, s
 						 : send_text(c, rq->status, rq->why);
 	if (rq->started) /* still being handled */
 		return MHD_YES;
-	if (rq->too_big)
+	if (rq->body.too_big)
 		return send_text(c, MHD_HTTP_CONTENT_TOO_LARGE, "body: larger than MAX_BODY_BYTES");
 	status = pv_event_parse(&req, &rq->ev, rq->why);
 	if (status) {
@@ -259,7 +227,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if (strcmp(method, "POST") != 0)
 			return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED,
 					 "method: only POST carries events");
-		if (declared_too_big(c, srv->s->max_body))
+		if (pv_body_declared_too_big(c, srv->s->max_body))
 			return send_text(c, MHD_HTTP_CONTENT_TOO_LARGE,
 					 "body: larger than MAX_BODY_BYTES");
 		rq = calloc(1, sizeof(*rq));
@@ -269,7 +237,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
-		if (append(rq, upload_data, *upload_data_size, srv->s->max_body) < 0)
+		if (pv_body_append(&rq->body, upload_data, *upload_data_size, srv->s->max_body) < 0)
 			return MHD_NO;
 		*upload_data_size = 0;
 		return MHD_YES;
@@ -285,7 +253,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (rq) {
 		if (rq->done && rq->status == MHD_HTTP_OK)
 			pv_reply_free(&rq->rep);
-		free(rq->body);
+		pv_body_free(&rq->body);
 		free(rq);
 		*con_cls = NULL;
 	}

@@ -15,6 +15,7 @@
 #include <microhttpd.h>
 
 #include "common/log.h"
+#include "provisiond/httpbody.h"
 #include "provisiond/admission.h"
 
 #define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
@@ -25,9 +26,7 @@ struct pv_webhook_http {
 };
 
 struct request {
-	char *body;
-	size_t len;
-	bool too_big;
+	struct pv_body body;
 };
 
 static enum MHD_Result send_body(struct MHD_Connection *c, unsigned status, const char *type,
@@ -55,19 +54,6 @@ static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, cons
 	return send_body(c, status, "text/plain; charset=utf-8", buf, strlen(buf));
 }
 
-static bool declared_too_big(struct MHD_Connection *c, uint32_t max)
-{
-	const char *cl =
-	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	char *end;
-	unsigned long long n;
-
-	if (!cl)
-		return false;
-	n = strtoull(cl, &end, 10);
-	return *end == '\0' && n > max;
-}
-
 static bool json_type_ok(struct MHD_Connection *c)
 {
 	const char *t =
@@ -77,31 +63,13 @@ static bool json_type_ok(struct MHD_Connection *c)
 	return t && strncasecmp(t, "application/json", n) == 0 && (t[n] == '\0' || t[n] == ';');
 }
 
-static int append(struct request *rq, const char *data, size_t len, uint32_t max)
-{
-	char *grown;
-
-	if (rq->too_big || rq->len + len > max) {
-		rq->too_big = true;
-		return 0;
-	}
-	grown = realloc(rq->body, rq->len + len + 1);
-	if (!grown)
-		return -ENOMEM;
-	rq->body = grown;
-	memcpy(rq->body + rq->len, data, len);
-	rq->len += len;
-	rq->body[rq->len] = '\0';
-	return 0;
-}
-
 static enum MHD_Result answer(struct pv_webhook_http *h, struct MHD_Connection *c,
 			      struct request *rq)
 {
 	struct pv_admission_reply rep;
 	enum MHD_Result ret;
 
-	if (pv_admission_answer(h->s, rq->body ? rq->body : "", rq->len, &rep) < 0)
+	if (pv_admission_answer(h->s, rq->body.data ? rq->body.data : "", rq->body.len, &rep) < 0)
 		return send_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
 	if (rep.status != 200)
 		pg_info("review refused (%u): %s", rep.status, rep.body);
@@ -125,7 +93,7 @@ static const char *refuse_early(struct pv_webhook_http *h, struct MHD_Connection
 	if (!json_type_ok(c))
 		return "content-type: application/json is expected";
 	*status = MHD_HTTP_CONTENT_TOO_LARGE;
-	if (declared_too_big(c, h->s->max_body))
+	if (pv_body_declared_too_big(c, h->s->max_body))
 		return "body: larger than MAX_BODY_BYTES";
 	return NULL;
 }
@@ -151,12 +119,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
-		if (append(rq, upload_data, *upload_data_size, h->s->max_body) < 0)
+		if (pv_body_append(&rq->body, upload_data, *upload_data_size, h->s->max_body) < 0)
 			return MHD_NO;
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	if (rq->too_big)
+	if (rq->body.too_big)
 		return send_text(c, MHD_HTTP_CONTENT_TOO_LARGE, "body: larger than MAX_BODY_BYTES");
 	return answer(h, c, rq);
 }
@@ -167,7 +135,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	struct request *rq = *con_cls;
 
 	if (rq) {
-		free(rq->body);
+		pv_body_free(&rq->body);
 		free(rq);
 		*con_cls = NULL;
 	}

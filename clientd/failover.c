@@ -135,7 +135,7 @@ enum pg_failover_result pg_failover(struct pg_client *c, bool lost, uint64_t sin
 	order = set;
 	pg_member_mac(c->member, mac);
 	pg_replicas_order(cfg, c->have_key ? &c->key : NULL, mac, &order);
-	snprintf(old_name, sizeof(old_name), "%s", c->grant.replica[0] ? c->grant.replica : "?");
+	snprintf(old_name, sizeof(old_name), "%s", c->grant.replica[0] ? c->grant.replica : "unknown");
 	for (unsigned i = 0; i < order.n; i++) {
 		const struct pg_prefix *to = &order.r[i].ip;
 		struct pg_grant g;
@@ -152,7 +152,7 @@ enum pg_failover_result pg_failover(struct pg_client *c, bool lost, uint64_t sin
 		c->grant = g;
 		forget_route(c, &from);
 		pg_info("moved from replica %s (%s) to %s (%s) after %llu ms", old_name,
-			pg_prefix_fmt(&from, a, false), g.replica[0] ? g.replica : "?",
+			pg_prefix_fmt(&from, a, false), g.replica[0] ? g.replica : "unknown",
 			pg_prefix_fmt(to, b, false),
 			(unsigned long long)(pg_monotonic_ms() - since_ms));
 		return PG_FAILOVER_MOVED;

@@ -135,7 +135,8 @@ enum pg_failover_result pg_failover(struct pg_client *c, bool lost, uint64_t sin
 	order = set;
 	pg_member_mac(c->member, mac);
 	pg_replicas_order(cfg, c->have_key ? &c->key : NULL, mac, &order);
-	snprintf(old_name, sizeof(old_name), "%s", c->grant.replica[0] ? c->grant.replica : "unknown");
+	snprintf(old_name, sizeof(old_name), "%s",
+		 c->grant.replica[0] ? c->grant.replica : "unknown");
 	for (unsigned i = 0; i < order.n; i++) {
 		const struct pg_prefix *to = &order.r[i].ip;
 		struct pg_grant g;

@@ -28,15 +28,25 @@ pool_crawler() {
 	printf 'crawler-%s\n' "$1"
 }
 
-# pool_crawlers N [ARGS...]: N crawlers, their pods made one after another,
-# their sidecars started together, then waited for (bounded): clientd run
-# with --state-file STATE/POD.state and ARGS.
+# pool_crawlers N [ARGS...]: N crawlers, their pods made one after another
+# (pool_crawler_pods), their sidecars started together, then waited for
+# (bounded; pool_sidecars): clientd run with --state-file STATE/POD.state
+# and ARGS.
 pool_crawlers() {
-	local n=$1 k pod ns ready i left
-	shift
-	for ((k = 1; k <= n; k++)); do
+	pool_crawler_pods "$1"
+	pool_sidecars "$@"
+}
+
+pool_crawler_pods() {
+	local k
+	for ((k = 1; k <= $1; k++)); do
 		lab_add_pod "$(pool_crawler "$k")" "10.244.0.$((100 + k))" || fail "cannot create crawler $k"
 	done
+}
+
+pool_sidecars() {
+	local n=$1 k pod ns ready i left
+	shift
 	for ((k = 1; k <= n; k++)); do
 		pod=$(pool_crawler "$k")
 		ns=$(lab_ns "$pod")

@@ -38,9 +38,13 @@ pool_crawlers() {
 }
 
 pool_crawler_pods() {
-	local k
+	local k pod
 	for ((k = 1; k <= $1; k++)); do
-		lab_add_pod "$(pool_crawler "$k")" "10.244.0.$((100 + k))" || fail "cannot create crawler $k"
+		pod=$(pool_crawler "$k")
+		lab_add_pod "$pod" "10.244.0.$((100 + k))" || fail "cannot create crawler $k"
+		# Its eth0 MAC: a captured frame from it is a crawler's.
+		ip -n "$(lab_ns "$pod")" -o link show eth0 | grep -Eo 'link/ether [0-9a-f:]+' |
+			awk '{ print $2 }' >>"$LAB_STATE/crawler-macs"
 	done
 }
 
@@ -86,7 +90,11 @@ pool_where() {
 # network gone (the pod's veth deleted). Its IP stays in the hosts files, as
 # a dead pod stays in a headless Service's answers until its readiness fails.
 pool_kill_replica() {
-	local pod=${POOL_REPLICAS[$1]}
+	local pod=${POOL_REPLICAS[$1]} ip=${POOL_IPS[$1]}
+	# The network first: a namespace being deleted forwards what is in
+	# flight after its nftables table is gone (not masqueraded), which no
+	# dead pod does.
+	ip -n "$(lab_ns node)" link del "vp${ip##*.}"
 	lab_stop_pid "$(<"$LAB_STATE/$pod.gatewayd.pid")" KILL 5 2>/dev/null || true
 	lab_del_pod "$pod"
 }
@@ -162,9 +170,20 @@ pool_leak_capture_start() {
 	fail "tcpdump did not start on the node's br0"
 }
 
-# pool_leaks: packets captured so far.
+# pool_frames WHO: the captured frames sent by crawlers (WHO=crawler, by
+# their eth0 MAC: leaks) or by anyone else (WHO=other: a gateway pod letting
+# crawler traffic out without NAT), one a line.
+pool_frames() {
+	{ tcpdump -r "$LAB_STATE/leaks.pcap" -nn -e 2>/dev/null || true; } |
+		awk -v who="$1" -v macs="$LAB_STATE/crawler-macs" '
+			BEGIN { while ((getline l < macs) > 0) crawler[l] = 1 }
+			{ c = ($2 in crawler) }
+			(who == "crawler") == c { print }'
+}
+
+# pool_leaks: frames from crawlers captured so far.
 pool_leaks() {
-	tcpdump -r "$LAB_STATE/leaks.pcap" -nn 2>/dev/null | wc -l
+	pool_frames crawler | wc -l
 }
 
 # err WHY: a failed check; the test goes on and t_report fails with all.

@@ -80,6 +80,16 @@ static void forget_route(struct pg_client *c, const struct pg_prefix *ip)
 	pg_route_del(c->rt, &old);
 }
 
+/* A replica's pod IP may now belong to a new pod (a replaced replica that
+ * got the same IP): the pod network's neighbour entry learned before
+ * names a MAC nobody has, and the kernel would trust it for up to half a
+ * minute. Forgotten, it costs one ARP exchange. */
+static void forget_neighbour(struct pg_client *c, const struct pg_prefix *ip)
+{
+	if (c->path.oif)
+		pg_neigh_del(c->rt, c->path.oif, ip);
+}
+
 static void drop_undo(struct pg_client *c)
 {
 	free(c->undo); /* keep_local records undo entries that mean nothing now */
@@ -125,6 +135,8 @@ enum pg_failover_result pg_failover(struct pg_client *c, bool lost, uint64_t sin
 	if (client_resolve_once(cfg, &set) != 0 || set.n == 0)
 		return PG_FAILOVER_STAYED;
 	gone = pg_replicas_find(&set, &from) < 0;
+	if (lost)
+		forget_neighbour(c, &from);
 	pg_replicas_rendezvous(&set, cfg->pod_namespace, cfg->pod_name);
 	if (!gone && (!lost || cfg->replica_selection == PG_REPLICA_PIN || set.n == 1)) {
 		adopt_set(c, &set);
@@ -145,6 +157,7 @@ enum pg_failover_result pg_failover(struct pg_client *c, bool lost, uint64_t sin
 		if (memcmp(to->bytes, from.bytes, 4) == 0)
 			continue;
 		c->gw_pod_ip = *to;
+		forget_neighbour(c, to);
 		if (pg_member_retarget(c->member, to) < 0 || join_sibling(c, &g) < 0)
 			continue;
 		point_tunnel(c, &from, to, &g);

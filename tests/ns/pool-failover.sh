@@ -14,6 +14,9 @@
 # towards the internet leaves a crawler outside the tunnel (a capture on
 # the node's bridge, shown to see a crawler's direct ping first; a frame is
 # a crawler's by its source MAC).
+# Two more crawlers: one with REPLICA_SELECTION=least-loaded starts on a
+# replica with the fewest leases; one pinned (REPLICA_SELECTION=pin) to the
+# replica that dies never moves, and is routed again once it is back.
 # Printed, never asserted: each moved crawler's outage (longest time
 # between two answers) and clientd's own "moved ... after N ms" (FIGURE).
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -53,6 +56,25 @@ done
 vip=${POOL_IPS[$victim]}
 ((${count[$vip]:-0} > 0)) || fail "no crawler on any replica"
 
+# least-loaded: a replica with the fewest crawlers.
+fewest=$n
+for ip in "${POOL_IPS[@]}"; do
+	((${count[$ip]:-0} < fewest)) && fewest=${count[$ip]:-0}
+done
+lab_add_pod crawler-least 10.244.0.91 || fail "cannot create crawler-least"
+t_link_mac crawler-least eth0 >>"$LAB_STATE/crawler-macs"
+lab_start_clientd_run crawler-least "$POOL_GW" - --replica-selection least-loaded \
+	--state-file "$LAB_STATE/crawler-least.state" || fail "clientd run (least-loaded) did not become ready"
+ip=$(pool_replica_ip crawler-least)
+info "crawler-least: on $ip (${count[$ip]:-0} crawlers there, fewest $fewest)"
+((${count[$ip]:-0} == fewest)) || err "crawler-least chose $ip with ${count[$ip]:-0} crawlers, not one with $fewest"
+# pin: to the replica that will die.
+lab_add_pod crawler-pin 10.244.0.90 || fail "cannot create crawler-pin"
+t_link_mac crawler-pin eth0 >>"$LAB_STATE/crawler-macs"
+lab_start_clientd_run crawler-pin "$POOL_GW" - --replica-selection pin --replica "${POOL_REPLICAS[$victim]}" \
+	--state-file "$LAB_STATE/crawler-pin.state" || fail "clientd run (pinned) did not become ready"
+[[ $(pool_replica_ip crawler-pin) == "$vip" ]] || err "crawler-pin is on $(pool_replica_ip crawler-pin), not its pinned $vip"
+
 # ---- 1. the replica dies ----
 pool_probe_start kill "${pods[@]}"
 sleep 2
@@ -83,6 +105,8 @@ done < <(pool_where "$n")
 sorted=$(printf '%s\n' "${outages[@]}" | sort -n)
 median=$(awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }' <<<"$sorted")
 worst=$(tail -n 1 <<<"$sorted")
+[[ $(pool_replica_ip crawler-pin) == "$vip" ]] || err "crawler-pin moved to $(pool_replica_ip crawler-pin) although pinned to ${POOL_REPLICAS[$victim]}"
+t_ping crawler-pin "$POOL_TARGET" 1 && err "crawler-pin reached $POOL_TARGET while its pinned replica was dead"
 echo "FIGURE pool-failover moved $moved of $n crawlers; outage median $median ms, max $worst ms; kept their address: ${kept:-0} of $moved"
 
 # ---- 2. the replica comes back: nobody moves ----
@@ -102,6 +126,7 @@ while read -r pod ip; do
 	((lost == 0)) || err "$pod: lost $lost probes when ${POOL_REPLICAS[$victim]} came back"
 done < <(pool_where "$n")
 echo "FIGURE pool-failover replica back: $unmoved of $n crawlers stayed where they were"
+t_ping_eventually crawler-pin "$POOL_TARGET" 10 || err "crawler-pin not routed again after its replica came back"
 
 sleep 0.5
 lab_stop_pid "$POOL_CAP_PID" INT 10 || true

@@ -162,6 +162,7 @@ pool_leak_capture_start() {
 	timeout -s INT 300 ip netns exec "$(lab_ns node)" tcpdump -Z root -U --immediate-mode -n -i br0 \
 		-w "$LAB_STATE/leaks.pcap" "ip and dst net 203.0.113.0/24 and not src net 203.0.113.0/24$not_gw" \
 		2>"$LAB_STATE/leaks.err" &
+	# shellcheck disable=SC2034 # read by the tests
 	POOL_CAP_PID=$!
 	for ((i = 0; i < 50; i++)); do
 		grep -q 'listening on' "$LAB_STATE/leaks.err" && return 0

@@ -60,12 +60,12 @@ for k in 1 2 3; do
 	line=$(ip netns exec "$(lab_ns "$pod")" "$CLIENTD" check --verbose --gateway "$POOL_GW" \
 		--state-file "$LAB_STATE/$pod.state" 2>&1 | grep '^replica:' || true)
 	ip=$(pool_replica_ip "$pod")
-	want=
+	expect_line=
 	for i in "${!POOL_IPS[@]}"; do
-		[[ ${POOL_IPS[$i]} == "$ip" ]] && want="replica: ${POOL_REPLICAS[$i]} ($ip)"
+		[[ ${POOL_IPS[$i]} == "$ip" ]] && expect_line="replica: ${POOL_REPLICAS[$i]} ($ip)"
 	done
 	info "$pod: $line"
-	[[ $line == "$want" ]] || err "$pod: clientd check says '$line', want '$want'"
+	[[ $line == "$expect_line" ]] || err "$pod: clientd check says '$line', want '$expect_line'"
 done
 
 t_report

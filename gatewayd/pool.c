@@ -622,7 +622,10 @@ static uint32_t preferred(const struct pg_pool *p, const char *id)
 	uint64_t h;
 
 	crypto_shorthash(out, (const unsigned char *)id, strlen(id), preferred_key);
-	memcpy(&h, out, sizeof(h));
+	/* little-endian whatever the host: replicas may run on other CPUs */
+	h = 0;
+	for (size_t k = sizeof(out); k-- > 0;)
+		h = h << 8 | out[k];
 	start = p->first_dynamic + (uint32_t)(h % span);
 	i = find_free(p, start, last_index(p));
 	return i != NONE ? i : find_free(p, p->first_dynamic, start);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <sodium.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1044,6 +1045,20 @@ static void test_replicas(void)
 	struct pg_lease la, lb;
 	char id[64];
 
+	/* the preferred address as docs/membership.md defines it */
+	{
+		static const unsigned char k[crypto_shorthash_KEYBYTES] = "podgw-preferred";
+		const char *who = "crawlers/crawler-7d9f-x2";
+		unsigned char h[crypto_shorthash_BYTES];
+		uint64_t v = 0;
+
+		crypto_shorthash(h, (const unsigned char *)who, strlen(who), k);
+		for (int i = 7; i >= 0; i--)
+			v = v << 8 | h[i];
+		CHECK(get(a, who, NULL, no_wish, 100, &la) == 0);
+		CHECK(idx(la.addr, "172.16.0.0") == 20 + v % 235);
+		CHECK(pg_pool_release(a, who, NULL) == 0);
+	}
 	/* the same identities in the same order: the same addresses */
 	for (int i = 0; i < 100; i++) {
 		snprintf(id, sizeof(id), "crawlers/crawler-%d", i);

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+#include "clientd/liveness.h"
+
+/* Only the gateway can make the tunnel's counter move: the guard's input
+ * chain (clientd/guard.c, add_input) accepts VXLAN datagrams on the
+ * underlay only from the gateway's pod IP and drops every other one in the
+ * input hook, which runs before the UDP socket hands them to the vxlan
+ * driver; the driver counts what it decapsulates, nothing else. The link
+ * has no IPv6 and static neighbour entries on both ends, so the gateway
+ * sends no chatter of its own either: a moving counter is its kernel
+ * forwarding to us, answering us, or both. */
+
+void pg_liveness_start(struct pg_liveness *lv, bool rx_ok, uint64_t rx)
+{
+	*lv = (struct pg_liveness){.rx = rx, .have_rx = rx_ok};
+}
+
+void pg_liveness_answered(struct pg_liveness *lv)
+{
+	lv->answered = true;
+}
+
+struct pg_live_tick pg_liveness_tick(struct pg_liveness *lv, bool rx_ok, uint64_t rx)
+{
+	struct pg_live_tick t = {0};
+
+	/* A counter that went back belongs to a new link: a new baseline. */
+	t.alive = lv->answered || (rx_ok && lv->have_rx && rx > lv->rx);
+	t.miss = !t.alive && lv->echo_out;
+	t.send_echo = !t.alive;
+	lv->rx = rx;
+	lv->have_rx = rx_ok;
+	lv->echo_out = t.send_echo;
+	lv->answered = false;
+	return t;
+}
+
+uint64_t pg_renew_interval_ms(uint32_t lease_time, uint32_t keepalive_ms)
+{
+	uint64_t third = (uint64_t)lease_time * 1000 / 3;
+
+	return third > keepalive_ms ? third : keepalive_ms;
+}

@@ -17,21 +17,22 @@ void pg_liveness_start(struct pg_liveness *lv, bool rx_ok, uint64_t rx)
 
 void pg_liveness_answered(struct pg_liveness *lv)
 {
-	lv->answered = true;
+	lv->replies++;
 }
 
 struct pg_live_tick pg_liveness_tick(struct pg_liveness *lv, bool rx_ok, uint64_t rx)
 {
 	struct pg_live_tick t = {0};
-
 	/* A counter that went back belongs to a new link: a new baseline. */
-	t.alive = lv->answered || (rx_ok && lv->have_rx && rx > lv->rx);
+	uint64_t received = rx_ok && lv->have_rx && rx > lv->rx ? rx - lv->rx : 0;
+
+	t.alive = lv->replies > 0 || received > 0;
 	t.miss = !t.alive && lv->echo_out;
-	t.send_echo = !t.alive;
+	t.send_echo = received <= lv->replies;
 	lv->rx = rx;
 	lv->have_rx = rx_ok;
 	lv->echo_out = t.send_echo;
-	lv->answered = false;
+	lv->replies = 0;
 	return t;
 }
 

@@ -14,16 +14,18 @@
 #include <stdint.h>
 
 struct pg_liveness {
-	uint64_t rx;   /* the tunnel's receive counter at the last tick */
-	bool have_rx;  /* rx could be read then */
-	bool echo_out; /* the last tick sent an echo */
-	bool answered; /* an echo reply came since the last tick */
+	uint64_t rx;	  /* the tunnel's receive counter at the last tick */
+	bool have_rx;	  /* rx could be read then */
+	bool echo_out;	  /* the last tick sent an echo */
+	unsigned replies; /* echo replies since the last tick */
 };
 
 struct pg_live_tick {
-	bool alive;	/* the gateway proved alive during the interval */
-	bool miss;	/* an echo went unanswered and nothing else came */
-	bool send_echo; /* the tunnel was quiet: ask the gateway's kernel */
+	bool alive; /* the gateway proved alive during the interval */
+	bool miss;  /* an echo went unanswered and nothing else came */
+	/* Nothing but echo replies came: ask the gateway's kernel again, so
+	 * that an idle tunnel is checked every interval, as before. */
+	bool send_echo;
 };
 
 void pg_liveness_start(struct pg_liveness *lv, bool rx_ok, uint64_t rx);

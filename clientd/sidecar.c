@@ -206,7 +206,7 @@ static void echo_replies(struct loop *l, uint64_t now)
 }
 
 /* Once per KEEPALIVE_INTERVAL_MS. Healthy: an echo only when the tunnel
- * was quiet, a RENEW every LEASE_TIME / 3 and, from the first miss on,
+ * carried nothing but echo replies, a RENEW every LEASE_TIME / 3 and, from the first miss on,
  * every interval (a gateway that restarted without our lease answers it
  * NO_LEASE, and we join again before it counts as lost). Lost: a JOIN every
  * interval, as the gateway's side of the tunnel may be gone. */
@@ -215,9 +215,14 @@ static void keepalive(struct loop *l, uint64_t now)
 	struct pg_client *c = l->c;
 	const struct pg_config *cfg = c->cfg;
 	struct pg_link_info link;
-	bool rx_ok = pg_link_get_index(c->rt, c->vxlan_ifindex, &link) == 0;
-	struct pg_live_tick t = pg_liveness_tick(&l->live, rx_ok, rx_ok ? link.rx_packets : 0);
+	bool rx_ok;
+	struct pg_live_tick t;
 
+	/* Replies first, so that the counter read next has no reply in it
+	 * that was not counted as one. */
+	echo_replies(l, now);
+	rx_ok = pg_link_get_index(c->rt, c->vxlan_ifindex, &link) == 0;
+	t = pg_liveness_tick(&l->live, rx_ok, rx_ok ? link.rx_packets : 0);
 	if (l->health == LOST) {
 		if (l->awaiting)
 			l->misses++;

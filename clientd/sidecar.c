@@ -215,7 +215,7 @@ static void keepalive(struct loop *l, uint64_t now)
 	struct pg_client *c = l->c;
 	const struct pg_config *cfg = c->cfg;
 	struct pg_link_info link;
-	bool rx_ok;
+	bool rx_ok, renewal;
 	struct pg_live_tick t;
 
 	/* Replies first, so that the counter read next has no reply in it
@@ -228,10 +228,15 @@ static void keepalive(struct loop *l, uint64_t now)
 			l->misses++;
 	} else if (t.alive) {
 		alive(l);
+		note_state(l, now, false);
 	} else if (t.miss) {
 		l->misses++;
 	}
-	if (t.send_echo && pg_probe_send(c->probe, pg_prefix_v4(&c->grant.gateway)) == 0)
+	/* An echo goes with each renewal too: a busy tunnel needs none, but
+	 * STATE_FILE's round trip should not grow old. */
+	renewal = now >= l->next_renew && !l->awaiting;
+	if ((t.send_echo || renewal) &&
+	    pg_probe_send(c->probe, pg_prefix_v4(&c->grant.gateway)) == 0)
 		l->echo_at = now;
 	if (l->health == HEALTHY && l->misses >= cfg->keepalive_misses) {
 		pg_warn("gateway %s lost: nothing from it through the tunnel for %u keepalive "

@@ -11,7 +11,11 @@
 #    by foo's kernel). Asserted: neither sends more than one renewal per
 #    LEASE_TIME / 3 (+2 for the window's edges; before, one every 250 ms:
 #    ~40), the busy one needs no echoes (its traffic's answers prove foo
-#    alive), the idle one sends them;
+#    alive; one goes with each renewal, for the round trip), the idle one
+#    sends one every interval;
+#  - a rogue pod sends 200 VXLAN datagrams forged as foo's to "idle": the
+#    guard drops them before the vxlan driver counts them (only the gateway
+#    can prove itself alive);
 #  - foo dies as a pod dies (gatewayd SIGKILL, its namespace deleted): both
 #    crawlers count it lost (ready file removed). The detection times are
 #    printed (FIGURE lines), never asserted: the machine is shared.
@@ -58,11 +62,37 @@ for c in "${crawlers[@]}"; do
 		errors+=("$c sent $requests membership requests in ${window} s, more than $max_requests (one renewal per LEASE_TIME/3 = $((lease_time / 3)) s)")
 	((requests >= 1)) || errors+=("$c renewed nothing in ${window} s (LEASE_TIME $lease_time s)")
 	case $c in
-	busy) ((echoes <= 4)) || errors+=("busy sent $echoes echoes to foo while its tunnel carried traffic") ;;
+	# One echo rides along with each renewal (STATE_FILE's round trip).
+	busy) ((echoes <= requests + 2)) || errors+=("busy sent $echoes echoes to foo while its tunnel carried traffic ($requests renewals)") ;;
 	idle) ((echoes >= window)) || errors+=("idle sent $echoes echoes to foo in ${window} s: its liveness went unchecked") ;;
 	esac
 	[[ -e ${ready[$c]} ]] || errors+=("$c counted foo lost while it was alive")
 done
+t_report
+
+# ---- only foo moves the counter: forged VXLAN from another pod is dropped
+# by the guard before the vxlan driver counts it ----
+rx_packets() {
+	ip -n "$(lab_ns "$1")" -s -j link show vxlan0 |
+		"$T_PYTHON" -c 'import json, sys; print(json.load(sys.stdin)[0]["stats64"]["rx"]["packets"])'
+}
+# The packets of the guard's VXLAN drop rule in the pod.
+guard_drops() {
+	ip netns exec "$(lab_ns "$1")" nft list chain inet podgw_guard input |
+		awk '/udp dport 8472 counter/ && match($0, /packets [0-9]+/) { print substr($0, RSTART + 8, RLENGTH - 8); exit }'
+}
+lab_add_pod rogue 10.244.0.50
+rx0=$(rx_packets idle)
+drops0=$(guard_drops idle)
+sent=$(lab_exec rogue timeout 10 "$T_PYTHON" "$PODGW_SRC/tests/attacks/tunnelpkt.py" vxlan \
+	--to "${pod_ip[idle]}" --vni 42 --src-mac "$(t_link_mac foo)" --dst-mac "$(t_link_mac idle)" \
+	icmp --src-ip 172.16.0.1 --dst-ip "${overlay[idle]}" --count 200) || true
+rx1=$(rx_packets idle)
+drops1=$(guard_drops idle)
+echo "FIGURE: keepalive_forged_vxlan_counted = $((rx1 - rx0)) of 200 (${sent:-nothing sent}; guard drops $((${drops1:-0} - ${drops0:-0})); foo's echo replies count too)"
+[[ $sent == "sent 200" ]] || errors+=("the rogue pod could not send its forged VXLAN: '$sent'")
+((${drops1:-0} - ${drops0:-0} >= 200)) || errors+=("idle's guard dropped $((${drops1:-0} - ${drops0:-0})) VXLAN datagrams of the rogue's 200")
+((rx1 - rx0 < 50)) || errors+=("idle's vxlan0 counted $((rx1 - rx0)) packets while a rogue pod sent 200 forged ones: the guard let them in")
 t_report
 
 # ---- foo dies as a pod does: nothing of it answers any more ----

@@ -191,12 +191,13 @@ fi
 # ---- 2. load ----
 lab_add_pod simulator "$SIM_IP"
 renew_after=$((LEASE_TIME * 1000 / 3))
-phases=(baseline:0:0 before:250:0 after-busy:$renew_after:0 after-idle:$renew_after:250)
+# The baseline renews nothing: at most 10 s, so that no lease (30 s, last
+# renewed up to 10 s before) expires in it.
+base_s=$((phase_s < 10 ? phase_s : 10))
 args=()
 for ((r = 1; r <= reps; r++)); do
-	for p in "${phases[@]}"; do
-		args+=(--phase "$p:$phase_s")
-	done
+	args+=(--phase "baseline:0:0:$base_s" --phase "before:250:0:$phase_s"
+		--phase "after-busy:$renew_after:0:$phase_s" --phase "after-idle:$renew_after:250:$phase_s")
 done
 say "load: $crawlers simulated crawlers, phases of ${phase_s} s, $reps run(s)"
 out=$LAB_STATE/load.out
@@ -218,6 +219,7 @@ awk -v n="$crawlers" -v name="$B_NAME" '
 	/^phase=/ {
 		p = field("phase"); s = field("seconds")
 		gw[p] = gw[p] " " field("gw_cpu_ms") / (s * 10) * 1000 / n
+		run[p] = run[p] " " field("gw_run_ms") / (s * 10) * 1000 / n
 		mach[p] = mach[p] " " (field("machine_busy_ms") - field("self_cpu_ms")) / (s * 10)
 		sirq[p] = sirq[p] " " field("machine_softirq_ms") / (s * 10)
 		self[p] = self[p] " " field("self_cpu_ms") / (s * 10)
@@ -228,12 +230,12 @@ awk -v n="$crawlers" -v name="$B_NAME" '
 			printf "%s: note: only %s of %s renewals granted in phase %s\n", name, field("renew_granted"), field("renew_sent"), p
 	}
 	END {
-		for (p in gw) { g[p] = median(gw[p]); m[p] = median(mach[p]); q[p] = median(sirq[p]); sf[p] = median(self[p]) }
+		for (p in gw) { g[p] = median(gw[p]); o[p] = median(run[p]); m[p] = median(mach[p]); q[p] = median(sirq[p]); sf[p] = median(self[p]) }
 		printf "%s: gatewayd per 1,000 crawlers and the machine (%% of one core, medians):\n", name
-		printf "%s:   %-11s %12s %12s %12s %12s %12s\n", name, "phase", "gatewayd", "gw-baseline", "machine*", "softirq", "simulator"
+		printf "%s:   %-11s %12s %12s %12s %12s %12s %12s\n", name, "phase", "gw utime+st", "gw on-CPU", "gw-baseline", "machine*", "softirq", "simulator"
 		split("baseline before after-busy after-idle", order, " ")
 		for (i = 1; i <= 4; i++) { p = order[i]; if (!(p in g)) continue
-			printf "%s:   %-11s %11.2f%% %11.2f%% %11.1f%% %11.1f%% %11.1f%%\n", name, p, g[p], g[p] - g["baseline"], m[p], q[p], sf[p] }
+			printf "%s:   %-11s %11.2f%% %11.2f%% %11.2f%% %11.1f%% %11.1f%% %11.1f%%\n", name, p, g[p], o[p], g[p] - g["baseline"], m[p], q[p], sf[p] }
 		printf "%s:   * every CPU busy minus the simulator, for %d crawlers, not scaled; shared machine: other load included\n", name, n
 		ratio("after-busy"); ratio("after-idle")
 	}
@@ -244,6 +246,8 @@ awk -v n="$crawlers" -v name="$B_NAME" '
 		else printf "FIGURE: keepalive_gatewayd_cpu_ratio_%s = inf (no CPU tick measured)\n", p
 		if (b > 0) printf "FIGURE: keepalive_gatewayd_cpu_ratio_net_of_baseline_%s = %.1fx lower\n", p, a / b
 		else printf "FIGURE: keepalive_gatewayd_cpu_ratio_net_of_baseline_%s = inf (at or below the baseline)\n", p
+		printf "FIGURE: keepalive_gatewayd_oncpu_pct_per_1000_%s = %.2f %% (before %.2f %%, baseline %.2f %%)\n", p, o[p], o["before"], o["baseline"]
+		if (o[p] > 0) printf "FIGURE: keepalive_gatewayd_oncpu_ratio_%s = %.1fx lower\n", p, o["before"] / o[p]
 		printf "FIGURE: keepalive_machine_cpu_pct_%s = %.1f %% (before %.1f %%, baseline %.1f %%; %d crawlers)\n", p, m[p], m["before"], m["baseline"], n
 	}' "$out"
 lab_stop_pid "$gw_pid" TERM 20 || true

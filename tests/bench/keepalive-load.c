@@ -54,6 +54,7 @@ struct sim {
 struct phase {
 	char name[32];
 	unsigned renew_ms, echo_ms, seconds; /* 0 ms: none */
+	int warmup;			     /* seconds; -1: --warmup */
 };
 
 struct options {
@@ -63,6 +64,7 @@ struct options {
 	const char *key_file;
 	int gateway_pid;
 	unsigned join_timeout;
+	unsigned warmup; /* seconds of each phase before it is measured */
 	struct phase phases[PHASES_MAX];
 	unsigned n_phases;
 };
@@ -101,8 +103,10 @@ static int usage(int rc)
 		"  --key FILE          membership key file (default: unauthenticated)\n"
 		"  --gateway-pid PID   the gateway's process, for its CPU time\n"
 		"  --join-timeout S    seconds the joins may take (default 120)\n"
-		"  --phase N:R:E:S     a phase named N of S seconds: a RENEW every R ms and an\n"
-		"                      echo every E ms per client (0: none); up to %u phases\n",
+		"  --warmup S          seconds each phase runs before it is measured (default 0)\n"
+		"  --phase N:R:E:S[:W] a phase named N of S seconds: a RENEW every R ms and an\n"
+		"                      echo every E ms per client (0: none), after W seconds of\n"
+		"                      warm-up (default --warmup); up to %u phases\n",
 		CLIENTS_MAX, PHASES_MAX);
 	return rc;
 }
@@ -122,17 +126,23 @@ static bool number(const char *s, unsigned long min, unsigned long max, unsigned
 
 static bool parse_phase(const char *s, struct phase *ph)
 {
-	char buf[96], *fields[4], *save = NULL, *tok;
-	unsigned long v[3];
+	char buf[96], *fields[5], *save = NULL, *tok;
+	unsigned long v[4];
 	int n = 0;
 
 	if (strlen(s) >= sizeof(buf))
 		return false;
 	strcpy(buf, s);
-	for (tok = strtok_r(buf, ":", &save); tok && n < 4; tok = strtok_r(NULL, ":", &save))
+	for (tok = strtok_r(buf, ":", &save); tok && n < 5; tok = strtok_r(NULL, ":", &save))
 		fields[n++] = tok;
-	if (n != 4 || tok || strlen(fields[0]) >= sizeof(ph->name))
+	if (n < 4 || tok || strlen(fields[0]) >= sizeof(ph->name))
 		return false;
+	ph->warmup = -1;
+	if (n == 5) {
+		if (!number(fields[4], 0, 600, &v[3]))
+			return false;
+		ph->warmup = (int)v[3];
+	}
 	if (!number(fields[1], 0, 3600000, &v[0]) || !number(fields[2], 0, 3600000, &v[1]) ||
 	    !number(fields[3], 1, 3600, &v[2]))
 		return false;
@@ -173,6 +183,8 @@ static int parse(int argc, char **argv, struct options *o)
 			o->gateway_pid = (int)v;
 		else if (strcmp(opt, "--join-timeout") == 0 && (ok = number(val, 1, 3600, &v)))
 			o->join_timeout = (unsigned)v;
+		else if (strcmp(opt, "--warmup") == 0 && (ok = number(val, 0, 600, &v)))
+			o->warmup = (unsigned)v;
 		else if (strcmp(opt, "--key") == 0)
 			o->key_file = val;
 		else if (strcmp(opt, "--phase") == 0)
@@ -464,25 +476,36 @@ static void read_echo_replies(struct load *l)
 
 static void run_phase(struct load *l, const struct phase *ph)
 {
-	uint64_t n = l->o.clients, t0, end, jr = 0, je = 0;
+	uint64_t n = l->o.clients, t0, m0 = 0, end, measured, jr = 0, je = 0;
 	uint64_t r_us = (uint64_t)ph->renew_ms * 1000, e_us = (uint64_t)ph->echo_ms * 1000;
-	struct cpu_sample a, b;
+	struct cpu_sample a = {0}, b;
 	long hz = sysconf(_SC_CLK_TCK);
+	bool measuring = false;
 	double secs;
 
-	l->renew_sent = l->renew_granted = l->renew_errors = 0;
-	l->echo_sent = l->echo_replies = l->send_failed = 0;
-	a = sample(l);
 	t0 = now_us();
-	end = t0 + (uint64_t)ph->seconds * 1000000;
+	measured = t0 + (uint64_t)(ph->warmup >= 0 ? (unsigned)ph->warmup : l->o.warmup) * 1000000;
+	end = measured + (uint64_t)ph->seconds * 1000000;
 	for (;;) {
 		uint64_t t = now_us(), due = end;
 		struct pollfd pfd[2] = {{.fd = l->ctl, .events = POLLIN},
 					{.fd = l->vx, .events = POLLIN}};
 		struct timespec ts;
 
+		/* The warm-up runs the phase's pace unmeasured: what the last
+		 * phase left behind (the gateway's replay cache holds nonces
+		 * for 30 s) is paid for before the measurement starts. */
+		if (!measuring && t >= measured) {
+			measuring = true;
+			l->renew_sent = l->renew_granted = l->renew_errors = 0;
+			l->echo_sent = l->echo_replies = l->send_failed = 0;
+			a = sample(l);
+			m0 = t;
+		}
 		if (t >= end)
 			break;
+		if (!measuring && measured < due)
+			due = measured;
 		/* Client j % n is due at t0 + j * period / n: evenly spread. */
 		while (r_us && t0 + jr * r_us / n <= t)
 			send_request(l, (uint32_t)(jr++ % n), PG_MSG_RENEW);
@@ -504,7 +527,7 @@ static void run_phase(struct load *l, const struct phase *ph)
 	read_answers(l);
 	read_echo_replies(l);
 	b = sample(l);
-	secs = (double)(now_us() - t0) / 1e6;
+	secs = (double)(now_us() - m0) / 1e6;
 	printf("phase=%s seconds=%.3f clients=%" PRIu32 " renew_ms=%u echo_ms=%u"
 	       " renew_sent=%" PRIu64 " renew_granted=%" PRIu64 " renew_errors=%" PRIu64
 	       " echo_sent=%" PRIu64 " echo_replies=%" PRIu64 " send_failed=%" PRIu64

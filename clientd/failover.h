@@ -11,11 +11,13 @@
 struct pg_client;
 
 /* Keepalive intervals without proof of life after which a replica counts
- * as lost and the sidecar moves. With 250 ms keepalives the first
- * unanswered one leaves at most 250 ms after the loss and the second miss
- * is counted 500 ms later: a move starts within 750 ms of the loss, and a
- * JOIN to a live sibling takes one round trip, so traffic flows again
- * within 1 s. One miss alone (a lost datagram) moves nobody. */
+ * as lost and the sidecar moves. With 250 ms intervals the interval the
+ * loss falls in may still have carried traffic, the next one is the first
+ * miss (liveness.c: silence after traffic or after an echo) and the one
+ * after it the second: a move starts within 750 ms of the loss, and a JOIN
+ * to a live sibling takes one round trip, so traffic flows again within
+ * 1 s. One miss alone (a lost datagram, a tunnel falling quiet) moves
+ * nobody. */
 #define PG_FAILOVER_MISSES 2
 
 enum pg_failover_result {

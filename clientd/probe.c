@@ -67,7 +67,7 @@ void pg_probe_close(struct pg_probe *p)
 	free(p);
 }
 
-static int send_echo(struct pg_probe *p, struct in_addr dst)
+int pg_probe_send(struct pg_probe *p, struct in_addr dst)
 {
 	struct sockaddr_in to = {.sin_family = AF_INET, .sin_addr = dst};
 	struct icmphdr h = {.type = ICMP_ECHO};
@@ -107,6 +107,32 @@ static bool is_our_reply(const struct pg_probe *p, const uint8_t *buf, size_t le
 	return h.type == ICMP_ECHOREPLY && ntohs(h.un.echo.id) == p->id;
 }
 
+int pg_probe_fd(const struct pg_probe *p)
+{
+	return p->fd;
+}
+
+unsigned pg_probe_drain(struct pg_probe *p, struct in_addr dst)
+{
+	unsigned replies = 0;
+
+	/* Bounded: a flood of ICMP must not hold the loop. */
+	for (int i = 0; i < 64; i++) {
+		struct sockaddr_in from = {0};
+		socklen_t from_len = sizeof(from);
+		uint8_t buf[256];
+		ssize_t n = recvfrom(p->fd, buf, sizeof(buf), MSG_DONTWAIT,
+				     (struct sockaddr *)&from, &from_len);
+
+		/* An ICMP error (unreachable) is read, and so cleared, like data. */
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n > 0 && is_our_reply(p, buf, (size_t)n, from.sin_addr, dst))
+			replies++;
+	}
+	return replies;
+}
+
 int pg_probe_echo(struct pg_probe *p, struct in_addr dst, unsigned timeout_ms, unsigned interval_ms)
 {
 	uint64_t deadline = pg_monotonic_ms() + timeout_ms, next_send = 0;
@@ -122,7 +148,7 @@ int pg_probe_echo(struct pg_probe *p, struct in_addr dst, unsigned timeout_ms, u
 		if (now >= deadline)
 			return last_err ? last_err : -ETIMEDOUT;
 		if (now >= next_send) {
-			int r = send_echo(p, dst);
+			int r = pg_probe_send(p, dst);
 
 			/* Unreachable while ARP resolves is normal: retry. */
 			if (r < 0)

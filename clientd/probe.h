@@ -21,6 +21,13 @@ void pg_probe_close(struct pg_probe *p);
 int pg_probe_echo(struct pg_probe *p, struct in_addr dst, unsigned timeout_ms,
 		  unsigned interval_ms);
 
+/* The sidecar's halves of the same, for its poll loop: the socket (for
+ * POLLIN), one echo request sent without waiting (0 or -errno), and every
+ * waiting reply read: how many were echo replies from dst to us. */
+int pg_probe_fd(const struct pg_probe *p);
+int pg_probe_send(struct pg_probe *p, struct in_addr dst);
+unsigned pg_probe_drain(struct pg_probe *p, struct in_addr dst);
+
 /* RFC 1071 checksum; exposed for the unit test. */
 uint16_t pg_inet_checksum(const void *data, size_t len);
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The sidecar's loop: keepalives with hysteresis, finding a lost or moved
+/* The sidecar's loop: liveness with hysteresis (clientd/liveness.c says
+ * what counts as proof of life), lease renewals, finding a lost or moved
  * gateway again, and repairing what others change in the pod's network.
  * Nothing here ever removes the fail-closed state (guard, missing default
  * routes); it only ever puts the tunnel back. */
@@ -19,6 +20,7 @@
 #include "clientd/client.h"
 #include "clientd/failover.h"
 #include "clientd/guard.h"
+#include "clientd/liveness.h"
 #include "common/daemon.h"
 #include "common/log.h"
 #include "netlink/monitor.h"
@@ -32,20 +34,24 @@
 
 enum health { HEALTHY, LOST };
 
+/* misses: keepalive intervals in a row without proof that the gateway is
+ * alive; LOST after KEEPALIVE_MISSES of them. */
 struct loop {
 	struct pg_client *c;
 	enum health health;
 	unsigned misses;
-	bool awaiting;
+	bool awaiting; /* a RENEW or JOIN is unanswered */
 	uint64_t next_keepalive;
+	uint64_t next_renew;
+	struct pg_liveness live;
+	uint64_t echo_at; /* the last echo, for its round trip */
 	uint64_t next_resolve;
 	unsigned backoff_ms;
 	uint64_t lost_at;
 	unsigned pending; /* PG_CHANGED_* bits not yet repaired */
 	uint64_t repair_due;
 	bool error_logged;
-	uint64_t sent_at;	/* the last keepalive, for its round trip */
-	uint64_t first_miss_at; /* when the first unanswered keepalive left */
+	uint64_t first_miss_at; /* when the unanswered echo of the first miss left */
 };
 
 /* STATE_FILE: what the tunnel looks like now, for `clientd check --verbose`. */
@@ -91,7 +97,9 @@ static void try_resolve(struct loop *l, uint64_t now)
 	r = pg_failover(c, l->misses >= PG_FAILOVER_MISSES, l->first_miss_at);
 	if (r != PG_FAILOVER_MOVED)
 		return;
-	/* Joined a sibling: routed again, as an answer would say. */
+	/* Joined a sibling: routed again, as an answer would say; the
+	 * echo sent to the old replica counts for nothing. */
+	pg_liveness_start(&l->live, false, 0);
 	l->misses = 0;
 	l->awaiting = false;
 	l->backoff_ms = c->cfg->keepalive_interval;
@@ -126,20 +134,23 @@ static void on_answer(struct loop *l, const struct pg_answer *a, uint64_t now)
 	}
 	if (a->type != PG_MSG_GRANT)
 		return;
-	if (l->awaiting) {
-		c->state.rtt_us = (now - l->sent_at) * 1000;
-		c->state.last_keepalive = (uint64_t)time(NULL);
-	}
 	l->awaiting = false;
-	l->misses = 0;
 	l->error_logged = false;
-	l->backoff_ms = c->cfg->keepalive_interval;
-	l->next_resolve = 0;
+	l->next_renew = now + pg_renew_interval_ms(a->grant.lease_time, c->cfg->keepalive_interval);
+	/* While healthy, a GRANT proves gatewayd alive, not the tunnel: the
+	 * tunnel's own traffic decides. After a loss, the JOIN's GRANT ends
+	 * it, as the grant puts the gateway's side of the tunnel back. */
 	if (l->health == LOST) {
 		pg_info("gateway %s answers again after %llu ms", c->cfg->gateway,
 			(unsigned long long)(now - l->lost_at));
 		pg_ready_file_write(c->cfg->ready_file, "routed\n");
 		l->health = HEALTHY;
+		l->misses = 0;
+		l->backoff_ms = c->cfg->keepalive_interval;
+		l->next_resolve = 0;
+		c->state.last_keepalive = (uint64_t)time(NULL);
+		pg_liveness_start(&l->live, false,
+				  0); /* echoes sent while lost count for nothing */
 		note_state(l, now, true);
 	}
 	r = follow_address(c, &a->grant);
@@ -156,33 +167,86 @@ static void on_answer(struct loop *l, const struct pg_answer *a, uint64_t now)
 	c->grant = a->grant;
 }
 
+/* The gateway proved alive during the last interval. */
+static void alive(struct loop *l)
+{
+	l->misses = 0;
+	l->backoff_ms = l->c->cfg->keepalive_interval;
+	l->next_resolve = 0;
+	l->c->state.last_keepalive = (uint64_t)time(NULL);
+	l->c->state.dirty = true;
+}
+
+/* Echo replies: proof of life, and the round trip STATE_FILE shows. */
+static void echo_replies(struct loop *l, uint64_t now)
+{
+	struct pg_client *c = l->c;
+
+	if (pg_probe_drain(c->probe, pg_prefix_v4(&c->grant.gateway)) == 0)
+		return;
+	pg_liveness_answered(&l->live);
+	if (l->echo_at) {
+		c->state.rtt_us = (now - l->echo_at) * 1000;
+		l->echo_at = 0;
+	}
+}
+
+/* Once per KEEPALIVE_INTERVAL_MS. Healthy: an echo only when the tunnel
+ * carried nothing but echo replies, a RENEW every LEASE_TIME / 3 and, from the first miss on,
+ * every interval (a gateway that restarted without our lease answers it
+ * NO_LEASE, and we join again before it counts as lost). Lost: a JOIN every
+ * interval, as the gateway's side of the tunnel may be gone. */
 static void keepalive(struct loop *l, uint64_t now)
 {
 	struct pg_client *c = l->c;
 	const struct pg_config *cfg = c->cfg;
+	struct pg_link_info link;
+	bool rx_ok, renewal;
+	struct pg_live_tick t;
 
-	if (l->awaiting && l->misses++ == 0)
-		l->first_miss_at = l->sent_at;
+	/* Replies first, so that the counter read next has no reply in it
+	 * that was not counted as one. */
+	echo_replies(l, now);
+	rx_ok = pg_link_get_index(c->rt, c->vxlan_ifindex, &link) == 0;
+	t = pg_liveness_tick(&l->live, rx_ok, rx_ok ? link.rx_packets : 0);
+	if (l->health == LOST) {
+		if (l->awaiting)
+			l->misses++;
+	} else if (t.alive) {
+		alive(l);
+		note_state(l, now, false);
+	} else if (t.miss && l->misses++ == 0) {
+		l->first_miss_at = now - cfg->keepalive_interval;
+	}
+	/* An echo goes with each renewal too: a busy tunnel needs none, but
+	 * STATE_FILE's round trip should not grow old. */
+	renewal = now >= l->next_renew && !l->awaiting;
+	if ((t.send_echo || renewal) &&
+	    pg_probe_send(c->probe, pg_prefix_v4(&c->grant.gateway)) == 0)
+		l->echo_at = now;
 	if (l->health == HEALTHY && l->misses >= cfg->keepalive_misses) {
-		pg_warn("gateway %s lost: no answer to %u keepalives", cfg->gateway, l->misses);
+		pg_warn("gateway %s lost: nothing from it through the tunnel for %u keepalive "
+			"intervals",
+			cfg->gateway, l->misses);
 		pg_ready_file_remove(cfg->ready_file);
 		l->health = LOST;
 		l->lost_at = now;
 		c->state.losses++;
 		note_state(l, now, true);
 	}
-	/* From the first unanswered keepalive on, not only once the gateway
-	 * counts as lost: a replaced gateway pod is followed before the
-	 * hysteresis runs out. Quietly: the state changes are logged. */
+	/* From the first miss on, not only once the gateway counts as lost: a
+	 * replaced gateway pod is followed before the hysteresis runs out.
+	 * Quietly: the state changes are logged. */
 	if (l->misses > 0 && (now >= l->next_resolve || l->misses == PG_FAILOVER_MISSES))
 		try_resolve(l, now);
 	/* While lost, a JOIN asking for our address: a restarted gateway that
 	 * kept our lease answers it as a renewal, one that lost it grants the
-	 * same address again. */
-	pg_member_send(c->member, l->health == LOST ? PG_MSG_JOIN : PG_MSG_RENEW,
-		       pg_prefix_v4(&c->grant.addr));
-	l->awaiting = true;
-	l->sent_at = now;
+	 * same address again. An unanswered RENEW is sent again. */
+	if (l->health == LOST || l->misses > 0 || l->awaiting || now >= l->next_renew) {
+		pg_member_send(c->member, l->health == LOST ? PG_MSG_JOIN : PG_MSG_RENEW,
+			       pg_prefix_v4(&c->grant.addr));
+		l->awaiting = true;
+	}
 	l->next_keepalive = now + cfg->keepalive_interval;
 }
 
@@ -388,16 +452,22 @@ int pg_client_run(struct pg_client *c, int sigfd)
 {
 	struct loop l = {.c = c, .health = HEALTHY, .backoff_ms = c->cfg->keepalive_interval};
 	uint64_t now = pg_monotonic_ms();
+	struct pg_link_info link;
+	bool rx_ok = pg_link_get_index(c->rt, c->vxlan_ifindex, &link) == 0;
 
+	pg_liveness_start(&l.live, rx_ok, rx_ok ? link.rx_packets : 0);
+	pg_probe_drain(c->probe, pg_prefix_v4(&c->grant.gateway)); /* the setup's check */
 	l.next_keepalive = now + c->cfg->keepalive_interval;
+	l.next_renew = now + pg_renew_interval_ms(c->grant.lease_time, c->cfg->keepalive_interval);
 	c->state.since = (uint64_t)time(NULL);
 	note_state(&l, now, true);
 	open_monitor(c);
 	for (;;) {
-		struct pollfd pfd[3] = {
+		struct pollfd pfd[4] = {
 		    {.fd = sigfd, .events = POLLIN},
 		    {.fd = pg_member_fd(c->member), .events = POLLIN},
 		    {.fd = c->monitor ? pg_monitor_fd(c->monitor) : -1, .events = POLLIN},
+		    {.fd = pg_probe_fd(c->probe), .events = POLLIN},
 		};
 		uint64_t due = l.next_keepalive;
 		struct pg_answer a;
@@ -406,7 +476,7 @@ int pg_client_run(struct pg_client *c, int sigfd)
 		if (l.pending && l.repair_due < due)
 			due = l.repair_due;
 		now = pg_monotonic_ms();
-		if (poll(pfd, 3, due > now ? (int)(due - now) : 0) < 0 && errno != EINTR) {
+		if (poll(pfd, 4, due > now ? (int)(due - now) : 0) < 0 && errno != EINTR) {
 			pg_err("poll: %s", strerror(errno));
 			return PG_EXIT_RUNTIME;
 		}
@@ -417,6 +487,8 @@ int pg_client_run(struct pg_client *c, int sigfd)
 			on_answer(&l, &a, now);
 			note_state(&l, now, false);
 		}
+		if (pfd[3].revents)
+			echo_replies(&l, now);
 		if (pfd[2].revents & POLLIN)
 			watch_changes(&l, now);
 		if (l.pending && now >= l.repair_due)

@@ -387,6 +387,7 @@ static void fill_link_info(struct rtnl_link *link, struct pg_link_info *out)
 	out->ifindex = rtnl_link_get_ifindex(link);
 	out->mtu = rtnl_link_get_mtu(link);
 	out->up = rtnl_link_get_flags(link) & IFF_UP;
+	out->rx_packets = rtnl_link_get_stat(link, RTNL_LINK_RX_PACKETS);
 	if (mac && nl_addr_get_len(mac) == sizeof(out->mac))
 		memcpy(out->mac, nl_addr_get_binary_addr(mac), sizeof(out->mac));
 	if (name)

@@ -32,6 +32,9 @@ struct pg_link_info {
 	uint8_t mac[6];
 	char name[IF_NAMESIZE];
 	char kind[16]; /* "vxlan", "veth", ... or "" */
+	/* Packets the link received (IFLA_STATS64); it only grows while the
+	 * link lives. A tunnel's says whether its peer sent anything. */
+	uint64_t rx_packets;
 	/* Filled for kind "vxlan" only, so that a daemon can keep a matching
 	 * link (and the peers' FDB and neighbour state on it) across a crash. */
 	struct {

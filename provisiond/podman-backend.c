@@ -26,6 +26,10 @@
 #include "provisiond/crawlerpod.h"
 #include "provisiond/podman.h"
 #include "provisiond/podman-json.h"
+#include "provisiond/replica.h"
+
+/* The sidecar writes its state file within a second of a change. */
+#define STATE_WAIT_MS 2000
 
 struct podman {
 	const struct pv_settings *s;
@@ -138,6 +142,21 @@ static int gateway_alias(const struct pv_settings *s, const char *gateway, json_
 	return 0;
 }
 
+/* The replica clientd is routed through, from its STATE_FILE in the pod's
+ * run volume (a folder of PODMAN_STATE_DIR, shared with the host). */
+static void read_replica(const struct pv_settings *s, const char *pod, struct pv_crawler *out)
+{
+	char path[PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "%s/%s/%s/%s", s->podman_state_dir, pod, PV_POD_RUN_VOLUME,
+		     strrchr(PV_POD_STATE_FILE, '/') + 1) >= (int)sizeof(path))
+		return;
+	pv_replica_from_file(path, STATE_WAIT_MS, out);
+	if (!out->replica[0])
+		pg_info("crawler %s: no replica name in %s (an older clientd or gateway?)", pod,
+			path);
+}
+
 static int podman_create(void *impl, const struct pv_crawler_spec *spec, struct pv_crawler *out,
 			 char why[PV_WHY_MAX])
 {
@@ -171,6 +190,7 @@ static int podman_create(void *impl, const struct pv_crawler_spec *spec, struct 
 		snprintf(out->pod_namespace, sizeof(out->pod_namespace), "%s", s->pod_namespace);
 		snprintf(out->pod_ip, sizeof(out->pod_ip), "%s", res.ip);
 		out->existed = res.existed;
+		read_replica(s, res.name, out);
 	}
 	json_object_put(objects);
 	return r;

@@ -7,10 +7,11 @@
  * whatever REPLY_WHEN says, comes when the crawler is routed. The Secrets
  * the pod refers to (the gateway's membership key) come from PODMAN_OBJECTS,
  * read at every event. There is no cluster DNS: the gateway's Service name
- * (clientd's GATEWAY_NAME) becomes a hostAlias of the crawler pod, with the
- * address of the gateway's pod, PODMAN_GATEWAY_POD_PREFIX + its name, looked
- * up at every event (a recreated gateway pod has a new address). Without a
- * prefix the network has to resolve the name. */
+ * (clientd's GATEWAY_NAME) becomes hostAliases of the crawler pod, with the
+ * addresses of the gateway's running replicas (PODMAN_GATEWAY_POD_PREFIX +
+ * its name + -SUFFIX, or that prefix + name alone), looked up at every event
+ * (a recreated gateway pod has a new address). Without a prefix the network
+ * has to resolve the name. The answer names the replica clientd chose. */
 #include "provisiond/backend.h"
 
 #include <errno.h>
@@ -30,6 +31,8 @@
 
 /* The sidecar writes its state file within a second of a change. */
 #define STATE_WAIT_MS 2000
+/* Replicas of one gateway a crawler's hosts file lists, at most. */
+#define MAX_REPLICAS 16
 
 struct podman {
 	const struct pv_settings *s;
@@ -109,26 +112,11 @@ static const char *sidecar_gateway_name(json_object *pod)
 	return NULL;
 }
 
-static int gateway_alias(const struct pv_settings *s, const char *gateway, json_object *pod,
-			 char why[PV_WHY_MAX])
+/* One line of the crawler's hosts file: the gateway's name at ip. */
+static void add_alias(json_object *spec, const char *host, const char *ip)
 {
-	char name[PV_PODMAN_NAME_MAX + 1], ip[48], ignored[PV_WHY_MAX];
-	json_object *spec = get(pod, "spec"), *aliases, *alias, *hosts;
-	const char *host = sidecar_gateway_name(pod);
+	json_object *aliases = get(spec, "hostAliases"), *alias, *hosts;
 
-	if (!s->podman_gateway_prefix[0])
-		return 0;
-	if (!host || !spec)
-		return pv_why(why, "crawler pod: no GATEWAY_NAME in the %s sidecar",
-			      PV_POD_SIDECAR);
-	if (snprintf(name, sizeof(name), "%s%s", s->podman_gateway_prefix, gateway) >=
-	    (int)sizeof(name))
-		return pv_why(why, "gateway '%s': pod name too long", gateway);
-	if (pv_podman_pod_ip(s->podman_socket, name, s->podman_network, ip, sizeof(ip), ignored) <
-	    0)
-		return pv_why(why, "gateway '%s': no pod %s on podman network %s", gateway, name,
-			      s->podman_network);
-	aliases = get(spec, "hostAliases");
 	if (!aliases) {
 		aliases = json_object_new_array();
 		json_object_object_add(spec, "hostAliases", aliases);
@@ -139,6 +127,57 @@ static int gateway_alias(const struct pv_settings *s, const char *gateway, json_
 	json_object_object_add(alias, "ip", jstr(ip));
 	json_object_object_add(alias, "hostnames", hosts);
 	json_object_array_add(aliases, alias);
+}
+
+/* A replica of the gateway whose pod is base: base itself, or base-SUFFIX
+ * (the gateway's label alone would also take pods of another prefix). */
+static bool replica_pod(const char *base, const char *name)
+{
+	size_t n = strlen(base);
+
+	return strncmp(name, base, n) == 0 && (name[n] == '\0' || (name[n] == '-' && name[n + 1]));
+}
+
+/* What the headless Service gives in a cluster: the gateway's name resolves
+ * to every running replica, the pods labelled podgw.io/gateway=NAME and
+ * named PREFIX+NAME or PREFIX+NAME-SUFFIX, one hostAlias line each. */
+static int gateway_alias(const struct pv_settings *s, const char *gateway, json_object *pod,
+			 char why[PV_WHY_MAX])
+{
+	char base[PV_PODMAN_NAME_MAX + 1], names[MAX_REPLICAS][PV_PODMAN_NAME_MAX + 1], ip[48];
+	char ignored[PV_WHY_MAX];
+	json_object *spec = get(pod, "spec");
+	const char *host = sidecar_gateway_name(pod);
+	size_t n = 0, added = 0;
+
+	if (!s->podman_gateway_prefix[0])
+		return 0;
+	if (!host || !spec)
+		return pv_why(why, "crawler pod: no GATEWAY_NAME in the %s sidecar",
+			      PV_POD_SIDECAR);
+	if (snprintf(base, sizeof(base), "%s%s", s->podman_gateway_prefix, gateway) >=
+	    (int)sizeof(base))
+		return pv_why(why, "gateway '%s': pod name too long", gateway);
+	if (pv_podman_pods_labelled(s->podman_socket, PV_POD_GATEWAY_LABEL, gateway, names,
+				    MAX_REPLICAS, &n, ignored) < 0)
+		n = 0;
+	for (size_t i = 0; i < n; i++)
+		if (replica_pod(base, names[i]) &&
+		    pv_podman_pod_ip(s->podman_socket, names[i], s->podman_network, ip, sizeof(ip),
+				     ignored) == 0) {
+			add_alias(spec, host, ip);
+			added++;
+		}
+	/* A pod made without the overlay's label: by its name alone. */
+	if (!added && pv_podman_pod_ip(s->podman_socket, base, s->podman_network, ip, sizeof(ip),
+				       ignored) == 0) {
+		add_alias(spec, host, ip);
+		added++;
+	}
+	if (!added)
+		return pv_why(why,
+			      "gateway '%s': no pod %s (nor a replica %s-*) on podman network %s",
+			      gateway, base, base, s->podman_network);
 	return 0;
 }
 

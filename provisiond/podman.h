@@ -106,6 +106,11 @@ int pv_podman_up(const char *socket, json_object *objects, const char *pod,
 /* The address of pod name's infra container on network. */
 int pv_podman_pod_ip(const char *sock, const char *name, const char *network, char *ip, size_t size,
 		     char why[PV_WHY_MAX]);
+/* The running pods labelled key=value (what a Service's selector would
+ * pick), at most max of their names in names, sorted; the number found. */
+int pv_podman_pods_labelled(const char *sock, const char *key, const char *value,
+			    char (*names)[PV_PODMAN_NAME_MAX + 1], size_t max, size_t *n,
+			    char why[PV_WHY_MAX]);
 int pv_podman_down(const char *socket, const char *name, const char *state_dir,
 		   char why[PV_WHY_MAX]);
 

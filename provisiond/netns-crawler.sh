@@ -66,13 +66,13 @@ wait_routed() {
 	die "clientd in $name not routed after ${seconds}s: $(clientd_said "$name")"
 }
 
-# The replica clientd went through, from its STATE_FILE (written within a
-# second of a change; an older clientd writes no replica=): its lines as
-# they are, provisiond checks the values.
+# The replica clientd went through, from its STATE_FILE (written when it
+# becomes routed, with the replica's name unless clientd or the gateway is
+# older): its lines as they are, provisiond checks the values.
 print_replica() {
 	local state=$LAB_STATE/$1.clientd.state i
 	for ((i = 0; i < 20; i++)); do
-		grep -q '^replica=.' "$state" 2>/dev/null && break
+		grep -q '^state=routed' "$state" 2>/dev/null && break
 		sleep 0.1
 	done
 	grep -E '^(replica|replica_pod_ip|gateway_pod_ip)=' "$state" 2>/dev/null || true

@@ -86,7 +86,8 @@ for want in 'unknown field in V1SecurityContext' 'privileged must be false' \
 	'livenessProbe missing' 'hostPath /' 'must be integer' 'net.ipv4.ip_forward=1' \
 	'at least two replicas' 'must not be Recreate' 'must be preferred, not required' \
 	'preferred podAntiAffinity on kubernetes.io/hostname' 'REPLICA_NAME must be the pod' \
-	'no PodDisruptionBudget selects' 'minAvailable 2: between 1' 'must be headless' "admits more than the Knative broker's filter pods" \
+	'no PodDisruptionBudget selects' 'minAvailable 2: between 1' 'must be headless' \
+	'must not publish not-ready replicas' "readinessProbe must be its /readyz" "admits more than the Knative broker's filter pods" \
 	'must not ask for injection (setGateway)' 'mounted with defaultMode 0400' \
 	"not the controller's /wh/mutating/setgateway" 'needs an objectSelector on the label setGateway' \
 	'/usr/bin/test is not in the image' "gatewayd's probes must be" \

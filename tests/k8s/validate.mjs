@@ -254,6 +254,8 @@ function checkGatewayPool(where, obj, pod) {
 		err(where, "a gateway needs a preferred podAntiAffinity on kubernetes.io/hostname selecting its own pods");
 	for (const c of pod.containers || []) {
 		if (!/\/gatewayd$/.test(c.command?.[0] || "")) continue;
+		if (c.readinessProbe?.httpGet?.path !== "/readyz")
+			err(`${where}.containers.${c.name}`, "gatewayd's readinessProbe must be its /readyz (it decides which replicas crawlers resolve)");
 		// REPLICA_NAME: the pod's name, directly or through $(VAR).
 		const env = c.env || [];
 		const podName = (e) => e?.valueFrom?.fieldRef?.fieldPath === "metadata.name";
@@ -295,6 +297,9 @@ function checkObject(where, obj) {
 	if (obj.kind === "PodDisruptionBudget") budgets.push({ where, file: where.split(":")[0], obj });
 	if (obj.kind === "Service" && obj.metadata.name.startsWith("gateway-") && obj.metadata.namespace === "gateway-system" && !obj.metadata.name.startsWith("gateway-admission")) {
 		if (obj.spec.clusterIP !== "None") err(where, "a gateway's Service must be headless");
+		// Crawlers resolve the ready replicas only: readiness is gatewayd's /readyz.
+		if (obj.spec.publishNotReadyAddresses)
+			err(where, "a gateway's Service must not publish not-ready replicas (publishNotReadyAddresses)");
 		const ports = (obj.spec.ports || []).map((p) => `${p.protocol}/${p.port}`).sort().join(" ");
 		if (ports !== "UDP/8472 UDP/8473") err(where, `a gateway's Service has ports ${ports}, not UDP/8472 UDP/8473`);
 	}

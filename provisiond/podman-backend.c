@@ -129,15 +129,6 @@ static void add_alias(json_object *spec, const char *host, const char *ip)
 	json_object_array_add(aliases, alias);
 }
 
-/* A replica of the gateway whose pod is base: base itself, or base-SUFFIX
- * (the gateway's label alone would also take pods of another prefix). */
-static bool replica_pod(const char *base, const char *name)
-{
-	size_t n = strlen(base);
-
-	return strncmp(name, base, n) == 0 && (name[n] == '\0' || (name[n] == '-' && name[n + 1]));
-}
-
 /* What the headless Service gives in a cluster: the gateway's name resolves
  * to every running replica, the pods labelled podgw.io/gateway=NAME and
  * named PREFIX+NAME or PREFIX+NAME-SUFFIX, one hostAlias line each. */
@@ -162,7 +153,7 @@ static int gateway_alias(const struct pv_settings *s, const char *gateway, json_
 				    MAX_REPLICAS, &n, ignored) < 0)
 		n = 0;
 	for (size_t i = 0; i < n; i++)
-		if (replica_pod(base, names[i]) &&
+		if (pv_podman_replica_of(base, names[i]) &&
 		    pv_podman_pod_ip(s->podman_socket, names[i], s->podman_network, ip, sizeof(ip),
 				     ignored) == 0) {
 			add_alias(spec, host, ip);

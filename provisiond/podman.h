@@ -71,6 +71,9 @@ struct pv_kpod {
  * (its pod template), or of a CronJob; NULL: the only such object. */
 int pv_kpod_find(json_object *objects, const char *pod, const struct pv_podman_opts *o,
 		 struct pv_kpod *kp, char why[PV_WHY_MAX]);
+/* Whether podman pod name is a replica of the gateway whose pod is base:
+ * base itself, or base-SUFFIX. */
+bool pv_podman_replica_of(const char *base, const char *name);
 /* Every refusal, before anything is made. */
 int pv_podman_check(const struct pv_kpod *kp, const struct pv_podman_opts *o, char why[PV_WHY_MAX]);
 json_object *pv_podman_pod_body(const struct pv_kpod *kp, const struct pv_podman_opts *o);

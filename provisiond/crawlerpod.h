@@ -13,13 +13,11 @@
 #include "provisiond/settings.h"
 
 /* Names provisiond owns inside the pod: a template that uses them is refused. */
-#define PV_POD_SIDECAR	  "podgw-client"
-#define PV_POD_KEY_VOLUME "podgw-membership-key"
-#define PV_POD_RUN_VOLUME "podgw-run"
-#define PV_POD_KEY_DIR	  "/etc/podgw/membership"
-#define PV_POD_READY_FILE "/run/podgw/ready"
-/* The sidecar's state (`clientd check --verbose`; the podman backend reads
- * the replica from it in the run volume). */
+#define PV_POD_SIDECAR	     "podgw-client"
+#define PV_POD_KEY_VOLUME    "podgw-membership-key"
+#define PV_POD_RUN_VOLUME    "podgw-run"
+#define PV_POD_KEY_DIR	     "/etc/podgw/membership"
+#define PV_POD_READY_FILE    "/run/podgw/ready"
 #define PV_POD_STATE_FILE    "/run/podgw/state"
 #define PV_POD_GATEWAY_LABEL "podgw.io/gateway"
 /* clientd's gateway check pings without NET_RAW: the one value that works. */

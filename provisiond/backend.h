@@ -10,6 +10,8 @@
 #include "provisiond/settings.h"
 
 #define PV_NAME_MAX 63
+/* A gateway replica's name (gatewayd's REPLICA_NAME): a DNS label. */
+#define PV_REPLICA_MAX 63
 
 struct pv_crawler_spec {
 	const char *name; /* derived from the event: the same event, the same name */
@@ -20,10 +22,12 @@ struct pv_crawler_spec {
 struct pv_crawler {
 	char pod_name[PV_NAME_MAX + 1];
 	char pod_namespace[64];
-	char netns[128];	  /* netns backend: the namespace to exec in */
-	char pod_ip[48];	  /* when known at creation (netns) */
-	char overlay_address[48]; /* routed: the crawler's tunnel address */
-	bool existed;		  /* made by an earlier delivery */
+	char netns[128];		  /* netns backend: the namespace to exec in */
+	char pod_ip[48];		  /* when known at creation (netns) */
+	char overlay_address[48];	  /* routed: the crawler's tunnel address */
+	char replica[PV_REPLICA_MAX + 1]; /* routed: the gateway replica it went through */
+	char replica_pod_ip[48];	  /* routed: that replica's pod IP */
+	bool existed;			  /* made by an earlier delivery */
 };
 
 struct pv_backend_ops {

@@ -325,6 +325,7 @@ json_object *pv_client_sidecar(const struct pv_settings *s, const struct pv_bind
 		json_object_array_add(env, env_var("K8S_DNS_IPS", s->client_dns_ips));
 	}
 	json_object_array_add(env, env_var("READY_FILE", PV_POD_READY_FILE));
+	json_object_array_add(env, env_var("STATE_FILE", PV_POD_STATE_FILE));
 	if (b->settings_configmap) {
 		/* The gateway's client settings (cluster ranges, ports, DNS...):
 		 * explicit env above wins over them, so the ConfigMap can tune

@@ -18,6 +18,7 @@
 #define PV_POD_RUN_VOLUME    "podgw-run"
 #define PV_POD_KEY_DIR	     "/etc/podgw/membership"
 #define PV_POD_READY_FILE    "/run/podgw/ready"
+#define PV_POD_STATE_FILE    "/run/podgw/state"
 #define PV_POD_GATEWAY_LABEL "podgw.io/gateway"
 /* clientd's gateway check pings without NET_RAW: the one value that works. */
 #define PV_POD_PING_SYSCTL "net.ipv4.ping_group_range"

@@ -9,7 +9,9 @@
 #   netns-crawler.sh create PREFIX NAME IP GATEWAY WAIT
 #       WAIT 0: return once the namespace exists and clientd was started;
 #       WAIT N: also wait up to N seconds for clientd's ready file (tunnel up).
-#       Prints key=value lines (netns, pod_ip, overlay_address, existed). Exit 0 ok,
+#       Prints key=value lines (netns, pod_ip, existed; with WAIT, also
+#       overlay_address and, from clientd's STATE_FILE, replica,
+#       replica_pod_ip and gateway_pod_ip). Exit 0 ok,
 #       3 the pod IP is taken (provisiond tries another), 1 anything else,
 #       with one line on stderr; a failure removes what it made.
 #   netns-crawler.sh delete PREFIX NAME
@@ -64,6 +66,18 @@ wait_routed() {
 	die "clientd in $name not routed after ${seconds}s: $(clientd_said "$name")"
 }
 
+# The replica clientd went through, from its STATE_FILE (written when it
+# becomes routed, with the replica's name unless clientd or the gateway is
+# older): its lines as they are, provisiond checks the values.
+print_replica() {
+	local state=$LAB_STATE/$1.clientd.state i
+	for ((i = 0; i < 20; i++)); do
+		grep -q '^state=routed' "$state" 2>/dev/null && break
+		sleep 0.1
+	done
+	grep -E '^(replica|replica_pod_ip|gateway_pod_ip)=' "$state" 2>/dev/null || true
+}
+
 start_clientd() {
 	local name=$1 gw=$2 ns log
 	ns=$(lab_ns "$name")
@@ -72,7 +86,7 @@ start_clientd() {
 	# setsid: clientd outlives this script and provisiond's process group.
 	setsid ip netns exec "$ns" env --default-signal=INT,QUIT "$LAB_CLIENTD" run \
 		--gateway "$gw" --pod-name "$name" --ready-file "$LAB_STATE/$name.clientd.ready" \
-		</dev/null >>"$log" 2>&1 &
+		--state-file "$LAB_STATE/$name.clientd.state" </dev/null >>"$log" 2>&1 &
 	printf '%s\n' "$!" >"$LAB_STATE/$name.clientd.pid"
 }
 
@@ -121,6 +135,7 @@ cmd_create() {
 	if ((wait > 0)); then
 		wait_routed "$name" "$wait"
 		printf 'overlay_address=%s\n' "$(overlay_address "$ns")"
+		print_replica "$name"
 	fi
 	trap - EXIT
 }

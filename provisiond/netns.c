@@ -20,6 +20,7 @@
 
 #include "common/daemon.h"
 #include "common/log.h"
+#include "provisiond/replica.h"
 
 /* Exit code of the helper when the pod IP turned out to be in use. */
 #define HELPER_IP_TAKEN 3
@@ -245,6 +246,8 @@ static int netns_create(void *impl, const struct pv_crawler_spec *spec, struct p
 	copy_value(out_text, "netns", out->netns, sizeof(out->netns));
 	copy_value(out_text, "pod_ip", out->pod_ip, sizeof(out->pod_ip));
 	copy_value(out_text, "overlay_address", out->overlay_address, sizeof(out->overlay_address));
+	if (spec->wait_routed)
+		pv_replica_from_text(out_text, out);
 	out->existed = strstr(out_text, "existed=1") != NULL;
 	if (out->existed)
 		ip_release(n, host); /* the earlier crawler keeps its own IP */

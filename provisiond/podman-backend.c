@@ -7,10 +7,11 @@
  * whatever REPLY_WHEN says, comes when the crawler is routed. The Secrets
  * the pod refers to (the gateway's membership key) come from PODMAN_OBJECTS,
  * read at every event. There is no cluster DNS: the gateway's Service name
- * (clientd's GATEWAY_NAME) becomes a hostAlias of the crawler pod, with the
- * address of the gateway's pod, PODMAN_GATEWAY_POD_PREFIX + its name, looked
- * up at every event (a recreated gateway pod has a new address). Without a
- * prefix the network has to resolve the name. */
+ * (clientd's GATEWAY_NAME) becomes hostAliases of the crawler pod, with the
+ * addresses of the gateway's running replicas (PODMAN_GATEWAY_POD_PREFIX +
+ * its name + -SUFFIX, or that prefix + name alone), looked up at every event
+ * (a recreated gateway pod has a new address). Without a prefix the network
+ * has to resolve the name. The answer names the replica clientd chose. */
 #include "provisiond/backend.h"
 
 #include <errno.h>
@@ -26,6 +27,12 @@
 #include "provisiond/crawlerpod.h"
 #include "provisiond/podman.h"
 #include "provisiond/podman-json.h"
+#include "provisiond/replica.h"
+
+/* The sidecar writes its state file within a second of a change. */
+#define STATE_WAIT_MS 2000
+/* Replicas of one gateway a crawler's hosts file lists, at most. */
+#define MAX_REPLICAS 16
 
 struct podman {
 	const struct pv_settings *s;
@@ -105,26 +112,11 @@ static const char *sidecar_gateway_name(json_object *pod)
 	return NULL;
 }
 
-static int gateway_alias(const struct pv_settings *s, const char *gateway, json_object *pod,
-			 char why[PV_WHY_MAX])
+/* One line of the crawler's hosts file: the gateway's name at ip. */
+static void add_alias(json_object *spec, const char *host, const char *ip)
 {
-	char name[PV_PODMAN_NAME_MAX + 1], ip[48], ignored[PV_WHY_MAX];
-	json_object *spec = get(pod, "spec"), *aliases, *alias, *hosts;
-	const char *host = sidecar_gateway_name(pod);
+	json_object *aliases = get(spec, "hostAliases"), *alias, *hosts;
 
-	if (!s->podman_gateway_prefix[0])
-		return 0;
-	if (!host || !spec)
-		return pv_why(why, "crawler pod: no GATEWAY_NAME in the %s sidecar",
-			      PV_POD_SIDECAR);
-	if (snprintf(name, sizeof(name), "%s%s", s->podman_gateway_prefix, gateway) >=
-	    (int)sizeof(name))
-		return pv_why(why, "gateway '%s': pod name too long", gateway);
-	if (pv_podman_pod_ip(s->podman_socket, name, s->podman_network, ip, sizeof(ip), ignored) <
-	    0)
-		return pv_why(why, "gateway '%s': no pod %s on podman network %s", gateway, name,
-			      s->podman_network);
-	aliases = get(spec, "hostAliases");
 	if (!aliases) {
 		aliases = json_object_new_array();
 		json_object_object_add(spec, "hostAliases", aliases);
@@ -135,7 +127,64 @@ static int gateway_alias(const struct pv_settings *s, const char *gateway, json_
 	json_object_object_add(alias, "ip", jstr(ip));
 	json_object_object_add(alias, "hostnames", hosts);
 	json_object_array_add(aliases, alias);
+}
+
+/* What the headless Service gives in a cluster: the gateway's name resolves
+ * to every running replica, the pods labelled podgw.io/gateway=NAME and
+ * named PREFIX+NAME or PREFIX+NAME-SUFFIX, one hostAlias line each. */
+static int gateway_alias(const struct pv_settings *s, const char *gateway, json_object *pod,
+			 char why[PV_WHY_MAX])
+{
+	char base[PV_PODMAN_NAME_MAX + 1], names[MAX_REPLICAS][PV_PODMAN_NAME_MAX + 1], ip[48];
+	char ignored[PV_WHY_MAX];
+	json_object *spec = get(pod, "spec");
+	const char *host = sidecar_gateway_name(pod);
+	size_t n = 0, added = 0;
+
+	if (!s->podman_gateway_prefix[0])
+		return 0;
+	if (!host || !spec)
+		return pv_why(why, "crawler pod: no GATEWAY_NAME in the %s sidecar",
+			      PV_POD_SIDECAR);
+	if (snprintf(base, sizeof(base), "%s%s", s->podman_gateway_prefix, gateway) >=
+	    (int)sizeof(base))
+		return pv_why(why, "gateway '%s': pod name too long", gateway);
+	if (pv_podman_pods_labelled(s->podman_socket, PV_POD_GATEWAY_LABEL, gateway, names,
+				    MAX_REPLICAS, &n, ignored) < 0)
+		n = 0;
+	for (size_t i = 0; i < n; i++)
+		if (pv_podman_replica_of(base, names[i]) &&
+		    pv_podman_pod_ip(s->podman_socket, names[i], s->podman_network, ip, sizeof(ip),
+				     ignored) == 0) {
+			add_alias(spec, host, ip);
+			added++;
+		}
+	/* A pod made without the overlay's label: by its name alone. */
+	if (!added && pv_podman_pod_ip(s->podman_socket, base, s->podman_network, ip, sizeof(ip),
+				       ignored) == 0) {
+		add_alias(spec, host, ip);
+		added++;
+	}
+	if (!added)
+		return pv_why(why,
+			      "gateway '%s': no pod %s (nor a replica %s-*) on podman network %s",
+			      gateway, base, base, s->podman_network);
 	return 0;
+}
+
+/* The replica clientd is routed through, from its STATE_FILE in the pod's
+ * run volume (a folder of PODMAN_STATE_DIR, shared with the host). */
+static void read_replica(const struct pv_settings *s, const char *pod, struct pv_crawler *out)
+{
+	char path[PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "%s/%s/%s/%s", s->podman_state_dir, pod, PV_POD_RUN_VOLUME,
+		     strrchr(PV_POD_STATE_FILE, '/') + 1) >= (int)sizeof(path))
+		return;
+	pv_replica_from_file(path, STATE_WAIT_MS, out);
+	if (!out->replica[0])
+		pg_info("crawler %s: no replica name in %s (an older clientd or gateway?)", pod,
+			path);
 }
 
 static int podman_create(void *impl, const struct pv_crawler_spec *spec, struct pv_crawler *out,
@@ -171,6 +220,7 @@ static int podman_create(void *impl, const struct pv_crawler_spec *spec, struct 
 		snprintf(out->pod_namespace, sizeof(out->pod_namespace), "%s", s->pod_namespace);
 		snprintf(out->pod_ip, sizeof(out->pod_ip), "%s", res.ip);
 		out->existed = res.existed;
+		read_replica(s, res.name, out);
 	}
 	json_object_put(objects);
 	return r;

@@ -204,6 +204,68 @@ int pv_podman_pod_ip(const char *sock, const char *name, const char *network, ch
 	return r;
 }
 
+/* A query parameter's value, percent-encoded; false when it does not fit. */
+static bool query_escape(const char *in, char *out, size_t size)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	for (; *in; in++) {
+		unsigned char ch = (unsigned char)*in;
+
+		if (o + 4 > size)
+			return false;
+		if (strchr(PV_LOWER PV_UPPER PV_DIGITS "-._~", ch)) {
+			out[o++] = (char)ch;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[ch >> 4];
+			out[o++] = hex[ch & 15];
+		}
+	}
+	out[o] = '\0';
+	return true;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+int pv_podman_pods_labelled(const char *sock, const char *key, const char *value,
+			    char (*names)[PV_PODMAN_NAME_MAX + 1], size_t max, size_t *n,
+			    char why[PV_WHY_MAX])
+{
+	json_object *f = json_object_new_object(), *labels = json_object_new_array();
+	json_object *status = json_object_new_array(), *pods = NULL;
+	char label[256], query[768], path[1024];
+	int r;
+
+	*n = 0;
+	snprintf(label, sizeof(label), "%s=%s", key, value);
+	json_object_array_add(labels, jstr(label));
+	json_object_array_add(status, jstr("running"));
+	json_object_object_add(f, "label", labels);
+	json_object_object_add(f, "status", status);
+	if (!query_escape(json_object_to_json_string_ext(f, JSON_C_TO_STRING_PLAIN), query,
+			  sizeof(query))) {
+		json_object_put(f);
+		return WHY("label %.200s: too long for a query", label);
+	}
+	json_object_put(f);
+	snprintf(path, sizeof(path), "/pods/json?filters=%s", query);
+	r = ok(call(sock, "GET", path, NULL, API_TIMEOUT_S, &pods, why));
+	for (size_t i = 0; r == 0 && i < alen(pods) && *n < max; i++) {
+		const char *name = str(json_object_array_get_idx(pods, i), "Name");
+
+		if (name_ok(name, PV_PODMAN_NAME_MAX))
+			snprintf(names[(*n)++], PV_PODMAN_NAME_MAX + 1, "%s", name);
+	}
+	json_object_put(pods);
+	qsort(names, *n, sizeof(names[0]), by_name);
+	return r;
+}
+
 static int create_start(const char *sock, json_object *body, char why[PV_WHY_MAX])
 {
 	char path[256];

@@ -458,3 +458,13 @@ json_object *pv_podman_pod_body(const struct pv_kpod *kp, const struct pv_podman
 		json_object_object_add(b, "infra_image", jstr(o->infra_image));
 	return b;
 }
+
+bool pv_podman_replica_of(const char *base, const char *name)
+{
+	size_t n = strlen(base);
+
+	/* The gateway's label alone would also take pods of another prefix
+	 * (another run's, another user's). */
+	return name && strncmp(name, base, n) == 0 &&
+	       (name[n] == '\0' || (name[n] == '-' && name[n + 1]));
+}

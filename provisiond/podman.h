@@ -71,6 +71,9 @@ struct pv_kpod {
  * (its pod template), or of a CronJob; NULL: the only such object. */
 int pv_kpod_find(json_object *objects, const char *pod, const struct pv_podman_opts *o,
 		 struct pv_kpod *kp, char why[PV_WHY_MAX]);
+/* Whether podman pod name is a replica of the gateway whose pod is base:
+ * base itself, or base-SUFFIX. */
+bool pv_podman_replica_of(const char *base, const char *name);
 /* Every refusal, before anything is made. */
 int pv_podman_check(const struct pv_kpod *kp, const struct pv_podman_opts *o, char why[PV_WHY_MAX]);
 json_object *pv_podman_pod_body(const struct pv_kpod *kp, const struct pv_podman_opts *o);
@@ -106,6 +109,11 @@ int pv_podman_up(const char *socket, json_object *objects, const char *pod,
 /* The address of pod name's infra container on network. */
 int pv_podman_pod_ip(const char *sock, const char *name, const char *network, char *ip, size_t size,
 		     char why[PV_WHY_MAX]);
+/* The running pods labelled key=value (what a Service's selector would
+ * pick), at most max of their names in names, sorted; the number found. */
+int pv_podman_pods_labelled(const char *sock, const char *key, const char *value,
+			    char (*names)[PV_PODMAN_NAME_MAX + 1], size_t max, size_t *n,
+			    char why[PV_WHY_MAX]);
 int pv_podman_down(const char *socket, const char *name, const char *state_dir,
 		   char why[PV_WHY_MAX]);
 

@@ -123,6 +123,13 @@ static int answer_done(struct pv_provisioner *p, const char *gateway, const stru
 	if (p->s->reply_when == PV_REPLY_ROUTED)
 		json_object_object_add(d, "overlay_address",
 				       json_object_new_string(c->overlay_address));
+	/* Known only once routed (the kubernetes backend answers at creation):
+	 * absent rather than guessed. */
+	if (c->replica[0])
+		json_object_object_add(d, "replica", json_object_new_string(c->replica));
+	if (c->replica_pod_ip[0])
+		json_object_object_add(d, "replica_pod_ip",
+				       json_object_new_string(c->replica_pod_ip));
 	return set_answer(ans, PV_TYPE_DONE, d);
 }
 
@@ -152,8 +159,9 @@ static int decide(struct pv_provisioner *p, const struct pv_event *ev, struct pv
 		pg_warn("event %s from %s: %s", ev->id, ev->source, msg);
 		return answer_failed(ans, msg) < 0 ? -ENOMEM : 0;
 	}
-	pg_info("event %s from %s: crawler %s/%s bound to %s%s%s (%s, %llu ms)", ev->id, ev->source,
-		c.pod_namespace, c.pod_name, ev->gateway, c.overlay_address[0] ? ", " : "",
+	pg_info("event %s from %s: crawler %s/%s bound to %s%s%s%s%s (%s, %llu ms)", ev->id,
+		ev->source, c.pod_namespace, c.pod_name, ev->gateway,
+		c.replica[0] ? " replica " : "", c.replica, c.overlay_address[0] ? ", " : "",
 		c.overlay_address, c.existed ? "existed" : "created",
 		(unsigned long long)(pg_monotonic_ms() - t0));
 	return answer_done(p, ev->gateway, &c, ans) < 0 ? -ENOMEM : 1;

@@ -422,8 +422,9 @@ static const struct pg_setting table[] = {
 	0, "podman: private folder of the crawler pods' volumes"),
     ROW("PODMAN_GATEWAY_POD_PREFIX", "podman-gateway-pod-prefix", "", &t_pod_prefix,
 	podman_gateway_prefix, 0, 0,
-	"podman: gateway NAME runs as pod PREFIX+NAME, whose address becomes the crawler's "
-	"hostAlias for the gateway's name; empty: the network resolves it"),
+	"podman: gateway NAME runs as pod PREFIX+NAME, or as replicas PREFIX+NAME-* (labelled "
+	"podgw.io/gateway=NAME), whose addresses become the crawler's hostAliases for the "
+	"gateway's name; empty: the network resolves it"),
     ROW("CRAWLER_IMAGE", "crawler-image", "localhost/podgw-crawler:0.1.0", &t_nonempty,
 	crawler_image, 0, 0, "the built-in crawler container's image (no CRAWLER_TEMPLATE_FILE)"),
     ROW("CRAWLER_TEMPLATE_FILE", "crawler-template-file", "", &t_abs_path, crawler_template_file, 0,

@@ -12,9 +12,12 @@
 #                   203.0.113.10/24 on a veth to the node's inet0 203.0.113.1,
 #                   made with `ip` inside the two containers' namespaces (no
 #                   link to the host's)
-#   PREFIXgateway-GW  the gateway's pod, made by `provisiond podman-pod up` from
-#                   the rendered k8s/overlays/GW, default route via the node
-#                   (what a CNI would add)
+#   PREFIXgateway-GW-N  the gateway's replicas (N from 0; CT_REPLICAS of them,
+#                   PODGW_CT_REPLICAS, 2), each a pod made by `provisiond
+#                   podman-pod up` from the one rendered Deployment of
+#                   k8s/overlays/GW (REPLICA_NAME: the pod's name), default
+#                   route via the node (what a CNI would add); listed in
+#                   STATE/GW.replicas
 #   PREFIXprovisiond  provisiond, podman backend, talking to a podman API
 #                   service on a private socket (STATE/podman.sock); on the
 #                   host's network, listening on CT_LISTEN (loopback only)
@@ -22,12 +25,16 @@
 #   ct_init PREFIX      select the run; CT_* variables
 #   ct_up GW...         everything above (images built when missing);
 #                       CT_MORE_GATEWAYS: more names for provisiond, no pods
-#   ct_is_up            provisiond and every gateway running
+#   ct_is_up            provisiond and every gateway replica running
 #   ct_down             remove every pod, container and network of the prefix,
 #                       the API service and the state dir; idempotent
 #   ct_flow_setup       FLOW_URL, FLOW_DIR and the hooks flow-lib.sh needs
 #   ct_pod_netns_exec POD CMD...    CMD from the host in POD's network namespace
 #   ct_pod_container POD NAME       the podman name of container NAME in POD
+#   ct_replicas GW                  gateway GW's replica pods, one a line
+#   ct_crawler_replica POD GW       the replica crawler POD's tunnel points at
+#   ct_test_cleanup RC LOGCONTAINER the tests' EXIT trap: logs on failure,
+#                   ct_down, CT_SNAPSHOTS untagged
 #
 # State: /run/podgw-ct/PREFIX (CT_STATE_ROOT). Every object the run makes
 # carries the prefix or sits on its network; pods (gateways, crawlers) are
@@ -70,6 +77,11 @@ ct_init() {
 		return 2
 	fi
 	CT_PROVISIOND=$CT_BUILD/provisiond/provisiond
+	CT_REPLICAS=${PODGW_CT_REPLICAS:-2}
+	if [[ ! $CT_REPLICAS =~ ^[1-9]$ ]]; then
+		ct_err "PODGW_CT_REPLICAS: '$CT_REPLICAS': replicas per gateway, 1 to 9"
+		return 2
+	fi
 }
 
 ct_need() {
@@ -252,31 +264,77 @@ ct_render() {
 	PY
 }
 
-# Gateway GW's pod, made by the podman backend's own translation of the
-# rendered Deployment; prints the runner's "NAME IP created".
+# Gateway GW's replicas, each a pod made by the podman backend's own
+# translation of the one rendered Deployment (as a ReplicaSet would make
+# them), named PREFIXgateway-GW-N: that is also its REPLICA_NAME.
 ct_gateway() {
-	local gw=$1 pid
+	local gw=$1 i
 	ct_render "$gw" || return 1
 	mkdir -p "$CT_STATE/pods"
+	: >"$CT_STATE/$gw.replicas"
+	for ((i = 0; i < CT_REPLICAS; i++)); do
+		ct_replica_up "$gw" "${CT_PREFIX}gateway-$gw-$i" || return 1
+	done
+}
+
+# ct_replica_up GW POD: one replica; prints nothing (the runner's "NAME IP
+# created" goes to STATE/POD.up).
+ct_replica_up() {
+	local gw=$1 name=$2 pid
+	# Listed first: ct_down finds it by its network either way.
+	grep -qxF "$name" "$CT_STATE/$gw.replicas" 2>/dev/null || printf '%s\n' "$name" >>"$CT_STATE/$gw.replicas"
 	# Limits runc can set here (the same as CT_ULIMITS).
 	"$CT_PROVISIOND" podman-pod up --socket "$CT_SOCK" --network "$CT_NET" \
 		--objects "$CT_STATE/$gw.objects.json" --pod "gateway-$gw" \
-		--name "${CT_PREFIX}gateway-$gw" --state-dir "$CT_STATE/pods" --nofile 4096 --nproc 4096 \
-		>"$CT_STATE/$gw.up" || return 1
-	pid=$(ct_infra_pid "${CT_PREFIX}gateway-$gw") || return 1
+		--name "$name" --state-dir "$CT_STATE/pods" --nofile 4096 --nproc 4096 \
+		>"$CT_STATE/$name.up" || return 1
+	pid=$(ct_infra_pid "$name") || return 1
 	# What a CNI gives every pod; gatewayd needs it only once clients send.
 	nsenter -t "$pid" -n ip route replace default via "$(<"$CT_STATE/node-ip")"
-	ct_wait "$CT_READY_TIMEOUT" ct_gateway_ready "$gw" || {
-		ct_err "gateway $gw not ready after ${CT_READY_TIMEOUT}s"
-		podman pod logs "${CT_PREFIX}gateway-$gw" 2>&1 | tail -n 20 >&2
+	ct_wait "$CT_READY_TIMEOUT" ct_replica_ready "$name" || {
+		ct_err "gateway $gw: replica $name not ready after ${CT_READY_TIMEOUT}s"
+		podman pod logs "$name" 2>&1 | tail -n 20 >&2
 		return 1
 	}
 }
 
+ct_replicas() {
+	cat "$CT_STATE/$1.replicas" 2>/dev/null
+}
+
 # gatewayd's READY_FILE, in the pod's emptyDir "run" (a host folder).
+ct_replica_ready() {
+	[[ -e $CT_STATE/pods/$1/run/ready ]] &&
+		[[ $(podman pod inspect -f '{{.State}}' "$1" 2>/dev/null) == Running ]]
+}
+
 ct_gateway_ready() {
-	[[ -e $CT_STATE/pods/${CT_PREFIX}gateway-$1/run/ready ]] &&
-		[[ $(podman pod inspect -f '{{.State}}' "${CT_PREFIX}gateway-$1" 2>/dev/null) == Running ]]
+	local r n=0
+	while read -r r; do
+		ct_replica_ready "$r" || return 1
+		n=$((n + 1))
+	done < <(ct_replicas "$1")
+	((n > 0))
+}
+
+ct_replica_ip() {
+	ct_ip_of_pid "$(ct_infra_pid "$1")"
+}
+
+# The crawler's tunnel goes where its vxlan link's all-zero FDB entry
+# points: the pod IP of one replica, whatever clientd says of itself.
+ct_crawler_replica() {
+	local pod=$1 gw=$2 dst r
+	dst=$(ct_pod_netns_exec "$pod" bridge fdb show dev vxlan0 2>/dev/null |
+		awk '$1 == "00:00:00:00:00:00" { for (i = 1; i < NF; i++) if ($i == "dst") { print $(i + 1); exit } }')
+	[[ -n $dst ]] || return 1
+	while read -r r; do
+		if [[ $(ct_replica_ip "$r" 2>/dev/null) == "$dst" ]]; then
+			printf '%s\n' "$r"
+			return 0
+		fi
+	done < <(ct_replicas "$gw")
+	return 1
 }
 
 # The podman backend's view: the API socket, the pod network, the Secrets
@@ -329,7 +387,7 @@ ct_provisiond_ready() {
 }
 
 ct_up() {
-	local gw gws objs=()
+	local gw gws r objs=()
 	ct_need || return 1
 	ct_build || return 1
 	ct_images || return 1
@@ -342,7 +400,7 @@ ct_up() {
 	for gw in "$@"; do
 		ct_gateway "$gw" || return 1
 		objs+=("$CT_STATE/$gw.objects.json")
-		ct_log "gateway $gw: pod ${CT_PREFIX}gateway-$gw, $(ct_pod_netns_exec "${CT_PREFIX}gateway-$gw" ip -4 -o addr show dev eth0 | awk '{print $4}')"
+		ct_log "gateway $gw: $(while read -r r; do printf 'replica %s %s; ' "$r" "$(ct_replica_ip "$r")"; done < <(ct_replicas "$gw"))"
 	done
 	# CT_MORE_GATEWAYS: names provisiond knows without a gateway pod (tests).
 	gws=$(
@@ -400,9 +458,9 @@ ct_status() {
 	return 0
 }
 
-# flow-lib.sh's hooks: a crawler's main container through podman exec, and
-# tcpdump from the host inside the gateway pod's namespace (the image has
-# no tcpdump).
+# flow-lib.sh's hooks: a crawler's main container through podman exec, the
+# replica its tunnel points at, and tcpdump from the host inside that
+# replica's namespace (the image has no tcpdump).
 ct_flow_setup() {
 	# shellcheck disable=SC2034 # read by flow-lib.sh
 	FLOW_URL=http://$CT_LISTEN/
@@ -419,9 +477,47 @@ flow_crawler_exec() {
 	podman exec "$c" "$@"
 }
 
+flow_crawler_replica() {
+	ct_crawler_replica "$@"
+}
+
 flow_gateway_tcpdump() {
-	local gw=$1 seconds=$2 pid
+	local gw=$1 seconds=$2 pid replica
 	shift 2
-	pid=$(ct_infra_pid "${CT_PREFIX}gateway-$gw") || return 1
+	replica=${FLOW_REPLICA:-$(ct_replicas "$gw" | head -n 1)}
+	pid=$(ct_infra_pid "$replica") || return 1
 	timeout -s INT "$seconds" nsenter -t "$pid" -n tcpdump -i eth0 "$@"
+}
+
+# The EXIT trap of the container tests: on a failure the last words of
+# LOGCONTAINER, then everything of the prefix (every gateway replica, every
+# crawler pod, the network, the service) and the image tags of the run.
+CT_SNAPSHOTS=()
+ct_test_cleanup() {
+	local rc=$1 log=$2 img
+	trap - EXIT INT TERM
+	set +e
+	if ((rc != 0 && rc != 77)) && [[ -n $log ]]; then
+		echo "---- $log ----" >&2
+		podman logs "$log" 2>&1 | tail -n 30 >&2
+	fi
+	ct_down
+	for img in "${CT_SNAPSHOTS[@]}"; do
+		podman untag "$img" "$img" >/dev/null 2>&1
+	done
+	return "$rc"
+}
+
+# The images under names of this run (CT_IMAGE and CT_CRAWLER_IMAGE are
+# switched to them): a rebuild of the shared tags while a test runs
+# (another checkout's images.sh) cannot swap them underneath.
+ct_snapshot_images() {
+	local img snap
+	for img in "$CT_IMAGE" "$CT_CRAWLER_IMAGE"; do
+		snap=localhost/${CT_PREFIX%-}/${img##*/}
+		podman tag "$img" "$snap" || return 1
+		CT_SNAPSHOTS+=("$snap")
+	done
+	CT_IMAGE=${CT_SNAPSHOTS[0]}
+	CT_CRAWLER_IMAGE=${CT_SNAPSHOTS[1]}
 }

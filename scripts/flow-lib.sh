@@ -19,7 +19,11 @@
 #                                    "listening on" on stderr
 # It may define flow_wait_crawler POD, which waits until the new crawler
 # routes (the kubernetes backend answers at creation, podman's once routed),
-# and set FLOW_LISTEN_WAIT (seconds tcpdump has to start listening, 10).
+# and flow_crawler_replica POD GW, which prints the replica (pod) of GW the
+# crawler goes through: flow_demo puts it in FLOW_REPLICA, which
+# flow_gateway_tcpdump then captures on (without it, the event's replica or
+# any replica of GW); and set FLOW_LISTEN_WAIT (seconds tcpdump has to
+# start listening, 10).
 #
 #   flow_event GW ID [SOURCE]        binary-mode event, printed with its reply;
 #                                    reply data in FLOW_DIR/ID.json, headers
@@ -103,7 +107,7 @@ flow_ping_capture() {
 }
 
 flow_demo() {
-	local gw=$1 bad=$2 target=$3 pod rc=0
+	local gw=$1 bad=$2 target=$3 pod at rc=0
 	echo "# 1. io.podgateway.client.pending for $gw: provisiond makes a crawler and answers once it is routed"
 	flow_event "$gw" "demo-$gw-1" || return 1
 	pod=$(flow_field "demo-$gw-1" pod_name)
@@ -114,16 +118,22 @@ flow_demo() {
 	if declare -F flow_wait_crawler >/dev/null; then
 		flow_wait_crawler "$pod" || return 1
 	fi
+	FLOW_REPLICA=$(flow_field "demo-$gw-1" replica)
+	if declare -F flow_crawler_replica >/dev/null && at=$(flow_crawler_replica "$pod" "$gw"); then
+		FLOW_REPLICA=$at
+	fi
 	echo
 	echo "# 2. the same for a gateway nobody knows: scheduling.failed, nothing made"
 	flow_event "$bad" "demo-$bad-1" || return 1
 	[[ $FLOW_TYPE == io.podgateway.client.scheduling.failed ]] || rc=1
 	echo
-	echo "# 3. ping -c 2 $target in $pod, tcpdump -i eth0 -nv '$FLOW_FILTER' on gateway $gw"
+	at=
+	[[ -n $FLOW_REPLICA ]] && at=" (replica $FLOW_REPLICA)"
+	echo "# 3. ping -c 2 $target in $pod, tcpdump -i eth0 -nv '$FLOW_FILTER' on gateway $gw$at"
 	flow_ping_capture "$gw" "$pod" "$target" 2 || rc=1
 	sed 's/^/    /' "$FLOW_DIR/ping-$pod.txt"
 	echo
-	echo "# 4. gateway $gw's eth0: the ping inside VXLAN (VNI 42) from the crawler's pod IP, then leaving from $gw's pod IP"
+	echo "# 4. gateway $gw's eth0$at: the ping inside VXLAN (VNI 42) from the crawler's pod IP, then leaving from the replica's pod IP"
 	cat "$FLOW_DIR/capture-$gw.raw"
 	return "$rc"
 }

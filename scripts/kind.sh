@@ -97,10 +97,19 @@ flow_wait_crawler() {
 	kubectl -n crawler-system wait --for=condition=Ready "pod/$1" --timeout=180s
 }
 
+# The replica (a gateway pod's name) the crawler went through, as its
+# clientd says (`replica: NAME (POD_IP)`): the done event of the
+# kubernetes backend, sent at creation, cannot name it.
+flow_crawler_replica() {
+	kubectl -n crawler-system exec "$1" -c podgw-client -- /usr/local/bin/clientd check --verbose |
+		awk '$1 == "replica:" && $2 != "unknown" { print $2; exit }'
+}
+
 flow_gateway_tcpdump() {
-	local gw=$1 seconds=$2 pod
+	local gw=$1 seconds=$2 pod=${FLOW_REPLICA-}
 	shift 2
-	pod=$(kubectl -n gateway-system get pod -l "podgw.io/gateway=$gw" -o jsonpath='{.items[0].metadata.name}')
+	[[ -n $pod ]] ||
+		pod=$(kubectl -n gateway-system get pod -l "podgw.io/gateway=$gw" -o jsonpath='{.items[0].metadata.name}')
 	# The gateway image has no tcpdump: an ephemeral container in its namespaces.
 	kubectl -n gateway-system debug "$pod" --image=docker.io/nicolaka/netshoot:v0.13 \
 		--target=gatewayd --profile=netadmin -q -i -- timeout -s INT "$seconds" tcpdump -i eth0 "$@"

@@ -50,21 +50,9 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 ct_init "pgi$$-"
 webhook=${CT_PREFIX}webhook
 
-snapshots=()
-# shellcheck disable=SC2317 # the EXIT trap calls it
 t_cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	set +e
-	if ((rc != 0 && rc != 77)); then
-		echo "---- webhook ----" >&2
-		podman logs "$webhook" 2>&1 | tail -n 20 >&2
-	fi
-	ct_down
-	for img in "${snapshots[@]}"; do
-		podman untag "$img" "$img" >/dev/null 2>&1
-	done
-	exit "$rc"
+	ct_test_cleanup "$?" "$webhook"
+	exit "$?"
 }
 trap t_cleanup EXIT
 trap 'exit 130' INT
@@ -73,13 +61,7 @@ trap 'exit 143' TERM
 ct_need || fail "missing tools"
 ct_build || fail "build"
 ct_images || fail "no images"
-for img in "$CT_IMAGE" "$CT_CRAWLER_IMAGE"; do
-	snap=localhost/${CT_PREFIX%-}/${img##*/}
-	podman tag "$img" "$snap" || fail "podman tag $img $snap"
-	snapshots+=("$snap")
-done
-CT_IMAGE=${snapshots[0]}
-CT_CRAWLER_IMAGE=${snapshots[1]}
+ct_snapshot_images || fail "podman tag: the images under this run's names"
 ct_image_current || fail "$CT_IMAGE's provisiond is not $CT_PROVISIOND (another checkout rebuilt the image?)"
 
 mkdir -p "$CT_STATE/objects"
@@ -88,8 +70,12 @@ ct_service_start || fail "podman service"
 ct_network || fail "network"
 ct_node_internet || fail "node and internet"
 ct_gateway foo || fail "gateway foo"
-gw_ip=$(ct_ip_of_pid "$(ct_infra_pid "${CT_PREFIX}gateway-foo")")
-info "network $CT_NET ($CT_SUBNET), gateway foo at $gw_ip (keyed: MEMBERSHIP_KEY_FILE)"
+mapfile -t replicas < <(ct_replicas foo)
+gw_ips=()
+for r in "${replicas[@]}"; do
+	gw_ips+=("$(ct_replica_ip "$r")")
+done
+info "network $CT_NET ($CT_SUBNET), gateway foo: replicas ${replicas[*]} at ${gw_ips[*]} (keyed: MEMBERSHIP_KEY_FILE)"
 
 # The webhook, as k8s/injection/podgw/base/webhook.yaml runs it: the key
 # readable by its group only (the Deployment's fsGroup and defaultMode 0440).
@@ -142,11 +128,13 @@ inject() {
 		return 1
 	}
 	python3 "$review" apply "$CT_STATE/review-$kind.json" "$CT_STATE/answer-$kind.json" >"$CT_STATE/pod-$kind.json" || return 1
-	python3 - "$CT_STATE" "$kind" "$gw_ip" "$CT_SUBNET" "$CT_PREFIX" <<-'PY'
+	python3 - "$CT_STATE" "$kind" "${gw_ips[*]}" "$CT_SUBNET" "$CT_PREFIX" <<-'PY'
 		import json, sys
-		state, kind, gw_ip, subnet, prefix = sys.argv[1:6]
+		state, kind, gw_ips, subnet, prefix = sys.argv[1:6]
 		pod = json.load(open(f"{state}/pod-{kind}.json"))
-		pod["spec"]["hostAliases"] = [{"ip": gw_ip, "hostnames": ["gateway-foo.gateway-system.svc.cluster.local"]}]
+		# every replica, as the headless Service answers
+		pod["spec"]["hostAliases"] = [{"ip": ip, "hostnames": ["gateway-foo.gateway-system.svc.cluster.local"]}
+		                              for ip in gw_ips.split()]
 		items = [pod]
 		foo = json.load(open(f"{state}/foo.objects.json"))["items"]
 		items += [o for o in foo if o["kind"] == "Secret" and o["metadata"]["namespace"] == "crawler-system"]
@@ -179,13 +167,14 @@ info "injected crawler: $route"
 [[ $route == *"dev vxlan0"* ]] || errors+=("the injected crawler is not routed through the tunnel: $route")
 overlay=$(ct_pod_netns_exec "$pod" ip -4 -o addr show dev vxlan0 | awk '{ sub(/\/.*/, "", $4); print $4; exit }')
 [[ -n $overlay ]] || fail "the injected crawler has no overlay address"
+FLOW_REPLICA=$(ct_crawler_replica "$pod" foo) || fail "the injected crawler's tunnel points at no replica of foo"
 ping_rc=0
 flow_ping_capture foo "$pod" "$CT_INTERNET_IP" 2 || ping_rc=$?
-info "tcpdump on gateway foo's eth0:"
+info "tcpdump on gateway foo's replica $FLOW_REPLICA, eth0:"
 sed 's/^/    /' "$FLOW_DIR/capture-foo.txt"
 ((ping_rc == 0)) || errors+=("the injected crawler's ping got no answer (exit $ping_rc)")
 crawler_ip=$(ct_ip_of_pid "$(ct_infra_pid "$pod")")
-t_picture "$(<"$FLOW_DIR/capture-foo.txt")" "$crawler_ip" "$gw_ip" "$overlay" "$CT_INTERNET_IP"
+t_picture "$(<"$FLOW_DIR/capture-foo.txt")" "$crawler_ip" "$(ct_replica_ip "$FLOW_REPLICA")" "$overlay" "$CT_INTERNET_IP"
 
 # 2. The Job's pod: injected (label), its crawler completes.
 name=$(inject job) || fail "the Job's pod was not injected"
@@ -199,12 +188,16 @@ side=$(ct_pod_container "${CT_PREFIX}job" podgw-client) || fail "no clientd in t
 	errors+=("the Job's clientd sidecar is not running")
 # The gateway holds the Job pod's lease (POD_NAME: the pod's name, which
 # podman-pod gives as the podman pod's): it joined with the key.
-leases=$(podman exec "$(ct_pod_container "${CT_PREFIX}gateway-foo" gatewayd)" /usr/local/bin/gatewayd status 2>&1 || true)
-info "gateway foo's leases:"
+# Its lease is on one of the replicas: their statuses together.
+leases=
+for r in "${replicas[@]}"; do
+	leases+=$(podman exec "$(ct_pod_container "$r" gatewayd)" /usr/local/bin/gatewayd status 2>&1 || true)$'\n'
+done
+info "gateway foo's leases (every replica):"
 mapfile -t lines <<<"$leases"
 printf '    %s\n' "${lines[@]}"
 grep -Eq "^${CT_PREFIX}job +crawler-system +172\.16\." <<<"$leases" ||
-	errors+=("gateway foo has no lease for the Job's pod ${CT_PREFIX}job")
+	errors+=("no replica of gateway foo has a lease for the Job's pod ${CT_PREFIX}job")
 
 if ((${#errors[@]} > 0)); then
 	printf 'FAIL: %s: %s\n' "$T_NAME" "${errors[@]}" >&2

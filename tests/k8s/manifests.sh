@@ -84,7 +84,10 @@ for want in 'unknown field in V1SecurityContext' 'privileged must be false' \
 	'allowPrivilegeEscalation must be false' 'readOnlyRootFilesystem must be true' \
 	'resources.requests.memory missing' 'is not pinned' 'readinessProbe missing' \
 	'livenessProbe missing' 'hostPath /' 'must be integer' 'net.ipv4.ip_forward=1' \
-	'one replica' 'Recreate' 'must be headless' "admits more than the Knative broker's filter pods" \
+	'at least two replicas' 'must not be Recreate' 'must be preferred, not required' \
+	'preferred podAntiAffinity on kubernetes.io/hostname' 'REPLICA_NAME must be the pod' \
+	'no PodDisruptionBudget selects' 'minAvailable 2: between 1' 'must be headless' \
+	'must not publish not-ready replicas' "readinessProbe must be its /readyz" "admits more than the Knative broker's filter pods" \
 	'must not ask for injection (setGateway)' 'mounted with defaultMode 0400' \
 	"not the controller's /wh/mutating/setgateway" 'needs an objectSelector on the label setGateway' \
 	'/usr/bin/test is not in the image' "gatewayd's probes must be" \

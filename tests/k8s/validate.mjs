@@ -116,7 +116,14 @@ const imageExecutables = {
 		"/usr/local/bin/gateway-init", "/usr/local/bin/gateway-sidecar"],
 	"localhost/podgw-openvpn": ["/usr/sbin/openvpn", "/usr/bin/ip"],
 };
+// The kubelet's $(VAR) expansion in env values: a variable defined earlier
+// in the list is replaced, $$ is a literal $, anything else stays as it is.
+const expand = (value, env) =>
+	value.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (m, name) =>
+		m === "$$" ? "$" : name in env ? env[name] : m);
 const envRecords = [];
+const gatewayDeployments = []; // checked against the PodDisruptionBudgets at the end
+const budgets = [];
 const configMaps = new Map(); // "namespace/name" -> data
 const provisiondMounts = []; // resolved against configMaps at the end
 const envFromRefs = []; // the same
@@ -182,7 +189,7 @@ function checkContainer(where, obj, pod, c, kind) {
 	if (runsPodgw(c)) {
 		const env = {};
 		for (const e of c.env || []) {
-			if (e.value !== undefined) env[e.name] = e.value;
+			if (e.value !== undefined) env[e.name] = expand(e.value, env);
 			else if (e.valueFrom?.fieldRef?.fieldPath === "metadata.name") env[e.name] = "crawler-example";
 			else if (e.valueFrom?.fieldRef?.fieldPath === "metadata.namespace") env[e.name] = obj.metadata.namespace || "default";
 			else if (/^metadata\.labels\['[^']+'\]$/.test(e.valueFrom?.fieldRef?.fieldPath || "")) {
@@ -228,16 +235,71 @@ function checkPod(where, obj, pod) {
 	for (const c of pod.containers || []) checkContainer(`${where}.containers.${c.name}`, obj, pod, c, "container");
 }
 
+const sameLabels = (a, b) => JSON.stringify(Object.entries(a || {}).sort()) === JSON.stringify(Object.entries(b || {}).sort());
+
+// A gateway is a pool of replicas (issue 17): at least two, a rollout that
+// never stops them all, spread over nodes, each named after its pod.
+function checkGatewayPool(where, obj, pod) {
+	const replicas = obj.spec.replicas ?? 1;
+	if (replicas < 2) err(where, `a gateway runs at least two replicas, not ${replicas}`);
+	if (obj.spec.strategy?.type === "Recreate")
+		err(where, "a gateway's strategy must not be Recreate (it stops every replica at once)");
+	const anti = pod.affinity?.podAntiAffinity;
+	if (anti?.requiredDuringSchedulingIgnoredDuringExecution)
+		err(where, "a gateway's podAntiAffinity must be preferred, not required (a one-node cluster runs every replica)");
+	const spread = (anti?.preferredDuringSchedulingIgnoredDuringExecution || []).some((p) =>
+		p.podAffinityTerm?.topologyKey === "kubernetes.io/hostname" &&
+		sameLabels(p.podAffinityTerm?.labelSelector?.matchLabels, obj.spec.selector?.matchLabels));
+	if (!spread)
+		err(where, "a gateway needs a preferred podAntiAffinity on kubernetes.io/hostname selecting its own pods");
+	for (const c of pod.containers || []) {
+		if (!/\/gatewayd$/.test(c.command?.[0] || "")) continue;
+		if (c.readinessProbe?.httpGet?.path !== "/readyz")
+			err(`${where}.containers.${c.name}`, "gatewayd's readinessProbe must be its /readyz (it decides which replicas crawlers resolve)");
+		// REPLICA_NAME: the pod's name, directly or through $(VAR).
+		const env = c.env || [];
+		const podName = (e) => e?.valueFrom?.fieldRef?.fieldPath === "metadata.name";
+		const i = env.findIndex((e) => e.name === "REPLICA_NAME");
+		const ref = /^\$\(([^)]+)\)$/.exec(env[i]?.value || "");
+		const j = ref ? env.findIndex((e) => e.name === ref[1]) : -1;
+		if (!(i >= 0 && (podName(env[i]) || (j >= 0 && j < i && podName(env[j])))))
+			err(`${where}.containers.${c.name}`, "REPLICA_NAME must be the pod's name (fieldRef metadata.name, or $(POD_NAME) defined before it)");
+	}
+	gatewayDeployments.push({ where, file: where.split(":")[0], obj, replicas });
+}
+
+// Every gateway Deployment has a PodDisruptionBudget of its own (same file,
+// same namespace, the Deployment's selector) that lets a drain proceed.
+function checkBudgets() {
+	for (const d of gatewayDeployments) {
+		const ns = d.obj.metadata.namespace;
+		const b = budgets.find(({ file, obj }) => file === d.file && obj.metadata.namespace === ns &&
+			sameLabels(obj.spec?.selector?.matchLabels, d.obj.spec.selector?.matchLabels));
+		if (!b) {
+			err(d.where, "no PodDisruptionBudget selects this gateway's pods (its selector, its namespace)");
+			continue;
+		}
+		const { maxUnavailable, minAvailable } = b.obj.spec;
+		if (maxUnavailable === undefined && minAvailable === undefined)
+			err(b.where, "a gateway's PodDisruptionBudget needs maxUnavailable (or minAvailable)");
+		if (typeof maxUnavailable === "number" && (maxUnavailable < 1 || maxUnavailable >= d.replicas))
+			err(b.where, `maxUnavailable ${maxUnavailable}: between 1 and replicas - 1 (${d.replicas - 1})`);
+		if (typeof minAvailable === "number" && (minAvailable < 1 || minAvailable >= d.replicas))
+			err(b.where, `minAvailable ${minAvailable}: between 1 and replicas - 1 (${d.replicas - 1}), else drains block or nothing is kept`);
+	}
+}
+
 function checkObject(where, obj) {
 	const pod = podSpecOf(obj);
 	if (pod) checkPod(where, obj, pod);
 	const gatewayd = (pod?.containers || []).some((c) => /\/gatewayd$/.test(c.command?.[0] || ""));
-	if (obj.kind === "Deployment" && gatewayd) {
-		if (obj.spec.replicas !== 1) err(where, "a gateway runs one replica");
-		if (obj.spec.strategy?.type !== "Recreate") err(where, "a gateway's strategy must be Recreate");
-	}
+	if (obj.kind === "Deployment" && gatewayd) checkGatewayPool(where, obj, pod);
+	if (obj.kind === "PodDisruptionBudget") budgets.push({ where, file: where.split(":")[0], obj });
 	if (obj.kind === "Service" && obj.metadata.name.startsWith("gateway-") && obj.metadata.namespace === "gateway-system" && !obj.metadata.name.startsWith("gateway-admission")) {
 		if (obj.spec.clusterIP !== "None") err(where, "a gateway's Service must be headless");
+		// Crawlers resolve the ready replicas only: readiness is gatewayd's /readyz.
+		if (obj.spec.publishNotReadyAddresses)
+			err(where, "a gateway's Service must not publish not-ready replicas (publishNotReadyAddresses)");
 		const ports = (obj.spec.ports || []).map((p) => `${p.protocol}/${p.port}`).sort().join(" ");
 		if (ports !== "UDP/8472 UDP/8473") err(where, `a gateway's Service has ports ${ports}, not UDP/8472 UDP/8473`);
 	}
@@ -347,6 +409,7 @@ for (const file of files) {
 		checkObject(where, obj);
 	}
 }
+checkBudgets();
 for (const { rec, dir, cm } of provisiondMounts) {
 	if (!configMaps.has(cm)) {
 		err(rec.where, `mounts ConfigMap ${cm}, which is not in the manifests`);

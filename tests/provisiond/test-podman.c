@@ -319,6 +319,18 @@ static void test_refusals(void)
 	}
 }
 
+static void test_replica_of(void)
+{
+	CHECK(pv_podman_replica_of("ct-gateway-foo", "ct-gateway-foo"));
+	CHECK(pv_podman_replica_of("ct-gateway-foo", "ct-gateway-foo-0"));
+	CHECK(pv_podman_replica_of("ct-gateway-foo", "ct-gateway-foo-7d4b9-x2x1z"));
+	CHECK(!pv_podman_replica_of("ct-gateway-foo", "ct-gateway-foo-"));
+	CHECK(!pv_podman_replica_of("ct-gateway-foo", "ct-gateway-foobar"));
+	CHECK(!pv_podman_replica_of("ct-gateway-foo", "other-gateway-foo-0"));
+	CHECK(!pv_podman_replica_of("ct-gateway-foo", "ct-gateway-fo"));
+	CHECK(!pv_podman_replica_of("ct-gateway-foo", NULL));
+}
+
 int main(void)
 {
 	json_object *objects = json_tokener_parse(objects_json);
@@ -332,6 +344,7 @@ int main(void)
 	test_ignored(&kp);
 	test_workloads(objects);
 	test_refusals();
+	test_replica_of();
 	json_object_put(objects);
 	return check_result();
 }

@@ -17,6 +17,9 @@
 #include "common/resolvconf.h"
 #include "gatewayd/loop.h"
 #include "gatewayd/stats.h"
+#include "gatewayd/tally.h"
+
+_Static_assert(PG_DNS_PENDING_MAX <= PG_TALLY_KEYS, "every client fits the tally");
 
 #define MAX_PER_RECEIVE 64 /* datagrams per wakeup and socket, so others get a turn */
 
@@ -63,7 +66,10 @@ struct pg_dns {
 	struct upsock socks[PG_DNS_SOCKETS_MAX];
 	unsigned n_socks; /* open */
 	struct pending pending[PG_DNS_PENDING_MAX];
-	uint32_t who[PG_DNS_PENDING_MAX]; /* victim()'s scratch */
+	uint16_t free_slots[PG_DNS_PENDING_MAX]; /* a stack of unused pending[] */
+	unsigned n_free;
+	uint64_t ids_used[65536 / 64]; /* our IDs of outstanding queries */
+	struct pg_tally tally;	       /* outstanding queries per client */
 	struct pg_ratelimit rl_drop, rl_send;
 	uint8_t buf[PG_DNS_MSG_MAX];
 };
@@ -220,11 +226,33 @@ static int take_socket(struct pg_dns *d, enum route route)
 	return best;
 }
 
+static bool id_used(const struct pg_dns *d, uint16_t id)
+{
+	return d->ids_used[id / 64] >> (id % 64) & 1;
+}
+
+static void id_mark(struct pg_dns *d, uint16_t id, bool used)
+{
+	if (used)
+		d->ids_used[id / 64] |= UINT64_C(1) << (id % 64);
+	else
+		d->ids_used[id / 64] &= ~(UINT64_C(1) << (id % 64));
+}
+
+/* The slot back to the free stack, its ID and its client's count with it. */
+static void free_pending(struct pg_dns *d, struct pending *p)
+{
+	p->used = false;
+	id_mark(d, p->id, false);
+	pg_tally_sub(&d->tally, p->client.sin_addr.s_addr);
+	d->free_slots[d->n_free++] = (uint16_t)(p - d->pending);
+}
+
 static void end_pending(struct pg_dns *d, struct pending *p)
 {
 	struct upsock *u = &d->socks[p->sock];
 
-	p->used = false;
+	free_pending(d, p);
 	if (u->users > 0 && --u->users == 0 && !u->keep)
 		close_socket(d, p->sock);
 }
@@ -250,6 +278,9 @@ int pg_dns_open(const struct pg_config *cfg, struct in_addr addr, const int *vxl
 		d->upstream[d->n_upstream++].addr = pg_prefix_v4(&cfg->dns_upstream.items[i]);
 	for (unsigned i = 0; i < PG_DNS_SOCKETS_MAX; i++)
 		d->socks[i].fd = -1;
+	/* Popped from the end: slot 0 first. */
+	for (unsigned i = 0; i < PG_DNS_PENDING_MAX; i++)
+		d->free_slots[d->n_free++] = (uint16_t)(PG_DNS_PENDING_MAX - 1 - i);
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	r = d->epfd < 0 ? -errno : (d->fd_clients = open_clients(addr));
 	/* Binding a socket to a device takes CAP_NET_RAW before Linux 5.7:
@@ -328,42 +359,24 @@ static unsigned pick_server(struct pg_dns *d, enum route route)
 	return best;
 }
 
-/* A free slot and a random ID no outstanding query has (NULL when the
- * table is full), and how many queries client has outstanding. */
-static struct pending *new_pending(struct pg_dns *d, struct in_addr client, unsigned *count)
+/* A free slot for client, with a random ID no outstanding query has; NULL
+ * when the table is full or no random ID could be had. */
+static struct pending *new_pending(struct pg_dns *d, struct in_addr client)
 {
-	struct pending *free_slot = NULL;
+	struct pending *p;
 	uint16_t id;
-	bool clash;
 
-	*count = 0;
+	if (!d->n_free)
+		return NULL;
 	do {
 		if (getrandom(&id, sizeof(id), 0) != sizeof(id))
 			return NULL;
-		clash = false;
-		*count = 0;
-		for (size_t i = 0; i < PG_DNS_PENDING_MAX; i++) {
-			struct pending *p = &d->pending[i];
-
-			if (!p->used) {
-				if (!free_slot)
-					free_slot = p;
-				continue;
-			}
-			clash |= p->id == id;
-			*count += p->client.sin_addr.s_addr == client.s_addr;
-		}
-	} while (clash);
-	if (free_slot)
-		free_slot->id = id;
-	return free_slot;
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
+	} while (id_used(d, id));
+	p = &d->pending[d->free_slots[--d->n_free]];
+	*p = (struct pending){.used = true, .id = id, .client.sin_addr = client};
+	id_mark(d, id, true);
+	pg_tally_add(&d->tally, client.s_addr);
+	return p;
 }
 
 /* With the table full: the oldest query of the client with the most
@@ -371,23 +384,10 @@ static int cmp_u32(const void *a, const void *b)
  * up, so that shares even out and no client starves the others). */
 static struct pending *victim(struct pg_dns *d, unsigned mine)
 {
-	uint32_t *who = d->who;
 	struct pending *oldest = NULL;
-	unsigned n = 0, best = 0, run = 0;
-	uint32_t heavy = 0;
+	in_addr_t heavy = 0;
 
-	for (size_t i = 0; i < PG_DNS_PENDING_MAX; i++)
-		if (d->pending[i].used)
-			who[n++] = d->pending[i].client.sin_addr.s_addr;
-	qsort(who, n, sizeof(who[0]), cmp_u32);
-	for (unsigned i = 0; i < n; i++) {
-		run = i > 0 && who[i] == who[i - 1] ? run + 1 : 1;
-		if (run > best) {
-			best = run;
-			heavy = who[i];
-		}
-	}
-	if (best <= mine + 1)
+	if (pg_tally_max(&d->tally, &heavy) <= mine + 1)
 		return NULL;
 	for (size_t i = 0; i < PG_DNS_PENDING_MAX; i++) {
 		struct pending *p = &d->pending[i];
@@ -411,14 +411,14 @@ static void drop_query(struct pg_dns *d, const struct sockaddr_in *src, enum pg_
  * client when the table is full. */
 static struct pending *admit(struct pg_dns *d, const struct sockaddr_in *src)
 {
-	unsigned count;
-	struct pending *p = new_pending(d, src->sin_addr, &count), *v;
+	unsigned count = pg_tally_get(&d->tally, src->sin_addr.s_addr);
+	struct pending *p, *v;
 
 	if (count >= d->cfg->dns_client_pending) {
 		drop_query(d, src, PG_DNS_DROP_CLIENT_QUOTA, "DNS_CLIENT_MAX_PENDING reached");
 		return NULL;
 	}
-	if (p)
+	if ((p = new_pending(d, src->sin_addr)) || d->n_free)
 		return p;
 	if (!(v = victim(d, count))) {
 		drop_query(d, src, PG_DNS_DROP_TABLE_FULL, "too many outstanding");
@@ -426,7 +426,7 @@ static struct pending *admit(struct pg_dns *d, const struct sockaddr_in *src)
 	}
 	drop_query(d, &v->client, PG_DNS_DROP_EVICTED, "gave way to a client with fewer");
 	end_pending(d, v);
-	return new_pending(d, src->sin_addr, &count);
+	return new_pending(d, src->sin_addr);
 }
 
 static void forward_query(struct pg_dns *d, size_t len, const struct sockaddr_in *src)
@@ -453,6 +453,7 @@ static void forward_query(struct pg_dns *d, size_t len, const struct sockaddr_in
 	if (!(p = admit(d, src)))
 		return;
 	if ((sock = take_socket(d, route)) < 0) {
+		free_pending(d, p);
 		drop_query(d, src, PG_DNS_DROP_SEND, "no socket");
 		return;
 	}

@@ -141,7 +141,7 @@ int pg_member_send(struct pg_member *m, enum pg_msg_type type, struct in_addr wi
 	snprintf(req.pod_namespace, sizeof(req.pod_namespace), "%s", m->cfg->pod_namespace);
 	req.has_pod_ip = true;
 	req.pod_ip = m->pod_ip;
-	if (type != PG_MSG_RELEASE) {
+	if (type == PG_MSG_JOIN || type == PG_MSG_RENEW) {
 		req.has_mac = true;
 		memcpy(req.mac, m->mac, sizeof(req.mac));
 	}
@@ -189,6 +189,13 @@ static void fill_grant(const struct pg_msg *ans, struct pg_grant *g)
 	g->lease_time = ans->lease_time;
 }
 
+static void fill_replica(const struct pg_msg *ans, struct pg_grant *g)
+{
+	snprintf(g->replica, sizeof(g->replica), "%s", ans->replica);
+	g->leases = ans->leases;
+	g->has_leases = ans->has_leases;
+}
+
 int pg_member_receive(struct pg_member *m, struct pg_answer *a, bool *unverified)
 {
 	uint8_t buf[PG_WIRE_MAX + 1];
@@ -209,13 +216,15 @@ int pg_member_receive(struct pg_member *m, struct pg_answer *a, bool *unverified
 		a->answers = req;
 		if (ans.type == PG_MSG_GRANT)
 			fill_grant(&ans, &a->grant);
+		if (ans.type == PG_MSG_GRANT || ans.type == PG_MSG_INFO_REPLY)
+			fill_replica(&ans, &a->grant);
 		if (ans.type == PG_MSG_ERROR) {
 			a->error = ans.error;
 			snprintf(a->why, sizeof(a->why), "%s%s%s", pg_wire_error_str(ans.error),
 				 ans.error_text[0] ? ": " : "", ans.error_text);
 		}
 		if (ans.type == PG_MSG_GRANT || ans.type == PG_MSG_RELEASED ||
-		    ans.type == PG_MSG_ERROR)
+		    ans.type == PG_MSG_INFO_REPLY || ans.type == PG_MSG_ERROR)
 			return 1;
 	}
 	/* ECONNREFUSED: nobody listens on the gateway (yet); not an error here. */
@@ -227,7 +236,9 @@ int pg_member_request(struct pg_member *m, enum pg_msg_type type, struct in_addr
 		      uint16_t *error, char *why, size_t why_len)
 {
 	uint64_t deadline = pg_monotonic_ms() + timeout_ms, next_send = 0;
-	enum pg_msg_type want = type == PG_MSG_RELEASE ? PG_MSG_RELEASED : PG_MSG_GRANT;
+	enum pg_msg_type want = type == PG_MSG_RELEASE ? PG_MSG_RELEASED
+				: type == PG_MSG_INFO  ? PG_MSG_INFO_REPLY
+						       : PG_MSG_GRANT;
 	bool unverified = false;
 	int last_err = 0;
 
@@ -263,7 +274,7 @@ int pg_member_request(struct pg_member *m, enum pg_msg_type type, struct in_addr
 			}
 			if (a.type == want) {
 				*error = 0;
-				if (grant && want == PG_MSG_GRANT)
+				if (grant && (want == PG_MSG_GRANT || want == PG_MSG_INFO_REPLY))
 					*grant = a.grant;
 				return 0;
 			}

@@ -21,6 +21,10 @@ struct pg_grant {
 	uint8_t gateway_mac[6];
 	uint16_t mtu;
 	uint32_t lease_time;
+	/* From GRANT and INFO_REPLY; older gateways send neither. */
+	char replica[PG_REPLICA_MAX + 1]; /* the answering replica; "" when not said */
+	uint32_t leases;		  /* its live leases, when has_leases */
+	bool has_leases;
 };
 
 /* A UDP socket toward gateway:GATEWAY_CONTROL_PORT; key may be NULL. The
@@ -38,9 +42,9 @@ int pg_member_fd(const struct pg_member *m);
 int pg_member_retarget(struct pg_member *m, const struct pg_prefix *gateway);
 
 struct pg_answer {
-	uint8_t type;	 /* PG_MSG_GRANT, PG_MSG_RELEASED or PG_MSG_ERROR */
+	uint8_t type;	 /* PG_MSG_GRANT, PG_MSG_RELEASED, PG_MSG_INFO_REPLY or PG_MSG_ERROR */
 	uint8_t answers; /* the request type it answers */
-	struct pg_grant grant;
+	struct pg_grant grant; /* INFO_REPLY: only replica, leases, has_leases */
 	uint16_t error;
 	char why[PG_ERROR_TEXT_MAX + 64];
 };
@@ -52,9 +56,10 @@ struct pg_answer {
 int pg_member_send(struct pg_member *m, enum pg_msg_type type, struct in_addr wish);
 int pg_member_receive(struct pg_member *m, struct pg_answer *a, bool *unverified);
 
-/* Sends JOIN (with wish unless INADDR_ANY), RENEW or RELEASE and waits for
- * the answer, resending every resend_ms, for at most timeout_ms. Returns 0
- * (with *grant for JOIN and RENEW); -ETIMEDOUT when nothing usable came
+/* Sends JOIN (with wish unless INADDR_ANY), RENEW, RELEASE or INFO and
+ * waits for the answer, resending every resend_ms, for at most timeout_ms.
+ * Returns 0 (with *grant for JOIN and RENEW, and its replica and leases for
+ * INFO); -ETIMEDOUT when nothing usable came
  * back; -EPROTO when the gateway answered with an error (*error, and
  * why[] gets its text); -EACCES when answers came but failed
  * authentication. */

@@ -4,6 +4,7 @@
  * --check-config), and the checks across settings. */
 #include "common/config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
@@ -12,6 +13,51 @@
 #include "common/settings.h"
 
 /* ---- the settings ---- */
+
+/* REPLICA_NAME: what the membership protocol's REPLICA field carries
+ * (common/wire.h), so that every name set here can be sent. */
+static int parse_replica(const struct pg_setting *s, const char *text, void *field,
+			 const char **why)
+{
+	size_t len = strlen(text);
+
+	(void)s;
+	if (len == 0 || len > PG_REPLICA_MAX) {
+		*why = len ? "longer than 63 characters"
+			   : "empty (set it, or POD_NAME, or a hostname)";
+		return -EINVAL;
+	}
+	for (const char *c = text; *c; c++)
+		if (!islower((unsigned char)*c) && !isdigit((unsigned char)*c) && *c != '-' &&
+		    *c != '.') {
+			*why = "not a replica name (a-z, 0-9, '-', '.')";
+			return -EINVAL;
+		}
+	memcpy(field, text, len + 1);
+	return 0;
+}
+
+static const struct pg_value_type t_replica = {"NAME", parse_replica, NULL};
+
+/* A Deployment's pods differ by name (POD_NAME from the downward API);
+ * else the hostname, which is the pod's name on Kubernetes, lower-cased
+ * (hostnames are not case-sensitive) up to its first dot. */
+static void default_replica(char **envp, char *buf, size_t size)
+{
+	const char *pod = pg_settings_env_get(envp, "POD_NAME");
+	char host[256] = "";
+
+	if (pod && *pod) {
+		snprintf(buf, size, "%s", pod);
+		return;
+	}
+	if (gethostname(host, sizeof(host) - 1) < 0)
+		host[0] = '\0';
+	host[strcspn(host, ".")] = '\0';
+	for (char *c = host; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	snprintf(buf, size, "%s", host);
+}
 
 #define FIELD(f)    PG_SETTING_FIELD(struct pg_config, f)
 #define GW	    PG_ROLE_GATEWAY
@@ -152,6 +198,10 @@ static const struct pg_setting settings[] = {
     {"EVENTS_GATEWAY_NAME", NULL, "events-gateway-name", "",
      "this gateway's name in events (data.gateway_name, source); empty: the hostname", GW, false,
      &pg_t_k8s_name, FIELD(events_gateway), 0, PG_NAMESPACE_MAX, NULL},
+    {"REPLICA_NAME", NULL, "replica-name", NULL,
+     "this replica's name (a-z, 0-9, '-', '.'; up to 63), told to clients and shown in status "
+     "and /metrics; default: POD_NAME, else the hostname",
+     GW, false, &t_replica, FIELD(replica_name), 0, 0, default_replica},
     {"LOG_FORMAT", NULL, "log-format", "logfmt",
      "logfmt (ts=... level=... msg=\"...\" key=value) or json, one line per event", GW | CL, false,
      &pg_t_log_format, FIELD(log_format), 0, 0, NULL},

@@ -72,6 +72,7 @@ struct pg_config {
 	char k_sink[PG_URL_MAX + 1];		    /* gatewayd: "" or an http(s) URL */
 	char ce_overrides[PG_CE_OVERRIDES_MAX + 1]; /* K_CE_OVERRIDES, JSON, unchecked */
 	char events_gateway[PG_NAMESPACE_MAX + 1];  /* "": the hostname */
+	char replica_name[PG_REPLICA_MAX + 1];	    /* gatewayd: this replica's name */
 	enum pg_log_format log_format;
 	char metrics_address[PG_LISTEN_MAX + 1]; /* gatewayd: "ADDR:PORT", ":PORT", "" none */
 	char status_socket[PATH_MAX];		 /* gatewayd: the status command's socket */

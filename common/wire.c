@@ -406,6 +406,47 @@ static int put_pod_ip(const struct pg_msg *m, struct wcur *w)
 	return put_bytes(w, &m->pod_ip.s_addr, ADDR_LEN);
 }
 
+static bool has_replica(const struct pg_msg *m)
+{
+	return m->replica[0] != '\0';
+}
+
+/* A DNS label's characters (what a pod or host name gives): printable,
+ * and usable unquoted as a Prometheus label value and in a state file. */
+static int get_replica(struct pg_msg *m, const uint8_t *v, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') || v[i] == '-' ||
+		      v[i] == '.'))
+			return -EBADMSG;
+	memcpy(m->replica, v, len);
+	m->replica[len] = '\0';
+	return 0;
+}
+
+static int put_replica(const struct pg_msg *m, struct wcur *w)
+{
+	return put_bytes(w, m->replica, strnlen(m->replica, sizeof(m->replica)));
+}
+
+static bool has_leases(const struct pg_msg *m)
+{
+	return m->has_leases;
+}
+
+static int get_leases(struct pg_msg *m, const uint8_t *v, size_t len)
+{
+	(void)len;
+	m->leases = be32(v);
+	m->has_leases = true;
+	return 0;
+}
+
+static int put_leases(const struct pg_msg *m, struct wcur *w)
+{
+	return put_u32(w, m->leases);
+}
+
 #define FIELD(name) has_##name, get_##name, put_##name
 
 /* Indexed by enum pg_tlv_type; in this order the encoder writes them. */
@@ -422,6 +463,8 @@ static const struct field fields[] = {
     [PG_TLV_ERROR] = {2, 2, FIELD(error)},
     [PG_TLV_ERROR_TEXT] = {0, PG_ERROR_TEXT_MAX, FIELD(error_text)},
     [PG_TLV_POD_IP] = {ADDR_LEN, ADDR_LEN, FIELD(pod_ip)},
+    [PG_TLV_REPLICA] = {1, PG_REPLICA_MAX, FIELD(replica)},
+    [PG_TLV_LEASES] = {4, 4, FIELD(leases)},
 };
 
 #define N_FIELDS (sizeof(fields) / sizeof(fields[0]))
@@ -432,7 +475,7 @@ _Static_assert(N_FIELDS <= 32, "field bits fit an unsigned");
 _Static_assert(PG_WIRE_HEADER_LEN + (N_FIELDS - 1) * TLV_HEADER_LEN + PG_POD_NAME_MAX +
 		       PG_NAMESPACE_MAX + MAC_LEN + ADDR_LEN + ADDR_LEN + 1 + ADDR_LEN + MAC_LEN +
 		       2 + 4 + PG_WIRE_NONCE_LEN + 2 + PG_ERROR_TEXT_MAX + ADDR_LEN +
-		       PG_WIRE_TAG_LEN <=
+		       PG_REPLICA_MAX + 4 + PG_WIRE_TAG_LEN <=
 		   PG_WIRE_MAX,
 	       "largest message fits");
 
@@ -457,11 +500,15 @@ static const struct msg_rule rules[] = {
     {PG_MSG_JOIN, IDENTITY | BIT(PG_TLV_MAC), BIT(PG_TLV_WANTED_ADDR)},
     {PG_MSG_RENEW, IDENTITY | BIT(PG_TLV_MAC), 0},
     {PG_MSG_RELEASE, IDENTITY, 0},
+    {PG_MSG_INFO, IDENTITY, 0},
+    /* REPLICA and LEASES are optional: gateways before them did not send
+     * them, and clients before them skip them as unknown. */
     {PG_MSG_GRANT,
      BIT(PG_TLV_REQUEST_NONCE) | BIT(PG_TLV_ADDR) | BIT(PG_TLV_GATEWAY) | BIT(PG_TLV_MTU) |
 	 BIT(PG_TLV_LEASE_TIME),
-     0},
+     BIT(PG_TLV_REPLICA) | BIT(PG_TLV_LEASES)},
     {PG_MSG_RELEASED, BIT(PG_TLV_REQUEST_NONCE), 0},
+    {PG_MSG_INFO_REPLY, BIT(PG_TLV_REQUEST_NONCE) | BIT(PG_TLV_REPLICA) | BIT(PG_TLV_LEASES), 0},
     {PG_MSG_ERROR, BIT(PG_TLV_REQUEST_NONCE) | BIT(PG_TLV_ERROR), BIT(PG_TLV_ERROR_TEXT)},
 };
 
@@ -699,6 +746,10 @@ const char *pg_msg_type_str(uint8_t type)
 		return "RENEW";
 	case PG_MSG_RELEASE:
 		return "RELEASE";
+	case PG_MSG_INFO:
+		return "INFO";
+	case PG_MSG_INFO_REPLY:
+		return "INFO_REPLY";
 	case PG_MSG_GRANT:
 		return "GRANT";
 	case PG_MSG_RELEASED:

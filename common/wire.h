@@ -27,6 +27,7 @@
 #define PG_POD_NAME_MAX	    253
 #define PG_NAMESPACE_MAX    63
 #define PG_ERROR_TEXT_MAX   200
+#define PG_REPLICA_MAX	    63 /* a DNS label: [a-z0-9.-] */
 #define PG_MTU_MIN	    576
 
 /* Key files: anything from 16 to 4096 bytes. */
@@ -43,8 +44,10 @@ enum pg_msg_type {
 	PG_MSG_JOIN = 1,
 	PG_MSG_RENEW = 2,
 	PG_MSG_RELEASE = 3,
-	PG_MSG_GRANT = 0x81,	/* answer to JOIN and RENEW */
-	PG_MSG_RELEASED = 0x83, /* answer to RELEASE */
+	PG_MSG_INFO = 4,	  /* which replica answers, and its load; changes nothing */
+	PG_MSG_GRANT = 0x81,	  /* answer to JOIN and RENEW */
+	PG_MSG_RELEASED = 0x83,	  /* answer to RELEASE */
+	PG_MSG_INFO_REPLY = 0x84, /* answer to INFO */
 	PG_MSG_ERROR = 0xff,
 };
 
@@ -61,7 +64,9 @@ enum pg_tlv_type {
 	PG_TLV_REQUEST_NONCE = 9,
 	PG_TLV_ERROR = 10,
 	PG_TLV_ERROR_TEXT = 11,
-	PG_TLV_POD_IP = 12, /* version 2: the request's source address */
+	PG_TLV_POD_IP = 12,  /* version 2: the request's source address */
+	PG_TLV_REPLICA = 13, /* the answering replica's name */
+	PG_TLV_LEASES = 14,  /* u32: the answering replica's live leases */
 };
 
 enum pg_wire_error {
@@ -107,7 +112,10 @@ struct pg_msg {
 	bool has_request_nonce;
 	uint8_t request_nonce[PG_WIRE_NONCE_LEN];
 	bool has_pod_ip;
-	struct in_addr pod_ip;			/* requests: the sender's pod IP */
+	struct in_addr pod_ip;		  /* requests: the sender's pod IP */
+	char replica[PG_REPLICA_MAX + 1]; /* answers: "" when absent */
+	bool has_leases;
+	uint32_t leases;
 	uint16_t error;				/* enum pg_wire_error; 0: absent */
 	char error_text[PG_ERROR_TEXT_MAX + 1]; /* printable; "" when absent */
 };

@@ -224,12 +224,22 @@ static void answer_unauthenticated(struct pg_membership *m, const struct sockadd
 	sendto(m->fd, out, (size_t)n, 0, (const struct sockaddr *)to, sizeof(*to));
 }
 
+/* Which replica answers, and its load: clients pick and pin replicas by
+ * them (REPLICA_SELECTION); clients before them skip both fields. */
+static void name_replica(const struct pg_membership *m, struct pg_msg *ans)
+{
+	snprintf(ans->replica, sizeof(ans->replica), "%s", m->p.cfg->replica_name);
+	ans->leases = (uint32_t)pg_pool_count(m->p.pool);
+	ans->has_leases = true;
+}
+
 static void answer_grant(struct pg_membership *m, const struct sockaddr_in *to,
 			 const struct pg_msg *req, const struct pg_lease *l)
 {
 	struct pg_msg ans;
 
 	pg_msg_init(&ans, PG_MSG_GRANT);
+	name_replica(m, &ans);
 	ans.has_addr = true;
 	ans.addr = l->addr;
 	ans.prefix_len = m->p.cfg->overlay.len;
@@ -461,9 +471,24 @@ static void handle_release(struct pg_membership *m, const struct sockaddr_in *fr
 	send_answer(m, from, req, &ans);
 }
 
+/* INFO: which replica this is and how many leases it holds, for a client
+ * choosing among replicas. It reads the pool and nothing else: no lease,
+ * no kernel state, no write. */
+static void handle_info(struct pg_membership *m, const struct sockaddr_in *from,
+			const struct pg_msg *req)
+{
+	struct pg_msg ans;
+
+	pg_msg_init(&ans, PG_MSG_INFO_REPLY);
+	name_replica(m, &ans);
+	COUNT(m, info_requests);
+	send_answer(m, from, req, &ans);
+}
+
 static bool is_request(uint8_t type)
 {
-	return type == PG_MSG_JOIN || type == PG_MSG_RENEW || type == PG_MSG_RELEASE;
+	return type == PG_MSG_JOIN || type == PG_MSG_RENEW || type == PG_MSG_RELEASE ||
+	       type == PG_MSG_INFO;
 }
 
 static void handle_datagram(struct pg_membership *m, const struct sockaddr_in *from,
@@ -542,15 +567,20 @@ static void handle_datagram(struct pg_membership *m, const struct sockaddr_in *f
 	snprintf(id, sizeof(id), "%s/%s", req.pod_namespace, req.pod_name);
 	switch (req.type) {
 	case PG_MSG_JOIN:
-		/* Over the quota: dropped unanswered, the client resends. */
+	case PG_MSG_INFO:
+		/* Over the quota: dropped unanswered, the client resends. INFO
+		 * shares JOIN's: a pod asks each replica once per move. */
 		if (!pg_quota_take(m->joins, from->sin_addr, now_ms())) {
 			COUNT(m, rejections[PG_REJECT_RATE]);
 			pg_log_limited(&m->rl_auth, PG_LOG_WARN,
-				       "dropped a JOIN from %s: over JOIN_RATE_PER_POD_IP",
-				       peer_str(from, peer));
+				       "dropped a %s from %s: over JOIN_RATE_PER_POD_IP",
+				       pg_msg_type_str(req.type), peer_str(from, peer));
 			break;
 		}
-		handle_join(m, from, &req, id);
+		if (req.type == PG_MSG_JOIN)
+			handle_join(m, from, &req, id);
+		else
+			handle_info(m, from, &req);
 		break;
 	case PG_MSG_RENEW:
 		handle_renew(m, from, &req, id);

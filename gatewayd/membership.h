@@ -3,7 +3,7 @@
 #define PODGW_MEMBERSHIP_H
 
 /* The gateway's side of the membership protocol (docs/membership.md):
- * answers JOIN, RENEW and RELEASE on the control port, keeps the pool's
+ * answers JOIN, RENEW, RELEASE and INFO on the control port, keeps the pool's
  * leases, expires them, persists them, and has admission program the kernel
  * for each. A bad packet is dropped or answered; it never stops the daemon. */
 

@@ -199,11 +199,16 @@ void pg_metrics_render(struct pg_buf *b, const struct pg_view *v)
 	const struct pg_stats *s = v->stats;
 	size_t n, count = pg_pool_count(v->pool), capacity = pg_pool_capacity(v->pool);
 	struct row *rows = rows_of(v, &n, &b->failed);
-	char gw[ESC_MAX];
+	char gw[ESC_MAX], replica[ESC_MAX];
 
 	family(b, "podgw_build_info", "gauge", "podgw's version; always 1.");
 	pg_buf_printf(b, "podgw_build_info{version=\"%s\",gateway=\"%s\"} 1\n", v->version,
 		      esc(v->gateway, gw, sizeof(gw)));
+	/* Every replica of a gateway is scraped apart: this names it, so that
+	 * its series (podgw_leases_active...) can be joined to a replica. */
+	family(b, "podgw_gateway_info", "gauge", "The gateway and the replica of it; always 1.");
+	pg_buf_printf(b, "podgw_gateway_info{gateway=\"%s\",replica=\"%s\"} 1\n", gw,
+		      esc(v->replica, replica, sizeof(replica)));
 	scalar(b, "podgw_start_time_seconds", "gauge",
 	       "When gatewayd started, in seconds since the epoch.", s->start_time);
 	scalar(b, "podgw_leases_active", "gauge", "Live leases: clients admitted now.", count);
@@ -226,6 +231,9 @@ void pg_metrics_render(struct pg_buf *b, const struct pg_view *v)
 	       "Answers to unauthenticated or failed requests not sent (over the rate, or longer "
 	       "than the request).",
 	       s->answers_suppressed);
+	scalar(b, "podgw_info_requests_total", "counter",
+	       "INFO requests answered (clients asking which replica this is, and its load).",
+	       s->info_requests);
 	scalar(b, "podgw_pool_size", "gauge", "Addresses of the overlay that can be leased.",
 	       capacity);
 	scalar(b, "podgw_pool_free", "gauge", "Addresses of the overlay not leased now.",
@@ -308,6 +316,7 @@ void pg_status_render_table(struct pg_buf *b, const struct pg_view *v)
 	pg_buf_printf(b, "gateway %s: %zu leases, %zu of %zu addresses free\n",
 		      v->gateway[0] ? v->gateway : "(unnamed)", count,
 		      capacity > count ? capacity - count : 0, capacity);
+	pg_buf_printf(b, "replica: %s\n", v->replica);
 	pg_buf_printf(b, "%-*s  %-*s  %-15s  %-15s  %-17s  %5s  %9s  %12s  %12s\n", wpod, "POD",
 		      wns, "NAMESPACE", "ADDRESS", "POD IP", "MAC", "AGE", "KEEPALIVE", "TX BYTES",
 		      "RX BYTES");
@@ -334,13 +343,13 @@ void pg_status_render_json(struct pg_buf *b, const struct pg_view *v)
 {
 	size_t n, count = pg_pool_count(v->pool), capacity = pg_pool_capacity(v->pool);
 	struct row *rows = rows_of(v, &n, &b->failed);
-	char gw[ESC_MAX];
+	char gw[ESC_MAX], replica[ESC_MAX];
 
 	pg_buf_printf(b,
-		      "{\"gateway\":\"%s\",\"version\":\"%s\",\"time\":%" PRIu64
+		      "{\"gateway\":\"%s\",\"replica\":\"%s\",\"version\":\"%s\",\"time\":%" PRIu64
 		      ",\"pool\":{\"size\":%zu,\"free\":%zu},\"leases\":[",
-		      esc(v->gateway, gw, sizeof(gw)), v->version, v->now, capacity,
-		      capacity > count ? capacity - count : 0);
+		      esc(v->gateway, gw, sizeof(gw)), esc(v->replica, replica, sizeof(replica)),
+		      v->version, v->now, capacity, capacity > count ? capacity - count : 0);
 	for (size_t i = 0; i < n; i++) {
 		const struct pg_lease *l = &rows[i].lease;
 		const struct pg_traffic_count *t = &rows[i].t;

@@ -28,6 +28,7 @@ void pg_buf_free(struct pg_buf *b);
 
 struct pg_view {
 	const char *gateway; /* GATEWAY_NAME or "" */
+	const char *replica; /* REPLICA_NAME */
 	const char *version; /* PODGW_VERSION */
 	const struct pg_pool *pool;
 	const struct pg_traffic *traffic; /* may be NULL */

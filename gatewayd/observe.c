@@ -58,6 +58,7 @@ static void view_of(struct pg_gateway *gw, struct pg_view *v)
 {
 	*v = (struct pg_view){
 	    .gateway = gw->name,
+	    .replica = gw->cfg->replica_name,
 	    .version = PODGW_VERSION,
 	    .pool = gw->pool,
 	    .traffic = gw->traffic,

@@ -68,7 +68,6 @@ struct pg_pool {
 	uint32_t base; /* network address, host order */
 	uint32_t size; /* addresses in net */
 	uint32_t first_dynamic;
-	uint32_t next;	    /* next-fit cursor */
 	uint64_t *used;	    /* bit per address: held by a live lease */
 	uint64_t *reserved; /* bit per address: reserved for a name */
 	/* Per address, the id hash of its last holder (0: none): at most one
@@ -384,7 +383,6 @@ int pg_pool_new(const struct pg_prefix *net, uint32_t first_dynamic, struct pg_p
 	p->size = size;
 	p->first_dynamic = first_dynamic;
 	strcpy(p->resv_ns, "default");
-	p->next = first_dynamic;
 	p->free_slot = NONE;
 	words = (size + WORD_BITS - 1) / WORD_BITS;
 	p->used = calloc(words, sizeof(*p->used));
@@ -606,13 +604,31 @@ static uint32_t find_free(const struct pg_pool *p, uint32_t from, uint32_t to)
 	return NONE;
 }
 
-/* Next fit: continuing after the last dynamic grant spreads reuse of a freed
- * address as late as possible, so a returning id likely finds its own. */
-static uint32_t next_fit(const struct pg_pool *p)
-{
-	uint32_t i = find_free(p, p->next, last_index(p));
+/* Not a secret, and the same on every replica and every restart: replicas
+ * of a gateway share the overlay, so an id that moves to a sibling finds
+ * its address free there unless another id took it (docs/membership.md,
+ * "Replicas"). Choosing names to land on someone's address gains nothing
+ * over asking for it with WANTED_ADDR. */
+static const unsigned char preferred_key[crypto_shorthash_KEYBYTES] = "podgw-preferred";
 
-	return i != NONE ? i : find_free(p, p->first_dynamic, p->next);
+/* The id's preferred dynamic address, or the first free one after it (in
+ * a ring over the dynamic range): a fixed hash of the id, so that every
+ * replica and every restart offers the same one, rather than the lowest
+ * free one, which every replica would hand to someone else. */
+static uint32_t preferred(const struct pg_pool *p, const char *id)
+{
+	uint32_t span = last_index(p) - p->first_dynamic, start, i;
+	unsigned char out[crypto_shorthash_BYTES];
+	uint64_t h;
+
+	crypto_shorthash(out, (const unsigned char *)id, strlen(id), preferred_key);
+	/* little-endian whatever the host: replicas may run on other CPUs */
+	h = 0;
+	for (size_t k = sizeof(out); k-- > 0;)
+		h = h << 8 | out[k];
+	start = p->first_dynamic + (uint32_t)(h % span);
+	i = find_free(p, start, last_index(p));
+	return i != NONE ? i : find_free(p, p->first_dynamic, start);
 }
 
 static uint32_t remembered(const struct pg_pool *p, uint64_t hash)
@@ -643,14 +659,13 @@ static void remember(struct pg_pool *p, uint64_t hash, uint32_t index)
 }
 
 /* Decides where id (hash, name; cur: its live lease's index or NONE) goes,
- * changing nothing. *dynamic says the address came from next fit. */
-static int choose(const struct pg_pool *p, uint64_t hash, const char *name, struct in_addr wish,
-		  uint32_t cur, uint32_t *index, bool *dynamic)
+ * changing nothing. */
+static int choose(const struct pg_pool *p, const char *id, uint64_t hash, const char *name,
+		  struct in_addr wish, uint32_t cur, uint32_t *index)
 {
 	uint32_t resv = reservation_of(p, name), i;
 	int r;
 
-	*dynamic = false;
 	if (resv != NONE) {
 		if (resv != cur && bit_test(p->used, resv))
 			return -EADDRINUSE;
@@ -678,10 +693,9 @@ static int choose(const struct pg_pool *p, uint64_t hash, const char *name, stru
 		*index = i;
 		return 0;
 	}
-	i = next_fit(p);
+	i = preferred(p, id);
 	if (i != NONE) {
 		*index = i;
-		*dynamic = true;
 		return 0;
 	}
 	/* a lease on an address since reserved for another name, with nowhere
@@ -806,7 +820,6 @@ int pg_pool_acquire(struct pg_pool *p, const char *id, const char *name, struct 
 {
 	uint32_t ref, mref, cur = NONE, index, s;
 	struct pg_lease *l;
-	bool dynamic;
 	uint64_t hash;
 	int r;
 
@@ -821,7 +834,7 @@ int pg_pool_acquire(struct pg_pool *p, const char *id, const char *name, struct 
 	mref = htab_find(&p->by_mac, mac_hash(p, mac), match_mac, p, (const char *)mac);
 	if (mref && mref != ref)
 		return -EADDRNOTAVAIL;
-	r = choose(p, hash, name, wish, cur, &index, &dynamic);
+	r = choose(p, id, hash, name, wish, cur, &index);
 	if (r < 0)
 		return r;
 	if (!ref) {
@@ -872,8 +885,6 @@ int pg_pool_acquire(struct pg_pool *p, const char *id, const char *name, struct 
 	if (!ref)
 		l->first_expires = expires;
 	heap_fix(p, p->slots[s].heap_pos);
-	if (dynamic)
-		p->next = index + 1 < last_index(p) ? index + 1 : p->first_dynamic;
 	if (granted)
 		*granted = *l;
 	return 0;

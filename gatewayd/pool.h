@@ -55,7 +55,10 @@ int pg_pool_reserve(struct pg_pool *p, const char *name, uint32_t index);
  * name, which may be NULL for none, is the identity reservations are looked
  * up by: id itself, always, but for a pool that only checks a file). The same id keeps its
  * address, and gets its previous one back after expiry or release while
- * nobody else took it (and it is not reserved for another name). A wish
+ * nobody else took it (and it is not reserved for another name). Otherwise
+ * it gets its preferred address: a fixed hash of id into the dynamic range,
+ * the same in every pool of the same network and first_dynamic (replicas
+ * of a gateway, restarts), or the first free one after it. A wish
  * (INADDR_ANY: none) is honoured when free, also below first_dynamic; a
  * differing wish from a live lease moves it, or fails with -EADDRINUSE and
  * leaves it where it was. A reservation for name beats a wish. A lease on an

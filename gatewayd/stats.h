@@ -63,6 +63,7 @@ struct pg_stats {
 	/* Answers to unauthenticated or failed requests not sent: over their
 	 * rate, or longer than the request. */
 	uint64_t answers_suppressed;
+	uint64_t info_requests; /* INFOs answered */
 	uint64_t repairs[PG_REPAIR_COUNT];
 	uint64_t start_time; /* seconds since the epoch */
 	uint64_t dns_forwarded;

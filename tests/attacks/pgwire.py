@@ -3,14 +3,17 @@
 """pgwire: membership messages as an attacker (or a test) makes them, from
 docs/membership.md alone (a second implementation of the wire format).
 
-  pgwire.py join|renew|release --to IP [--port 8473] --name N [--namespace NS]
+  pgwire.py join|renew|release|info --to IP [--port 8473] --name N [--namespace NS]
             [--mac MAC|random] [--pod-ip IP] [--wanted IP] [--key FILE]
             [--count N] [--names-from K] [--interval S] [--wait S]
-            [--watch-file PATH] [--out FILE]
+            [--watch-file PATH] [--out FILE] [--mix KIND]
       sends COUNT requests, one at a time, each waiting up to --wait for its
       answer; --names-from K makes the names NAME-K, NAME-K+1, ...; prints
       one JSON line: sent, answered, grants, errors {code: n}, inode_changes
-      (with --watch-file: how often PATH's inode changed across the run).
+      (with --watch-file: how often PATH's inode changed across the run),
+      info_replies, and the last answer's replica and leases (GRANT or
+      INFO_REPLY), request_bytes and the largest answer's bytes, seconds.
+      --mix KIND makes every second request a KIND (join, renew, ...).
       --out FILE writes the first request's bytes instead of sending anything.
   pgwire.py send FILE --to IP [--port P] [--wait S]
       sends FILE's bytes as one datagram; prints the answer as JSON.
@@ -33,8 +36,8 @@ import struct
 import sys
 import time
 
-TYPES = {"join": 1, "renew": 2, "release": 3}
-GRANT, RELEASED, ERROR = 0x81, 0x83, 0xFF
+TYPES = {"join": 1, "renew": 2, "release": 3, "info": 4}
+GRANT, RELEASED, INFO_REPLY, ERROR = 0x81, 0x83, 0x84, 0xFF
 
 
 def key_of(path):
@@ -49,7 +52,7 @@ def tlv(t, v):
 
 def message(kind, a, name, key, version):
     body = tlv(1, name.encode()) + tlv(2, a.namespace.encode())
-    if kind != "release":
+    if kind in ("join", "renew"):
         if a.mac == "random":
             mac = bytearray(os.urandom(6))
             mac[0] = (mac[0] & 0xFC) | 2
@@ -85,6 +88,10 @@ def parse_answer(buf):
             out["text"] = v.decode("ascii", "replace")
         elif t == 5 and n == 5:
             out["addr"] = socket.inet_ntoa(v[:4])
+        elif t == 13:
+            out["replica"] = v.decode("ascii", "replace")
+        elif t == 14 and n == 4:
+            out["leases"] = struct.unpack(">I", v)[0]
         off += 4 + n
     return out
 
@@ -118,18 +125,28 @@ def cmd_request(a):
     if a.out:
         open(a.out, "wb").write(message(a.kind, a, a.name, key, version))
         return
-    res = {"sent": 0, "answered": 0, "grants": 0, "errors": {}, "addrs": [], "inode_changes": 0}
+    res = {"sent": 0, "answered": 0, "grants": 0, "info_replies": 0, "errors": {}, "addrs": [],
+           "inode_changes": 0, "request_bytes": 0, "largest_answer": 0}
     last = inode(a.watch_file) if a.watch_file else None
+    start = time.monotonic()
     for i in range(a.count):
         name = a.name if a.names_from is None else "%s-%d" % (a.name, a.names_from + i)
+        msg = message(a.mix if a.mix and i % 2 else a.kind, a, name, key, version)
+        res["request_bytes"] = max(res["request_bytes"], len(msg))
         try:
-            s.send(message(a.kind, a, name, key, version))
+            s.send(msg)
         except ConnectionRefusedError:
             pass
         res["sent"] += 1
         ans = recv_answer(s, a.wait)
         if ans:
             res["answered"] += 1
+            res["largest_answer"] = max(res["largest_answer"], ans["bytes"])
+            for k in ("replica", "leases"):
+                if k in ans:
+                    res[k] = ans[k]
+            if ans.get("type") == INFO_REPLY:
+                res["info_replies"] += 1
             if ans.get("type") == GRANT:
                 res["grants"] += 1
                 if ans.get("addr") and len(res["addrs"]) < 8:
@@ -145,6 +162,7 @@ def cmd_request(a):
                 last = now
         if a.interval:
             time.sleep(a.interval)
+    res["seconds"] = round(time.monotonic() - start, 3)
     print(json.dumps(res))
 
 
@@ -223,6 +241,7 @@ def main():
         r.add_argument("--wait", type=float, default=1.0)
         r.add_argument("--watch-file")
         r.add_argument("--out")
+        r.add_argument("--mix", choices=list(TYPES))
     r = sub.add_parser("send")
     r.set_defaults(func=cmd_send)
     r.add_argument("file")

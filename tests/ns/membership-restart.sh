@@ -11,8 +11,11 @@
 #    starts, warns, sets the file aside as .corrupt, the crawlers' renewals get
 #    NO_LEASE (seen on the wire), they join again asking for their addresses
 #    (JOIN with the wanted address), get them back and get through again.
-# A third crawler takes the first dynamic address (.20) and releases it
-# before: a rejoin that ignored the wish would get .20, not its address.
+# crawler-1 joins where it would not without a wish: crawler-0 first learns
+# crawler-1's preferred address (a hash of its identity, the same in every
+# gatewayd) by joining under its name, then holds that address while
+# crawler-1 joins, and releases it: a rejoin that ignored the wish would get
+# the preferred address, not crawler-1's.
 # Leases last PODGW_TEST_LEASE_TIME seconds (12): clientd renews every third.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -32,9 +35,14 @@ declare -A run_pid=() addr=() mac=() pod_ip=([crawler-1]=10.244.0.11 [crawler-2]
 lab_add_pod crawler-0 10.244.0.10
 lab_add_pod crawler-1 10.244.0.11
 lab_add_pod crawler-2 10.244.0.12
-lab_start_clientd_run crawler-0 foo - || fail "clientd run in crawler-0 did not become ready"
-info "crawler-0 joined as $(t_overlay_addr crawler-0); it releases that address now"
+lab_start_clientd_run crawler-0 foo - --pod-name crawler-1 ||
+	fail "clientd run in crawler-0 (as crawler-1) did not become ready"
+preferred=$(t_overlay_addr crawler-0)
 lab_stop_pid "$LAB_PID" TERM 10 || fail "clientd run in crawler-0 did not exit within 10 s of SIGTERM"
+[[ -n $preferred ]] || fail "crawler-0 (as crawler-1) had no address"
+lab_start_clientd_run crawler-0 foo "$preferred" || fail "clientd run in crawler-0 (asking for $preferred) did not become ready"
+holder_pid=$LAB_PID
+info "crawler-1's preferred address is $preferred; crawler-0 holds it while crawler-1 joins"
 for c in "${crawlers[@]}"; do
 	lab_start_clientd_run "$c" foo - || fail "clientd run in $c did not become ready"
 	run_pid[$c]=$LAB_PID
@@ -43,6 +51,8 @@ for c in "${crawlers[@]}"; do
 	[[ -n ${addr[$c]} && -n ${mac[$c]} ]] || fail "$c has no vxlan0 address or MAC after clientd run is ready"
 	info "$c joined as ${addr[$c]} (vxlan MAC ${mac[$c]}), clientd run pid ${run_pid[$c]}"
 done
+[[ ${addr[crawler-1]} != "$preferred" ]] || fail "crawler-1 got $preferred, which crawler-0 held"
+lab_stop_pid "$holder_pid" TERM 10 || fail "clientd run in crawler-0 did not exit within 10 s of SIGTERM"
 t_ping_all 10 "${crawlers[@]}" || fail "no answer from 203.0.113.10 before any restart for: $T_MISSING"
 
 new_log_lines() {

@@ -9,6 +9,9 @@
 #    grow by at least 20 kB; a table deleted by someone else and repaired
 #    starts again from the last scrape's counts (never lower);
 #  - /healthz and /readyz answer 200; promtool accepts the exposition;
+#  - the replica (--replica-name foo-0) is named by
+#    podgw_gateway_info{gateway,replica}, the status table's 'replica:' line
+#    and its JSON;
 #  - `clientd check --verbose` prints the sidecar's state;
 #  - malformed requests, slowloris connections and a bounded connection
 #    flood on the HTTP port leave the data path (every ping through the
@@ -32,7 +35,8 @@ other_key=$LAB_STATE/other.key
 )
 sock=$LAB_STATE/foo.status.sock
 lab_add_gateway foo 10.244.0.2
-lab_start_gatewayd foo --membership-key-file "$key" --status-socket "$sock" --lease-time 60 ||
+lab_start_gatewayd foo --membership-key-file "$key" --status-socket "$sock" --lease-time 60 \
+	--replica-name foo-0 ||
 	fail "gatewayd in foo did not become ready"
 url=http://10.244.0.2:9108
 node=$(lab_ns node)
@@ -63,6 +67,11 @@ info "3 crawlers joined: podgw_leases_active $active, podgw_leases_total $(metri
 [[ $active == 3 ]] || errors+=("podgw_leases_active is '$active' after 3 joins, not 3")
 [[ $(metric podgw_leases_total) == 3 ]] || errors+=("podgw_leases_total is '$(metric podgw_leases_total)', not 3")
 (($(metric podgw_pool_free) == $(metric podgw_pool_size) - 3)) || errors+=("podgw_pool_free is not podgw_pool_size - 3")
+replica_info=$(metric podgw_gateway_info 'replica="foo-0"')
+info "podgw_gateway_info{replica=\"foo-0\"} ${replica_info:-absent}"
+[[ $replica_info == 1 ]] || errors+=("/metrics has no podgw_gateway_info{...,replica=\"foo-0\"} 1")
+grep -q '^podgw_gateway_info{gateway="[^"]*",replica="foo-0"} 1$' "$LAB_STATE/metrics.txt" ||
+	errors+=("podgw_gateway_info does not carry the gateway and replica labels: $(grep podgw_gateway_info "$LAB_STATE/metrics.txt" | tr '\n' '|')")
 promtool_out=$(promtool check metrics <"$LAB_STATE/metrics.txt" 2>&1) ||
 	errors+=("promtool check metrics refused the exposition: $promtool_out")
 info "promtool check metrics: ok ($(grep -vc '^#' "$LAB_STATE/metrics.txt") samples)"
@@ -114,6 +123,7 @@ done
 info "/readyz: $(scrape /readyz)"
 table=$("$GATEWAYD" status --status-socket "$sock") || errors+=("gatewayd status failed")
 printf '%s\n' "$table" | sed "s/^/$T_NAME: status: /"
+grep -q '^replica: foo-0$' <<<"$table" || errors+=("the status table has no line 'replica: foo-0'")
 for i in 1 2 3; do
 	grep -Eq "^crawler-$i +default +$(t_overlay_addr "crawler-$i") +10\.244\.0\.1$i +$(t_link_mac "crawler-$i") " <<<"$table" ||
 		errors+=("the status table has no row for crawler-$i with its address, pod IP and MAC")
@@ -122,6 +132,7 @@ done
 "$T_PYTHON" - "$LAB_STATE/status.json" "$tx2" <<'PY' || errors+=("gatewayd status --json: unexpected content")
 import json, sys
 doc = json.load(open(sys.argv[1]))
+assert doc["replica"] == "foo-0", doc["replica"]
 leases = {l["pod"]: l for l in doc["leases"]}
 assert sorted(leases) == ["crawler-1", "crawler-2", "crawler-3"], leases
 assert leases["crawler-1"]["tx_bytes"] >= int(sys.argv[2]), leases["crawler-1"]

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -140,6 +141,21 @@ static const struct env_case env_cases[] = {
     {"K_SINK=http://user:secret@sink/", false, false, "credentials in the URL"},
     {"EVENTS_GATEWAY_NAME=foo", false, true, NULL},
     {"EVENTS_GATEWAY_NAME=Foo", false, false, "EVENTS_GATEWAY_NAME: 'Foo': not a DNS label"},
+    {"REPLICA_NAME=foo-0", false, true, NULL},
+    {"REPLICA_NAME=foo-7d9f8b7c5-x2abc.gw", false, true, NULL},
+    {"REPLICA_NAME=0", false, true, NULL},
+    {"REPLICA_NAME=Foo-0", false, false,
+     "environment REPLICA_NAME: REPLICA_NAME: 'Foo-0': not a replica name"},
+    {"REPLICA_NAME=foo_0", false, false, "REPLICA_NAME: 'foo_0': not a replica name"},
+    {"REPLICA_NAME=foo 0", false, false, "REPLICA_NAME: 'foo 0': not a replica name"},
+    {"REPLICA_NAME=foo/0", false, false, "REPLICA_NAME: 'foo/0': not a replica name"},
+    {"REPLICA_NAME=", false, false, "REPLICA_NAME: '': empty"},
+    {"REPLICA_NAME=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", false, true,
+     NULL},
+    {"REPLICA_NAME=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", false, false,
+     "REPLICA_NAME: 'aaaa"},
+    /* the default comes from POD_NAME, and is checked as a value would be */
+    {"POD_NAME=Gateway-0", false, false, "default: REPLICA_NAME: 'Gateway-0': not a replica name"},
     {"LEASES_FILE=", false, true, NULL},
     {"LEASES_FILE=relative/leases", false, false, "LEASES_FILE"},
     {"NAT_CONF_FILE=/config/nat.conf", false, true, NULL},
@@ -249,6 +265,34 @@ static void test_identity_defaults(void)
 	CHECK(load(PG_ROLE_CLIENT, argv, envp2, &cfg, &errs) == 0);
 	CHECK_STR(cfg.pod_name, "c1");
 	CHECK_STR(cfg.pod_namespace, "crawlers");
+	free(errs);
+}
+
+/* REPLICA_NAME: POD_NAME (the downward API's), else the hostname's first
+ * label in lower case; a value set wins. */
+static void test_replica_defaults(void)
+{
+	char *argv[] = {"gatewayd", NULL};
+	char *envp[] = {NULL};
+	char *envp2[] = {"POD_NAME=foo-6b4d-x7", NULL};
+	char *envp3[] = {"POD_NAME=foo-6b4d-x7", "REPLICA_NAME=foo-0", NULL};
+	char host[256] = "";
+	struct pg_config cfg;
+	char *errs = NULL;
+
+	gethostname(host, sizeof(host) - 1);
+	host[strcspn(host, ".")] = '\0';
+	for (char *c = host; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	CHECK(load(PG_ROLE_GATEWAY, argv, envp, &cfg, &errs) == 0);
+	CHECK_STR(cfg.replica_name, host);
+	free(errs);
+	CHECK(load(PG_ROLE_GATEWAY, argv, envp2, &cfg, &errs) == 0);
+	CHECK_STR(cfg.replica_name, "foo-6b4d-x7");
+	CHECK_STR(errs, "");
+	free(errs);
+	CHECK(load(PG_ROLE_GATEWAY, argv, envp3, &cfg, &errs) == 0);
+	CHECK_STR(cfg.replica_name, "foo-0");
 	free(errs);
 }
 
@@ -494,6 +538,7 @@ int main(void)
 	test_defaults();
 	test_gateway_alias();
 	test_identity_defaults();
+	test_replica_defaults();
 	test_precedence();
 	test_errors_collected();
 	test_file_syntax();

@@ -47,11 +47,22 @@ static int gateway_receive(struct gateway *g, struct pg_msg *req, struct sockadd
 	return pg_msg_decode(buf, (size_t)n, NULL, req);
 }
 
-static void gateway_grant(struct gateway *g, const struct pg_msg *req, const struct sockaddr_in *to)
+static void gateway_send(struct gateway *g, const struct pg_msg *ans, const struct sockaddr_in *to)
 {
 	uint8_t buf[PG_WIRE_MAX];
+	int n = pg_msg_encode(ans, NULL, buf, sizeof(buf));
+
+	CHECK(n > 0);
+	if (n > 0)
+		CHECK(sendto(g->fd, buf, (size_t)n, 0, (const struct sockaddr *)to, sizeof(*to)) ==
+		      n);
+}
+
+/* replica: "" for a gateway from before REPLICA and LEASES. */
+static void gateway_grant(struct gateway *g, const struct pg_msg *req, const struct sockaddr_in *to,
+			  const char *replica)
+{
 	struct pg_msg ans;
-	int n;
 
 	pg_msg_init_reply(&ans, PG_MSG_GRANT, req);
 	inet_pton(AF_INET, "172.16.0.21", &ans.addr);
@@ -62,11 +73,12 @@ static void gateway_grant(struct gateway *g, const struct pg_msg *req, const str
 	ans.has_gateway = true;
 	ans.mtu = 1450;
 	ans.lease_time = 30;
-	n = pg_msg_encode(&ans, NULL, buf, sizeof(buf));
-	CHECK(n > 0);
-	if (n > 0)
-		CHECK(sendto(g->fd, buf, (size_t)n, 0, (const struct sockaddr *)to, sizeof(*to)) ==
-		      n);
+	if (replica[0]) {
+		snprintf(ans.replica, sizeof(ans.replica), "%s", replica);
+		ans.leases = 3;
+		ans.has_leases = true;
+	}
+	gateway_send(g, &ans, to);
 }
 
 /* Waits for what the client's socket has. */
@@ -109,11 +121,22 @@ static void test_reply_counts_once(void)
 	CHECK_STR(req.pod_name, "crawler-1");
 
 	/* the same GRANT twice (a duplicate, or a replay): it counts once */
-	gateway_grant(&g, &req, &from);
-	gateway_grant(&g, &req, &from);
+	gateway_grant(&g, &req, &from, "");
+	gateway_grant(&g, &req, &from, "");
 	CHECK(receive_within(m, &a) == 1);
 	CHECK(a.type == PG_MSG_GRANT && a.answers == PG_MSG_JOIN);
+	CHECK(a.grant.replica[0] == '\0' && !a.grant.has_leases);
 	CHECK(receive_within(m, &a) == 0);
+
+	/* a gateway that names its replica and load */
+	CHECK(pg_member_send(m, PG_MSG_RENEW, (struct in_addr){0}) == 0);
+	CHECK(gateway_receive(&g, &req, &from) == 0);
+	CHECK(req.type == PG_MSG_RENEW);
+	gateway_grant(&g, &req, &from, "foo-1");
+	CHECK(receive_within(m, &a) == 1);
+	CHECK(a.type == PG_MSG_GRANT && a.answers == PG_MSG_RENEW);
+	CHECK_STR(a.grant.replica, "foo-1");
+	CHECK(a.grant.has_leases && a.grant.leases == 3);
 	pg_member_close(m);
 
 	/* a MAC given (the pod's link from a previous run) is kept */
@@ -137,8 +160,46 @@ static void test_reply_counts_once(void)
 	close(g.fd);
 }
 
+/* INFO carries the identity and nothing else; its answer fills replica
+ * and leases, through the event-loop halves and through a request. */
+static void test_info(void)
+{
+	static struct pg_config cfg;
+	struct pg_prefix gw;
+	struct pg_member *m = NULL;
+	struct sockaddr_in from;
+	struct gateway g;
+	struct pg_answer a;
+	struct pg_msg req, ans;
+
+	CHECK(gateway_open(&g) == 0);
+	cfg.control_port = ntohs(g.addr.sin_port);
+	snprintf(cfg.pod_name, sizeof(cfg.pod_name), "crawler-2");
+	snprintf(cfg.pod_namespace, sizeof(cfg.pod_namespace), "default");
+	CHECK(pg_addr_parse("127.0.0.1", &gw) == 0);
+	CHECK(pg_member_open(&cfg, &gw, NULL, NULL, &m) == 0);
+	if (!m)
+		return;
+	CHECK(pg_member_send(m, PG_MSG_INFO, (struct in_addr){0}) == 0);
+	CHECK(gateway_receive(&g, &req, &from) == 0);
+	CHECK(req.type == PG_MSG_INFO && !req.has_mac && !req.has_wanted && req.has_pod_ip);
+	CHECK_STR(req.pod_name, "crawler-2");
+	pg_msg_init_reply(&ans, PG_MSG_INFO_REPLY, &req);
+	snprintf(ans.replica, sizeof(ans.replica), "foo-2");
+	ans.leases = 0;
+	ans.has_leases = true;
+	gateway_send(&g, &ans, &from);
+	CHECK(receive_within(m, &a) == 1);
+	CHECK(a.type == PG_MSG_INFO_REPLY && a.answers == PG_MSG_INFO);
+	CHECK_STR(a.grant.replica, "foo-2");
+	CHECK(a.grant.has_leases && a.grant.leases == 0);
+	pg_member_close(m);
+	close(g.fd);
+}
+
 int main(void)
 {
 	test_reply_counts_once();
+	test_info();
 	return check_result();
 }

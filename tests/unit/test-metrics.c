@@ -84,10 +84,11 @@ static void test_render(void)
 	CHECK(pg_prefix_parse("172.16.0.0/24", &net, false) == 0);
 	CHECK(pg_pool_new(&net, 20, &pool) == 0);
 	CHECK(pg_traffic_new(&tr) == 0);
-	/* joined at 1700000000 (+30 lease time), the second renewed since */
-	CHECK(pg_pool_acquire(pool, "crawlers/web-2", "web-2", ip("0.0.0.0"), mac2,
+	/* joined at 1700000000 (+30 lease time), the second renewed since;
+	 * each asked for its address, so that the rows below can name it */
+	CHECK(pg_pool_acquire(pool, "crawlers/web-2", "web-2", ip("172.16.0.20"), mac2,
 			      ip("10.244.0.12"), 1700000030, NULL, NULL, NULL) == 0);
-	CHECK(pg_pool_acquire(pool, "default/crawler-1", "crawler-1", ip("0.0.0.0"), mac1,
+	CHECK(pg_pool_acquire(pool, "default/crawler-1", "crawler-1", ip("172.16.0.21"), mac1,
 			      ip("10.244.0.11"), 1700000030, NULL, NULL, NULL) == 0);
 	CHECK(pg_pool_renew(pool, "default/crawler-1", 1700000100, NULL) == 0);
 	CHECK(pg_traffic_put(tr, &(struct pg_traffic_count){.addr = ip("172.16.0.20"),
@@ -95,7 +96,9 @@ static void test_render(void)
 							    .tx_packets = 10,
 							    .rx_bytes = 5000,
 							    .rx_packets = 7}) == 0);
+	st.info_requests = 4;
 	v = (struct pg_view){.gateway = "foo",
+			     .replica = "foo-7d9f.b",
 			     .version = "9.9.9",
 			     .pool = pool,
 			     .traffic = tr,
@@ -108,6 +111,8 @@ static void test_render(void)
 	CHECK(!b.failed);
 	check_exposition(&b);
 	CHECK(has_line(&b, "podgw_build_info{version=\"9.9.9\",gateway=\"foo\"} 1"));
+	CHECK(has_line(&b, "podgw_gateway_info{gateway=\"foo\",replica=\"foo-7d9f.b\"} 1"));
+	CHECK(has_line(&b, "podgw_info_requests_total 4"));
 	CHECK(has_line(&b, "podgw_leases_active 2"));
 	CHECK(has_line(&b, "podgw_leases_total 2"));
 	CHECK(has_line(&b, "podgw_joins_total 5"));
@@ -120,7 +125,6 @@ static void test_render(void)
 	CHECK(has_line(&b, "podgw_pool_size 253"));
 	CHECK(has_line(&b, "podgw_pool_free 251"));
 	CHECK(has_line(&b, "podgw_repairs_total{kind=\"nftables\"} 1"));
-	/* the first lease took .20: web-2 */
 	CHECK(has_line(&b, "podgw_client_transmit_bytes_total{namespace=\"crawlers\",pod=\"web-2\","
 			   "address=\"172.16.0.20\"} 1000"));
 	CHECK(has_line(&b,
@@ -136,6 +140,7 @@ static void test_render(void)
 	pg_status_render_table(&b, &v);
 	CHECK(!b.failed);
 	CHECK(has_line(&b, "gateway foo: 2 leases, 251 of 253 addresses free"));
+	CHECK(has_line(&b, "replica: foo-7d9f.b"));
 	CHECK(strstr(b.data, "\nweb-2      crawlers   172.16.0.20      10.244.0.12      "
 			     "02:00:00:00:00:02    90s    90s ago          1000          5000\n"));
 	CHECK(strstr(b.data, "\ncrawler-1  default    172.16.0.21      10.244.0.11      "
@@ -144,8 +149,10 @@ static void test_render(void)
 
 	pg_status_render_json(&b, &v);
 	CHECK(!b.failed);
-	CHECK(strstr(b.data, "{\"gateway\":\"foo\",\"version\":\"9.9.9\",\"time\":1700000090,"
-			     "\"pool\":{\"size\":253,\"free\":251},\"leases\":[\n") == b.data);
+	CHECK(strstr(b.data,
+		     "{\"gateway\":\"foo\",\"replica\":\"foo-7d9f.b\",\"version\":\"9.9.9\","
+		     "\"time\":1700000090,"
+		     "\"pool\":{\"size\":253,\"free\":251},\"leases\":[\n") == b.data);
 	CHECK(strstr(b.data,
 		     "{\"pod\":\"crawler-1\",\"namespace\":\"default\",\"address\":"
 		     "\"172.16.0.21\",\"pod_ip\":\"10.244.0.11\",\"mac\":\"02:00:00:00:00:01\","

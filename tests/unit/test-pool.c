@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <sodium.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -145,11 +147,18 @@ static void test_exhaust_24(void)
 	struct pg_lease l;
 	char id[32];
 
+	bool seen[256] = {false};
+
 	CHECK(pg_pool_capacity(p) == 253);
 	for (int i = 0; i < 235; i++) {
+		uint32_t at;
+
 		snprintf(id, sizeof(id), "ns/c%d", i);
 		CHECK(get(p, id, NULL, no_wish, 100, &l) == 0);
-		CHECK(idx(l.addr, "172.16.0.0") == 20u + (uint32_t)i); /* next fit, in order */
+		at = idx(l.addr, "172.16.0.0");
+		/* the dynamic range, each address once */
+		CHECK(at >= 20 && at <= 254 && !seen[at & 255]);
+		seen[at & 255] = true;
 	}
 	CHECK(get(p, "ns/late", NULL, no_wish, 100, &l) == -ENOSPC);
 	/* below first_dynamic: only by wish */
@@ -655,8 +664,16 @@ static void test_whole_16(void)
 	CHECK(get(p, "ns/more", NULL, no_wish, 1, &l) == -ENOSPC);
 	CHECK(pg_pool_find(p, "ns/c65532") != NULL);
 	CHECK(pg_pool_find(p, "ns/c0") != NULL);
-	CHECK_STR(fmt(pg_pool_find(p, "ns/c0")->addr), "10.8.0.2");
-	CHECK_STR(fmt(pg_pool_find(p, "ns/c65532")->addr), "10.8.255.254");
+	/* the first id found its preferred address empty: any other pool of
+	 * this network gives it the same */
+	{
+		struct pg_pool *q = pool("10.8.0.0/16", 2);
+		struct pg_lease lq;
+
+		CHECK(get(q, "ns/c0", NULL, no_wish, 1, &lq) == 0);
+		CHECK(lq.addr.s_addr == pg_pool_find(p, "ns/c0")->addr.s_addr);
+		pg_pool_free(q);
+	}
 	pg_pool_free(p);
 }
 
@@ -915,6 +932,174 @@ static void test_many_clients(void)
 	pg_pool_free(p);
 }
 
+/* ---- replicas: several pools of one network, as a gateway's replicas ---- */
+
+#define REPLICAS 3
+
+/* The crawler's replica order, as clientd's rendezvous hashing gives one:
+ * the highest weight first. Any fixed spread will do here. */
+static void replica_order(const char *id, int order[REPLICAS])
+{
+	uint64_t w[REPLICAS], h = 1469598103934665603u;
+
+	for (const char *c = id; *c; c++)
+		h = (h ^ (uint8_t)*c) * 1099511628211u;
+	for (int r = 0; r < REPLICAS; r++) {
+		/* splitmix64's finalizer over the id's and the replica's hash */
+		uint64_t x = h ^ (uint64_t)(r + 1) * 0x9e3779b97f4a7c15u;
+
+		x = (x ^ x >> 30) * 0xbf58476d1ce4e5b9u;
+		x = (x ^ x >> 27) * 0x94d049bb133111ebu;
+		w[r] = x ^ x >> 31;
+		order[r] = r;
+	}
+	for (int i = 1; i < REPLICAS; i++)
+		for (int j = i; j > 0 && w[order[j]] > w[order[j - 1]]; j--) {
+			int t = order[j];
+
+			order[j] = order[j - 1];
+			order[j - 1] = t;
+		}
+}
+
+struct move_count {
+	int moved, kept;     /* hash-preferred addresses (this pool) */
+	int kept_sequential; /* what lowest-free addresses would have kept */
+};
+
+/* n crawlers spread over REPLICAS pools of cidr join without a wish; then
+ * replica dead goes away and each of its crawlers joins its next replica
+ * asking for the address it had (WANTED_ADDR), and joins without a wish
+ * when that is taken (ADDRESS_TAKEN: it follows the new address). */
+static void move_after_loss(const char *cidr, int n, int dead, struct move_count *c)
+{
+	struct pg_pool *p[REPLICAS];
+	int per[REPLICAS] = {0}, rank[1024];
+	/* the same crawlers under lowest-free addresses, by index from 20 */
+	static bool seq_taken[REPLICAS][1024];
+	struct pg_lease l;
+	char id[64];
+
+	CHECK(n <= 1024);
+	memset(seq_taken, 0, sizeof(seq_taken));
+	for (int r = 0; r < REPLICAS; r++)
+		p[r] = pool(cidr, 20);
+	for (int i = 0; i < n; i++) {
+		int order[REPLICAS];
+
+		snprintf(id, sizeof(id), "crawlers/crawler-%d", i);
+		replica_order(id, order);
+		CHECK(get(p[order[0]], id, NULL, no_wish, 100, &l) == 0);
+		rank[i] = per[order[0]]++;
+		seq_taken[order[0]][rank[i]] = true;
+	}
+	for (int i = 0; i < n; i++) {
+		int order[REPLICAS], to;
+		struct in_addr had;
+		int r;
+
+		snprintf(id, sizeof(id), "crawlers/crawler-%d", i);
+		replica_order(id, order);
+		if (order[0] != dead)
+			continue;
+		to = order[1];
+		had = pg_pool_find(p[dead], id)->addr;
+		c->moved++;
+		r = get(p[to], id, NULL, had, 100, &l);
+		CHECK(r == 0 || r == -EADDRINUSE);
+		if (r == 0)
+			c->kept++;
+		else
+			CHECK(get(p[to], id, NULL, no_wish, 100, &l) == 0);
+		/* Lowest free first, as before: every replica gave out the
+		 * same low addresses. */
+		if (!seq_taken[to][rank[i]]) {
+			c->kept_sequential++;
+			seq_taken[to][rank[i]] = true;
+		} else {
+			int f = 0;
+
+			while (seq_taken[to][f])
+				f++;
+			seq_taken[to][f] = true;
+		}
+	}
+	for (int r = 0; r < REPLICAS; r++)
+		pg_pool_free(p[r]);
+}
+
+/* Two pools given the same identities hand out the same addresses; a
+ * crawler that moves to a sibling usually keeps its address. */
+static void test_replicas(void)
+{
+	static const struct {
+		const char *cidr;
+		int n;
+		int min_percent; /* deterministic: fixed names, fixed hash key */
+	} cases[] = {
+	    {"172.16.0.0/24", 100, 70},
+	    {"10.8.0.0/16", 1000, 95},
+	};
+	struct pg_pool *a = pool("172.16.0.0/24", 20), *b = pool("172.16.0.0/24", 20);
+	int same = 0, same_reversed = 0;
+	struct pg_lease la, lb;
+	char id[64];
+
+	/* the preferred address as docs/membership.md defines it */
+	{
+		static const unsigned char k[crypto_shorthash_KEYBYTES] = "podgw-preferred";
+		const char *who = "crawlers/crawler-7d9f-x2";
+		unsigned char h[crypto_shorthash_BYTES];
+		uint64_t v = 0;
+
+		crypto_shorthash(h, (const unsigned char *)who, strlen(who), k);
+		for (int i = 7; i >= 0; i--)
+			v = v << 8 | h[i];
+		CHECK(get(a, who, NULL, no_wish, 100, &la) == 0);
+		CHECK(idx(la.addr, "172.16.0.0") == 20 + v % 235);
+		CHECK(pg_pool_release(a, who, NULL) == 0);
+	}
+	/* the same identities in the same order: the same addresses */
+	for (int i = 0; i < 100; i++) {
+		snprintf(id, sizeof(id), "crawlers/crawler-%d", i);
+		CHECK(get(a, id, NULL, no_wish, 100, &la) == 0);
+		CHECK(get(b, id, NULL, no_wish, 100, &lb) == 0);
+		same += la.addr.s_addr == lb.addr.s_addr;
+	}
+	CHECK(same == 100);
+	pg_pool_free(b);
+	/* in the reverse order: the same but where two preferred addresses
+	 * collide and the order decides who probes onward */
+	b = pool("172.16.0.0/24", 20);
+	for (int i = 99; i >= 0; i--) {
+		snprintf(id, sizeof(id), "crawlers/crawler-%d", i);
+		CHECK(get(b, id, NULL, no_wish, 100, &lb) == 0);
+		same_reversed += lb.addr.s_addr == pg_pool_find(a, id)->addr.s_addr;
+	}
+	printf("replicas: 100 crawlers in a /24 joined in reverse order: %d%% got the same "
+	       "address\n",
+	       same_reversed);
+	CHECK(same_reversed >= 50);
+	pg_pool_free(a);
+	pg_pool_free(b);
+
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct move_count c = {0};
+
+		for (int dead = 0; dead < REPLICAS; dead++)
+			move_after_loss(cases[k].cidr, cases[k].n, dead, &c);
+		CHECK(c.moved > 0);
+		if (!c.moved)
+			continue;
+		printf("replicas: %d crawlers on %d replicas of %s, each replica lost in turn: "
+		       "%d moves, %d kept their address (%d%%); lowest-free addresses (before) "
+		       "would keep %d (%d%%)\n",
+		       cases[k].n, REPLICAS, cases[k].cidr, c.moved, c.kept, 100 * c.kept / c.moved,
+		       c.kept_sequential, 100 * c.kept_sequential / c.moved);
+		CHECK(100 * c.kept / c.moved >= cases[k].min_percent);
+	}
+}
+
 int main(void)
 {
 	test_new();
@@ -931,5 +1116,6 @@ int main(void)
 	test_random_model();
 	test_whole_16();
 	test_many_clients();
+	test_replicas();
 	return check_result();
 }

@@ -100,6 +100,8 @@ static const struct {
     [PG_TLV_ERROR] = {BYTES("\x00\x07")},
     [PG_TLV_ERROR_TEXT] = {BYTES("no lease for crawlers/crawler-7d9f-x2")},
     [PG_TLV_POD_IP] = {BYTES("\x0a\xf4\x00\x0b")},
+    [PG_TLV_REPLICA] = {BYTES("foo-0")},
+    [PG_TLV_LEASES] = {BYTES("\x00\x00\x00\x2a")},
 };
 
 static void raw_good(struct raw *r, uint16_t tlv)
@@ -112,8 +114,8 @@ static void raw_good(struct raw *r, uint16_t tlv)
 static void raw_sized(struct raw *r, uint16_t tlv, size_t len)
 {
 	uint8_t v[PG_WIRE_MAX];
-	bool text =
-	    tlv == PG_TLV_POD_NAME || tlv == PG_TLV_POD_NAMESPACE || tlv == PG_TLV_ERROR_TEXT;
+	bool text = tlv == PG_TLV_POD_NAME || tlv == PG_TLV_POD_NAMESPACE ||
+		    tlv == PG_TLV_ERROR_TEXT || tlv == PG_TLV_REPLICA;
 
 	memset(v, text ? 'a' : 0x5a, len);
 	if (!text)
@@ -130,26 +132,28 @@ static void raw_sized(struct raw *r, uint16_t tlv, size_t len)
 static const struct {
 	uint8_t type;
 	uint16_t required[MAX_FIELDS];
-	uint16_t optional;
+	uint16_t optional[2];
 } shapes[] = {
-    {PG_MSG_JOIN, REQ(PG_TLV_MAC), PG_TLV_WANTED_ADDR},
-    {PG_MSG_RENEW, REQ(PG_TLV_MAC), 0},
-    {PG_MSG_RELEASE, REQ(0), 0},
+    {PG_MSG_JOIN, REQ(PG_TLV_MAC), {PG_TLV_WANTED_ADDR}},
+    {PG_MSG_RENEW, REQ(PG_TLV_MAC), {0}},
+    {PG_MSG_RELEASE, REQ(0), {0}},
     {PG_MSG_GRANT,
      {PG_TLV_REQUEST_NONCE, PG_TLV_ADDR, PG_TLV_GATEWAY, PG_TLV_MTU, PG_TLV_LEASE_TIME},
-     0},
-    {PG_MSG_RELEASED, {PG_TLV_REQUEST_NONCE}, 0},
-    {PG_MSG_ERROR, {PG_TLV_REQUEST_NONCE, PG_TLV_ERROR}, PG_TLV_ERROR_TEXT},
+     {PG_TLV_REPLICA, PG_TLV_LEASES}},
+    {PG_MSG_RELEASED, {PG_TLV_REQUEST_NONCE}, {0}},
+    {PG_MSG_ERROR, {PG_TLV_REQUEST_NONCE, PG_TLV_ERROR}, {PG_TLV_ERROR_TEXT}},
+    {PG_MSG_INFO, REQ(0), {0}},
+    {PG_MSG_INFO_REPLY, {PG_TLV_REQUEST_NONCE, PG_TLV_REPLICA, PG_TLV_LEASES}, {0}},
 };
 
-enum { S_JOIN, S_RENEW, S_RELEASE, S_GRANT, S_RELEASED, S_ERROR };
+enum { S_JOIN, S_RENEW, S_RELEASE, S_GRANT, S_RELEASED, S_ERROR, S_INFO, S_INFO_REPLY };
 
 static bool in_shape(size_t s, uint16_t tlv)
 {
 	for (size_t i = 0; i < MAX_FIELDS; i++)
 		if (shapes[s].required[i] == tlv && tlv)
 			return true;
-	return shapes[s].optional == tlv;
+	return tlv && (shapes[s].optional[0] == tlv || shapes[s].optional[1] == tlv);
 }
 
 /* Header and the required fields of shape s with valid values, but skip. */
@@ -177,6 +181,7 @@ static void fill(struct pg_msg *m, uint8_t type, bool optional)
 		}
 		/* fall through */
 	case PG_MSG_RELEASE:
+	case PG_MSG_INFO:
 		snprintf(m->pod_name, sizeof(m->pod_name), "crawler-7d9f-x2");
 		snprintf(m->pod_namespace, sizeof(m->pod_namespace), "crawlers");
 		inet_pton(AF_INET, "10.244.0.11", &m->pod_ip);
@@ -191,10 +196,22 @@ static void fill(struct pg_msg *m, uint8_t type, bool optional)
 		m->has_gateway = true;
 		m->mtu = 1450;
 		m->lease_time = 30;
+		if (optional) {
+			snprintf(m->replica, sizeof(m->replica), "foo-1.gw");
+			m->leases = 7;
+			m->has_leases = true;
+		}
 		/* fall through */
 	case PG_MSG_RELEASED:
 		memcpy(m->request_nonce, a_nonce, sizeof(m->request_nonce));
 		m->has_request_nonce = true;
+		break;
+	case PG_MSG_INFO_REPLY:
+		memcpy(m->request_nonce, a_nonce, sizeof(m->request_nonce));
+		m->has_request_nonce = true;
+		snprintf(m->replica, sizeof(m->replica), "foo-2");
+		m->leases = optional ? UINT32_MAX : 0; /* zero leases is a value, not absence */
+		m->has_leases = true;
 		break;
 	case PG_MSG_ERROR:
 		memcpy(m->request_nonce, a_nonce, sizeof(m->request_nonce));
@@ -222,7 +239,9 @@ static bool same(const struct pg_msg *a, const struct pg_msg *b)
 	       a->has_request_nonce == b->has_request_nonce &&
 	       !memcmp(a->request_nonce, b->request_nonce, sizeof(a->request_nonce)) &&
 	       a->error == b->error && !strcmp(a->error_text, b->error_text) &&
-	       a->has_pod_ip == b->has_pod_ip && a->pod_ip.s_addr == b->pod_ip.s_addr;
+	       a->has_pod_ip == b->has_pod_ip && a->pod_ip.s_addr == b->pod_ip.s_addr &&
+	       !strcmp(a->replica, b->replica) && a->has_leases == b->has_leases &&
+	       a->leases == b->leases;
 }
 
 static void test_round_trips(void)
@@ -344,6 +363,10 @@ static const struct {
     {PG_TLV_REQUEST_NONCE, S_RELEASED, 16, 16},
     {PG_TLV_ERROR, S_ERROR, 2, 2},
     {PG_TLV_ERROR_TEXT, S_ERROR, 0, PG_ERROR_TEXT_MAX},
+    {PG_TLV_REPLICA, S_GRANT, 1, PG_REPLICA_MAX},
+    {PG_TLV_REPLICA, S_INFO_REPLY, 1, PG_REPLICA_MAX},
+    {PG_TLV_LEASES, S_GRANT, 4, 4},
+    {PG_TLV_LEASES, S_INFO_REPLY, 4, 4},
 };
 
 static int decode_sized(size_t s, uint16_t tlv, size_t len, const struct pg_key *k)
@@ -416,6 +439,18 @@ static const struct {
     {S_ERROR, PG_TLV_ERROR, BYTES("\x00\x01"), 0},
     {S_ERROR, PG_TLV_ERROR, BYTES("\xff\xff"), 0}, /* a newer gateway's code */
     {S_ERROR, PG_TLV_ERROR_TEXT, BYTES(""), 0},
+    {S_GRANT, PG_TLV_REPLICA, BYTES("foo-0.gw-7"), 0},
+    {S_INFO_REPLY, PG_TLV_REPLICA, BYTES("0"), 0},
+    {S_INFO_REPLY, PG_TLV_REPLICA, BYTES("Foo-0"), -EBADMSG},
+    {S_GRANT, PG_TLV_REPLICA, BYTES("foo_0"), -EBADMSG},
+    {S_GRANT, PG_TLV_REPLICA, BYTES("foo 0"), -EBADMSG},
+    {S_GRANT, PG_TLV_REPLICA, BYTES("foo/0"), -EBADMSG},
+    {S_GRANT, PG_TLV_REPLICA, BYTES("foo\n"), -EBADMSG},
+    {S_GRANT, PG_TLV_REPLICA, BYTES("foo\"0"), -EBADMSG},
+    {S_GRANT, PG_TLV_REPLICA, BYTES("a\0b"), -EBADMSG},
+    {S_INFO_REPLY, PG_TLV_REPLICA, BYTES(""), -EBADMSG},
+    {S_INFO_REPLY, PG_TLV_LEASES, BYTES("\x00\x00\x00\x00"), 0},
+    {S_GRANT, PG_TLV_LEASES, BYTES("\xff\xff\xff\xff"), 0},
 };
 
 static void test_values(void)
@@ -445,6 +480,21 @@ static void test_values(void)
 	CHECK(m.mtu == 1450 && m.lease_time == 30);
 	CHECK(m.has_request_nonce && !memcmp(m.request_nonce, a_nonce, sizeof(a_nonce)));
 	CHECK(m.time == a_time && !memcmp(m.nonce, a_nonce, sizeof(a_nonce)));
+	/* A GRANT from a gateway before REPLICA and LEASES reads as before. */
+	CHECK(m.replica[0] == '\0' && !m.has_leases && m.leases == 0);
+
+	raw_begin(&r, S_GRANT, 0, false);
+	raw_good(&r, PG_TLV_LEASES);
+	raw_good(&r, PG_TLV_REPLICA);
+	raw_finish(&r, NULL);
+	CHECK(pg_msg_decode(r.buf, r.len, NULL, &m) == 0);
+	CHECK_STR(m.replica, "foo-0");
+	CHECK(m.has_leases && m.leases == 42);
+	raw_begin(&r, S_INFO_REPLY, 0, false);
+	raw_finish(&r, NULL);
+	CHECK(pg_msg_decode(r.buf, r.len, NULL, &m) == 0);
+	CHECK(m.type == PG_MSG_INFO_REPLY && m.has_leases && m.leases == 42);
+	CHECK_STR(m.replica, "foo-0");
 
 	/* Error text is made printable rather than refused. */
 	raw_begin(&r, S_ERROR, 0, false);
@@ -462,7 +512,7 @@ static void test_presence(void)
 
 	for (size_t s = 0; s < ARRAY_SIZE(shapes); s++) {
 		/* Each known field twice. */
-		for (uint16_t t = PG_TLV_POD_NAME; t <= PG_TLV_ERROR_TEXT; t++) {
+		for (uint16_t t = PG_TLV_POD_NAME; t <= PG_TLV_LEASES; t++) {
 			if (!in_shape(s, t))
 				continue;
 			raw_begin(&r, s, t, false);
@@ -482,7 +532,7 @@ static void test_presence(void)
 			CHECK(pg_msg_decode(r.buf, r.len, NULL, &m) == -EBADMSG);
 		}
 		/* A known field that the type does not carry. */
-		for (uint16_t t = PG_TLV_POD_NAME; t <= PG_TLV_ERROR_TEXT; t++) {
+		for (uint16_t t = PG_TLV_POD_NAME; t <= PG_TLV_LEASES; t++) {
 			if (in_shape(s, t))
 				continue;
 			raw_begin(&r, s, 0, false);
@@ -507,8 +557,8 @@ static void test_unknown_fields(void)
 	raw_header(&r, PG_WIRE_VERSION, PG_MSG_JOIN, PG_WIRE_FLAG_TAGGED);
 	raw_field(&r, 0, BYTES("zero"));
 	raw_good(&r, PG_TLV_POD_NAME);
-	raw_field(&r, 13, BYTES(""));
-	raw_field(&r, 13, BYTES("again"));
+	raw_field(&r, 99, BYTES(""));
+	raw_field(&r, 99, BYTES("again"));
 	raw_good(&r, PG_TLV_POD_NAMESPACE);
 	raw_field(&r, 0x8000, big, sizeof(big));
 	raw_good(&r, PG_TLV_MAC);
@@ -536,7 +586,7 @@ static void test_unknown_fields(void)
 
 static void test_header(void)
 {
-	static const uint8_t types[] = {0, 4, 0x7f, 0x80, 0x82, 0x84, 0xfe};
+	static const uint8_t types[] = {0, 5, 0x7f, 0x80, 0x82, 0x85, 0xfe};
 	static const uint16_t bad_flags[] = {0x0002, 0x0100, 0x8000, 0xffff};
 	static const uint8_t versions[] = {0, 1, 3, 255};
 	static const uint8_t pad[PG_WIRE_MAX];
@@ -720,6 +770,15 @@ static void test_encode_errors(void)
 	REFUSED(PG_MSG_GRANT, strcpy(m.pod_name, "x"));
 	REFUSED(PG_MSG_RELEASED, m.error = PG_ERR_INTERNAL);
 	REFUSED(PG_MSG_ERROR, m.error = 0);
+	REFUSED(PG_MSG_GRANT, strcpy(m.replica, "Foo"));
+	REFUSED(PG_MSG_GRANT, memset(m.replica, 'a', sizeof(m.replica)));
+	REFUSED(PG_MSG_INFO_REPLY, m.replica[0] = '\0');
+	REFUSED(PG_MSG_INFO_REPLY, m.has_leases = false);
+	REFUSED(PG_MSG_INFO_REPLY, m.has_addr = true);
+	REFUSED(PG_MSG_INFO, m.has_mac = true);
+	REFUSED(PG_MSG_INFO, m.has_pod_ip = false);
+	REFUSED(PG_MSG_JOIN, m.has_leases = true);
+	REFUSED(PG_MSG_RELEASED, strcpy(m.replica, "foo-0"));
 #undef REFUSED
 
 	/* Error text is sent printable and at most PG_ERROR_TEXT_MAX long. */
@@ -949,6 +1008,8 @@ static void test_names(void)
 	CHECK_STR(pg_wire_error_str(999), "unknown error");
 	CHECK_STR(pg_msg_type_str(PG_MSG_GRANT), "GRANT");
 	CHECK_STR(pg_msg_type_str(PG_MSG_ERROR), "ERROR");
+	CHECK_STR(pg_msg_type_str(PG_MSG_INFO), "INFO");
+	CHECK_STR(pg_msg_type_str(PG_MSG_INFO_REPLY), "INFO_REPLY");
 	CHECK_STR(pg_msg_type_str(0x42), "unknown");
 }
 

@@ -10,6 +10,7 @@
 
 #include "clientd/member.h"
 #include "clientd/probe.h"
+#include "clientd/replicas.h"
 #include "clientd/state.h"
 #include "common/config.h"
 #include "common/wire.h"
@@ -40,8 +41,9 @@ struct pg_client {
 	struct pg_member *member;
 	bool have_key;
 	struct pg_key key;
-	struct pg_prefix gw_pod_ip;
-	struct pg_grant grant; /* address, gateway address and MAC, MTU */
+	struct pg_prefix gw_pod_ip;  /* the replica in use */
+	struct pg_replicas replicas; /* every pod IP of the gateway, in this pod's order */
+	struct pg_grant grant;	     /* address, gateway address and MAC, MTU */
 	bool joined;
 	bool rerun; /* a previous run's link was found */
 	bool have_prev_mac;
@@ -56,8 +58,11 @@ struct pg_client {
 	struct pg_client_state state; /* sidecar: published in STATE_FILE */
 };
 
-/* One resolution of GATEWAY_NAME: 0, or getaddrinfo's error code. */
-int client_resolve_once(const struct pg_config *cfg, struct pg_prefix *out);
+/* One resolution of GATEWAY_NAME into all its IPv4 addresses (a pod IP:
+ * itself), unordered: 0, or getaddrinfo's error code. */
+int client_resolve_once(const struct pg_config *cfg, struct pg_replicas *out);
+/* Routes every replica's pod IP the way the pod reached the gateway. */
+int client_keep_replicas_local(struct pg_client *c);
 int client_fail_netlink(const struct pg_client *c, const char *what, int r);
 /* Routes dst the way the pod reached the gateway before us; an existing
  * route is left alone. */

@@ -30,6 +30,10 @@
 #define PROBE_INTERVAL_MS  200
 #define RELEASE_TIMEOUT_MS 1000
 #define HOSTS_FILE	   "/etc/hosts"
+/* A replica that does not answer a JOIN within this is passed over for
+ * the next in the pod's order (a dead pod still in the name's answers);
+ * CHECK_TIMEOUT bounds them all, and the last gets what is left. */
+#define JOIN_TRY_MS 1000
 
 static int push_undo(struct pg_client *c, enum undo_kind kind, const struct pg_route *route,
 		     int ifindex)
@@ -87,59 +91,83 @@ int client_fail_netlink(const struct pg_client *c, const char *what, int r)
 	return PG_EXIT_RUNTIME;
 }
 
+static void add_replica(struct pg_replicas *out, struct in_addr a)
+{
+	struct pg_prefix p;
+
+	pg_prefix_from_v4(&p, a, 32);
+	if (out->n < PG_REPLICAS_MAX && pg_replicas_find(out, &p) < 0)
+		out->r[out->n++] = (struct pg_replica){.ip = p};
+}
+
 /* With DNS through the tunnel the C library's lookups would go to the
  * gateway as well, and would fail exactly when it must be found again. */
-static int lookup_bypassing_tunnel(const struct pg_config *cfg, struct pg_prefix *out)
+static int lookup_bypassing_tunnel(const struct pg_config *cfg, struct pg_replicas *out)
 {
-	struct in_addr a;
-	int r = pg_lookup_ipv4(cfg->gateway, HOSTS_FILE, cfg->resolv_conf, PG_GUARD_DNS_MARK, &a);
+	struct in_addr a[PG_REPLICAS_MAX];
+	int r = pg_lookup_ipv4(cfg->gateway, HOSTS_FILE, cfg->resolv_conf, PG_GUARD_DNS_MARK, a,
+			       PG_REPLICAS_MAX);
 
-	if (r == 0) {
-		pg_prefix_from_v4(out, a, 32);
+	for (int i = 0; i < r; i++)
+		add_replica(out, a[i]);
+	if (r > 0)
 		return 0;
-	}
 	return r == -ENOENT ? EAI_NONAME : r == -ETIMEDOUT ? EAI_AGAIN : EAI_FAIL;
 }
 
-int client_resolve_once(const struct pg_config *cfg, struct pg_prefix *out)
+int client_resolve_once(const struct pg_config *cfg, struct pg_replicas *out)
 {
 	struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_DGRAM};
 	struct addrinfo *res = NULL;
-	struct sockaddr_in sin;
+	struct pg_prefix ip;
 	int r;
 
-	if (pg_addr_parse(cfg->gateway, out) == 0)
+	out->n = 0;
+	if (pg_addr_parse(cfg->gateway, &ip) == 0) {
+		if (ip.family != AF_INET)
+			return EAI_FAMILY;
+		add_replica(out, pg_prefix_v4(&ip));
 		return 0;
+	}
 	if (cfg->dns_through_tunnel)
 		return lookup_bypassing_tunnel(cfg, out);
 	r = getaddrinfo(cfg->gateway, NULL, &hints, &res);
 	if (r != 0)
 		return r;
-	memcpy(&sin, res->ai_addr, sizeof(sin));
-	pg_prefix_from_v4(out, sin.sin_addr, 32);
+	/* Every address: a headless Service answers with each ready pod. */
+	for (const struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+		struct sockaddr_in sin;
+
+		if (ai->ai_family != AF_INET || ai->ai_addrlen < sizeof(sin))
+			continue;
+		memcpy(&sin, ai->ai_addr, sizeof(sin));
+		add_replica(out, sin.sin_addr);
+	}
 	freeaddrinfo(res);
-	return 0;
+	return out->n ? 0 : EAI_NONAME;
 }
 
 /* The gateway is a pod IP or a name that may not resolve yet while the
  * gateway's pod starts: retry until the timeout, or (wait false) return
- * -EAGAIN after the first failed attempt, without a word. */
+ * -EAGAIN after the first failed attempt, without a word. The replicas
+ * are left in the order of the resolution; the first stands for them
+ * until the order is known. */
 static int resolve_gateway(struct pg_client *c, bool wait)
 {
 	const struct pg_config *cfg = c->cfg;
 	uint64_t deadline = pg_monotonic_ms() + (uint64_t)cfg->resolve_timeout * 1000;
 	int r;
 
-	if (pg_addr_parse(cfg->gateway, &c->gw_pod_ip) == 0) {
-		if (c->gw_pod_ip.family == AF_INET)
-			return PG_EXIT_OK;
+	if (pg_addr_parse(cfg->gateway, &c->gw_pod_ip) == 0 && c->gw_pod_ip.family != AF_INET) {
 		pg_err("GATEWAY_NAME: '%s': an IPv6 underlay is not supported", cfg->gateway);
 		return PG_EXIT_CONFIG;
 	}
 	for (;;) {
-		r = client_resolve_once(cfg, &c->gw_pod_ip);
-		if (r == 0)
+		r = client_resolve_once(cfg, &c->replicas);
+		if (r == 0) {
+			c->gw_pod_ip = c->replicas.r[0].ip;
 			return PG_EXIT_OK;
+		}
 		if (!wait)
 			return -EAGAIN;
 		if ((r != EAI_AGAIN && r != EAI_NONAME && r != EAI_FAIL) ||
@@ -201,6 +229,15 @@ int client_keep_local(struct pg_client *c, const struct pg_prefix *dst, const st
 	return push_undo(c, UNDO_DEL_ROUTE, &r, 0) < 0 ? PG_EXIT_RUNTIME : PG_EXIT_OK;
 }
 
+int client_keep_replicas_local(struct pg_client *c)
+{
+	int r = PG_EXIT_OK;
+
+	for (unsigned i = 0; i < c->replicas.n && r == PG_EXIT_OK; i++)
+		r = client_keep_local(c, &c->replicas.r[i].ip, &c->path);
+	return r;
+}
+
 static int keep_cluster_local(struct pg_client *c)
 {
 	const struct pg_config *cfg = c->cfg;
@@ -212,7 +249,7 @@ static int keep_cluster_local(struct pg_client *c)
 	if (r < 0 && r != -EAFNOSUPPORT)
 		return client_fail_netlink(c, "listing IPv6 default routes", r);
 
-	if ((r = client_keep_local(c, &c->gw_pod_ip, &c->path)) != PG_EXIT_OK)
+	if ((r = client_keep_replicas_local(c)) != PG_EXIT_OK)
 		return r;
 	for (unsigned pass = 0; pass < 2; pass++) {
 		const struct pg_prefix_list *list = pass ? &cfg->dns : &cfg->not_routed;
@@ -262,14 +299,29 @@ static int remove_default_routes(struct pg_client *c)
 	return PG_EXIT_OK;
 }
 
+/* Asks the replicas in this pod's order until one grants a lease: one
+ * that stays silent for JOIN_TRY_MS is passed over, one that answers with
+ * an error speaks for all (they share the key and the rules). */
 static int join(struct pg_client *c)
 {
 	const struct pg_config *cfg = c->cfg;
 	struct in_addr wish = {.s_addr = htonl(INADDR_ANY)};
 	char why[PG_ERROR_TEXT_MAX + 64], a[PG_PREFIX_STRLEN];
+	uint64_t deadline = pg_monotonic_ms() + (uint64_t)cfg->check_timeout * 1000;
+	struct pg_replicas order = c->replicas;
 	uint16_t error;
-	int r;
+	int r = -ETIMEDOUT;
 
+	/* INFO (least-loaded, pin) needs the guard and host routes: done. */
+	pg_replicas_order(cfg, c->have_key ? &c->key : NULL, c->have_prev_mac ? c->prev_mac : NULL,
+			  &order);
+	pg_replicas_rendezvous(&c->replicas, cfg->pod_namespace, cfg->pod_name);
+	if (order.n == 0) {
+		pg_err("REPLICA: '%s': no replica of gateway %s answers with that name",
+		       cfg->replica, cfg->gateway);
+		return PG_EXIT_RUNTIME;
+	}
+	c->gw_pod_ip = order.r[0].ip;
 	r = pg_member_open(cfg, &c->gw_pod_ip, c->have_key ? &c->key : NULL,
 			   c->have_prev_mac ? c->prev_mac : NULL, &c->member);
 	if (r < 0) {
@@ -278,11 +330,26 @@ static int join(struct pg_client *c)
 	}
 	if (cfg->client_addr.family)
 		wish = pg_prefix_v4(&cfg->client_addr);
-	r = pg_member_request(c->member, PG_MSG_JOIN, wish, cfg->check_timeout * 1000,
-			      JOIN_RESEND_MS, &c->grant, &error, why, sizeof(why));
+	for (unsigned i = 0; i < order.n; i++) {
+		uint64_t now = pg_monotonic_ms();
+		unsigned left = now < deadline ? (unsigned)(deadline - now) : 0;
+		bool last = i + 1 == order.n;
+
+		if (left == 0)
+			break;
+		c->gw_pod_ip = order.r[i].ip;
+		if (i > 0 && (r = pg_member_retarget(c->member, &c->gw_pod_ip)) < 0)
+			continue;
+		r = pg_member_request(c->member, PG_MSG_JOIN, wish,
+				      last || left < JOIN_TRY_MS ? left : JOIN_TRY_MS,
+				      JOIN_RESEND_MS, &c->grant, &error, why, sizeof(why));
+		if (r != -ETIMEDOUT)
+			break;
+	}
 	if (r < 0) {
 		pg_err("joining gateway %s (%s port %u): %s", cfg->gateway,
-		       pg_prefix_fmt(&c->gw_pod_ip, a, false), cfg->control_port, why);
+		       pg_prefix_fmt(&c->gw_pod_ip, a, false), cfg->control_port,
+		       r == -ETIMEDOUT && order.n > 1 ? "no replica answered" : why);
 		return PG_EXIT_RUNTIME;
 	}
 	c->joined = true;
@@ -413,6 +480,7 @@ int client_install_guard(struct pg_client *c)
 	    .cluster_cidrs = &cfg->not_routed,
 	    .dns = &cfg->dns,
 	    .gateway_pod_ip = c->gw_pod_ip,
+	    .replicas = c->replicas.n > 1 ? &c->replicas : NULL,
 	    .vxlan_port = cfg->vxlan_port,
 	    .control_port = cfg->control_port,
 	};

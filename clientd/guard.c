@@ -8,11 +8,14 @@
 
 #include <linux/netfilter.h>
 
+#include "clientd/replicas.h"
+
 /* The sets of allowed destinations, one per kind and family. */
 #define SET_CLUSTER4 "cluster4"
 #define SET_CLUSTER6 "cluster6"
 #define SET_DNS4     "dns4"
 #define SET_DNS6     "dns6"
+#define SET_REPLICAS "replicas4"
 
 #define CHAIN_INPUT   "input"
 #define CHAIN_DNS     "dns"
@@ -196,7 +199,10 @@ static int add_rules(struct pg_nft_table *t, const char *chain, const struct pg_
 		if (i == 1 && ports[1] == ports[0])
 			break;
 		r = pg_nft_rule_new(t, chain);
-		step(&err, pg_nft_match_daddr(r, &p->gateway_pod_ip));
+		if (p->replicas)
+			step(&err, pg_nft_match_daddr_in_set(r, AF_INET, SET_REPLICAS, false));
+		else
+			step(&err, pg_nft_match_daddr(r, &p->gateway_pod_ip));
 		step(&err, pg_nft_match_dport(r, IPPROTO_UDP, ports[i]));
 		step(&err, pg_nft_accept(r));
 	}
@@ -235,7 +241,10 @@ static int add_input(struct pg_nft_table *t, const struct pg_guard_params *p)
 		/* iifname UNDERLAY ip saddr GATEWAY udp dport VXLAN_PORT accept */
 		r = pg_nft_rule_new(t, CHAIN_INPUT);
 		step(&err, pg_nft_match_iifname(r, p->underlay_if, false));
-		step(&err, pg_nft_match_saddr(r, &p->gateway_pod_ip));
+		if (p->replicas)
+			step(&err, pg_nft_match_saddr_in_set(r, AF_INET, SET_REPLICAS, false));
+		else
+			step(&err, pg_nft_match_saddr(r, &p->gateway_pod_ip));
 		step(&err, pg_nft_match_dport(r, IPPROTO_UDP, p->vxlan_port));
 		step(&err, pg_nft_accept(r));
 	}
@@ -261,6 +270,15 @@ static bool params_ok(const struct pg_guard_params *p)
 	    (p->dns_to.family != AF_INET || p->dns_to.len != 32 || !ifname_ok(p->vxlan_if)))
 		return false;
 	gw = &p->gateway_pod_ip;
+	if (p->replicas) {
+		if (gw->family != AF_INET || p->replicas->n == 0 ||
+		    p->replicas->n > PG_REPLICAS_MAX)
+			return false;
+		for (unsigned i = 0; i < p->replicas->n; i++)
+			if (p->replicas->r[i].ip.family != AF_INET ||
+			    p->replicas->r[i].ip.len != 32)
+				return false;
+	}
 	if (gw->family == 0)
 		return true;
 	/* One address, not a network. */
@@ -287,6 +305,12 @@ struct pg_nft_table *pg_guard_table(const struct pg_guard_params *p)
 	step(&err, pg_nft_table_add_set(t, SET_CLUSTER6, PG_KEY_IPV6, -1, true));
 	step(&err, pg_nft_table_add_set(t, SET_DNS4, PG_KEY_IPV4, -1, true));
 	step(&err, pg_nft_table_add_set(t, SET_DNS6, PG_KEY_IPV6, -1, true));
+	if (p->replicas) {
+		step(&err, pg_nft_table_add_set(t, SET_REPLICAS, PG_KEY_IPV4, -1, false));
+		for (unsigned i = 0; err == 0 && i < p->replicas->n; i++)
+			step(&err,
+			     pg_nft_table_add_elem(t, SET_REPLICAS, p->replicas->r[i].ip.bytes, 4));
+	}
 	if (err == 0)
 		step(&err, add_list(t, p->cluster_cidrs, SET_CLUSTER4, SET_CLUSTER6));
 	if (err == 0)

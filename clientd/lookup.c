@@ -20,16 +20,27 @@
 #define HOSTS_LINE_MAX 1024
 #define CANDIDATES_MAX (PG_RESOLV_SEARCH_MAX + 1)
 
-/* The hosts file, as the C library reads it first: "IP name alias...". */
-static int hosts_lookup(const char *path, const char *name, struct in_addr *out)
+/* Appends a to out[*n] unless it is there already or out is full. */
+static void add_unique(struct in_addr *out, unsigned max, unsigned *n, struct in_addr a)
+{
+	for (unsigned i = 0; i < *n; i++)
+		if (out[i].s_addr == a.s_addr)
+			return;
+	if (*n < max)
+		out[(*n)++] = a;
+}
+
+/* The hosts file, as the C library reads it first: "IP name alias...";
+ * every line that names it (a gateway's replicas), in the file's order. */
+static int hosts_lookup(const char *path, const char *name, struct in_addr *out, unsigned max)
 {
 	char line[HOSTS_LINE_MAX];
 	FILE *f = fopen(path, "re");
-	int r = -ENOENT;
+	unsigned n = 0;
 
 	if (!f)
 		return -ENOENT;
-	while (r != 0 && fgets(line, sizeof(line), f)) {
+	while (fgets(line, sizeof(line), f)) {
 		char *save = NULL, *ip, *word;
 		struct in_addr a;
 
@@ -39,13 +50,12 @@ static int hosts_lookup(const char *path, const char *name, struct in_addr *out)
 			continue;
 		while ((word = strtok_r(NULL, " \t", &save)))
 			if (strcasecmp(word, name) == 0) {
-				*out = a;
-				r = 0;
+				add_unique(out, max, &n, a);
 				break;
 			}
 	}
 	fclose(f);
-	return r;
+	return n ? (int)n : -ENOENT;
 }
 
 /* The names to ask for, in the C library's order: as given first when it
@@ -89,7 +99,7 @@ static int open_socket(struct in_addr server, uint32_t mark)
 }
 
 /* Waits for the answer to q until the deadline; others are ignored. */
-static int await_answer(int fd, const struct pg_dns_question *q, struct in_addr *out)
+static int await_answer(int fd, const struct pg_dns_question *q, struct in_addr *out, unsigned max)
 {
 	uint64_t deadline = pg_monotonic_ms() + TRY_TIMEOUT_MS;
 	uint8_t buf[ANSWER_MAX];
@@ -104,13 +114,14 @@ static int await_answer(int fd, const struct pg_dns_question *q, struct in_addr 
 		n = recv(fd, buf, sizeof(buf), 0);
 		if (n < 0 && errno != EAGAIN && errno != EINTR)
 			return -errno; /* e.g. ECONNREFUSED: nothing listens there */
-		if (n > 0 && (r = pg_dns_answer_a(buf, (size_t)n, q, out)) != -EBADMSG)
+		if (n > 0 && (r = pg_dns_answers_a(buf, (size_t)n, q, out, max)) != -EBADMSG)
 			return r;
 	}
 	return -ETIMEDOUT;
 }
 
-static int ask(struct in_addr server, uint32_t mark, const char *name, struct in_addr *out)
+static int ask(struct in_addr server, uint32_t mark, const char *name, struct in_addr *out,
+	       unsigned max)
 {
 	uint8_t query[PG_DNS_HEADER_LEN + PG_DNS_NAME_MAX + 2 + 4];
 	struct pg_dns_question q;
@@ -128,21 +139,33 @@ static int ask(struct in_addr server, uint32_t mark, const char *name, struct in
 	fd = open_socket(server, mark);
 	if (fd < 0)
 		return fd;
-	r = send(fd, query, (size_t)len, 0) == len ? await_answer(fd, &q, out) : -errno;
+	r = send(fd, query, (size_t)len, 0) == len ? await_answer(fd, &q, out, max) : -errno;
 	close(fd);
 	return r;
 }
 
+/* A server's answer may repeat an address: kept once, in its order. */
+static int unique(struct in_addr *out, int n)
+{
+	unsigned k = 0;
+
+	for (int i = 0; i < n; i++)
+		add_unique(out, (unsigned)n, &k, out[i]);
+	return (int)k;
+}
+
 int pg_lookup_ipv4(const char *name, const char *hosts, const char *resolv_conf, uint32_t mark,
-		   struct in_addr *out)
+		   struct in_addr *out, unsigned max)
 {
 	char names[CANDIDATES_MAX][PG_DNS_NAME_MAX + 2];
 	struct pg_resolv_conf rc;
 	unsigned n;
 	int r;
 
-	if (hosts_lookup(hosts, name, out) == 0)
-		return 0;
+	if (max == 0)
+		return -EINVAL;
+	if ((r = hosts_lookup(hosts, name, out, max)) > 0)
+		return r;
 	if ((r = pg_resolv_conf_read(resolv_conf, &rc)) < 0)
 		return r;
 	if (rc.n_servers == 0)
@@ -154,9 +177,9 @@ int pg_lookup_ipv4(const char *name, const char *hosts, const char *resolv_conf,
 		/* A server that says no (NXDOMAIN, no address) speaks for all;
 		 * one that is silent or unreachable hands on to the next. */
 		for (unsigned s = 0; s < rc.n_servers && !answered; s++) {
-			r = ask(rc.servers[s], mark, names[i], out);
-			if (r == 0)
-				return 0;
+			r = ask(rc.servers[s], mark, names[i], out, max);
+			if (r > 0)
+				return unique(out, r);
 			answered = r == -ENOENT;
 		}
 		if (!answered)

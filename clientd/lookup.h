@@ -13,10 +13,11 @@
 #include <netinet/in.h>
 #include <stdint.h>
 
-/* 0 with *out; -ENOENT when no server knows the name, -ETIMEDOUT when
- * none answered, -ESRCH when resolv.conf names no IPv4 nameserver, or
- * another negative errno. Bounded: at most a few seconds. */
+/* Every address of the name (a gateway's replicas), at most max, each
+ * once: their number; -ENOENT when no server knows the name, -ETIMEDOUT
+ * when none answered, -ESRCH when resolv.conf names no IPv4 nameserver,
+ * or another negative errno. Bounded: at most a few seconds. */
 int pg_lookup_ipv4(const char *name, const char *hosts, const char *resolv_conf, uint32_t mark,
-		   struct in_addr *out);
+		   struct in_addr *out, unsigned max);
 
 #endif

@@ -17,6 +17,7 @@
 
 #include "clientd/client-internal.h"
 #include "clientd/client.h"
+#include "clientd/failover.h"
 #include "clientd/guard.h"
 #include "common/daemon.h"
 #include "common/log.h"
@@ -43,7 +44,8 @@ struct loop {
 	unsigned pending; /* PG_CHANGED_* bits not yet repaired */
 	uint64_t repair_due;
 	bool error_logged;
-	uint64_t sent_at; /* the last keepalive, for its round trip */
+	uint64_t sent_at;	/* the last keepalive, for its round trip */
+	uint64_t first_miss_at; /* when the first unanswered keepalive left */
 };
 
 /* STATE_FILE: what the tunnel looks like now, for `clientd check --verbose`. */
@@ -56,6 +58,7 @@ static void note_state(struct loop *l, uint64_t now, bool force)
 	st->gateway_pod_ip = c->gw_pod_ip;
 	st->gateway_addr = c->grant.gateway;
 	st->addr = c->grant.addr;
+	snprintf(st->replica, sizeof(st->replica), "%s", c->grant.replica);
 	st->dirty = true;
 	pg_client_state_flush(c->cfg->state_file, st, now, force);
 }
@@ -77,51 +80,32 @@ static int follow_address(struct pg_client *c, const struct pg_grant *g)
 	return r == -EADDRNOTAVAIL ? 0 : r;
 }
 
-/* The gateway pod was replaced and its name points elsewhere: the guard,
- * the host route and the FDB entry follow, in that order, so the new pod
- * is reachable before anything points at it and nothing opens meanwhile. */
-static void move_gateway(struct pg_client *c, const struct pg_prefix *to)
-{
-	static const uint8_t zero_mac[6];
-	struct pg_prefix from = c->gw_pod_ip;
-	char a[PG_PREFIX_STRLEN], b[PG_PREFIX_STRLEN];
-	struct pg_route old_host = c->path;
-	int r;
-
-	pg_info("gateway %s moved from %s to %s", c->cfg->gateway, pg_prefix_fmt(&from, a, false),
-		pg_prefix_fmt(to, b, false));
-	c->gw_pod_ip = *to;
-	if (client_install_guard(c) != PG_EXIT_OK)
-		pg_warn("the guard still allows only the old gateway IP");
-	if (client_keep_local(c, to, &c->path) != PG_EXIT_OK)
-		pg_warn("no host route to the new gateway IP");
-	r = pg_fdb_add(c->rt, c->vxlan_ifindex, zero_mac, to);
-	if (r < 0 && r != -EEXIST)
-		client_fail_netlink(c, "pointing the FDB at the new gateway", r);
-	pg_fdb_del(c->rt, c->vxlan_ifindex, zero_mac, &from);
-	pg_member_retarget(c->member, to);
-	old_host.dst = from;
-	old_host.table = 0;
-	old_host.priority = 0;
-	old_host.protocol = 0;
-	pg_route_del(c->rt, &old_host);
-	free(c->undo); /* keep_local recorded undo entries that mean nothing now */
-	c->undo = NULL;
-	c->n_undo = 0;
-}
-
 static void try_resolve(struct loop *l, uint64_t now)
 {
 	struct pg_client *c = l->c;
-	struct pg_prefix ip;
+	enum pg_failover_result r;
 
 	l->next_resolve = now + l->backoff_ms;
 	l->backoff_ms =
 	    l->backoff_ms * 2 > RESOLVE_BACKOFF_MAX_MS ? RESOLVE_BACKOFF_MAX_MS : l->backoff_ms * 2;
-	if (client_resolve_once(c->cfg, &ip) != 0 || ip.family != AF_INET)
+	r = pg_failover(c, l->misses >= PG_FAILOVER_MISSES, l->first_miss_at);
+	if (r != PG_FAILOVER_MOVED)
 		return;
-	if (memcmp(ip.bytes, c->gw_pod_ip.bytes, 4) != 0)
-		move_gateway(c, &ip);
+	/* Joined a sibling: routed again, as an answer would say. */
+	l->misses = 0;
+	l->awaiting = false;
+	l->backoff_ms = c->cfg->keepalive_interval;
+	l->next_resolve = 0;
+	/* The repair pass checks what the grant implies (a guard commit only
+	 * for DNS through the tunnel, whose target is in the grant). */
+	l->pending |=
+	    PG_CHANGED_NEIGH | PG_CHANGED_ROUTE | (c->cfg->dns_through_tunnel ? PG_CHANGED_NFT : 0);
+	l->repair_due = now;
+	if (l->health == LOST) {
+		pg_ready_file_write(c->cfg->ready_file, "routed\n");
+		l->health = HEALTHY;
+	}
+	note_state(l, now, true);
 }
 
 static void on_answer(struct loop *l, const struct pg_answer *a, uint64_t now)
@@ -177,8 +161,8 @@ static void keepalive(struct loop *l, uint64_t now)
 	struct pg_client *c = l->c;
 	const struct pg_config *cfg = c->cfg;
 
-	if (l->awaiting)
-		l->misses++;
+	if (l->awaiting && l->misses++ == 0)
+		l->first_miss_at = l->sent_at;
 	if (l->health == HEALTHY && l->misses >= cfg->keepalive_misses) {
 		pg_warn("gateway %s lost: no answer to %u keepalives", cfg->gateway, l->misses);
 		pg_ready_file_remove(cfg->ready_file);
@@ -190,7 +174,7 @@ static void keepalive(struct loop *l, uint64_t now)
 	/* From the first unanswered keepalive on, not only once the gateway
 	 * counts as lost: a replaced gateway pod is followed before the
 	 * hysteresis runs out. Quietly: the state changes are logged. */
-	if (l->misses > 0 && now >= l->next_resolve)
+	if (l->misses > 0 && (now >= l->next_resolve || l->misses == PG_FAILOVER_MISSES))
 		try_resolve(l, now);
 	/* While lost, a JOIN asking for our address: a restarted gateway that
 	 * kept our lease answers it as a renewal, one that lost it grants the

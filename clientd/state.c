@@ -21,10 +21,10 @@ int pg_client_state_flush(const char *path, struct pg_client_state *s, uint64_t 
 	snprintf(text, sizeof(text),
 		 "state=%s\ngateway_pod_ip=%s\ngateway_address=%s\naddress=%s\n"
 		 "last_keepalive=%" PRIu64 "\nkeepalive_rtt_us=%" PRIu64 "\nrepairs=%" PRIu64
-		 "\nlosses=%" PRIu64 "\nsince=%" PRIu64 "\n",
+		 "\nlosses=%" PRIu64 "\nsince=%" PRIu64 "\nreplica=%s\nreplica_pod_ip=%s\n",
 		 s->healthy ? "routed" : "lost", pg_prefix_fmt(&s->gateway_pod_ip, gw, false),
 		 pg_prefix_fmt(&s->gateway_addr, gwa, false), pg_prefix_fmt(&s->addr, addr, true),
-		 s->last_keepalive, s->rtt_us, s->repairs, s->losses, s->since);
+		 s->last_keepalive, s->rtt_us, s->repairs, s->losses, s->since, s->replica, gw);
 	r = pg_ready_file_write(path, text);
 	s->written_ms = now_ms;
 	if (r == 0)
@@ -79,6 +79,9 @@ int pg_client_state_print(FILE *out, const char *path, const char *gateway, uint
 		value_of(text, "gateway_pod_ip", b, sizeof(b)),
 		value_of(text, "gateway_address", c, sizeof(c)));
 	fprintf(out, "address: %s\n", value_of(text, "address", d, sizeof(d)));
+	value_of(text, "replica", a, sizeof(a));
+	fprintf(out, "replica: %s (%s)\n", a[0] && strcmp(a, "?") ? a : "unknown",
+		value_of(text, "replica_pod_ip", b, sizeof(b)));
 	if (last)
 		fprintf(out, "last keepalive: %" PRIu64 " s ago (round trip %.2f ms)\n",
 			now > last ? now - last : 0, (double)num(text, "keepalive_rtt_us") / 1000);

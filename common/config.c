@@ -215,6 +215,13 @@ static const struct pg_setting settings[] = {
     {"STATE_FILE", NULL, "state-file", "",
      "where the sidecar publishes its state for `clientd check --verbose`; empty: none", CL, false,
      &pg_t_path, FIELD(state_file), 0, 0, NULL},
+    {"REPLICA_SELECTION", NULL, "replica-selection", "spread",
+     "which replica of the gateway: spread (hash of the pod's identity), least-loaded (fewest "
+     "leases) or pin (only REPLICA, never another)",
+     CL, false, &pg_t_text, FIELD(replica_selection_text), 0, 0, NULL},
+    {"REPLICA", NULL, "replica", "",
+     "with REPLICA_SELECTION=pin: the replica's name (its REPLICA_NAME)", CL, false, &pg_t_text,
+     FIELD(replica), 0, 0, NULL},
 };
 
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -248,6 +255,43 @@ static void default_identity(struct pg_config *cfg)
 	}
 }
 
+/* A replica's name as gatewayd's REPLICA_NAME allows: [a-z0-9.-]. */
+static bool replica_name_ok(const char *s)
+{
+	if (!s[0])
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '.' ||
+		      *s == '-'))
+			return false;
+	return true;
+}
+
+static void check_replica(struct pg_settings_loader *ld, struct pg_config *cfg)
+{
+	static const char *const modes[] = {"spread", "least-loaded", "pin"};
+	const char *m = cfg->replica_selection_text;
+	unsigned i;
+
+	for (i = 0; i < 3 && strcmp(m, modes[i]) != 0; i++)
+		;
+	if (i == 3) {
+		pg_settings_report(ld, "REPLICA_SELECTION: '%s': not spread, least-loaded or pin",
+				   m);
+		return;
+	}
+	cfg->replica_selection = (enum pg_replica_selection)i;
+	if (cfg->replica[0] && !replica_name_ok(cfg->replica))
+		pg_settings_report(ld, "REPLICA: '%s': not a replica name (a-z, 0-9, '.', '-')",
+				   cfg->replica);
+	else if (cfg->replica_selection == PG_REPLICA_PIN && !cfg->replica[0])
+		pg_settings_report(ld,
+				   "REPLICA_SELECTION: 'pin': needs REPLICA (the replica's name)");
+	else if (cfg->replica_selection != PG_REPLICA_PIN && cfg->replica[0])
+		pg_settings_report(ld, "REPLICA: '%s': only with REPLICA_SELECTION=pin",
+				   cfg->replica);
+}
+
 /* The second pass: what one value alone cannot tell. */
 static void check(struct pg_settings_loader *ld, unsigned role, void *config)
 {
@@ -279,6 +323,8 @@ static void check(struct pg_settings_loader *ld, unsigned role, void *config)
 						  (char[PG_PREFIX_STRLEN]){0}, true));
 	if (role == PG_ROLE_CLIENT)
 		default_identity(cfg);
+	if (role == PG_ROLE_CLIENT)
+		check_replica(ld, cfg);
 	if (role == PG_ROLE_CLIENT && cfg->client_addr.family) {
 		struct pg_prefix gw, bcast;
 		char a[PG_PREFIX_STRLEN];

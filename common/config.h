@@ -27,6 +27,9 @@ enum pg_role {
 	PG_ROLE_CLIENT = 1u << 1,
 };
 
+/* clientd: which of a gateway's replicas to use (clientd/replicas.h). */
+enum pg_replica_selection { PG_REPLICA_SPREAD, PG_REPLICA_LEAST_LOADED, PG_REPLICA_PIN };
+
 struct pg_config {
 	uint32_t vxlan_id;
 	uint16_t vxlan_port;
@@ -77,6 +80,10 @@ struct pg_config {
 	char metrics_address[PG_LISTEN_MAX + 1]; /* gatewayd: "ADDR:PORT", ":PORT", "" none */
 	char status_socket[PATH_MAX];		 /* gatewayd: the status command's socket */
 	char state_file[PATH_MAX]; /* clientd: where the sidecar publishes its state */
+
+	char replica_selection_text[16];	     /* clientd: REPLICA_SELECTION as given */
+	enum pg_replica_selection replica_selection; /* clientd: from it, by check() */
+	char replica[PG_NAMESPACE_MAX + 1];	     /* clientd: the pinned replica's name */
 };
 
 enum pg_config_result {

@@ -195,12 +195,13 @@ static bool answers(const struct pg_dns_question *r, const struct pg_dns_questio
 	       r->qclass == q->qclass && strcmp(r->name, q->name) == 0;
 }
 
-int pg_dns_answer_a(const uint8_t *msg, size_t len, const struct pg_dns_question *q,
-		    struct in_addr *out)
+int pg_dns_answers_a(const uint8_t *msg, size_t len, const struct pg_dns_question *q,
+		     struct in_addr *out, unsigned max)
 {
 	struct pg_dns_question r;
 	struct cursor c = {.msg = msg, .len = len};
 	uint16_t ancount = 0;
+	unsigned n = 0;
 
 	if (pg_dns_parse(msg, len, &r) < 0 || !answers(&r, q))
 		return -EBADMSG;
@@ -209,17 +210,23 @@ int pg_dns_answer_a(const uint8_t *msg, size_t len, const struct pg_dns_question
 	c.pos = 6;
 	get_u16(&c, &ancount);
 	c.pos = r.end;
-	for (unsigned i = 0; i < ancount; i++) {
+	for (unsigned i = 0; i < ancount && n < max; i++) {
 		uint16_t type, class, rdlen;
 
 		if (skip_name(&c) < 0 || get_u16(&c, &type) < 0 || get_u16(&c, &class) < 0 ||
 		    skip_bytes(&c, TTL_LEN) < 0 || get_u16(&c, &rdlen) < 0 || c.len - c.pos < rdlen)
-			return -EBADMSG;
-		if (type == PG_DNS_TYPE_A && class == PG_DNS_CLASS_IN && rdlen == 4) {
-			memcpy(&out->s_addr, msg + c.pos, 4);
-			return 0;
-		}
+			return n ? (int)n : -EBADMSG;
+		if (type == PG_DNS_TYPE_A && class == PG_DNS_CLASS_IN && rdlen == 4)
+			memcpy(&out[n++].s_addr, msg + c.pos, 4);
 		skip_bytes(&c, rdlen);
 	}
-	return -ENOENT;
+	return n ? (int)n : -ENOENT;
+}
+
+int pg_dns_answer_a(const uint8_t *msg, size_t len, const struct pg_dns_question *q,
+		    struct in_addr *out)
+{
+	int r = pg_dns_answers_a(msg, len, q, out, 1);
+
+	return r > 0 ? 0 : r;
 }

@@ -57,5 +57,9 @@ long pg_dns_build_query(uint8_t *buf, size_t size, uint16_t id, const char *name
  * (NXDOMAIN, no data), -EBADMSG for a malformed or unrelated message. */
 int pg_dns_answer_a(const uint8_t *msg, size_t len, const struct pg_dns_question *q,
 		    struct in_addr *out);
+/* The same with up to max IN A records, in the answer's order: their
+ * number, or -ENOENT, -EBADMSG. */
+int pg_dns_answers_a(const uint8_t *msg, size_t len, const struct pg_dns_question *q,
+		     struct in_addr *out, unsigned max);
 
 #endif

@@ -19,6 +19,9 @@
 #   lab_init PREFIX                  # select the prefix (and the state dir)
 #   lab_create_base                  # node + internet
 #   lab_add_gateway NAME IP          # a pod, plus hosts entries NAME, pod-gateway-NAME
+#   lab_add_replica GW POD IP REPLICA  # one replica of gateway GW: pod POD, and GW
+#                                    # resolves to every replica's IP; its gatewayd
+#                                    # gets REPLICA_NAME=REPLICA
 #   lab_add_pod NAME IP              # a pod
 #   lab_start_gatewayd NAME [ARGS]   # background, waits for --ready-file; sets LAB_PID
 #                                    # (leases in STATE/NAME.leases unless ARGS say otherwise)
@@ -235,11 +238,48 @@ lab_add_gateway() {
 	lab_write_hosts
 }
 
+# lab_add_replica GATEWAY POD IP REPLICA: pod POD is one replica of GATEWAY,
+# as a headless Service's ready pods are: one hosts line per replica for
+# the same names, so GATEWAY resolves to all of them. The replica's gatewayd
+# (lab_start_gatewayd POD) answers with REPLICA_NAME=REPLICA.
+lab_add_replica() {
+	local gw=${1:?lab_add_replica GATEWAY POD IP REPLICA} pod=${2:?pod} ip=${3:?ip} replica=${4:?replica}
+	lab_add_pod "$pod" "$ip" || return 1
+	printf '%s\t%s pod-gateway-%s\n' "$ip" "$gw" "$gw" >>"$LAB_STATE/hosts"
+	printf '%s %s\n' "$pod" "$replica" >>"$LAB_STATE/replicas"
+	lab_write_hosts
+}
+
+# lab_replica_name POD: the replica name lab_add_replica gave POD.
+lab_replica_name() {
+	local pod=$1 p r
+	[[ -f $LAB_STATE/replicas ]] || return 1
+	while read -r p r; do
+		if [[ $p == "$pod" ]]; then
+			printf '%s\n' "$r"
+			return 0
+		fi
+	done <"$LAB_STATE/replicas"
+	return 1
+}
+
 lab_pod_ip() {
 	local name=$1 n ip
 	while read -r n ip; do
 		if [[ $n == "$name" ]]; then
 			printf '%s\n' "$ip"
+			return 0
+		fi
+	done <"$LAB_STATE/pods"
+	return 1
+}
+
+# lab_pod_name IP: the pod that has IP.
+lab_pod_name() {
+	local want=$1 n ip
+	while read -r n ip; do
+		if [[ $ip == "$want" ]]; then
+			printf '%s\n' "$n"
 			return 0
 		fi
 	done <"$LAB_STATE/pods"
@@ -296,8 +336,13 @@ lab_start_gatewayd() {
 	lab_require_init || return 1
 	local name=${1:?lab_start_gatewayd NAME [ARGS]}
 	shift
-	local ready=$LAB_STATE/$name.gatewayd.ready
-	lab_start_daemon "$name" gatewayd "$ready" \
+	local ready=$LAB_STATE/$name.gatewayd.ready replica
+	local -a envs=()
+	# In the environment, as a Deployment's pod would have it (POD_NAME).
+	if replica=$(lab_replica_name "$name"); then
+		envs=(env "REPLICA_NAME=$replica")
+	fi
+	lab_start_daemon "$name" gatewayd "$ready" "${envs[@]}" \
 		"$LAB_GATEWAYD" --ready-file "$ready" --leases-file "$LAB_STATE/$name.leases" \
 		--status-socket "$LAB_STATE/$name.status.sock" "$@"
 }

@@ -3,7 +3,8 @@
 #
 # lab.sh: the reference design's cluster on one machine, out of network namespaces.
 #
-#   lab.sh up       scripts/deps.sh, build if needed; gateways foo (10.244.0.2) and
+#   lab.sh up       scripts/deps.sh, build if needed; gateway foo with 3 replicas
+#                   (pods foo 10.244.0.2, foo-1 .4, foo-2 .5; replicas foo-0..2) and
 #                   bar (10.244.0.3) running gatewayd; crawler-foo-1 (10.244.0.11,
 #                   overlay 172.16.0.11) and crawler-bar-1 (10.244.0.21, overlay
 #                   172.16.0.21) set up by `clientd init`; internet 203.0.113.10
@@ -28,7 +29,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 PREFIX=${PODGW_LAB_PREFIX:-podgw-}
 
-GATEWAYS=("foo 10.244.0.2" "bar 10.244.0.3")
+# pod pod-ip [gateway replica]: foo is a pool of three replicas, bar one pod
+GATEWAYS=("foo 10.244.0.2 foo foo-0" "foo-1 10.244.0.4 foo foo-1" "foo-2 10.244.0.5 foo foo-2"
+	"bar 10.244.0.3")
 # name pod-ip gateway overlay-address
 CRAWLERS=("crawler-foo-1 10.244.0.11 foo 172.16.0.11" "crawler-bar-1 10.244.0.21 bar 172.16.0.21")
 
@@ -93,12 +96,18 @@ cmd_up() {
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 	lab_create_base
-	local entry name ip gw addr
+	local entry name ip gw addr replica
 	for entry in "${GATEWAYS[@]}"; do
-		read -r name ip <<<"$entry"
-		lab_add_gateway "$name" "$ip"
-		lab_start_gatewayd "$name"
-		echo "lab.sh: gateway $name ($ip) up, gatewayd pid $LAB_PID" >&2
+		read -r name ip gw replica <<<"$entry"
+		if [[ -n $replica ]]; then
+			lab_add_replica "$gw" "$name" "$ip" "$replica"
+			lab_start_gatewayd "$name"
+			echo "lab.sh: gateway $gw replica $replica (pod $name, $ip) up, gatewayd pid $LAB_PID" >&2
+		else
+			lab_add_gateway "$name" "$ip"
+			lab_start_gatewayd "$name"
+			echo "lab.sh: gateway $name ($ip) up, gatewayd pid $LAB_PID" >&2
+		fi
 	done
 	for entry in "${CRAWLERS[@]}"; do
 		read -r name ip gw addr <<<"$entry"
@@ -157,10 +166,11 @@ cmd_status() {
 }
 
 lab_gateway_names() {
-	local entry name names=()
+	local entry name gw names=()
 	for entry in "${GATEWAYS[@]}"; do
-		read -r name _ <<<"$entry"
-		names+=("$name")
+		read -r name _ gw _ <<<"$entry"
+		gw=${gw:-$name}
+		[[ " ${names[*]} " == *" $gw "* ]] || names+=("$gw")
 	done
 	(IFS=,; echo "${names[*]}")
 }
@@ -188,6 +198,19 @@ demo_event() {
 	printf '    %s\n' "$(cat "$out")"
 }
 
+# demo_pod_gw GATEWAY: the gateway pod (namespace) the demo crawler for
+# GATEWAY is tunnelled to: its FDB entry's pod IP, one of the replicas.
+demo_pod_gw() {
+	local gw=$1 dst name
+	dst=$(lab_exec "$(demo_field "$gw" pod_name)" bridge fdb show dev vxlan0 2>/dev/null |
+		awk '$1 == "00:00:00:00:00:00" { for (i = 1; i < NF; i++) if ($i == "dst") print $(i + 1) }' | head -n 1)
+	if [[ -n $dst ]] && name=$(lab_pod_name "$dst"); then
+		printf '%s\n' "$name"
+	else
+		printf '%s\n' "$gw"
+	fi
+}
+
 demo_field() { # GATEWAY KEY
 	python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], ""))' \
 		"$LAB_STATE/demo-$1.json" "$2"
@@ -198,7 +221,7 @@ cmd_demo() {
 	deps
 	is_up || cmd_up
 	local gw pod rc=0 i
-	local -A tpid=()
+	local -A tpid=() gwpod=()
 	echo "# 1. events: io.podgateway.client.pending for foo and for bar (provisiond, netns backend)"
 	for gw in foo bar; do
 		demo_event "$gw" || return 1
@@ -210,9 +233,10 @@ cmd_demo() {
 	echo
 	echo "# 2. tcpdump -i eth0 -nv on both gateways (filter: udp port 8472 or icmp); a ping from each crawler"
 	for gw in foo bar; do
+		gwpod[$gw]=$(demo_pod_gw "$gw")
 		: >"$LAB_STATE/demo-$gw.tcpdump"
 		: >"$LAB_STATE/demo-$gw.err"
-		timeout 15 ip netns exec "$(lab_ns "$gw")" tcpdump --immediate-mode -i eth0 -n -v -l \
+		timeout 15 ip netns exec "$(lab_ns "${gwpod[$gw]}")" tcpdump --immediate-mode -i eth0 -n -v -l \
 			-c 4 'udp port 8472 or icmp' >"$LAB_STATE/demo-$gw.tcpdump" 2>"$LAB_STATE/demo-$gw.err" &
 		tpid[$gw]=$!
 	done
@@ -237,7 +261,7 @@ cmd_demo() {
 	done
 	echo
 	for gw in foo bar; do
-		echo "# 3. tcpdump on gateway $gw's eth0 ($(lab_ns "$gw")): $(demo_field "$gw" pod_name)'s ping inside VXLAN, then leaving from $gw's own pod IP"
+		echo "# 3. tcpdump on gateway $gw's eth0 ($(lab_ns "${gwpod[$gw]}")): $(demo_field "$gw" pod_name)'s ping inside VXLAN, then leaving from $gw's own pod IP"
 		cat "$LAB_STATE/demo-$gw.tcpdump"
 	done
 	return "$rc"

@@ -38,6 +38,14 @@
 #   resolve-late       a new crawler whose hosts file lacks the gateway's name runs
 #                      `clientd init`; the name comes back 2 s later: init waits,
 #                      succeeds, and nothing leaks meanwhile
+#   replica-kill       foo as a pool (two sibling pods join it before the first
+#                      replica fault; the name resolves to all three): the replica
+#                      the crawler uses dies as a pod does (gatewayd SIGKILL, its
+#                      network gone, its IP still in the name); the crawler moves to
+#                      a sibling. The dead replica comes back after the cycle.
+#   replica-back       the crawler's replica dies (untimed, the crawler moves), then
+#                      comes back under the probes: asserted, the crawler stays
+#                      on the sibling and loses not one probe
 # A fault that does not recover is not repeated; the lab is reset (both daemons
 # restarted) before the next one. After gw-replace the crawler's guard must
 # allow the new gateway pod IP and no longer the old one.
@@ -57,7 +65,8 @@ command -v python3 >/dev/null 2>&1 || {
 cycles=${PODGW_TEST_FAULT_CYCLES:-3}
 bound=${PODGW_TEST_RECOVERY_BOUND:-20}
 all_faults=(gw-kill client-kill client-vxlan-del client-addr-flush client-route-del
-	client-guard-del client-leak-route gw-nft-flush gw-vxlan-del gw-replace resolve-late)
+	client-guard-del client-leak-route gw-nft-flush gw-vxlan-del gw-replace resolve-late
+	replica-kill replica-back)
 read -r -a faults <<<"${PODGW_TEST_FAULTS:-${all_faults[*]}}"
 [[ $cycles =~ ^[1-9]$ ]] || fail "PODGW_TEST_FAULT_CYCLES must be 1..9, not '$cycles'"
 [[ $bound =~ ^[1-9][0-9]{0,2}$ ]] || fail "PODGW_TEST_RECOVERY_BOUND must be 1..999 seconds, not '$bound'"
@@ -78,6 +87,11 @@ for ((i = 1; i <= cycles; i++)); do
 	gw_ips+=("10.244.0.$((2 + i))")
 done
 target=203.0.113.10
+# The siblings that make foo a pool for the replica faults (and whose egress
+# is a gateway's, not a leak).
+sib_pods=(foo-s1 foo-s2)
+sib_ips=(10.244.0.60 10.244.0.61)
+gw_ips+=("${sib_ips[@]}")
 # Seconds between probes: 50 a second, so that outages of a few tens of
 # milliseconds show.
 probe_interval=${PODGW_TEST_PROBE_INTERVAL:-0.02}
@@ -291,6 +305,10 @@ start_clientd() {
 
 # point_name IP: the gateway's name resolves to IP in every pod of the lab.
 point_name() {
+	if ((${pool_up:-0})); then
+		point_replicas
+		return
+	fi
 	printf '%s\t%s pod-gateway-%s\n' "$1" "$gw_name" "$gw_name" >"$LAB_STATE/hosts"
 	lab_write_hosts
 }
@@ -336,6 +354,7 @@ state_dump() {
 # reset_lab: both daemons restarted, and the crawler through the tunnel.
 reset_lab() {
 	info "resetting the lab: restarting gatewayd in $gw_pod and clientd run in $crawler"
+	revive_replica || true
 	if lab_pid_alive "$client_pid"; then
 		lab_stop_pid "$client_pid" TERM 10 || true
 	fi
@@ -417,6 +436,90 @@ fault_gw_replace() {
 	FAULT_NOTE="$old -> $gw_pod ($gw_ip)"
 }
 
+# ---- gateway pools ----
+
+pool_up=0
+dead_replica=
+# replicas_up: foo's two siblings, once; the name resolves to all three.
+replicas_up() {
+	local i
+	((pool_up)) && return 0
+	for i in "${!sib_pods[@]}"; do
+		add_pod "${sib_pods[$i]}" "${sib_ips[$i]}" gateway || return 1
+		printf '%s %s\n' "${sib_pods[$i]}" "${sib_pods[$i]}" >>"$LAB_STATE/replicas"
+		lab_start_gatewayd "${sib_pods[$i]}" || return 1
+	done
+	pool_up=1
+	point_replicas
+}
+
+# point_replicas: the name resolves to the gateway pod and both siblings.
+point_replicas() {
+	local ip
+	for ip in "$gw_ip" "${sib_ips[@]}"; do
+		printf '%s\t%s pod-gateway-%s\n' "$ip" "$gw_name" "$gw_name"
+	done >"$LAB_STATE/hosts"
+	lab_write_hosts
+}
+
+# replica_in_use: "POD IP" of the replica the crawler's tunnel points at.
+replica_in_use() {
+	local ip i
+	ip=$(lab_exec "$crawler" bridge fdb show dev vxlan0 2>/dev/null |
+		awk '$1 == "00:00:00:00:00:00" { for (i = 1; i < NF; i++) if ($i == "dst") { print $(i + 1); exit } }')
+	[[ $ip == "$gw_ip" ]] && printf '%s %s\n' "$gw_pod" "$ip" && return 0
+	for i in "${!sib_ips[@]}"; do
+		[[ $ip == "${sib_ips[$i]}" ]] && printf '%s %s\n' "${sib_pods[$i]}" "$ip" && return 0
+	done
+	printf '? %s\n' "${ip:-none}"
+}
+
+# kill_replica_in_use: as a dead pod: gatewayd SIGKILL, the pod's network gone.
+kill_replica_in_use() {
+	local pod ip
+	read -r pod ip < <(replica_in_use)
+	[[ $pod != "?" ]] || return 1
+	lab_stop_pid "$(<"$LAB_STATE/$pod.gatewayd.pid")" KILL 5 2>/dev/null || true
+	lab_del_pod "$pod"
+	dead_replica=$pod
+	FAULT_NOTE="killed $pod ($ip)"
+}
+
+# revive_replica: the dead replica as a new pod (same IP, no leases).
+revive_replica() {
+	local pod=$dead_replica ip=$gw_ip i
+	[[ -n $pod ]] || return 0
+	for i in "${!sib_pods[@]}"; do
+		[[ $pod == "${sib_pods[$i]}" ]] && ip=${sib_ips[$i]}
+	done
+	rm -f "$LAB_STATE/$pod.leases"
+	add_pod "$pod" "$ip" gateway || return 1
+	if [[ $pod == "$gw_pod" ]]; then
+		start_gatewayd || return 1
+	else
+		lab_start_gatewayd "$pod" || return 1
+	fi
+	dead_replica=
+}
+
+fault_replica_kill() {
+	kill_replica_in_use || FAULT_NOTE="the crawler's tunnel points at no replica"
+}
+
+# replica-back: the move happened before the probes (prepare_replica_back);
+# the fault is the replica's return.
+back_from=
+prepare_replica_back() {
+	kill_replica_in_use || return 1
+	t_ping_eventually "$crawler" "$target" 10 || return 1
+	back_from=$(replica_in_use)
+}
+
+fault_replica_back() {
+	FAULT_NOTE="${FAULT_NOTE:+$FAULT_NOTE; }back: $dead_replica"
+	revive_replica || FAULT_NOTE="$FAULT_NOTE (did not start)"
+}
+
 # inject FAULT: the fault, by name.
 inject() {
 	case $1 in
@@ -430,6 +533,8 @@ inject() {
 	gw-nft-flush) fault_gw_nft_flush ;;
 	gw-vxlan-del) fault_gw_vxlan_del ;;
 	gw-replace) fault_gw_replace ;;
+	replica-kill) fault_replica_kill ;;
+	replica-back) fault_replica_back ;;
 	*) fail "no such fault: $1" ;;
 	esac
 }
@@ -475,6 +580,12 @@ record() {
 run_fault() {
 	local fault=$1 cycle=$2 start t_fault t_ready summary rc=0
 	FAULT_NOTE=
+	if [[ $fault == replica-back ]] && ! prepare_replica_back; then
+		err "$fault #$cycle: the crawler did not move to a sibling when its replica died"
+		res_status[$fault]=FAIL
+		revive_replica || true
+		return 1
+	fi
 	start=$(now)
 	probe_start "$crawler" "$fault-$cycle"
 	sleep 1
@@ -492,6 +603,25 @@ run_fault() {
 		state_dump "$gw_pod"
 		hold_if_asked
 	fi
+	if [[ $fault == replica-kill ]]; then
+		read -r pod_now _ < <(replica_in_use)
+		if [[ $pod_now == "?" || $pod_now == "$dead_replica" ]]; then
+			err "$fault #$cycle: the crawler's tunnel does not point at a live sibling ($(replica_in_use))"
+			res_status[$fault]=FAIL
+		fi
+		revive_replica || err "$fault #$cycle: the dead replica did not come back"
+	fi
+	if [[ $fault == replica-back ]]; then
+		read -r _ lost _ <<<"$summary"
+		if [[ $(replica_in_use) != "$back_from" ]]; then
+			err "$fault #$cycle: the crawler moved from $back_from to $(replica_in_use) when a replica came back"
+			res_status[$fault]=FAIL
+		fi
+		if [[ $lost != 0 ]]; then
+			err "$fault #$cycle: $lost probes lost when a replica came back"
+			res_status[$fault]=FAIL
+		fi
+	fi
 	if [[ $fault != client-kill ]] && ! lab_pid_alive "$client_pid"; then
 		err "$fault #$cycle: clientd run (pid $client_pid) is gone"
 		res_status[$fault]=FAIL
@@ -502,7 +632,7 @@ run_fault() {
 		res_status[$fault]=FAIL
 		rc=1
 	fi
-	if [[ $fault != gw-kill && $fault != gw-replace ]] && ! lab_pid_alive "$gw_pid"; then
+	if [[ $fault != gw-kill && $fault != gw-replace && $fault != replica-* ]] && ! lab_pid_alive "$gw_pid"; then
 		err "$fault #$cycle: gatewayd (pid $gw_pid) is gone"
 		res_status[$fault]=FAIL
 		rc=1
@@ -638,6 +768,9 @@ fi
 
 for fault in "${faults[@]}"; do
 	res_status[$fault]=ok
+	if [[ $fault == replica-* ]]; then
+		replicas_up || fail "the siblings of $gw_name did not start"
+	fi
 	if [[ $fault != resolve-late ]] && ! t_ping_eventually "$crawler" "$target" 5; then
 		reset_lab || fail "no traffic before $fault, even after a reset"
 	fi

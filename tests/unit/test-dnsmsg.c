@@ -124,6 +124,34 @@ static void test_answer(void)
 	CHECK(pg_dns_answer_a(buf, sizeof(buf), &q, &a) == -EBADMSG);
 }
 
+/* A headless Service: one A record per ready pod, all of them wanted. */
+static void test_answers_several(void)
+{
+	static const uint8_t rr[] = {0xc0, 0x0c, 0x00, 0x01, 0x00, 0x01, 0, 0, 0, 60, 0, 4};
+	uint8_t buf[sizeof(answer) + 2 * (sizeof(rr) + 4)];
+	struct pg_dns_question q;
+	struct in_addr a[4];
+	size_t n = sizeof(answer);
+
+	pg_dns_parse(query, sizeof(query), &q);
+	memcpy(buf, answer, sizeof(answer));
+	for (uint8_t i = 2; i <= 3; i++) {
+		memcpy(buf + n, rr, sizeof(rr));
+		n += sizeof(rr);
+		memcpy(buf + n, (uint8_t[]){10, 244, 0, i}, 4);
+		n += 4;
+	}
+	buf[7] = 4; /* CNAME and three A */
+	CHECK(pg_dns_answers_a(buf, n, &q, a, 4) == 3);
+	CHECK(a[0].s_addr == inet_addr("10.96.0.10"));
+	CHECK(a[1].s_addr == inet_addr("10.244.0.2"));
+	CHECK(a[2].s_addr == inet_addr("10.244.0.3"));
+	CHECK(pg_dns_answers_a(buf, n, &q, a, 2) == 2);
+	CHECK(pg_dns_answer_a(buf, n, &q, a) == 0 && a[0].s_addr == inet_addr("10.96.0.10"));
+	/* Cut inside the last record: the complete ones count. */
+	CHECK(pg_dns_answers_a(buf, n - 1, &q, a, 4) == 2);
+}
+
 static void test_resolv_conf(void)
 {
 	static const char text[] = "# generated\n"
@@ -161,6 +189,7 @@ int main(void)
 	test_long_names();
 	test_domains();
 	test_answer();
+	test_answers_several();
 	test_resolv_conf();
 	return check_result();
 }

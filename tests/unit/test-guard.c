@@ -2,6 +2,7 @@
 /* The crawler pod's guard table: built, serialized and read back with
  * libnftnl, as test-nft.c does; no root, no kernel. */
 #include "clientd/guard.h"
+#include "clientd/replicas.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -203,8 +204,8 @@ static void check_table(const struct nft_batch *b)
 }
 
 /* Set NAME is an interval set of key_len-byte keys holding want. */
-static void check_set(const struct nft_batch *b, const char *name, uint32_t key_len,
-		      const struct nft_elem *want, size_t nwant)
+static void check_set_flags(const struct nft_batch *b, const char *name, uint32_t key_len,
+			    uint32_t flags, const struct nft_elem *want, size_t nwant)
 {
 	const struct nlmsghdr *sets[8], *elems[8];
 	size_t ns = nft_batch_pick(b, NFT_MSG_NEWSET, sets, 8),
@@ -219,7 +220,7 @@ static void check_set(const struct nft_batch *b, const char *name, uint32_t key_
 		CHECK(nftnl_set_nlmsg_parse(sets[i], s) == 0);
 		if (strcmp(nftnl_set_get_str(s, NFTNL_SET_NAME), name) == 0) {
 			found = true;
-			CHECK(nftnl_set_get_u32(s, NFTNL_SET_FLAGS) == NFT_SET_INTERVAL);
+			CHECK(nftnl_set_get_u32(s, NFTNL_SET_FLAGS) == flags);
 			CHECK(nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN) == key_len);
 		}
 		nftnl_set_free(s);
@@ -239,6 +240,12 @@ static void check_set(const struct nft_batch *b, const char *name, uint32_t key_
 	CHECK(n == nwant);
 	if (n != nwant)
 		fprintf(stderr, "set %s: %zu elements, want %zu\n", name, n, nwant);
+}
+
+static void check_set(const struct nft_batch *b, const char *name, uint32_t key_len,
+		      const struct nft_elem *want, size_t nwant)
+{
+	check_set_flags(b, name, key_len, NFT_SET_INTERVAL, want, nwant);
 }
 
 static struct pg_guard_params base_params(void)
@@ -493,9 +500,55 @@ static void test_invalid(void)
 	expect_einval(&p, "DNS to the tunnel without its link");
 }
 
+/* A gateway with replicas: their pod IPs in one set that the tunnel and
+ * control port rules look up (a move among them needs no new table); as
+ * many rules as with one gateway. */
+static void test_replicas(void)
+{
+	const struct nft_elem want[] = {
+	    {{10, 244, 0, 2}, 4, 0},
+	    {{10, 244, 0, 4}, 4, 0},
+	    {{10, 244, 0, 5}, 4, 0},
+	};
+	struct pg_guard_params p = base_params();
+	static struct pg_replicas set = {.n = 3};
+	const struct nlmsghdr *rules[64];
+	struct pg_nft_table *t;
+	struct nft_batch b;
+	size_t n, lookups = 0;
+
+	set.r[0].ip = nft_test_prefix("10.244.0.2/32");
+	set.r[1].ip = nft_test_prefix("10.244.0.4/32");
+	set.r[2].ip = nft_test_prefix("10.244.0.5/32");
+	p.replicas = &set;
+	t = pg_guard_table(&p);
+	CHECK(t != NULL);
+	if (!t)
+		return;
+	CHECK(nft_batch_serialize(t, &b) == 0);
+	check_set_flags(&b, "replicas4", 4, 0, want, 3);
+	n = nft_batch_pick(&b, NFT_MSG_NEWRULE, rules, 64);
+	CHECK(n == 2 * 10 + 2);
+	for (size_t i = 0; i < n; i++) {
+		char *chain = NULL, *text = rule_text(rules[i], &chain);
+
+		if (text && strstr(text, "lookup reg 1 set replicas4"))
+			lookups++;
+		free(chain);
+		free(text);
+	}
+	CHECK(lookups == 2 * 2 + 1); /* both ports in output and forward, input */
+	nft_batch_free(&b);
+	pg_nft_table_free(t);
+
+	set.r[1].ip = nft_test_prefix("10.244.0.0/24"); /* a network: refused */
+	CHECK(pg_guard_table(&p) == NULL);
+}
+
 int main(void)
 {
 	test_full();
+	test_replicas();
 	test_empty();
 	test_gateway_moved();
 	test_dns_through_tunnel();

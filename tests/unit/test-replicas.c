@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: MIT */
+/* Replica order: rendezvous hashing spreads identities evenly, and a
+ * change in the set moves only the identities it must. Lookup of every
+ * address of a name in a hosts file. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "clientd/lookup.h"
+#include "clientd/replicas.h"
+
+#define IDENTITIES 1000
+
+static struct pg_replicas set_of(unsigned n, unsigned first_host)
+{
+	struct pg_replicas s = {.n = n};
+
+	for (unsigned i = 0; i < n; i++) {
+		char ip[32];
+
+		snprintf(ip, sizeof(ip), "10.244.0.%u", first_host + i);
+		CHECK(pg_addr_parse(ip, &s.r[i].ip) == 0);
+	}
+	return s;
+}
+
+static void name_of(unsigned i, char *out, size_t size)
+{
+	snprintf(out, size, "crawler-%u", i);
+}
+
+/* The first in the order for identity i. */
+static unsigned host_of(const struct pg_replicas *set, unsigned i)
+{
+	struct pg_replicas s = *set;
+	char name[32];
+
+	name_of(i, name, sizeof(name));
+	pg_replicas_rendezvous(&s, "crawlers", name);
+	return s.r[0].ip.bytes[3];
+}
+
+static void test_order_independent(void)
+{
+	struct pg_replicas a = set_of(3, 2), b = a;
+
+	/* The resolver's order does not matter. */
+	b.r[0] = a.r[2];
+	b.r[2] = a.r[0];
+	for (unsigned i = 0; i < 50; i++)
+		CHECK(host_of(&a, i) == host_of(&b, i));
+	CHECK(pg_replicas_same_ips(&a, &b));
+	b.r[0].ip.bytes[3] = 99;
+	CHECK(!pg_replicas_same_ips(&a, &b));
+	CHECK(pg_replicas_find(&a, &a.r[1].ip) == 1);
+	CHECK(pg_replicas_find(&a, &b.r[0].ip) == -1);
+	/* Namespaces count: the same name elsewhere is another identity. */
+	CHECK(pg_replica_weight("a", "bc", &a.r[0].ip) != pg_replica_weight("ab", "c", &a.r[0].ip));
+}
+
+static void test_spread(void)
+{
+	struct pg_replicas three = set_of(3, 2);
+	unsigned count[256] = {0}, max = 0, min = IDENTITIES;
+
+	for (unsigned i = 0; i < IDENTITIES; i++)
+		count[host_of(&three, i)]++;
+	for (unsigned h = 2; h < 5; h++) {
+		max = count[h] > max ? count[h] : max;
+		min = count[h] < min ? count[h] : min;
+	}
+	printf("FIGURE spread %u identities over 3 replicas: max %u min %u\n", IDENTITIES, max,
+	       min);
+	/* Binomial(1000, 1/3): sd ~15; 280..390 is more than 3.5 sd. */
+	CHECK(min >= 280 && max <= 390);
+}
+
+static void test_remove_moves_only_its_own(void)
+{
+	struct pg_replicas three = set_of(3, 2), two = set_of(2, 2);
+	unsigned moved = 0, wrong = 0;
+
+	for (unsigned i = 0; i < IDENTITIES; i++) {
+		unsigned before = host_of(&three, i), after = host_of(&two, i);
+
+		if (before != after) {
+			moved++;
+			wrong += before != 4; /* only 10.244.0.4's left */
+		}
+	}
+	printf("FIGURE remove 1 of 3: %u of %u moved\n", moved, IDENTITIES);
+	CHECK(wrong == 0);
+	CHECK(moved > 250 && moved < 420);
+}
+
+static void test_add_moves_a_share(void)
+{
+	struct pg_replicas three = set_of(3, 2), four = set_of(4, 2);
+	unsigned moved = 0, wrong = 0;
+
+	for (unsigned i = 0; i < IDENTITIES; i++) {
+		unsigned before = host_of(&three, i), after = host_of(&four, i);
+
+		if (before != after) {
+			moved++;
+			wrong += after != 5; /* only to the new one */
+		}
+	}
+	printf("FIGURE add a 4th: %u of %u moved (~1/4)\n", moved, IDENTITIES);
+	CHECK(wrong == 0);
+	CHECK(moved > 180 && moved < 320);
+}
+
+static void test_by_load(void)
+{
+	struct pg_replicas s = set_of(4, 2);
+
+	s.r[0].has_leases = true, s.r[0].leases = 9;
+	s.r[1].has_leases = false; /* an old gateway: unknown */
+	s.r[2].has_leases = true, s.r[2].leases = 3;
+	s.r[3].has_leases = true, s.r[3].leases = 9;
+	pg_replicas_by_load(&s);
+	CHECK(s.r[0].ip.bytes[3] == 4);
+	CHECK(s.r[1].ip.bytes[3] == 2); /* ties keep their order */
+	CHECK(s.r[2].ip.bytes[3] == 5);
+	CHECK(s.r[3].ip.bytes[3] == 3); /* unknown last */
+}
+
+static void test_lookup_hosts(void)
+{
+	char path[] = "/tmp/podgw-test-hosts-XXXXXX";
+	struct in_addr a[4];
+	int fd = mkstemp(path);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	fputs("127.0.0.1\tlocalhost\n10.244.0.2\tfoo pod-gateway-foo\n10.244.0.3\tbar\n"
+	      "10.244.0.4\tFOO # a comment\n10.244.0.2 foo\n10.244.0.5\tpod-gateway-foo foo\n",
+	      f);
+	fclose(f);
+	CHECK(pg_lookup_ipv4("foo", path, "/nonexistent", 0, a, 4) == 3);
+	CHECK(a[0].s_addr == inet_addr("10.244.0.2"));
+	CHECK(a[1].s_addr == inet_addr("10.244.0.4"));
+	CHECK(a[2].s_addr == inet_addr("10.244.0.5"));
+	CHECK(pg_lookup_ipv4("foo", path, "/nonexistent", 0, a, 2) == 2);
+	CHECK(pg_lookup_ipv4("bar", path, "/nonexistent", 0, a, 4) == 1);
+	CHECK(a[0].s_addr == inet_addr("10.244.0.3"));
+	CHECK(pg_lookup_ipv4("foo", path, "/nonexistent", 0, a, 0) < 0);
+	unlink(path);
+}
+
+int main(void)
+{
+	test_order_independent();
+	test_spread();
+	test_remove_moves_only_its_own();
+	test_add_moves_a_share();
+	test_by_load();
+	test_lookup_hosts();
+	return check_result();
+}

@@ -137,8 +137,9 @@ static const struct pg_setting settings[] = {
      "JOINs a second one pod IP may send (bursts of twice that); more are dropped; 0: no limit", GW,
      false, &pg_t_number, FIELD(join_rate), 0, 100000, NULL},
     {"LEASE_QUIET_MS", NULL, "lease-quiet-ms", "2000",
-     "a live lease moves to another pod IP only after this many milliseconds without a renewal", GW,
-     false, &pg_t_number, FIELD(lease_quiet_ms), 0, 3600000, NULL},
+     "a live lease moves to another pod IP only after this many milliseconds without a renewal or "
+     "a datagram through its tunnel",
+     GW, false, &pg_t_number, FIELD(lease_quiet_ms), 0, 3600000, NULL},
     {"LEASES_FILE", NULL, "leases-file", "/var/lib/podgw/leases",
      "where leases persist across restarts; empty: not persisted", GW, false, &pg_t_path,
      FIELD(leases_file), 0, 0, NULL},

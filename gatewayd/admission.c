@@ -117,6 +117,45 @@ int pg_admission_revoke(const struct pg_admission *a, const struct pg_lease *l, 
 	return first;
 }
 
+struct peer_count {
+	uint8_t key[CLIENT_KEY_LEN];
+	uint64_t packets;
+	bool found;
+};
+
+static int take_peer(const void *key, size_t key_len, uint64_t packets, uint64_t bytes, void *arg)
+{
+	struct peer_count *pc = arg;
+
+	(void)bytes;
+	if (key_len == CLIENT_KEY_LEN && memcmp(key, pc->key, CLIENT_KEY_LEN) == 0) {
+		pc->packets = packets;
+		pc->found = true;
+	}
+	return 0;
+}
+
+int pg_admission_peer_packets(const struct pg_admission *a, const struct pg_lease *l,
+			      uint64_t *packets)
+{
+	struct peer_count pc = {0};
+	int r = peer_key(l, pc.key);
+
+	/* A dump interrupted by a change is redone, a few times at most. */
+	for (int i = 0; r == 0 && i < 3; i++) {
+		pc.found = false;
+		r = pg_nft_set_counters(a->nft, NFPROTO_INET, a->table, PG_SET_PEER_MACS, take_peer,
+					&pc);
+		if (r != -EAGAIN)
+			break;
+	}
+	if (r == 0 && !pc.found)
+		r = -ENOENT;
+	if (r == 0)
+		*packets = pc.packets;
+	return r;
+}
+
 struct elems_arg {
 	struct pg_nft_table *t;
 	const struct pg_traffic *carry;
@@ -164,6 +203,8 @@ int pg_admission_add_sets(struct pg_nft_table *t, const struct pg_pool *pool,
 		    t, PG_SET_PEER_MACS,
 		    (const struct pg_nft_field[]){{PG_BASE_NETWORK, 12},
 						  {PG_BASE_TRANSPORT, PG_VXLAN_INNER_ETH_SRC}});
+	if (r == 0)
+		r = pg_nft_table_set_counter(t, PG_SET_PEER_MACS);
 	if (r == 0)
 		r = pg_nft_table_add_set(t, PG_SET_ARP_SENDERS, PG_KEY_RAW4, PG_KEY_RAW6, false);
 	if (r == 0)

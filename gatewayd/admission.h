@@ -40,6 +40,11 @@ struct pg_admission {
 
 /* Idempotent: granting an admitted lease again succeeds. */
 int pg_admission_grant(const struct pg_admission *a, const struct pg_lease *l);
+/* The VXLAN datagrams the kernel admitted for this lease (its pod IP and
+ * MAC) since its element was made: 0 or a negative errno (-ENOENT: no
+ * element). A dump of the set: for the rare contested JOIN only. */
+int pg_admission_peer_packets(const struct pg_admission *a, const struct pg_lease *l,
+			      uint64_t *packets);
 /* keep_peer: another live lease still comes from the same pod IP. */
 int pg_admission_revoke(const struct pg_admission *a, const struct pg_lease *l, bool keep_peer);
 /* The sets and their elements for every live lease, into a table

@@ -363,6 +363,23 @@ static void refuse_join(struct pg_membership *m, const struct sockaddr_in *from,
  * that lives at another pod IP and was renewed lately (a pod that crashed
  * and came back with a new IP waits for its old lease to go quiet; two pods
  * of one name never run at once), and a pod IP holding its share. */
+/* A live lease belongs to the pod IP that uses it: renewed within
+ * LEASE_QUIET_MS, or its tunnel carried datagrams since the last look
+ * (clientd renews only every LEASE_TIME / 3 while its tunnel, or an echo
+ * through it every keepalive interval, shows it alive). A lease whose
+ * counts stand still for LEASE_QUIET_MS after a look is free to move. */
+static bool lease_in_use(struct pg_membership *m, const struct pg_lease *held, const char *id,
+			 uint64_t now)
+{
+	uint64_t packets;
+
+	if (now - held->renewed_ms < m->p.cfg->lease_quiet_ms)
+		return true;
+	if (pg_admission_peer_packets(m->p.admission, held, &packets) < 0)
+		return false;
+	return pg_pool_saw_traffic(m->p.pool, id, packets, now);
+}
+
 static bool join_allowed(struct pg_membership *m, const struct sockaddr_in *from,
 			 const struct pg_msg *req, const char *id, uint64_t now)
 {
@@ -371,7 +388,7 @@ static bool join_allowed(struct pg_membership *m, const struct sockaddr_in *from
 	char text[PG_ERROR_TEXT_MAX + 1];
 
 	if (held && held->pod_ip.s_addr != from->sin_addr.s_addr &&
-	    now - held->renewed_ms < m->p.cfg->lease_quiet_ms) {
+	    lease_in_use(m, held, id, now)) {
 		char ip[INET_ADDRSTRLEN];
 
 		inet_ntop(AF_INET, &held->pod_ip, ip, sizeof(ip));

@@ -865,6 +865,9 @@ int pg_pool_acquire(struct pg_pool *p, const char *id, const char *name, struct 
 			ip_add(p, pod_ip);
 			ip_del(p, l->pod_ip);
 		}
+		/* Another (pod IP, MAC): another admission element, counted from 0. */
+		if (l->pod_ip.s_addr != pod_ip.s_addr || memcmp(l->mac, mac, sizeof(l->mac)) != 0)
+			l->tunnel_packets = 0;
 	} else {
 		s = p->free_slot;
 		p->free_slot = p->slots[s].heap_pos;
@@ -909,6 +912,24 @@ void pg_pool_touch(struct pg_pool *p, const char *id, uint64_t renewed_ms)
 	ref = htab_find(&p->by_id, hash_str(p, id), match_lease, p, id);
 	if (ref)
 		p->slots[ref - 1].lease.renewed_ms = renewed_ms;
+}
+
+bool pg_pool_saw_traffic(struct pg_pool *p, const char *id, uint64_t packets, uint64_t now_ms)
+{
+	struct pg_lease *l;
+	uint32_t ref;
+
+	if (!valid_id(id))
+		return false;
+	ref = htab_find(&p->by_id, hash_str(p, id), match_lease, p, id);
+	if (!ref)
+		return false;
+	l = &p->slots[ref - 1].lease;
+	if (l->tunnel_packets == packets)
+		return false;
+	l->tunnel_packets = packets;
+	l->renewed_ms = now_ms;
+	return true;
 }
 
 int pg_pool_renew(struct pg_pool *p, const char *id, uint64_t expires, struct pg_lease *renewed)

@@ -24,8 +24,9 @@ struct pg_lease {
 	uint8_t mac[6];		       /* the client's vxlan MAC */
 	struct in_addr pod_ip;	       /* where its VXLAN comes from */
 	uint64_t expires;
-	uint64_t first_expires; /* expires as the lease began: it began a lease time before */
-	uint64_t renewed_ms;	/* last JOIN or RENEW (lease clock, ms): pg_pool_touch() */
+	uint64_t first_expires;	 /* expires as the lease began: it began a lease time before */
+	uint64_t renewed_ms;	 /* last JOIN or RENEW (lease clock, ms): pg_pool_touch() */
+	uint64_t tunnel_packets; /* its datagrams when last looked at; not saved */
 };
 
 struct pg_pool;
@@ -83,6 +84,9 @@ int pg_pool_renew(struct pg_pool *p, const char *id, uint64_t expires, struct pg
 /* Records when id's live lease was last joined or renewed (in ms); the
  * pool keeps it and never reads it. */
 void pg_pool_touch(struct pg_pool *p, const char *id, uint64_t renewed_ms);
+/* The lease of id was seen to carry packets datagrams so far: when that
+ * differs from the last look, it counts as renewed at now_ms (true). */
+bool pg_pool_saw_traffic(struct pg_pool *p, const char *id, uint64_t packets, uint64_t now_ms);
 /* Live leases held from pod_ip. */
 size_t pg_pool_count_pod_ip(const struct pg_pool *p, struct in_addr pod_ip);
 /* The live lease with this MAC or NULL; valid until the pool next changes. */

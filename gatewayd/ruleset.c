@@ -94,6 +94,17 @@ static void add_vxlan_admission(struct pg_nft_table *t, const struct pg_config *
 							   {PG_BASE_TRANSPORT, INNER_ARP_SHA}},
 				   true);
 	counted_drop(r);
+	/* udp dport VXLAN_PORT ip saddr . @th,176,48 @peer_macs: no verdict,
+	 * the lookup counts the datagram in its lease's element. A client
+	 * renews only every LEASE_TIME / 3 while its tunnel is in use, so the
+	 * membership server asks these counts whether a quiet lease is still
+	 * held before it lets another pod IP take it. (A negated lookup above
+	 * counts nothing: only a match updates an element.) */
+	r = vxlan_rule(t, cfg);
+	pg_nft_match_fields_in_set(
+	    r, PG_SET_PEER_MACS,
+	    (struct pg_nft_field[]){{PG_BASE_NETWORK, 12}, {PG_BASE_TRANSPORT, INNER_ETH_SRC}},
+	    false);
 }
 
 /* What clients may ask of the gateway itself over the overlay: DNS (the

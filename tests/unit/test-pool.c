@@ -1100,9 +1100,34 @@ static void test_replicas(void)
 	}
 }
 
+/* A lease's tunnel counts: a change since the last look renews it in the
+ * takeover check's eyes; the same count does not; another pod IP starts a
+ * new element, counted from 0. */
+static void test_saw_traffic(void)
+{
+	struct pg_pool *p = pool("172.16.0.0/24", 20);
+	struct pg_lease l, prev;
+	uint8_t mac[6];
+	bool had;
+
+	CHECK(get(p, "ns/busy", NULL, ip("0.0.0.0"), 100, &l) == 0);
+	CHECK(!pg_pool_saw_traffic(p, "ns/busy", 0, 50));
+	CHECK(pg_pool_saw_traffic(p, "ns/busy", 7, 60));
+	CHECK(pg_pool_find(p, "ns/busy")->renewed_ms == 60);
+	CHECK(!pg_pool_saw_traffic(p, "ns/busy", 7, 70));
+	CHECK(pg_pool_find(p, "ns/busy")->renewed_ms == 60);
+	CHECK(!pg_pool_saw_traffic(p, "ns/none", 7, 70));
+	mac_of("ns/busy", mac);
+	CHECK(pg_pool_acquire(p, "ns/busy", NULL, ip("0.0.0.0"), mac, ip("10.244.0.99"), 100, &l,
+			      &prev, &had) == 0);
+	CHECK(pg_pool_find(p, "ns/busy")->tunnel_packets == 0);
+	pg_pool_free(p);
+}
+
 int main(void)
 {
 	test_new();
+	test_saw_traffic();
 	test_exhaust_29();
 	test_exhaust_24();
 	test_reservations();

@@ -160,6 +160,8 @@ static void load(const char *text, struct pg_config *cfg)
 	    {"input", VXLAN_IN "transport header + 28|cmp eq reg 1 0x00000608|"                    \
 			       "transport header + 44 => reg 1|transport header + 38 => reg 9|"    \
 			       "set arp_senders 0x1|counter|drop"},                                \
+	    {"input", VXLAN_IN "network header + 12 => reg 1|transport header + 22 => reg 9|"      \
+			       "set peer_macs ]"},                                                 \
 	    {"input", VXLAN0 "|set clients 0x1|drop"},                                             \
 	    {"input", "iifname|" VXLAN0 "|ct load state|accept"},                                  \
 	    {"input", "iifname|" VXLAN0 "|network header + 16|0x010010ac|0x00000011|"              \

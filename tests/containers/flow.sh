@@ -185,7 +185,11 @@ info "removed replica $from"
 answered_after() {
 	awk -v t="$1" '/bytes from/ { gsub(/[][]/, "", $1); if ($1 + 0 > t + 0) { found = 1; exit } } END { exit !found }' "$pings"
 }
-ct_wait 30 answered_after "$removed_at" || errors+=("no ping answered within 30 s of removing replica $from")
+if ! ct_wait 30 answered_after "$removed_at"; then
+	errors+=("no ping answered within 30 s of removing replica $from")
+	info "clientd in $pod, its last words:"
+	podman logs "$sidecar" 2>&1 | tail -n 20 | sed 's/^/    /'
+fi
 sleep 1
 kill -s INT "$ping_pid" 2>/dev/null || true
 wait "$ping_pid" 2>/dev/null || true

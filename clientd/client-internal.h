@@ -70,6 +70,10 @@ int client_keep_local(struct pg_client *c, const struct pg_prefix *dst, const st
 /* vxlan link, FDB entry, address, gateway neighbour, default route. */
 int client_create_tunnel(struct pg_client *c);
 int client_install_guard(struct pg_client *c);
+/* The gateway may move a lease (a reservation for another pod came to hold
+ * its address), or a sibling replica grant another one: follow it, new
+ * address first so the link never has none. */
+int client_follow_address(struct pg_client *c, const struct pg_grant *g);
 void client_release(struct pg_client *c);
 
 #endif

@@ -18,20 +18,6 @@
 
 static const uint8_t zero_mac[6];
 
-/* A sibling may have our address taken: follow what it granted, new
- * address first so the link never has none. */
-static int follow_address(struct pg_client *c, const struct pg_grant *g)
-{
-	int r;
-
-	if (memcmp(g->addr.bytes, c->grant.addr.bytes, 4) == 0 && g->addr.len == c->grant.addr.len)
-		return 0;
-	r = pg_addr_add(c->rt, c->vxlan_ifindex, &g->addr);
-	if (r == 0 || r == -EEXIST)
-		r = pg_addr_del(c->rt, c->vxlan_ifindex, &c->grant.addr);
-	return r == -EADDRNOTAVAIL ? 0 : r;
-}
-
 /* JOIN asking for our address; ADDRESS_TAKEN: any address. */
 static int join_sibling(struct pg_client *c, struct pg_grant *g)
 {
@@ -161,7 +147,7 @@ enum pg_failover_result pg_failover(struct pg_client *c, bool lost, uint64_t sin
 		if (pg_member_retarget(c->member, to) < 0 || join_sibling(c, &g) < 0)
 			continue;
 		point_tunnel(c, &from, to, &g);
-		if ((r = follow_address(c, &g)) < 0)
+		if ((r = client_follow_address(c, &g)) < 0)
 			client_fail_netlink(c, "moving to the sibling's address", r);
 		c->grant = g;
 		forget_route(c, &from);

@@ -16,8 +16,9 @@ struct pg_client;
  * miss (liveness.c: silence after traffic or after an echo) and the one
  * after it the second: a move starts within 750 ms of the loss, and a JOIN
  * to a live sibling takes one round trip, so traffic flows again within
- * 1 s. One miss alone (a lost datagram, a tunnel falling quiet) moves
- * nobody. */
+ * 1 s. One miss alone (a tunnel falling quiet) moves nobody, and after it
+ * the sidecar sends a second echo half an interval later, so neither does
+ * one lost datagram. */
 #define PG_FAILOVER_MISSES 2
 
 enum pg_failover_result {

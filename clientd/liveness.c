@@ -32,7 +32,9 @@ struct pg_live_tick pg_liveness_tick(struct pg_liveness *lv, bool rx_ok, uint64_
 	 * one. A tunnel that merely falls quiet costs one miss, which moves
 	 * nobody; the echo sent now ends it. */
 	t.miss = !t.alive && (lv->echo_out || (lv->busy && rx_ok));
-	t.send_echo = received <= lv->replies;
+	t.send_echo = received <= lv->replies || ++lv->quiet >= PG_LIVENESS_ECHO_EVERY;
+	if (t.send_echo)
+		lv->quiet = 0;
 	lv->busy = received > lv->replies;
 	lv->rx = rx;
 	lv->have_rx = rx_ok;

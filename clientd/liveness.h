@@ -19,7 +19,14 @@ struct pg_liveness {
 	bool echo_out;	  /* the last tick sent an echo */
 	bool busy;	  /* the last interval carried more than echo replies */
 	unsigned replies; /* echo replies since the last tick */
+	unsigned quiet;	  /* ticks since the last echo */
 };
+
+/* An echo at least every this many ticks, busy or not: a crawler whose
+ * tunnel only receives sends nothing else between renewals, and gatewayd
+ * counts what its clients send to tell a live lease from a dead one
+ * (LEASE_QUIET_MS, 2 s by default; 1 s here at 250 ms ticks). */
+#define PG_LIVENESS_ECHO_EVERY 4
 
 struct pg_live_tick {
 	bool alive; /* the gateway proved alive during the interval */

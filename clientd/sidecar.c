@@ -44,7 +44,8 @@ struct loop {
 	uint64_t next_keepalive;
 	uint64_t next_renew;
 	struct pg_liveness live;
-	uint64_t echo_at; /* the last echo, for its round trip */
+	uint64_t echo_at;	/* the last echo, for its round trip */
+	uint64_t echo_again_at; /* after a miss: a second echo, if none answered yet */
 	uint64_t next_resolve;
 	unsigned backoff_ms;
 	uint64_t lost_at;
@@ -69,9 +70,7 @@ static void note_state(struct loop *l, uint64_t now, bool force)
 	pg_client_state_flush(c->cfg->state_file, st, now, force);
 }
 
-/* The gateway may move a lease (a reservation for another pod came to hold
- * its address): follow it, new address first so the link never has none. */
-static int follow_address(struct pg_client *c, const struct pg_grant *g)
+int client_follow_address(struct pg_client *c, const struct pg_grant *g)
 {
 	char a[PG_PREFIX_STRLEN], b[PG_PREFIX_STRLEN];
 	int r;
@@ -153,7 +152,7 @@ static void on_answer(struct loop *l, const struct pg_answer *a, uint64_t now)
 				  0); /* echoes sent while lost count for nothing */
 		note_state(l, now, true);
 	}
-	r = follow_address(c, &a->grant);
+	r = client_follow_address(c, &a->grant);
 	if (r < 0) {
 		client_fail_netlink(c, "moving to the new address", r);
 		return;
@@ -224,6 +223,11 @@ static void keepalive(struct loop *l, uint64_t now)
 	if ((t.send_echo || renewal) &&
 	    pg_probe_send(c->probe, pg_prefix_v4(&c->grant.gateway)) == 0)
 		l->echo_at = now;
+	/* Two misses move a crawler to a sibling: after the first, a second
+	 * echo half an interval later, so that one lost datagram (the echo,
+	 * or its reply) never makes the second. */
+	l->echo_again_at =
+	    l->health == HEALTHY && l->misses > 0 ? now + cfg->keepalive_interval / 2 : 0;
 	if (l->health == HEALTHY && l->misses >= cfg->keepalive_misses) {
 		pg_warn("gateway %s lost: nothing from it through the tunnel for %u keepalive "
 			"intervals",
@@ -475,6 +479,8 @@ int pg_client_run(struct pg_client *c, int sigfd)
 
 		if (l.pending && l.repair_due < due)
 			due = l.repair_due;
+		if (l.echo_again_at && l.echo_again_at < due)
+			due = l.echo_again_at;
 		now = pg_monotonic_ms();
 		if (poll(pfd, 4, due > now ? (int)(due - now) : 0) < 0 && errno != EINTR) {
 			pg_err("poll: %s", strerror(errno));
@@ -493,6 +499,11 @@ int pg_client_run(struct pg_client *c, int sigfd)
 			watch_changes(&l, now);
 		if (l.pending && now >= l.repair_due)
 			repair(&l);
+		if (l.echo_again_at && now >= l.echo_again_at) {
+			if (!l.live.replies)
+				pg_probe_send(c->probe, pg_prefix_v4(&c->grant.gateway));
+			l.echo_again_at = 0;
+		}
 		if (now >= l.next_keepalive)
 			keepalive(&l, now);
 	}

@@ -372,11 +372,16 @@ static bool lease_in_use(struct pg_membership *m, const struct pg_lease *held, c
 			 uint64_t now)
 {
 	uint64_t packets;
+	int r;
 
 	if (now - held->renewed_ms < m->p.cfg->lease_quiet_ms)
 		return true;
-	if (pg_admission_peer_packets(m->p.admission, held, &packets) < 0)
-		return false;
+	/* A count that cannot be read keeps the lease where it is: the pod
+	 * that asks waits longer, nobody loses a live lease. Without its
+	 * element nothing of it can arrive at all. */
+	r = pg_admission_peer_packets(m->p.admission, held, &packets);
+	if (r < 0)
+		return r != -ENOENT;
 	return pg_pool_saw_traffic(m->p.pool, id, packets, now);
 }
 

@@ -2,7 +2,9 @@
 #include "provisiond/replica.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -52,19 +54,31 @@ bool pv_replica_from_text(const char *text, struct pv_crawler *c)
 	return c->replica[0] != '\0';
 }
 
+/* The crawler pod can write where its state file lives: a FIFO there must
+ * not hold provisiond, nor a link lead it elsewhere. Bytes read, at most
+ * size - 1. */
+static size_t read_state(const char *path, char *text, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	ssize_t n = 0;
+
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		n = read(fd, text, size - 1);
+	close(fd);
+	return n > 0 ? (size_t)n : 0;
+}
+
 void pv_replica_from_file(const char *path, unsigned wait_ms, struct pv_crawler *c)
 {
 	uint64_t deadline = pg_monotonic_ms() + wait_ms;
 	char text[STATE_TEXT_MAX];
 
 	for (;;) {
-		FILE *f = fopen(path, "re");
-		size_t n = 0;
+		size_t n = read_state(path, text, sizeof(text));
 
-		if (f) {
-			n = fread(text, 1, sizeof(text) - 1, f);
-			fclose(f);
-		}
 		text[n] = '\0';
 		if (pv_replica_from_text(text, c) || pg_monotonic_ms() >= deadline)
 			return;

@@ -27,12 +27,10 @@ static int parse_replica(const struct pg_setting *s, const char *text, void *fie
 			   : "empty (set it, or POD_NAME, or a hostname)";
 		return -EINVAL;
 	}
-	for (const char *c = text; *c; c++)
-		if (!islower((unsigned char)*c) && !isdigit((unsigned char)*c) && *c != '-' &&
-		    *c != '.') {
-			*why = "not a replica name (a-z, 0-9, '-', '.')";
-			return -EINVAL;
-		}
+	if (!pg_replica_name_ok(text, len)) {
+		*why = "not a replica name (a-z, 0-9, '-', '.')";
+		return -EINVAL;
+	}
 	memcpy(field, text, len + 1);
 	return 0;
 }
@@ -258,17 +256,6 @@ static void default_identity(struct pg_config *cfg)
 }
 
 /* A replica's name as gatewayd's REPLICA_NAME allows: [a-z0-9.-]. */
-static bool replica_name_ok(const char *s)
-{
-	if (!s[0])
-		return false;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '.' ||
-		      *s == '-'))
-			return false;
-	return true;
-}
-
 static void check_replica(struct pg_settings_loader *ld, struct pg_config *cfg)
 {
 	static const char *const modes[] = {"spread", "least-loaded", "pin"};
@@ -283,7 +270,7 @@ static void check_replica(struct pg_settings_loader *ld, struct pg_config *cfg)
 		return;
 	}
 	cfg->replica_selection = (enum pg_replica_selection)i;
-	if (cfg->replica[0] && !replica_name_ok(cfg->replica))
+	if (cfg->replica[0] && !pg_replica_name_ok(cfg->replica, strlen(cfg->replica)))
 		pg_settings_report(ld, "REPLICA: '%s': not a replica name (a-z, 0-9, '.', '-')",
 				   cfg->replica);
 	else if (cfg->replica_selection == PG_REPLICA_PIN && !cfg->replica[0])

@@ -83,7 +83,7 @@ struct pg_config {
 
 	char replica_selection_text[16];	     /* clientd: REPLICA_SELECTION as given */
 	enum pg_replica_selection replica_selection; /* clientd: from it, by check() */
-	char replica[PG_NAMESPACE_MAX + 1];	     /* clientd: the pinned replica's name */
+	char replica[PG_REPLICA_MAX + 1];	     /* clientd: the pinned replica's name */
 };
 
 enum pg_config_result {

@@ -413,12 +413,21 @@ static bool has_replica(const struct pg_msg *m)
 
 /* A DNS label's characters (what a pod or host name gives): printable,
  * and usable unquoted as a Prometheus label value and in a state file. */
+bool pg_replica_name_ok(const char *s, size_t len)
+{
+	if (len == 0 || len > PG_REPLICA_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
+		      s[i] == '.'))
+			return false;
+	return true;
+}
+
 static int get_replica(struct pg_msg *m, const uint8_t *v, size_t len)
 {
-	for (size_t i = 0; i < len; i++)
-		if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') || v[i] == '-' ||
-		      v[i] == '.'))
-			return -EBADMSG;
+	if (!pg_replica_name_ok((const char *)v, len))
+		return -EBADMSG;
 	memcpy(m->replica, v, len);
 	m->replica[len] = '\0';
 	return 0;

@@ -126,6 +126,10 @@ struct pg_msg {
  * volumes are symlinks). Refused when group or others have any access to
  * it, or when it is not a regular file. Returns 0, or a negative errno with
  * *why set. */
+/* A replica's name as REPLICA_NAME, REPLICA and the REPLICA TLV take it:
+ * 1..PG_REPLICA_MAX bytes of [a-z0-9.-]. */
+bool pg_replica_name_ok(const char *s, size_t len);
+
 int pg_key_load(const char *path, struct pg_key *key, const char **why);
 
 /* Clears m and fills version, a fresh random nonce and the current time.

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/daemon.h"
+#include "common/wire.h"
 #include "provisiond/charset.h"
 
 #define STATE_TEXT_MAX 2048
@@ -16,7 +17,7 @@
 
 bool pv_replica_name_ok(const char *name)
 {
-	return pv_charset_ok(name, PV_LOWER PV_DIGITS ".-", 1, PV_REPLICA_MAX);
+	return pg_replica_name_ok(name, strlen(name));
 }
 
 /* The value of key on its own line, bounded by size; false when absent. */

@@ -163,8 +163,10 @@ else
 	info "the CloudEvents SDK part is skipped (above)"
 fi
 
-# 5. Failover: replica $from is removed at once (SIGKILL, its network
-# namespace gone, as a lost node takes it); the crawler moves to $to. Pings 0.1 s apart (at most 300) measure
+# 5. Failover: replica $from stops answering at once, as on a lost node:
+# its eth0 goes down, then its pod is removed (removing it alone stops
+# gatewayd first, while its namespace's kernel still forwards for a
+# moment: a gentler death). The crawler must move to $to. Pings 0.1 s apart (at most 300) measure
 # the outage; tcpdump on the internet's eth0 watches for the crawler's own
 # pod IP, which only a leak outside the tunnel would show there.
 crawler_pid=$(ct_infra_pid "$pod")
@@ -178,9 +180,10 @@ ct_wait 10 grep -q 'listening on' "$FLOW_DIR/leaks.err" || info "tcpdump on the 
 timeout -s INT 60 nsenter -t "$crawler_pid" -n ping -n -D -O -i 0.1 -c 300 -W 1 "$CT_INTERNET_IP" >"$pings" 2>&1 &
 ping_pid=$!
 ct_wait 10 grep -q 'bytes from' "$pings" || errors+=("no ping answered before the failover")
-podman pod rm -f -t 0 "$from" >/dev/null || fail "podman pod rm -f $from"
 removed_at=$(date +%s.%N)
-info "removed replica $from"
+ct_pod_netns_exec "$from" ip link set eth0 down || fail "$from: eth0 down"
+podman pod rm -f -t 0 "$from" >/dev/null || fail "podman pod rm -f $from"
+info "replica $from: network cut, pod removed"
 # answered_after T: a reply stamped after T.
 answered_after() {
 	awk -v t="$1" '/bytes from/ { gsub(/[][]/, "", $1); if ($1 + 0 > t + 0) { found = 1; exit } } END { exit !found }' "$pings"

@@ -32,6 +32,7 @@ struct pg_live_tick pg_liveness_tick(struct pg_liveness *lv, bool rx_ok, uint64_
 	 * one. A tunnel that merely falls quiet costs one miss, which moves
 	 * nobody; the echo sent now ends it. */
 	t.miss = !t.alive && (lv->echo_out || (lv->busy && rx_ok));
+	t.echo_lost = t.miss && lv->echo_out;
 	t.send_echo = received <= lv->replies || ++lv->quiet >= PG_LIVENESS_ECHO_EVERY;
 	if (t.send_echo)
 		lv->quiet = 0;

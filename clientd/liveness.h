@@ -29,8 +29,9 @@ struct pg_liveness {
 #define PG_LIVENESS_ECHO_EVERY 4
 
 struct pg_live_tick {
-	bool alive; /* the gateway proved alive during the interval */
-	bool miss;  /* nothing came, after an echo or after traffic */
+	bool alive;	/* the gateway proved alive during the interval */
+	bool miss;	/* nothing came, after an echo or after traffic */
+	bool echo_lost; /* a miss with an echo unanswered, not a pause in traffic */
 	/* Nothing but echo replies came: ask the gateway's kernel again, so
 	 * that an idle tunnel is checked every interval, as before. */
 	bool send_echo;

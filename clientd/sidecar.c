@@ -46,6 +46,7 @@ struct loop {
 	struct pg_liveness live;
 	uint64_t echo_at;	/* the last echo, for its round trip */
 	uint64_t echo_again_at; /* after a miss: a second echo, if none answered yet */
+	bool suspect;		/* an echo went unanswered since the last proof of life */
 	uint64_t next_resolve;
 	unsigned backoff_ms;
 	uint64_t lost_at;
@@ -238,15 +239,24 @@ static void keepalive(struct loop *l, uint64_t now)
 		c->state.losses++;
 		note_state(l, now, true);
 	}
-	/* From the first miss on, not only once the gateway counts as lost: a
-	 * replaced gateway pod is followed before the hysteresis runs out.
-	 * Quietly: the state changes are logged. */
-	if (l->misses > 0 && (now >= l->next_resolve || l->misses == PG_FAILOVER_MISSES))
+	/* From the first unanswered echo on, not only once the gateway counts
+	 * as lost: a replaced gateway pod is followed before the hysteresis
+	 * runs out. Not for a mere pause in traffic (a miss the echo sent now
+	 * ends): that would ask the cluster DNS, and the gateway, after each
+	 * burst. Quietly: the state changes are logged. */
+	if (t.echo_lost)
+		l->suspect = true;
+	if (l->misses == 0)
+		l->suspect = false;
+	if (l->misses > 0 && (l->suspect || l->health == LOST || l->misses >= PG_FAILOVER_MISSES) &&
+	    (now >= l->next_resolve || l->misses == PG_FAILOVER_MISSES))
 		try_resolve(l, now);
+	if (l->misses == 0) /* moved to a sibling */
+		l->suspect = false;
 	/* While lost, a JOIN asking for our address: a restarted gateway that
 	 * kept our lease answers it as a renewal, one that lost it grants the
 	 * same address again. An unanswered RENEW is sent again. */
-	if (l->health == LOST || l->misses > 0 || l->awaiting || now >= l->next_renew) {
+	if (l->health == LOST || l->suspect || l->awaiting || now >= l->next_renew) {
 		pg_member_send(c->member, l->health == LOST ? PG_MSG_JOIN : PG_MSG_RENEW,
 			       pg_prefix_v4(&c->grant.addr));
 		l->awaiting = true;

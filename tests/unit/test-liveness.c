@@ -57,9 +57,10 @@ static void test_dead(void)
 	t = pg_liveness_tick(&lv, true, 12);
 	CHECK(t.alive);
 	t = pg_liveness_tick(&lv, true, 12);
-	CHECK(!t.alive && t.miss && t.send_echo);
+	CHECK(!t.alive && t.miss && !t.echo_lost && t.send_echo);
 	for (int i = 0; i < 4; i++) {
 		t = pg_liveness_tick(&lv, true, 12);
+		CHECK(t.echo_lost);
 		misses += t.miss;
 		CHECK(t.send_echo);
 	}

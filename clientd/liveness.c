@@ -3,7 +3,9 @@
 
 /* Only the gateway can make the tunnel's counter move: the guard's input
  * chain (clientd/guard.c, add_input) accepts VXLAN datagrams on the
- * underlay only from the gateway's pod IP and drops every other one in the
+ * underlay only from the gateway's replicas' pod IPs (a replica this pod
+ * left keeps its lease until it ends and may still forward late replies
+ * to it for that long) and drops every other one in the
  * input hook, which runs before the UDP socket hands them to the vxlan
  * driver; the driver counts what it decapsulates, nothing else. The link
  * has no IPv6 and static neighbour entries on both ends, so the gateway

@@ -510,7 +510,14 @@ fault_replica_kill() {
 # the fault is the replica's return.
 back_from=
 prepare_replica_back() {
+	local i
 	kill_replica_in_use || return 1
+	# A namespace being deleted may still forward for a moment, so a ping
+	# can pass before the crawler moved: wait for the move (at most 10 s).
+	for ((i = 0; i < 100; i++)); do
+		[[ $(replica_in_use) == "$dead_replica "* ]] || break
+		sleep 0.1
+	done
 	t_ping_eventually "$crawler" "$target" 10 || return 1
 	back_from=$(replica_in_use)
 }

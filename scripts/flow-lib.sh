@@ -85,8 +85,11 @@ flow_ping_capture() {
 	local raw=$FLOW_DIR/capture-$gw.raw err=$FLOW_DIR/capture-$gw.err
 	: >"$raw"
 	: >"$err"
-	# Four packets a ping on eth0: in the tunnel, out, back, into the tunnel.
-	flow_gateway_tcpdump "$gw" $((count + 20 + ${FLOW_LISTEN_WAIT:-10})) --immediate-mode -l -n -v -c $((4 * count)) \
+	# Four packets a ping on eth0: in the tunnel, out, back, into the tunnel;
+	# and the sidecars' echoes to the gateway's overlay address (four a
+	# second from each idle crawler), so the capture ends when the ping
+	# does, not at a packet count.
+	flow_gateway_tcpdump "$gw" $((count + 20 + ${FLOW_LISTEN_WAIT:-10})) --immediate-mode -l -n -v -c $((4 * count + 1000)) \
 		"$FLOW_FILTER" >"$raw" 2>"$err" &
 	pid=$!
 	for ((i = 0; i < ${FLOW_LISTEN_WAIT:-10} * 10; i++)); do

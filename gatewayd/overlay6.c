@@ -108,8 +108,8 @@ bool pg_overlay6_egress(struct pg_overlay6 *o)
 		return o->egress;
 	egress = egress_has_default(o);
 	if (!o->decided || egress != o->egress)
-		pg_info("IPv6: %s %s an IPv6 default route: grants %s IPv6 (%s)", o->egress_if,
-			egress ? "has" : "has no", egress ? "carry" : "carry no",
+		pg_info("IPv6: %s has %s IPv6 default route: grants carry %sIPv6 (%s)",
+			o->egress_if, egress ? "an" : "no", egress ? "" : "no ",
 			pg_prefix_fmt(&o->net, (char[PG_PREFIX_STRLEN]){0}, true));
 	o->egress = egress;
 	o->decided = true;

@@ -257,8 +257,9 @@ static void add_forward(struct pg_nft_table *t, const struct pg_config *cfg,
 	pg_nft_table_add_chain(t, "forward", PG_CHAIN_FILTER, PG_HOOK_FORWARD, 0, false);
 	pg_egress_mss_clamp(t, "forward", cfg);
 	add_antispoof(t, "forward", cfg);
-	pg_ruleset6_forward(t, "forward", cfg);
 	pg_reach_forward(t, "forward", cfg);
+	/* after their IPv4 twins: rules of one family never see the other's */
+	pg_ruleset6_forward(t, "forward", cfg);
 	add_traffic_counts(t, cfg);
 	pg_egress_forward(t, "forward", cfg);
 	/* oifname vxlan0 ct state established,related counter accept */

@@ -29,9 +29,10 @@ struct pg_guard_params {
 	const struct pg_prefix_list *cluster_cidrs; /* NOT_ROUTED_TO_GATEWAY_CIDRS; NULL: none */
 	const struct pg_prefix_list *dns;	    /* K8S_DNS_IPS; NULL: none */
 	struct pg_prefix gateway_pod_ip;	    /* family 0: not known yet */
-	/* A gateway with several replicas: all their pod IPs (IPv4) are
-	 * allowed as gateway_pod_ip alone is otherwise, through a set, so a
-	 * move to a sibling needs no new table. NULL: gateway_pod_ip only. */
+	/* A gateway with several replicas: all their pod IPs (of
+	 * gateway_pod_ip's family, the underlay's) are allowed as
+	 * gateway_pod_ip alone is otherwise, through a set, so a move to a
+	 * sibling needs no new table. NULL: gateway_pod_ip only. */
 	const struct pg_replicas *replicas;
 	uint16_t vxlan_port;
 	uint16_t control_port;

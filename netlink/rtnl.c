@@ -653,7 +653,8 @@ int pg_link_set_up(struct pg_rtnl *rt, int ifindex, bool up)
 
 /* Addresses */
 
-static int addr_change(struct pg_rtnl *rt, bool add, int ifindex, const struct pg_prefix *p)
+static int addr_change(struct pg_rtnl *rt, bool add, int ifindex, const struct pg_prefix *p,
+		       unsigned flags)
 {
 	struct rtnl_addr *addr = NULL;
 	struct nl_addr *local = NULL;
@@ -675,6 +676,8 @@ static int addr_change(struct pg_rtnl *rt, bool add, int ifindex, const struct p
 	r = rtnl_addr_set_local(addr, local);
 	if (r >= 0) {
 		rtnl_addr_set_prefixlen(addr, p->len);
+		if (flags)
+			rtnl_addr_set_flags(addr, flags);
 		r = add ? rtnl_addr_build_add_request(addr, NLM_F_CREATE | NLM_F_EXCL, &msg)
 			: rtnl_addr_build_delete_request(addr, 0, &msg);
 	}
@@ -692,12 +695,17 @@ out:
 
 int pg_addr_add(struct pg_rtnl *rt, int ifindex, const struct pg_prefix *addr)
 {
-	return addr_change(rt, true, ifindex, addr);
+	return addr_change(rt, true, ifindex, addr, 0);
+}
+
+int pg_addr_add_flags(struct pg_rtnl *rt, int ifindex, const struct pg_prefix *addr, unsigned flags)
+{
+	return addr_change(rt, true, ifindex, addr, flags);
 }
 
 int pg_addr_del(struct pg_rtnl *rt, int ifindex, const struct pg_prefix *addr)
 {
-	return addr_change(rt, false, ifindex, addr);
+	return addr_change(rt, false, ifindex, addr, 0);
 }
 
 /* Routes */

@@ -69,6 +69,10 @@ int pg_link_set_up(struct pg_rtnl *rt, int ifindex, bool up);
  * with -EEXIST when it is already there. */
 int pg_addr_add(struct pg_rtnl *rt, int ifindex, const struct pg_prefix *addr);
 int pg_addr_del(struct pg_rtnl *rt, int ifindex, const struct pg_prefix *addr);
+/* The same with IFA_F_* flags, e.g. IFA_F_NODAD: an IPv6 address usable at
+ * once, without duplicate address detection on the link. */
+int pg_addr_add_flags(struct pg_rtnl *rt, int ifindex, const struct pg_prefix *addr,
+		      unsigned flags);
 
 struct pg_route {
 	struct pg_prefix dst; /* len 0: default route */

@@ -689,6 +689,24 @@ int pg_client_setup(const struct pg_config *cfg, bool keep_fail_closed, struct p
 	return PG_EXIT_OK;
 }
 
+/* Where the pod's IPv6 goes, as the kernel would route it. */
+static void print_ipv6(struct pg_rtnl *rt, const struct pg_config *cfg)
+{
+	char a[PG_PREFIX_STRLEN], g[PG_PREFIX_STRLEN];
+	struct pg_link_info link;
+	struct pg_prefix outside;
+	struct pg_route path;
+
+	pg_addr_parse(OUTSIDE_ADDRESS6, &outside);
+	if (pg_route_lookup(rt, &outside, &path) < 0)
+		printf("ipv6: blocked (not granted)\n");
+	else if (pg_link_get(rt, cfg->vxlan_if, &link) == 0 && path.oif == link.ifindex)
+		printf("ipv6: %s via %s\n", pg_prefix_fmt(&path.prefsrc, a, false),
+		       pg_prefix_fmt(&path.gw, g, false));
+	else
+		printf("ipv6: routed around %s\n", cfg->vxlan_if);
+}
+
 /* Renews the lease at a third of its time; a gateway that forgot it
  * (NO_LEASE, after its leases were lost) is joined again asking for the
  * same address. */
@@ -720,9 +738,9 @@ int pg_client_check(const struct pg_config *cfg, bool verbose)
 		       cfg->ready_file);
 	else
 		status = PG_EXIT_OK;
-	pg_rtnl_close(rt);
 	if (verbose) {
 		printf("routed: %s\n", status == PG_EXIT_OK ? "yes" : "no");
+		print_ipv6(rt, cfg);
 		if (!cfg->state_file[0])
 			printf("no STATE_FILE: the sidecar publishes nothing more\n");
 		else if ((r = pg_client_state_print(stdout, cfg->state_file, cfg->gateway,
@@ -731,6 +749,7 @@ int pg_client_check(const struct pg_config *cfg, bool verbose)
 			       strerror(-r));
 		fflush(stdout);
 	}
+	pg_rtnl_close(rt);
 	return status;
 }
 

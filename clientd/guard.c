@@ -214,6 +214,18 @@ static int add_rules(struct pg_nft_table *t, const char *chain, const struct pg_
 		step(&err, pg_nft_match_dport(r, IPPROTO_UDP, ports[i]));
 		step(&err, pg_nft_accept(r));
 	}
+	/* Over an IPv6 underlay, neighbour discovery with the gateway's pod
+	 * IP goes to that unicast address too (reachability probes, answers
+	 * to its solicitations), as ARP does unfiltered for IPv4. */
+	if (p->gateway_pod_ip.family == AF_INET6) {
+		r = pg_nft_rule_new(t, chain);
+		if (p->replicas)
+			step(&err, pg_nft_match_daddr_in_set(r, AF_INET6, replicas_set(p), false));
+		else
+			step(&err, pg_nft_match_daddr(r, &p->gateway_pod_ip));
+		step(&err, pg_nft_match_l4proto(r, IPPROTO_ICMPV6));
+		step(&err, pg_nft_accept(r));
+	}
 	if (p->dns_to.family)
 		step(&err, add_dns_accept(t, chain, &p->dns_to));
 

@@ -87,11 +87,6 @@ int pg_client_state_print(FILE *out, const char *path, const char *gateway, uint
 		value_of(text, "gateway_pod_ip", b, sizeof(b)),
 		value_of(text, "gateway_address", c, sizeof(c)));
 	fprintf(out, "address: %s\n", value_of(text, "address", d, sizeof(d)));
-	if (strcmp(value_of(text, "address6", a, sizeof(a)), "?") != 0)
-		fprintf(out, "ipv6: %s via %s\n", a,
-			value_of(text, "gateway_address6", b, sizeof(b)));
-	else
-		fprintf(out, "ipv6: blocked (not granted)\n");
 	value_of(text, "replica", a, sizeof(a));
 	fprintf(out, "replica: %s (%s)\n", a[0] && strcmp(a, "?") ? a : "unknown",
 		value_of(text, "replica_pod_ip", b, sizeof(b)));

@@ -819,6 +819,9 @@ static void fill_route(struct rtnl_route *route, int n, struct pg_route *out)
 	out->table = rtnl_route_get_table(route);
 	out->priority = rtnl_route_get_priority(route);
 	out->protocol = rtnl_route_get_protocol(route);
+	from_nl_addr(rtnl_route_get_pref_src(route), &out->prefsrc);
+	if (out->prefsrc.family)
+		out->prefsrc.len = family_bytes(out->prefsrc.family) * 8;
 	if (nh) {
 		from_nl_addr(rtnl_route_nh_get_gateway(nh), &out->gw);
 		if (out->gw.family)

@@ -81,6 +81,9 @@ struct pg_route {
 	uint32_t table;	      /* 0: main */
 	uint32_t priority;    /* metric */
 	uint8_t protocol;     /* 0: RTPROT_STATIC */
+	/* Read only: the source address a lookup's answer names
+	 * (RTA_PREFSRC); family 0 when it names none. */
+	struct pg_prefix prefsrc;
 };
 
 /* Needs a gateway (of dst's family) or an oif; scope is link without a

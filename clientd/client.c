@@ -113,13 +113,11 @@ static int lookup_bypassing_tunnel(const struct pg_config *cfg, int family, stru
 	return r == -ENOENT ? EAI_NONAME : r == -ETIMEDOUT ? EAI_AGAIN : EAI_FAIL;
 }
 
-/* The name's addresses of one family; AF_UNSPEC: IPv4 when it has any,
- * else IPv6. */
+/* The name's addresses of one family (AF_INET or AF_INET6). */
 static int lookup_libc(const struct pg_config *cfg, int family, struct pg_replicas *out)
 {
 	struct addrinfo hints = {.ai_family = family, .ai_socktype = SOCK_DGRAM};
 	struct addrinfo *res = NULL;
-	struct pg_replicas v6 = {0};
 	int r = getaddrinfo(cfg->gateway, NULL, &hints, &res);
 
 	if (r != 0)
@@ -138,13 +136,27 @@ static int lookup_libc(const struct pg_config *cfg, int family, struct pg_replic
 			memcpy(&sin6, ai->ai_addr, sizeof(sin6));
 			p.len = 128;
 			memcpy(p.bytes, &sin6.sin6_addr, 16);
-			add_replica(&v6, &p);
+			add_replica(out, &p);
 		}
 	}
 	freeaddrinfo(res);
-	if (out->n == 0)
-		*out = v6;
 	return out->n ? 0 : EAI_NONAME;
+}
+
+/* AF_UNSPEC: IPv4 when the name has any, else IPv6. One family at a time,
+ * not AF_UNSPEC: the C library's parallel A and AAAA lookup waits its full
+ * timeout when the nameserver is unreachable, where an A lookup alone
+ * fails at once (and the guard waits for that failure). */
+static int lookup_either(const struct pg_config *cfg, int family, struct pg_replicas *out)
+{
+	int r;
+
+	if (family != AF_UNSPEC)
+		return lookup_libc(cfg, family, out);
+	r = lookup_libc(cfg, AF_INET, out);
+	if (r == EAI_NONAME || r == EAI_NODATA || r == EAI_ADDRFAMILY)
+		r = lookup_libc(cfg, AF_INET6, out);
+	return r;
 }
 
 int client_resolve_once(const struct pg_config *cfg, int family, struct pg_replicas *out)
@@ -160,7 +172,7 @@ int client_resolve_once(const struct pg_config *cfg, int family, struct pg_repli
 	}
 	if (cfg->dns_through_tunnel)
 		return lookup_bypassing_tunnel(cfg, family, out);
-	return lookup_libc(cfg, family, out);
+	return lookup_either(cfg, family, out);
 }
 
 /* The gateway is a pod IP or a name that may not resolve yet while the

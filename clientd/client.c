@@ -143,16 +143,23 @@ static int lookup_libc(const struct pg_config *cfg, int family, struct pg_replic
 	return out->n ? 0 : EAI_NONAME;
 }
 
-/* AF_UNSPEC: IPv4 when the name has any, else IPv6. One family at a time,
- * not AF_UNSPEC: the C library's parallel A and AAAA lookup waits its full
- * timeout when the nameserver is unreachable, where an A lookup alone
- * fails at once (and the guard waits for that failure). */
+/* AF_UNSPEC: IPv4 when the name has any, else IPv6: the hosts file's
+ * lines first, then A and, only for a name without one, AAAA. One family
+ * at a time, not AF_UNSPEC: where the nameserver is unreachable the C
+ * library's A lookup fails at once, its AAAA and parallel lookups only
+ * after their timeout (and the guard waits for that failure). */
 static int lookup_either(const struct pg_config *cfg, int family, struct pg_replicas *out)
 {
+	struct pg_prefix a[PG_REPLICAS_MAX];
 	int r;
 
 	if (family != AF_UNSPEC)
 		return lookup_libc(cfg, family, out);
+	r = pg_lookup_hosts(cfg->gateway, AF_UNSPEC, HOSTS_FILE, a, PG_REPLICAS_MAX);
+	for (int i = 0; i < r; i++)
+		add_replica(out, &a[i]);
+	if (r > 0)
+		return 0;
 	r = lookup_libc(cfg, AF_INET, out);
 	if (r == EAI_NONAME || r == EAI_NODATA || r == EAI_ADDRFAMILY)
 		r = lookup_libc(cfg, AF_INET6, out);

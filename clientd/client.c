@@ -704,6 +704,7 @@ int pg_client_setup(const struct pg_config *cfg, bool keep_fail_closed, struct p
 	pg_info("routed through %s (%s) over %s as %s", cfg->gateway,
 		pg_prefix_fmt(&c->gw_pod_ip, g, false), cfg->vxlan_if,
 		pg_prefix_fmt(&c->grant.addr, a, true));
+	client_v6_say(c);
 	*out = c;
 	return PG_EXIT_OK;
 }

@@ -24,7 +24,7 @@ struct parsed {
 	char *chain[MAX_RULES]; /* of each rule */
 	char *text[MAX_RULES];	/* each rule's expressions as libnftnl prints them */
 	char *chains[16];	/* "name type hook prio" */
-	char *sets[8];
+	char *sets[16];
 };
 
 /* Serializes t (freeing it) and parses every message back. */
@@ -46,7 +46,7 @@ static void parse(struct pg_nft_table *t, struct parsed *p)
 			p->nrules++;
 		} else if (nlh->nlmsg_type == nft_msg_type(NFT_MSG_NEWCHAIN) && p->nchains < 16) {
 			p->chains[p->nchains++] = nft_chain_text(nlh);
-		} else if (nlh->nlmsg_type == nft_msg_type(NFT_MSG_NEWSET) && p->nsets < 8) {
+		} else if (nlh->nlmsg_type == nft_msg_type(NFT_MSG_NEWSET) && p->nsets < 16) {
 			p->sets[p->nsets++] = nft_set_name(nlh);
 		}
 	}

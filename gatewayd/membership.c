@@ -595,8 +595,9 @@ static void handle_datagram(struct pg_membership *m, const struct peer *from, co
 	if (is_request(req.type) && !pod_ip_is_source(&req, from)) {
 		COUNT(m, rejections[PG_REJECT_POD_IP]);
 		pg_log_limited(&m->rl_auth, PG_LOG_WARN,
-			       "refused a %s from %s: its POD_IP is another address",
-			       pg_msg_type_str(req.type), peer_str(from, peer));
+			       "refused a %s from %s: its %s is another address",
+			       pg_msg_type_str(req.type), peer_str(from, peer),
+			       from->ip.family == AF_INET6 ? "POD_IP6" : "POD_IP");
 		answer_unauthenticated(m, from, &req, len, tagged, PG_ERR_POD_IP,
 				       "POD_IP is not the address this came from");
 		return;

@@ -1363,7 +1363,7 @@ out:
 #define UD_DESC_IP	12
 #define UD_IP_SADDR	11
 #define UD_DESC_IP6	13
-#define UD_IP6_SADDR	7
+#define UD_IP6_SADDR	8
 
 /* One key part's typeof: its expression kind and its description. */
 static void typeof_part(struct nftnl_udata_buf *u, int i, enum pg_nft_key key,

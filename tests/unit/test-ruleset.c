@@ -244,7 +244,9 @@ static void test_no_vpn(void)
 
 /* The kill switch's output filter up to VPN_LOCAL_CIDRS: VXLAN to clients
  * and membership replies by port (clients may be on any node's subnet),
- * the VPN endpoint port, UDP and TCP, IPv6 neighbour discovery on the link. */
+ * the VPN endpoint port, UDP and TCP, IPv6 neighbour discovery on the link
+ * (link-scope, and solicitations and advertisements between pod IPs of an
+ * IPv6 pod network). */
 #define KILL_SWITCH_HEAD                                                                           \
 	{"killswitch", "oifname|cmp neq reg 1 " ETH0 "|accept"},                                   \
 	    {"killswitch", "ct load state|accept"},                                                \
@@ -253,8 +255,10 @@ static void test_no_vpn(void)
 	    {"killswitch", ETH0 "|0x00000011|transport header + 2|" P1194 "|accept"},              \
 	    {"killswitch", ETH0 "|0x00000006|transport header + 2|" P1194 "|accept"},              \
 	    {"killswitch", "0x0000003a|network header + 24|0x000002ff|accept"},                    \
+	    {"killswitch", "0x0000003a|network header + 8|0x000080fe|accept"},                     \
+	    {"killswitch", ETH0 "|0x0000003a|transport header + 0|0x00000087|accept"},             \
 	{                                                                                          \
-		"killswitch", "0x0000003a|network header + 8|0x000080fe|accept"                    \
+		"killswitch", ETH0 "|0x0000003a|transport header + 0|0x00000088|accept"            \
 	}
 
 static void test_vpn_kill_switch(void)

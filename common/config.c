@@ -63,7 +63,7 @@ static void default_replica(char **envp, char *buf, size_t size)
 static int parse_overlay6(const struct pg_setting *s, const char *text, void *field,
 			  const char **why)
 {
-	struct pg_overlay6 *o = field;
+	struct pg_overlay6_setting *o = field;
 	struct pg_prefix p;
 
 	(void)s;
@@ -96,7 +96,7 @@ static int parse_overlay6(const struct pg_setting *s, const char *text, void *fi
 
 static void print_overlay6(FILE *out, const struct pg_setting *s, const void *field)
 {
-	const struct pg_overlay6 *o = field;
+	const struct pg_overlay6_setting *o = field;
 	char buf[PG_PREFIX_STRLEN];
 
 	(void)s;

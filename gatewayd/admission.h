@@ -38,11 +38,16 @@
 #define PG_IP_SADDR_OFFSET  12
 #define PG_IP6_SADDR_OFFSET 8
 
+struct pg_overlay6;
+
 struct pg_admission {
 	struct pg_rtnl *rt;
 	struct pg_nft *nft;
 	const char *table;
 	int vxlan_ifindex;
+	/* NULL or off: IPv4 only; else a lease's IPv6 entries come and go
+	 * with its IPv4 ones (gatewayd/overlay6.h). */
+	const struct pg_overlay6 *v6;
 };
 
 /* Idempotent: granting an admitted lease again succeeds. */

@@ -161,6 +161,26 @@ static void accept_link_local(struct pg_nft_table *t)
 	}
 }
 
+/* Neighbour solicitations and advertisements between pod IPs on an IPv6
+ * pod network (the tunnel's underlay): a client that asks for the
+ * gateway's MAC from its global address is answered at that address, which
+ * neither rule above lets out. */
+static void accept_neighbour_discovery(struct pg_nft_table *t, const struct pg_config *cfg)
+{
+	static const uint8_t types[] = {135, 136}; /* neighbour solicitation, advertisement */
+
+	for (size_t i = 0; i < sizeof(types); i++) {
+		/* oifname UNDERLAY meta l4proto ipv6-icmp @th,0,8 TYPE accept */
+		struct pg_nft_rule *r = pg_nft_rule_new(t, CHAIN_KILLSWITCH);
+
+		pg_nft_match_oifname(r, cfg->underlay_if, false);
+		pg_nft_match_l4proto(r, IPPROTO_ICMPV6);
+		pg_nft_match_raw(r, (struct pg_nft_field){PG_BASE_TRANSPORT, 0}, &types[i], 1,
+				 false);
+		pg_nft_accept(r);
+	}
+}
+
 /* The DNS forwarder's queries for DNS_LOCAL_CIDRS go to the cluster DNS
  * through the underlay, VPN or not. */
 static void accept_local_dns(struct pg_nft_table *t, const struct pg_config *cfg)
@@ -192,12 +212,22 @@ static void dnat_dns(struct pg_nft_table *t, const struct pg_config *cfg,
 }
 
 /* DNS over TCP (a truncated answer's retry) is not served by the
- * forwarder: it goes to the first upstream server, forwarded and NATed
+ * forwarder: it goes to the first IPv4 upstream server (a query to the
+ * IPv4 overlay address cannot be translated to IPv6), forwarded and NATed
  * like any overlay traffic, so through the egress and its kill switch. */
+static const struct pg_prefix *tcp_upstream(const struct pg_config *cfg)
+{
+	for (unsigned i = 0; i < cfg->dns_upstream.n; i++)
+		if (cfg->dns_upstream.items[i].family == AF_INET)
+			return &cfg->dns_upstream.items[i];
+	return NULL;
+}
+
 /* Queries to the overlay address: UDP to the forwarder's unprivileged
- * port, TCP (not proxied) to the first upstream. */
+ * port, TCP (not proxied) to the first IPv4 upstream. */
 static void add_dns(struct pg_nft_table *t, const struct pg_config *cfg)
 {
+	const struct pg_prefix *tcp = tcp_upstream(cfg);
 	struct pg_prefix self;
 
 	if (!cfg->dns_forwarder)
@@ -206,8 +236,8 @@ static void add_dns(struct pg_nft_table *t, const struct pg_config *cfg)
 	self.len = 32;
 	pg_nft_table_add_chain(t, CHAIN_DNS, PG_CHAIN_NAT, PG_HOOK_PREROUTING, PRIO_DNAT, false);
 	dnat_dns(t, cfg, &self, IPPROTO_UDP, &self, PG_DNS_FORWARDER_PORT);
-	if (cfg->dns_upstream.n)
-		dnat_dns(t, cfg, &self, IPPROTO_TCP, &cfg->dns_upstream.items[0], 0);
+	if (tcp)
+		dnat_dns(t, cfg, &self, IPPROTO_TCP, tcp, 0);
 }
 
 /* The gateway's own output through the underlay. Clients live on the pod
@@ -233,6 +263,7 @@ static void add_kill_switch(struct pg_nft_table *t, const struct pg_config *cfg)
 	accept_port(t, cfg, IPPROTO_UDP, cfg->vpn_port, false);
 	accept_port(t, cfg, IPPROTO_TCP, cfg->vpn_port, false);
 	accept_link_local(t);
+	accept_neighbour_discovery(t, cfg);
 	accept_local_dns(t, cfg);
 	for (int family = AF_INET; family; family = family == AF_INET ? AF_INET6 : 0) {
 		if (!have_local(cfg, family))

@@ -140,8 +140,8 @@ static void load(const char *text, struct pg_config *cfg)
 	free(errs);
 }
 
-/* Rules every mode has, before the egress ones: admission in input (the
- * datagram's pod IP leased, its inner source MAC leased to that pod IP,
+/* Rules every mode has, before the egress ones: admission in input for
+ * either underlay family (the datagram's pod IP leased, its inner source MAC leased to that pod IP,
  * only IPv4 and ARP inside, an ARP sender leased to it too), then what the
  * overlay may ask of the gateway itself (DNS to the forwarder, pings to the
  * overlay address, replies); the MSS clamp leading the forward chain (a
@@ -149,6 +149,8 @@ static void load(const char *text, struct pg_config *cfg)
  * admission, the destinations refused (reach.c) and the per-client traffic
  * counts in forward. */
 #define VXLAN_IN "0x00000002|0x00000011|transport header + 2|cmp eq reg 1 0x00001821|"
+/* The same over an IPv6 underlay (nfproto ipv6, ip6 saddr). */
+#define VXLAN6_IN "0x0000000a|0x00000011|transport header + 2|cmp eq reg 1 0x00001821|"
 #define INPUT_AND_ANTISPOOF                                                                        \
 	{"input", VXLAN_IN "set peers 0x1|drop"},                                                  \
 	    {"input", VXLAN_IN "network header + 12 => reg 1|transport header + 22 => reg 9|"      \
@@ -163,6 +165,19 @@ static void load(const char *text, struct pg_config *cfg)
 			       "set arp_senders 0x1|counter|drop"},                                \
 	    {"input", VXLAN_IN "network header + 12 => reg 1|transport header + 22 => reg 9|"      \
 			       "set peer_macs ]"},                                                 \
+	    {"input", VXLAN6_IN "network header + 8 => reg 1|set peers6 0x1|drop"},                \
+	    {"input", VXLAN6_IN "network header + 8 => reg 1|transport header + 22 => reg 12|"     \
+				"set peer_macs6 0x1|counter|drop"},                                \
+	    {"input", VXLAN6_IN "transport header + 28|cmp neq reg 1 0x00000008|"                  \
+				"transport header + 28|cmp neq reg 1 0x00000608|counter|drop"},    \
+	    {"input", VXLAN6_IN "transport header + 28|cmp eq reg 1 0x00000608|"                   \
+				"network header + 8 => reg 1|transport header + 38 => reg 12|"     \
+				"set peer_macs6 0x1|counter|drop"},                                \
+	    {"input", VXLAN6_IN "transport header + 28|cmp eq reg 1 0x00000608|"                   \
+				"transport header + 44 => reg 1|transport header + 38 => reg 9|"   \
+				"set arp_senders 0x1|counter|drop"},                               \
+	    {"input", VXLAN6_IN "network header + 8 => reg 1|transport header + 22 => reg 12|"     \
+				"set peer_macs6 ]"},                                               \
 	    {"input", VXLAN0 "|set clients 0x1|drop"},                                             \
 	    {"input", "iifname|" VXLAN0 "|ct load state|accept"},                                  \
 	    {"input", "iifname|" VXLAN0 "|network header + 16|0x010010ac|0x00000011|"              \
@@ -230,7 +245,9 @@ static void test_no_vpn(void)
 
 /* The kill switch's output filter up to VPN_LOCAL_CIDRS: VXLAN to clients
  * and membership replies by port (clients may be on any node's subnet),
- * the VPN endpoint port, UDP and TCP, IPv6 neighbour discovery on the link. */
+ * the VPN endpoint port, UDP and TCP, IPv6 neighbour discovery on the link
+ * (link-scope, and solicitations and advertisements between pod IPs of an
+ * IPv6 pod network). */
 #define KILL_SWITCH_HEAD                                                                           \
 	{"killswitch", "oifname|cmp neq reg 1 " ETH0 "|accept"},                                   \
 	    {"killswitch", "ct load state|accept"},                                                \
@@ -239,8 +256,10 @@ static void test_no_vpn(void)
 	    {"killswitch", ETH0 "|0x00000011|transport header + 2|" P1194 "|accept"},              \
 	    {"killswitch", ETH0 "|0x00000006|transport header + 2|" P1194 "|accept"},              \
 	    {"killswitch", "0x0000003a|network header + 24|0x000002ff|accept"},                    \
+	    {"killswitch", "0x0000003a|network header + 8|0x000080fe|accept"},                     \
+	    {"killswitch", ETH0 "|0x0000003a|transport header + 0|0x00000087|accept"},             \
 	{                                                                                          \
-		"killswitch", "0x0000003a|network header + 8|0x000080fe|accept"                    \
+		"killswitch", ETH0 "|0x0000003a|transport header + 0|0x00000088|accept"            \
 	}
 
 static void test_vpn_kill_switch(void)
@@ -677,8 +696,10 @@ static void test_ipv6_elements(void)
 
 	load(V6_SETTINGS, &cfg);
 	pool = pool_with(&cfg, "");
-	CHECK(pg_pool_acquire(pool, "crawlers/web-0", "web-0", (struct in_addr){htonl(0xac10001e)},
-			      mac, (struct in_addr){htonl(0x0af4000b)}, 30, NULL, NULL, NULL) == 0);
+	CHECK(pg_pool_acquire(
+		  pool, "crawlers/web-0", "web-0", (struct in_addr){htonl(0xac10001e)}, mac,
+		  (struct pg_prefix){.family = AF_INET, .len = 32, .bytes = {10, 244, 0, 11}}, 30,
+		  NULL, NULL, NULL) == 0);
 	t = pg_gateway_ruleset(&cfg, pool);
 	CHECK(nft_batch_serialize(t, &b) == 0);
 	CHECK(memmem(b.buf, (size_t)b.len, key, sizeof(key)) != NULL);

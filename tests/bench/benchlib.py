@@ -3,7 +3,8 @@
 
 Subcommands (all output on stdout):
   probe DEST INTERVAL SECONDS STOPFILE
-      ICMP echo to DEST every INTERVAL s until SECONDS passed or STOPFILE
+      ICMP echo to DEST (IPv4, or ICMPv6 when DEST is an IPv6 address)
+      every INTERVAL s until SECONDS passed or STOPFILE
       exists, then at most 1 s for late replies. One line per event, flushed:
       "S SEQ TIME" sent, "E SEQ TIME ERRNO" not sent, "R SEQ TIME" answered
       (TIME: the wall clock, as bash's $EPOCHREALTIME).
@@ -53,7 +54,14 @@ def checksum(b):
 
 def cmd_probe(dest, interval, seconds, stopfile):
     interval, seconds = float(interval), float(seconds)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    v6 = ":" in dest
+    if v6:
+        # The kernel fills in ICMPv6 checksums and hands over no IP header.
+        sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+        req, rep = 128, 129
+    else:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+        req, rep = 8, 0
     ident = (os.getpid() * 7919) & 0xFFFF
     out = sys.stdout
     start = time.time()
@@ -71,8 +79,9 @@ def cmd_probe(dest, interval, seconds, stopfile):
         if stop_at is None and now >= next_send:
             seq += 1
             body = struct.pack("!d", now) + b"podgw-bench"
-            hdr = struct.pack("!BBHHH", 8, 0, 0, ident, seq & 0xFFFF)
-            pkt = struct.pack("!BBHHH", 8, 0, checksum(hdr + body), ident, seq & 0xFFFF) + body
+            hdr = struct.pack("!BBHHH", req, 0, 0, ident, seq & 0xFFFF)
+            pkt = struct.pack("!BBHHH", req, 0, 0 if v6 else checksum(hdr + body), ident,
+                              seq & 0xFFFF) + body
             try:
                 sock.sendto(pkt, (dest, 0))
                 outstanding[seq & 0xFFFF] = seq
@@ -90,10 +99,10 @@ def cmd_probe(dest, interval, seconds, stopfile):
                 data = sock.recv(4096, socket.MSG_DONTWAIT)
             except BlockingIOError:
                 break
-            ihl = (data[0] & 0x0F) * 4
+            ihl = 0 if v6 else (data[0] & 0x0F) * 4
             if len(data) >= ihl + 8:
                 typ, _, _, rid, rseq = struct.unpack("!BBHHH", data[ihl:ihl + 8])
-                if typ == 0 and rid == ident and rseq in outstanding:
+                if typ == rep and rid == ident and rseq in outstanding:
                     out.write("R %d %.6f\n" % (outstanding.pop(rseq), time.time()))
                     out.flush()
             ready, _, _ = select.select([sock], [], [], 0)

@@ -21,6 +21,11 @@ struct pg_grant {
 	uint8_t gateway_mac[6];
 	uint16_t mtu;
 	uint32_t lease_time;
+	/* ADDR6 and GATEWAY6: only when the gateway grants IPv6 (its egress
+	 * has it); the gateway's MAC is gateway_mac for both families. */
+	bool has_v6;
+	struct pg_prefix addr6;	   /* /64 */
+	struct pg_prefix gateway6; /* /128 */
 	/* From GRANT and INFO_REPLY; older gateways send neither. */
 	char replica[PG_REPLICA_MAX + 1]; /* the answering replica; "" when not said */
 	uint32_t leases;		  /* its live leases, when has_leases */

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "common/settings.h"
@@ -57,6 +58,81 @@ static void default_replica(char **envp, char *buf, size_t size)
 	snprintf(buf, size, "%s", host);
 }
 
+/* VXLAN_IPV6_NETWORK: a ULA (fd00::/8) /64, so that the client's address
+ * can carry its IPv4 lease's host index and SLAAC-like /64 rules hold. */
+static int parse_overlay6(const struct pg_setting *s, const char *text, void *field,
+			  const char **why)
+{
+	struct pg_overlay6_setting *o = field;
+	struct pg_prefix p;
+
+	(void)s;
+	memset(o, 0, sizeof(*o));
+	if (!*text)
+		return 0;
+	if (strcmp(text, "off") == 0) {
+		o->off = true;
+		return 0;
+	}
+	if (pg_prefix_parse(text, &p, true) < 0 || p.family != AF_INET6 || !strchr(text, '/')) {
+		*why = "not an IPv6 CIDR (e.g. fd00:1:2:3::/64), or off";
+		return -EINVAL;
+	}
+	if (p.bytes[0] != 0xfd) {
+		*why = "not a unique local address (fd00::/8)";
+		return -EINVAL;
+	}
+	if (p.len != 64) {
+		*why = "must be a /64";
+		return -EINVAL;
+	}
+	if (pg_prefix_parse(text, &p, false) < 0) {
+		*why = "host bits set";
+		return -EINVAL;
+	}
+	o->prefix = p;
+	return 0;
+}
+
+static void print_overlay6(FILE *out, const struct pg_setting *s, const void *field)
+{
+	const struct pg_overlay6_setting *o = field;
+	char buf[PG_PREFIX_STRLEN];
+
+	(void)s;
+	if (o->off)
+		fputs("off", out);
+	else if (o->prefix.family)
+		fputs(pg_prefix_fmt(&o->prefix, buf, true), out);
+}
+
+static const struct pg_value_type t_overlay6 = {"CIDR", parse_overlay6, print_overlay6};
+
+static const char *const families[] = {"auto", "ipv4", "ipv6"};
+static const int family_values[] = {AF_UNSPEC, AF_INET, AF_INET6};
+
+static int parse_family(const struct pg_setting *s, const char *text, void *field, const char **why)
+{
+	(void)s;
+	for (size_t i = 0; i < 3; i++)
+		if (strcmp(text, families[i]) == 0) {
+			*(int *)field = family_values[i];
+			return 0;
+		}
+	*why = "must be auto, ipv4 or ipv6";
+	return -EINVAL;
+}
+
+static void print_family(FILE *out, const struct pg_setting *s, const void *field)
+{
+	(void)s;
+	for (size_t i = 0; i < 3; i++)
+		if (*(const int *)field == family_values[i])
+			fputs(families[i], out);
+}
+
+static const struct pg_value_type t_family = {"FAMILY", parse_family, print_family};
+
 #define FIELD(f)    PG_SETTING_FIELD(struct pg_config, f)
 #define GW	    PG_ROLE_GATEWAY
 #define CL	    PG_ROLE_CLIENT
@@ -70,6 +146,16 @@ static const struct pg_setting settings[] = {
     {"VXLAN_IP_NETWORK", NULL, "vxlan-ip-network", "172.16.0.0/24",
      "overlay network (\"172.16.0\" means /24); the gateway is its first host", GW | CL, false,
      &pg_t_network, FIELD(overlay), 16, 29, NULL},
+    {"VXLAN_IPV6_NETWORK", NULL, "vxlan-ipv6-network", "",
+     "overlay IPv6 network: a ULA /64 (fd00::/8), or off; the gateway is ::1, a client the "
+     "prefix plus its IPv4 host index; empty: fd + a hash of the gateway's name "
+     "(EVENTS_GATEWAY_NAME, else the hostname) + VXLAN_ID",
+     GW, false, &t_overlay6, FIELD(overlay6), 0, 0, NULL},
+    {"UNDERLAY_FAMILY", NULL, "underlay-family", "auto",
+     "the pod network's family that carries the tunnel: auto (gatewayd: IPv4 when "
+     "UNDERLAY_INTERFACE has an IPv4 address; clientd: IPv4 when the gateway's name has IPv4 "
+     "addresses; else IPv6), ipv4 or ipv6",
+     GW | CL, false, &t_family, FIELD(underlay_family), 0, 0, NULL},
     {"VXLAN_INTERFACE", NULL, "vxlan-interface", "vxlan0", "name of the vxlan link", GW | CL, true,
      &pg_t_ifname, FIELD(vxlan_if), 0, 0, NULL},
     {"UNDERLAY_INTERFACE", NULL, "underlay-interface", "eth0",

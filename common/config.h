@@ -30,10 +30,19 @@ enum pg_role {
 /* clientd: which of a gateway's replicas to use (clientd/replicas.h). */
 enum pg_replica_selection { PG_REPLICA_SPREAD, PG_REPLICA_LEAST_LOADED, PG_REPLICA_PIN };
 
+/* VXLAN_IPV6_NETWORK: a ULA /64, off, or (unset) derived by gatewayd from
+ * its name and VXLAN_ID (gatewayd/overlay6.h). */
+struct pg_overlay6_setting {
+	bool off;
+	struct pg_prefix prefix; /* family 0: derived */
+};
+
 struct pg_config {
 	uint32_t vxlan_id;
 	uint16_t vxlan_port;
 	struct pg_prefix overlay; /* the overlay network, host bits clear */
+	struct pg_overlay6_setting overlay6;
+	int underlay_family; /* AF_UNSPEC (auto), AF_INET or AF_INET6 */
 	char vxlan_if[IF_NAMESIZE];
 	char underlay_if[IF_NAMESIZE];
 	char vpn_if[IF_NAMESIZE];

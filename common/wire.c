@@ -18,6 +18,7 @@ _Static_assert(PG_WIRE_TAG_LEN == crypto_auth_BYTES, "tag size");
 #define TLV_HEADER_LEN 4
 #define MAC_LEN	       6
 #define ADDR_LEN       4
+#define ADDR6_LEN      16
 
 _Static_assert(PG_WIRE_HEADER_LEN == MAGIC_LEN + 1 + 1 + 2 + 8 + PG_WIRE_NONCE_LEN + 2, "header");
 
@@ -406,6 +407,84 @@ static int put_pod_ip(const struct pg_msg *m, struct wcur *w)
 	return put_bytes(w, &m->pod_ip.s_addr, ADDR_LEN);
 }
 
+/* An IPv6 address a pod or an overlay may have: not ::, not multicast,
+ * not link-local (no scope travels with it) and not IPv4-mapped (that is
+ * POD_IP's). */
+static bool ip6_unicast(const uint8_t *v)
+{
+	static const uint8_t zero[ADDR6_LEN];
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+	return memcmp(v, zero, ADDR6_LEN) != 0 && v[0] != 0xff &&
+	       !(v[0] == 0xfe && (v[1] & 0xc0) == 0x80) && memcmp(v, mapped, sizeof(mapped)) != 0;
+}
+
+static bool has_pod_ip6(const struct pg_msg *m)
+{
+	return m->has_pod_ip6;
+}
+
+static int get_pod_ip6(struct pg_msg *m, const uint8_t *v, size_t len)
+{
+	(void)len;
+	if (!ip6_unicast(v))
+		return -EBADMSG;
+	memcpy(m->pod_ip6.s6_addr, v, ADDR6_LEN);
+	m->has_pod_ip6 = true;
+	return 0;
+}
+
+static int put_pod_ip6(const struct pg_msg *m, struct wcur *w)
+{
+	return put_bytes(w, m->pod_ip6.s6_addr, ADDR6_LEN);
+}
+
+/* has_addr6 stands for both ADDR6 and GATEWAY6: the rule below makes them
+ * travel together. */
+static bool has_addr6(const struct pg_msg *m)
+{
+	return m->has_addr6;
+}
+
+/* Prefix lengths 1-128 are read, as ADDR's 1-32 are, though podgw grants
+ * a /64: the rule may change without a new version. */
+static int get_addr6(struct pg_msg *m, const uint8_t *v, size_t len)
+{
+	(void)len;
+	if (!ip6_unicast(v) || v[ADDR6_LEN] < 1 || v[ADDR6_LEN] > 128)
+		return -EBADMSG;
+	memcpy(m->addr6.s6_addr, v, ADDR6_LEN);
+	m->prefix_len6 = v[ADDR6_LEN];
+	m->has_addr6 = true;
+	return 0;
+}
+
+static int put_addr6(const struct pg_msg *m, struct wcur *w)
+{
+	int r = put_bytes(w, m->addr6.s6_addr, ADDR6_LEN);
+
+	return r < 0 ? r : put_u8(w, m->prefix_len6);
+}
+
+static bool has_gateway6(const struct pg_msg *m)
+{
+	return m->has_addr6;
+}
+
+static int get_gateway6(struct pg_msg *m, const uint8_t *v, size_t len)
+{
+	(void)len;
+	if (!ip6_unicast(v))
+		return -EBADMSG;
+	memcpy(m->gateway_addr6.s6_addr, v, ADDR6_LEN);
+	return 0;
+}
+
+static int put_gateway6(const struct pg_msg *m, struct wcur *w)
+{
+	return put_bytes(w, m->gateway_addr6.s6_addr, ADDR6_LEN);
+}
+
 static bool has_replica(const struct pg_msg *m)
 {
 	return m->replica[0] != '\0';
@@ -474,6 +553,9 @@ static const struct field fields[] = {
     [PG_TLV_POD_IP] = {ADDR_LEN, ADDR_LEN, FIELD(pod_ip)},
     [PG_TLV_REPLICA] = {1, PG_REPLICA_MAX, FIELD(replica)},
     [PG_TLV_LEASES] = {4, 4, FIELD(leases)},
+    [PG_TLV_ADDR6] = {ADDR6_LEN + 1, ADDR6_LEN + 1, FIELD(addr6)},
+    [PG_TLV_GATEWAY6] = {ADDR6_LEN, ADDR6_LEN, FIELD(gateway6)},
+    [PG_TLV_POD_IP6] = {ADDR6_LEN, ADDR6_LEN, FIELD(pod_ip6)},
 };
 
 #define N_FIELDS (sizeof(fields) / sizeof(fields[0]))
@@ -484,7 +566,8 @@ _Static_assert(N_FIELDS <= 32, "field bits fit an unsigned");
 _Static_assert(PG_WIRE_HEADER_LEN + (N_FIELDS - 1) * TLV_HEADER_LEN + PG_POD_NAME_MAX +
 		       PG_NAMESPACE_MAX + MAC_LEN + ADDR_LEN + ADDR_LEN + 1 + ADDR_LEN + MAC_LEN +
 		       2 + 4 + PG_WIRE_NONCE_LEN + 2 + PG_ERROR_TEXT_MAX + ADDR_LEN +
-		       PG_REPLICA_MAX + 4 + PG_WIRE_TAG_LEN <=
+		       PG_REPLICA_MAX + 4 + ADDR6_LEN + 1 + ADDR6_LEN + ADDR6_LEN +
+		       PG_WIRE_TAG_LEN <=
 		   PG_WIRE_MAX,
 	       "largest message fits");
 
@@ -495,31 +578,50 @@ static const struct field *field_of(uint16_t type)
 
 /* ---- message types: which fields each must and may carry ---- */
 
+/* one_of: exactly one of these must be present (they are optional too);
+ * together: all of these or none. */
 struct msg_rule {
 	uint8_t type;
 	unsigned required;
 	unsigned optional;
+	unsigned one_of;
+	unsigned together;
 };
 
 /* Every request says where it comes from, under the tag: a captured
- * request sent again from another pod IP is refused. */
-#define IDENTITY (BIT(PG_TLV_POD_NAME) | BIT(PG_TLV_POD_NAMESPACE) | BIT(PG_TLV_POD_IP))
+ * request sent again from another pod IP is refused. The pod IP is of the
+ * underlay's family: POD_IP or POD_IP6, never both. */
+#define IDENTITY (BIT(PG_TLV_POD_NAME) | BIT(PG_TLV_POD_NAMESPACE))
+#define POD_IPS	 (BIT(PG_TLV_POD_IP) | BIT(PG_TLV_POD_IP6))
+#define V6	 (BIT(PG_TLV_ADDR6) | BIT(PG_TLV_GATEWAY6))
 
 static const struct msg_rule rules[] = {
-    {PG_MSG_JOIN, IDENTITY | BIT(PG_TLV_MAC), BIT(PG_TLV_WANTED_ADDR)},
-    {PG_MSG_RENEW, IDENTITY | BIT(PG_TLV_MAC), 0},
-    {PG_MSG_RELEASE, IDENTITY, 0},
-    {PG_MSG_INFO, IDENTITY, 0},
-    /* REPLICA and LEASES are optional: gateways before them did not send
-     * them, and clients before them skip them as unknown. */
+    {PG_MSG_JOIN, IDENTITY | BIT(PG_TLV_MAC), BIT(PG_TLV_WANTED_ADDR) | POD_IPS, POD_IPS, 0},
+    {PG_MSG_RENEW, IDENTITY | BIT(PG_TLV_MAC), POD_IPS, POD_IPS, 0},
+    {PG_MSG_RELEASE, IDENTITY, POD_IPS, POD_IPS, 0},
+    {PG_MSG_INFO, IDENTITY, POD_IPS, POD_IPS, 0},
+    /* REPLICA, LEASES, ADDR6 and GATEWAY6 are optional: gateways before
+     * them did not send them, and clients before them skip them as
+     * unknown. */
     {PG_MSG_GRANT,
      BIT(PG_TLV_REQUEST_NONCE) | BIT(PG_TLV_ADDR) | BIT(PG_TLV_GATEWAY) | BIT(PG_TLV_MTU) |
 	 BIT(PG_TLV_LEASE_TIME),
-     BIT(PG_TLV_REPLICA) | BIT(PG_TLV_LEASES)},
-    {PG_MSG_RELEASED, BIT(PG_TLV_REQUEST_NONCE), 0},
-    {PG_MSG_INFO_REPLY, BIT(PG_TLV_REQUEST_NONCE) | BIT(PG_TLV_REPLICA) | BIT(PG_TLV_LEASES), 0},
-    {PG_MSG_ERROR, BIT(PG_TLV_REQUEST_NONCE) | BIT(PG_TLV_ERROR), BIT(PG_TLV_ERROR_TEXT)},
+     BIT(PG_TLV_REPLICA) | BIT(PG_TLV_LEASES) | V6, 0, V6},
+    {PG_MSG_RELEASED, BIT(PG_TLV_REQUEST_NONCE), 0, 0, 0},
+    {PG_MSG_INFO_REPLY, BIT(PG_TLV_REQUEST_NONCE) | BIT(PG_TLV_REPLICA) | BIT(PG_TLV_LEASES), 0, 0,
+     0},
+    {PG_MSG_ERROR, BIT(PG_TLV_REQUEST_NONCE) | BIT(PG_TLV_ERROR), BIT(PG_TLV_ERROR_TEXT), 0, 0},
 };
+
+/* The rules beyond required and optional, over the fields present. */
+static bool combination_ok(const struct msg_rule *rule, unsigned present)
+{
+	unsigned one = present & rule->one_of, both = present & rule->together;
+
+	if (rule->one_of && (one == 0 || (one & (one - 1)) != 0))
+		return false;
+	return both == 0 || both == rule->together;
+}
 
 static const struct msg_rule *rule_of(uint8_t type)
 {
@@ -631,7 +733,7 @@ int pg_msg_encode(const struct pg_msg *m, const struct pg_key *key, uint8_t *buf
 			return r;
 		present |= BIT(t);
 	}
-	if ((present & rule->required) != rule->required)
+	if ((present & rule->required) != rule->required || !combination_ok(rule, present))
 		return -EINVAL;
 	body_len = (size_t)(w.p - buf) - PG_WIRE_HEADER_LEN;
 
@@ -674,7 +776,8 @@ static int decode_fields(struct rcur *c, const struct msg_rule *rule, struct pg_
 		c->p += len;
 		c->left -= len;
 	}
-	return (seen & rule->required) == rule->required ? 0 : -EBADMSG;
+	return (seen & rule->required) == rule->required && combination_ok(rule, seen) ? 0
+										       : -EBADMSG;
 }
 
 int pg_msg_decode(const uint8_t *buf, size_t len, const struct pg_key *key, struct pg_msg *out)

@@ -64,9 +64,12 @@ enum pg_tlv_type {
 	PG_TLV_REQUEST_NONCE = 9,
 	PG_TLV_ERROR = 10,
 	PG_TLV_ERROR_TEXT = 11,
-	PG_TLV_POD_IP = 12,  /* version 2: the request's source address */
-	PG_TLV_REPLICA = 13, /* the answering replica's name */
-	PG_TLV_LEASES = 14,  /* u32: the answering replica's live leases */
+	PG_TLV_POD_IP = 12,   /* version 2: the request's source address */
+	PG_TLV_REPLICA = 13,  /* the answering replica's name */
+	PG_TLV_LEASES = 14,   /* u32: the answering replica's live leases */
+	PG_TLV_ADDR6 = 15,    /* GRANT: the client's overlay IPv6 address and prefix length */
+	PG_TLV_GATEWAY6 = 16, /* GRANT: the gateway's overlay IPv6 address (MAC: GATEWAY's) */
+	PG_TLV_POD_IP6 = 17,  /* requests over an IPv6 underlay: instead of POD_IP */
 };
 
 enum pg_wire_error {
@@ -112,7 +115,13 @@ struct pg_msg {
 	bool has_request_nonce;
 	uint8_t request_nonce[PG_WIRE_NONCE_LEN];
 	bool has_pod_ip;
-	struct in_addr pod_ip;		  /* requests: the sender's pod IP */
+	struct in_addr pod_ip; /* requests: the sender's pod IP */
+	bool has_pod_ip6;      /* requests carry one of pod_ip and pod_ip6 */
+	struct in6_addr pod_ip6;
+	bool has_addr6; /* GRANT: addr6 and gateway_addr6 come together */
+	struct in6_addr addr6;
+	uint8_t prefix_len6;
+	struct in6_addr gateway_addr6;
 	char replica[PG_REPLICA_MAX + 1]; /* answers: "" when absent */
 	bool has_leases;
 	uint32_t leases;

@@ -5,6 +5,7 @@
 #include <linux/netfilter.h>
 #include <string.h>
 
+#include "gatewayd/overlay6.h"
 #include "gatewayd/traffic.h"
 
 #define CLIENT_KEY_LEN 12 /* ipv4_addr . ether_addr, each padded to 4 bytes */
@@ -66,6 +67,8 @@ int pg_admission_grant(const struct pg_admission *a, const struct pg_lease *l)
 		r = pg_fdb_add(a->rt, a->vxlan_ifindex, l->mac, &pod);
 	if (r == 0)
 		r = pg_neigh_add(a->rt, a->vxlan_ifindex, &overlay, l->mac);
+	if (r == 0)
+		r = pg_overlay6_admit(a->v6, a, l, true);
 	return r;
 }
 
@@ -78,6 +81,7 @@ int pg_admission_revoke(const struct pg_admission *a, const struct pg_lease *l, 
 	int r, first = 0;
 
 	lease_prefixes(l, &overlay, &pod);
+	first = pg_overlay6_admit(a->v6, a, l, false);
 	r = pg_neigh_del(a->rt, a->vxlan_ifindex, &overlay);
 	if (r < 0 && r != -ENOENT && r != -ESRCH && !first)
 		first = r;

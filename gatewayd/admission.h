@@ -31,11 +31,16 @@
 #define PG_VXLAN_INNER_ARP_SHA	 (PG_VXLAN_INNER + 14 + 8)
 #define PG_VXLAN_INNER_ARP_SPA	 (PG_VXLAN_INNER_ARP_SHA + 6)
 
+struct pg_overlay6;
+
 struct pg_admission {
 	struct pg_rtnl *rt;
 	struct pg_nft *nft;
 	const char *table;
 	int vxlan_ifindex;
+	/* NULL or off: IPv4 only; else a lease's IPv6 entries come and go
+	 * with its IPv4 ones (gatewayd/overlay6.h). */
+	const struct pg_overlay6 *v6;
 };
 
 /* Idempotent: granting an admitted lease again succeeds. */

@@ -16,6 +16,7 @@
 #include "common/wire.h"
 #include "gatewayd/admission.h"
 #include "gatewayd/gateway.h"
+#include "gatewayd/overlay6.h"
 #include "gatewayd/stats.h"
 #include "netlink/rtnl.h"
 
@@ -67,6 +68,8 @@ struct pg_gateway {
 	struct pg_confwatch *nat_watch; /* NULL: no NAT_CONF_FILE, or not watched */
 	uint64_t nat_reload_due;	/* monotonic ms; 0: none pending */
 	struct gw_repair_state repair;
+	struct pg_overlay6 v6; /* gateway6.c */
+	bool v6_failed;	       /* said once: the gateway stays IPv4-only */
 };
 
 /* link.c: the vxlan link. Returns of adopt are an enum pg_exit; the others
@@ -103,6 +106,15 @@ void gw_nat_conf_source(struct pg_gateway *gw, struct pg_source *out);
 /* observe.c: /metrics, /healthz, /readyz and the status socket. */
 int gw_open_observability(struct pg_gateway *gw);
 void gw_close_observability(struct pg_gateway *gw);
+
+/* gateway6.c: the IPv6 overlay's kernel state. init before the link and
+ * admission are made; link after each creation of the link (setup,
+ * repair); fix_address returns 1 when it put PREFIX::1 back; the
+ * underlay's IPv6 networks join gw->underlay_nets. */
+void gw_overlay6_init(struct pg_gateway *gw);
+void gw_overlay6_link(struct pg_gateway *gw);
+size_t gw_overlay6_fix_address(struct pg_gateway *gw);
+void gw_read_underlay_nets6(struct pg_gateway *gw);
 
 /* repair.c: puts back what others removed or changed, watched from the
  * start of the run (open) to its end (close). */

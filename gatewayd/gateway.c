@@ -28,6 +28,7 @@ static int open_membership(struct pg_gateway *gw, const struct pg_vxlan *vx,
 	    .pool = gw->pool,
 	    .key = gw->have_key ? &gw->key : NULL,
 	    .gateway_addr = pg_prefix_v4(addr),
+	    .v6 = &gw->v6,
 	    .mtu = (uint16_t)vx->mtu,
 	    .events = gw->events,
 	    .stats = &gw->stats,
@@ -111,6 +112,7 @@ static int build_kernel_state(struct pg_gateway *gw, const struct pg_vxlan *vx,
 			      const struct pg_prefix *addr)
 {
 	gw_read_underlay_nets(gw);
+	gw_read_underlay_nets6(gw);
 	if (enable_forwarding() < 0 || gw_create_link(gw, vx, addr) < 0 ||
 	    gw_install_tables(gw) < 0 || gw_add_local_routes(gw) < 0)
 		return -1;
@@ -119,6 +121,7 @@ static int build_kernel_state(struct pg_gateway *gw, const struct pg_vxlan *vx,
 	    .nft = gw->nft,
 	    .table = PG_GATEWAY_TABLE,
 	    .vxlan_ifindex = gw->vxlan_ifindex,
+	    .v6 = &gw->v6,
 	};
 	if (gw_restore_leases(gw) < 0) {
 		pg_err("restoring leases: out of memory");
@@ -149,6 +152,7 @@ int pg_gateway_setup(const struct pg_config *cfg, struct pg_gateway **out)
 	}
 	if ((status = read_underlay(gw)) != PG_EXIT_OK)
 		goto fail;
+	gw_overlay6_init(gw);
 	gw_wanted_link(gw, &vx, &addr);
 	if ((status = open_all(gw, &vx, &addr)) != PG_EXIT_OK ||
 	    (status = gw_adopt_or_remove_leftover(gw, &vx)) != PG_EXIT_OK)

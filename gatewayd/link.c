@@ -94,6 +94,8 @@ int gw_create_link(struct pg_gateway *gw, const struct pg_vxlan *vx, const struc
 		step = "bringing up";
 		r = pg_link_set_up(gw->rt, gw->vxlan_ifindex, true);
 	}
+	if (r == 0)
+		gw_overlay6_link(gw);
 	if (r < 0) {
 		const char *ext = pg_rtnl_errmsg(gw->rt);
 

@@ -12,6 +12,7 @@
 #include "gatewayd/dns.h"
 #include "gatewayd/events.h"
 #include "gatewayd/gateway.h"
+#include "gatewayd/overlay6.h"
 #include "gatewayd/status.h"
 
 extern char **environ;
@@ -46,6 +47,7 @@ static int cmd_serve(struct pg_config *cfg, const struct flags *f)
 	}
 	pg_log_set_level(cfg->log_level);
 	pg_dns_complete_config(cfg);
+	pg_overlay6_complete_config(cfg);
 
 	/* Signals are blocked before setup so a SIGTERM during it is not lost
 	 * and still gets everything removed. */

@@ -15,6 +15,7 @@
 #include "common/wire.h"
 #include "gatewayd/leaseclock.h"
 #include "gatewayd/loop.h"
+#include "gatewayd/overlay6.h"
 #include "gatewayd/quota.h"
 
 #define REPLAY_WINDOW_S 30
@@ -248,6 +249,7 @@ static void answer_grant(struct pg_membership *m, const struct sockaddr_in *to,
 	memcpy(ans.gateway_mac, m->p.gateway_mac, sizeof(ans.gateway_mac));
 	ans.mtu = m->p.mtu;
 	ans.lease_time = m->p.cfg->lease_time;
+	pg_overlay6_grant(m->p.v6, l, &ans);
 	send_answer(m, to, req, &ans);
 }
 

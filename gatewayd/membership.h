@@ -16,6 +16,7 @@
 #include "gatewayd/stats.h"
 
 struct pg_membership;
+struct pg_overlay6;
 struct pg_source;
 
 struct pg_membership_params {
@@ -28,6 +29,7 @@ struct pg_membership_params {
 	uint16_t mtu;
 	struct pg_events *events; /* NULL: no K_SINK */
 	struct pg_stats *stats;	  /* counted into; NULL: not counted */
+	struct pg_overlay6 *v6;	  /* NULL: grants carry no IPv6 */
 };
 
 /* Binds the control port. Returns 0 or a negative errno. */

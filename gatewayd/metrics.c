@@ -234,6 +234,10 @@ void pg_metrics_render(struct pg_buf *b, const struct pg_view *v)
 	scalar(b, "podgw_info_requests_total", "counter",
 	       "INFO requests answered (clients asking which replica this is, and its load).",
 	       s->info_requests);
+	scalar(b, "podgw_ipv6_egress", "gauge",
+	       "1 while grants carry IPv6 (an IPv6 overlay, and an IPv6 default route through the "
+	       "egress), else 0.",
+	       v->ipv6_egress);
 	scalar(b, "podgw_pool_size", "gauge", "Addresses of the overlay that can be leased.",
 	       capacity);
 	scalar(b, "podgw_pool_free", "gauge", "Addresses of the overlay not leased now.",
@@ -317,6 +321,12 @@ void pg_status_render_table(struct pg_buf *b, const struct pg_view *v)
 		      v->gateway[0] ? v->gateway : "(unnamed)", count,
 		      capacity > count ? capacity - count : 0, capacity);
 	pg_buf_printf(b, "replica: %s\n", v->replica);
+	if (v->ipv6.family)
+		pg_buf_printf(b, "ipv6: %s (egress: %s)\n",
+			      pg_prefix_fmt(&v->ipv6, (char[PG_PREFIX_STRLEN]){0}, true),
+			      v->ipv6_egress ? "yes" : "no");
+	else
+		pg_buf_printf(b, "ipv6: off\n");
 	pg_buf_printf(b, "%-*s  %-*s  %-15s  %-15s  %-17s  %5s  %9s  %12s  %12s\n", wpod, "POD",
 		      wns, "NAMESPACE", "ADDRESS", "POD IP", "MAC", "AGE", "KEEPALIVE", "TX BYTES",
 		      "RX BYTES");
@@ -347,9 +357,16 @@ void pg_status_render_json(struct pg_buf *b, const struct pg_view *v)
 
 	pg_buf_printf(b,
 		      "{\"gateway\":\"%s\",\"replica\":\"%s\",\"version\":\"%s\",\"time\":%" PRIu64
-		      ",\"pool\":{\"size\":%zu,\"free\":%zu},\"leases\":[",
+		      ",\"pool\":{\"size\":%zu,\"free\":%zu},",
 		      esc(v->gateway, gw, sizeof(gw)), esc(v->replica, replica, sizeof(replica)),
 		      v->version, v->now, capacity, capacity > count ? capacity - count : 0);
+	if (v->ipv6.family)
+		pg_buf_printf(b, "\"ipv6\":{\"network\":\"%s\",\"egress\":%s},",
+			      pg_prefix_fmt(&v->ipv6, (char[PG_PREFIX_STRLEN]){0}, true),
+			      v->ipv6_egress ? "true" : "false");
+	else
+		pg_buf_printf(b, "\"ipv6\":null,");
+	pg_buf_printf(b, "\"leases\":[");
 	for (size_t i = 0; i < n; i++) {
 		const struct pg_lease *l = &rows[i].lease;
 		const struct pg_traffic_count *t = &rows[i].t;

@@ -33,10 +33,12 @@ struct pg_view {
 	const struct pg_pool *pool;
 	const struct pg_traffic *traffic; /* may be NULL */
 	const struct pg_stats *stats;
-	uint32_t lease_time; /* seconds */
-	uint64_t now;	     /* seconds since the epoch */
-	uint64_t lease_now;  /* the lease clock's now (leaseclock.h): its times are shown
-				on the wall clock */
+	uint32_t lease_time;   /* seconds */
+	uint64_t now;	       /* seconds since the epoch */
+	uint64_t lease_now;    /* the lease clock's now (leaseclock.h): its times are shown
+				  on the wall clock */
+	struct pg_prefix ipv6; /* the IPv6 overlay; family 0: off */
+	bool ipv6_egress;      /* grants carry IPv6 now */
 };
 
 void pg_metrics_render(struct pg_buf *b, const struct pg_view *v);

@@ -66,7 +66,10 @@ static void view_of(struct pg_gateway *gw, struct pg_view *v)
 	    .lease_time = gw->cfg->lease_time,
 	    .now = (uint64_t)time(NULL),
 	    .lease_now = pg_lease_clock_s(),
+	    .ipv6_egress = pg_overlay6_egress(&gw->v6),
 	};
+	if (pg_overlay6_configured(gw->cfg))
+		v->ipv6 = gw->cfg->overlay6.prefix;
 }
 
 /* What /readyz checks, each read-only: the vxlan link up, the overlay

@@ -9,20 +9,22 @@
  * metadata) and loopback is dropped, unless GATEWAY_OVERLAY_ALLOW_CIDRS
  * holds the destination. Connections our own prerouting rules DNATed (port
  * forwards, DNS over TCP to the first upstream) are not judged here: they
- * go where the configuration says. IPv4 only: the forward chain drops all
- * IPv6 from the overlay. */
+ * go where the configuration says. The IPv6 overlay (ruleset6.h) has a
+ * list of its own: loopback, link-local, IPv4-mapped, and the IPv6 entries
+ * of the same sources; no allow list. */
 
 #include "common/config.h"
 #include "netlink/nft.h"
 
 #define PG_SET_OVERLAY_DENY  "overlay_deny"
 #define PG_SET_OVERLAY_ALLOW "overlay_allow"
+#define PG_SET_OVERLAY_DENY6 "overlay_deny6"
 
-/* Room for every source at its fullest (two fixed ranges, the underlay,
+/* Room for every source at its fullest (the fixed ranges, the underlay,
  * NOT_ROUTED_TO_GATEWAY_CIDRS, K8S_DNS_IPS): a deny list is never cut. */
 struct pg_reach_list {
 	unsigned n;
-	struct pg_prefix items[2 + 3 * PG_MAX_PREFIXES];
+	struct pg_prefix items[4 + 3 * PG_MAX_PREFIXES];
 };
 
 /* The denied destinations: the settings' and those of the pod's underlay
@@ -36,5 +38,11 @@ void pg_reach_add_sets(struct pg_nft_table *t, const struct pg_config *cfg,
 /* The drop rule, for the forward chain before anything accepts overlay
  * traffic. */
 void pg_reach_forward(struct pg_nft_table *t, const char *chain, const struct pg_config *cfg);
+/* The same three for IPv6: the denied destinations, the set, the rule. */
+void pg_reach_denied6(const struct pg_config *cfg, const struct pg_prefix_list *underlay,
+		      struct pg_reach_list *out);
+void pg_reach_add_sets6(struct pg_nft_table *t, const struct pg_config *cfg,
+			const struct pg_prefix_list *underlay);
+void pg_reach_forward6(struct pg_nft_table *t, const char *chain, const struct pg_config *cfg);
 
 #endif

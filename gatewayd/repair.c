@@ -68,7 +68,10 @@ static size_t fix_link_up(struct pg_gateway *gw, struct pass *p)
 
 static size_t fix_address(struct pg_gateway *gw, struct pass *p)
 {
-	return p->link_kept && pg_addr_add(gw->rt, gw->vxlan_ifindex, &p->addr) == 0;
+	if (!p->link_kept)
+		return 0;
+	return (pg_addr_add(gw->rt, gw->vxlan_ifindex, &p->addr) == 0) +
+	       gw_overlay6_fix_address(gw);
 }
 
 static size_t fix_tables(struct pg_gateway *gw, struct pass *p)
@@ -98,7 +101,8 @@ static int regrant_lease(const struct pg_lease *l, void *arg)
 	pg_prefix_from_v4(&overlay, l->addr, 32);
 	/* Checked first: rewriting a correct entry would notify, and wake us. */
 	r = pg_neigh_get(gw->rt, gw->vxlan_ifindex, &overlay, mac, &state);
-	if (r == 0 && memcmp(mac, l->mac, 6) == 0 && (state & NUD_PERMANENT)) {
+	if (r == 0 && memcmp(mac, l->mac, 6) == 0 && (state & NUD_PERMANENT) &&
+	    pg_overlay6_admitted(&gw->v6, &gw->admission, l)) {
 		struct pg_prefix pod;
 
 		/* Appending an entry that exists changes nothing and is

@@ -9,7 +9,9 @@
 #include "gatewayd/admission.h"
 #include "gatewayd/dns.h"
 #include "gatewayd/egress.h"
+#include "gatewayd/overlay6.h"
 #include "gatewayd/reach.h"
+#include "gatewayd/ruleset6.h"
 
 #define PRIO_DSTNAT (-100) /* as nft's "dstnat" */
 
@@ -33,7 +35,8 @@ static void add_antispoof(struct pg_nft_table *t, const char *chain, const struc
 #define INNER_ARP_SHA	PG_VXLAN_INNER_ARP_SHA
 #define INNER_ARP_SPA	PG_VXLAN_INNER_ARP_SPA
 
-static const uint8_t ethertype_ipv4[] = {0x08, 0x00}, ethertype_arp[] = {0x08, 0x06};
+static const uint8_t ethertype_ipv4[] = {0x08, 0x00}, ethertype_arp[] = {0x08, 0x06},
+		     ethertype_ipv6[] = {0x86, 0xdd};
 
 /* udp dport VXLAN_PORT: the start of every rule about encapsulated packets. */
 static struct pg_nft_rule *vxlan_rule(struct pg_nft_table *t, const struct pg_config *cfg)
@@ -77,6 +80,9 @@ static void add_vxlan_admission(struct pg_nft_table *t, const struct pg_config *
 	r = vxlan_rule(t, cfg);
 	pg_nft_match_raw(r, th_ethertype, ethertype_ipv4, 2, true);
 	pg_nft_match_raw(r, th_ethertype, ethertype_arp, 2, true);
+	/* ... @th,224,16 != 0x86dd: IPv6 too, when the overlay carries it */
+	if (pg_overlay6_configured(cfg))
+		pg_nft_match_raw(r, th_ethertype, ethertype_ipv6, 2, true);
 	counted_drop(r);
 	/* udp dport VXLAN_PORT @th,224,16 0x0806 ip saddr . @th,304,48 != @peer_macs drop */
 	r = vxlan_rule(t, cfg);
@@ -153,6 +159,7 @@ static void add_input(struct pg_nft_table *t, const struct pg_config *cfg)
 	pg_nft_table_add_chain(t, "input", PG_CHAIN_FILTER, PG_HOOK_INPUT, 0, false);
 	add_vxlan_admission(t, cfg);
 	add_antispoof(t, "input", cfg);
+	pg_ruleset6_input(t, "input", cfg);
 	add_overlay_input(t, cfg);
 }
 
@@ -238,9 +245,10 @@ static void drop_overlay(struct pg_nft_table *t, const struct pg_config *cfg, bo
 	pg_nft_drop(r);
 }
 
-/* forward: overlay sources may leave only where egress.c says, replies and
- * port forwards come in, and everything else entering or leaving the
- * overlay is dropped (no client-to-client traffic, no IPv6). */
+/* forward: overlay sources may leave only where egress.c (and for IPv6
+ * ruleset6.c) says, replies and port forwards come in, and everything else
+ * entering or leaving the overlay is dropped (no client-to-client traffic;
+ * no IPv6 without an IPv6 overlay). */
 static void add_forward(struct pg_nft_table *t, const struct pg_config *cfg,
 			const struct pg_pool *pool)
 {
@@ -250,6 +258,8 @@ static void add_forward(struct pg_nft_table *t, const struct pg_config *cfg,
 	pg_egress_mss_clamp(t, "forward", cfg);
 	add_antispoof(t, "forward", cfg);
 	pg_reach_forward(t, "forward", cfg);
+	/* after their IPv4 twins: rules of one family never see the other's */
+	pg_ruleset6_forward(t, "forward", cfg);
 	add_traffic_counts(t, cfg);
 	pg_egress_forward(t, "forward", cfg);
 	/* oifname vxlan0 ct state established,related counter accept */
@@ -280,11 +290,13 @@ struct pg_nft_table *pg_gateway_ruleset_counted(const struct pg_config *cfg,
 	pg_admission_add_sets(t, pool, carry);
 	pg_egress_add_sets(t, cfg);
 	pg_reach_add_sets(t, cfg, underlay);
+	pg_ruleset6_add_sets(t, cfg, pool, underlay);
 	add_input(t, cfg);
 	add_forward(t, cfg, pool);
 	add_port_forwards(t, cfg, pool);
 	pg_nft_table_add_chain(t, "postrouting", PG_CHAIN_NAT, PG_HOOK_POSTROUTING, 100, false);
 	pg_egress_nat(t, "postrouting", cfg);
+	pg_ruleset6_nat(t, "postrouting", cfg);
 	pg_egress_add_chains(t, cfg);
 	return t;
 }
@@ -301,5 +313,6 @@ struct pg_nft_table *pg_gateway_guard(const struct pg_config *cfg)
 		return NULL;
 	pg_nft_table_add_chain(t, "postrouting", PG_CHAIN_FILTER, PG_HOOK_POSTROUTING, 300, false);
 	pg_egress_guard(t, "postrouting", cfg);
+	pg_ruleset6_guard(t, "postrouting", cfg);
 	return t;
 }

@@ -872,16 +872,18 @@ int pg_nft_match_saddr_ether_in_set(struct pg_nft_rule *r, const char *set, bool
 	const uint16_t ether = ARPHRD_ETHER;
 	const struct set *s;
 	enum pg_nft_hook hook;
-	int e = open_rule(r);
+	int nfproto, e = open_rule(r);
 
 	if (e < 0)
 		return e;
 	s = find_set(r->t, set);
 	hook = r->t->chains[r->chain].hook;
-	if (!s || s->key != PG_KEY_IPV4 || s->key2 != PG_KEY_ETHER ||
+	if (!s || (s->key != PG_KEY_IPV4 && s->key != PG_KEY_IPV6) || s->key2 != PG_KEY_ETHER ||
 	    (hook != PG_HOOK_PREROUTING && hook != PG_HOOK_INPUT && hook != PG_HOOK_FORWARD))
 		return done(r, -EINVAL);
-	if ((e = need_nfproto(r, NFPROTO_IPV4)) < 0)
+	/* The set's address type says the family: ip or ip6 saddr. */
+	nfproto = s->key == PG_KEY_IPV4 ? NFPROTO_IPV4 : NFPROTO_IPV6;
+	if ((e = need_nfproto(r, nfproto)) < 0)
 		return done(r, e);
 	/* The MAC is only meaningful behind an Ethernet header. */
 	if (!r->iiftype_ether) {
@@ -894,10 +896,10 @@ int pg_nft_match_saddr_ether_in_set(struct pg_nft_rule *r, const char *set, bool
 	 * padded to 4 bytes: the address in the first (named NFT_REG_1, as nft
 	 * does, which is the same storage as NFT_REG32_00), the MAC from the
 	 * next. */
-	if ((e = expr_payload(r, NFT_PAYLOAD_NETWORK_HEADER, addr_offset(NFPROTO_IPV4, true),
-			      key_info[PG_KEY_IPV4].len, NFT_REG_1)) < 0 ||
+	if ((e = expr_payload(r, NFT_PAYLOAD_NETWORK_HEADER, addr_offset(nfproto, true),
+			      key_info[s->key].len, NFT_REG_1)) < 0 ||
 	    (e = expr_payload(r, NFT_PAYLOAD_LL_HEADER, 6, key_info[PG_KEY_ETHER].len,
-			      NFT_REG32_00 + round4(key_info[PG_KEY_IPV4].len) / 4)) < 0)
+			      NFT_REG32_00 + round4(key_info[s->key].len) / 4)) < 0)
 		return done(r, e);
 	return done(r, expr_lookup(r, s, negate));
 }

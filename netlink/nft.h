@@ -113,7 +113,8 @@ int pg_nft_match_dport(struct pg_nft_rule *r, uint8_t proto, uint16_t port); /* 
 int pg_nft_match_sport(struct pg_nft_rule *r, uint8_t proto, uint16_t port); /* host order */
 int pg_nft_match_saddr_in_set(struct pg_nft_rule *r, int family, const char *set, bool negate);
 int pg_nft_match_daddr_in_set(struct pg_nft_rule *r, int family, const char *set, bool negate);
-/* ip saddr . ether saddr against a set of ipv4_addr . ether_addr; needs a
+/* ip saddr . ether saddr against a set of ipv4_addr . ether_addr (ip6
+ * saddr . ether saddr for one of ipv6_addr . ether_addr); needs a
  * link-layer header, so only in prerouting, input and forward chains (adds
  * `meta iiftype ether` as nft does). */
 int pg_nft_match_saddr_ether_in_set(struct pg_nft_rule *r, const char *set, bool negate);

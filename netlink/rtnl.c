@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <linux/if_addr.h>
 #include <linux/if_link.h>
 #include <linux/neighbour.h>
 #include <linux/netlink.h>
@@ -672,6 +673,10 @@ static int addr_change(struct pg_rtnl *rt, bool add, int ifindex, const struct p
 	}
 	rtnl_addr_set_ifindex(addr, ifindex);
 	rtnl_addr_set_family(addr, p->family);
+	/* Our IPv6 addresses live on vxlan links whose peers are told them:
+	 * duplicate detection would only delay them (and chatter). */
+	if (add && p->family == AF_INET6)
+		rtnl_addr_set_flags(addr, IFA_F_NODAD);
 	r = rtnl_addr_set_local(addr, local);
 	if (r >= 0) {
 		rtnl_addr_set_prefixlen(addr, p->len);

@@ -66,7 +66,8 @@ int pg_link_delete(struct pg_rtnl *rt, int ifindex);
 int pg_link_set_up(struct pg_rtnl *rt, int ifindex, bool up);
 
 /* addr is the local address with the subnet's prefix length; add fails
- * with -EEXIST when it is already there. */
+ * with -EEXIST when it is already there. IPv6 addresses are added without
+ * duplicate address detection (IFA_F_NODAD). */
 int pg_addr_add(struct pg_rtnl *rt, int ifindex, const struct pg_prefix *addr);
 int pg_addr_del(struct pg_rtnl *rt, int ifindex, const struct pg_prefix *addr);
 

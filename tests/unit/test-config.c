@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -66,6 +67,25 @@ static const struct env_case env_cases[] = {
     {"VXLAN_IP_NETWORK=10.0.0.0/30", false, false, "between /16 and /29"},
     {"VXLAN_IP_NETWORK=fd00::/64", false, false, "not an IPv4 CIDR"},
     {"VXLAN_IP_NETWORK=172.16.0.0", false, false, "not a CIDR"},
+    {"VXLAN_IPV6_NETWORK=fd12:3456:789a:2a::/64", false, true, NULL},
+    {"VXLAN_IPV6_NETWORK=off", false, true, NULL},
+    {"VXLAN_IPV6_NETWORK=", false, true, NULL},
+    {"VXLAN_IPV6_NETWORK=fd12:3456:789a:2a::1/64", false, false,
+     "VXLAN_IPV6_NETWORK: 'fd12:3456:789a:2a::1/64': host bits set"},
+    {"VXLAN_IPV6_NETWORK=fd12:3456:789a::/48", false, false,
+     "VXLAN_IPV6_NETWORK: 'fd12:3456:789a::/48': must be a /64"},
+    {"VXLAN_IPV6_NETWORK=2001:db8:1:2::/64", false, false,
+     "VXLAN_IPV6_NETWORK: '2001:db8:1:2::/64': not a unique local address"},
+    {"VXLAN_IPV6_NETWORK=fc00:1:2:3::/64", false, false, "not a unique local address"},
+    {"VXLAN_IPV6_NETWORK=fd12::", false, false, "VXLAN_IPV6_NETWORK: 'fd12::': not an IPv6 CIDR"},
+    {"VXLAN_IPV6_NETWORK=172.16.0.0/24", false, false, "not an IPv6 CIDR"},
+    {"VXLAN_IPV6_NETWORK=on", false, false, "VXLAN_IPV6_NETWORK: 'on'"},
+    {"UNDERLAY_FAMILY=auto", false, true, NULL},
+    {"UNDERLAY_FAMILY=ipv4", true, true, NULL},
+    {"UNDERLAY_FAMILY=ipv6", false, true, NULL},
+    {"UNDERLAY_FAMILY=ipv6", true, true, NULL},
+    {"UNDERLAY_FAMILY=IPv6", false, false, "UNDERLAY_FAMILY: 'IPv6': must be auto, ipv4 or ipv6"},
+    {"UNDERLAY_FAMILY=", true, false, "UNDERLAY_FAMILY: ''"},
     {"VXLAN_INTERFACE=vx0", false, true, NULL},
     {"VXLAN_INTERFACE=", false, false, "VXLAN_INTERFACE: '': must not be empty"},
     {"VXLAN_INTERFACE=abcdefghijklmnop", false, false, "longer than 15"},
@@ -327,8 +347,48 @@ static void test_defaults(void)
 	CHECK(cfg.dns_local.n == 1);
 	CHECK_STR(cfg.dns_local.items[0], "local");
 	CHECK_STR(cfg.resolv_conf, "/etc/resolv.conf");
+	/* IPv6 overlay derived by gatewayd; the underlay's family chosen at start */
+	CHECK(!cfg.overlay6.off && cfg.overlay6.prefix.family == 0);
+	CHECK(cfg.underlay_family == AF_UNSPEC);
 	CHECK_STR(errs, "");
 	free(errs);
+}
+
+static void test_ipv6_values(void)
+{
+	char *argv[] = {"gatewayd", "--underlay-family", "ipv6", NULL};
+	char *envp[] = {"VXLAN_IPV6_NETWORK=fd12:3456:789a:2a::/64", NULL};
+	char *envp2[] = {"VXLAN_IPV6_NETWORK=off", "UNDERLAY_FAMILY=ipv4", NULL};
+	char *argv2[] = {"gatewayd", NULL};
+	struct pg_config cfg;
+	char *errs = NULL, buf[PG_PREFIX_STRLEN];
+
+	CHECK(load(PG_ROLE_GATEWAY, argv, envp, &cfg, &errs) == 0);
+	CHECK(!cfg.overlay6.off && cfg.underlay_family == AF_INET6);
+	CHECK_STR(pg_prefix_fmt(&cfg.overlay6.prefix, buf, true), "fd12:3456:789a:2a::/64");
+	free(errs);
+	CHECK(load(PG_ROLE_GATEWAY, argv2, envp2, &cfg, &errs) == 0);
+	CHECK(cfg.overlay6.off && cfg.underlay_family == AF_INET);
+	free(errs);
+	/* --check-config's output loads to the same */
+	{
+		char *text = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&text, &len);
+		struct pg_config again;
+
+		pg_config_print(f, PG_ROLE_GATEWAY, &cfg);
+		fclose(f);
+		CHECK(strstr(text, "VXLAN_IPV6_NETWORK='off'") ||
+		      strstr(text, "VXLAN_IPV6_NETWORK=\"off\""));
+		f = open_memstream(&errs, &len);
+		CHECK(pg_config_load_text(&again, PG_ROLE_GATEWAY, "x", text, strlen(text), f) ==
+		      0);
+		fclose(f);
+		CHECK(again.overlay6.off && again.underlay_family == AF_INET);
+		free(text);
+		free(errs);
+	}
 }
 
 /* Options beat environment, environment beats the file. */
@@ -542,6 +602,7 @@ int main(void)
 {
 	test_env_table();
 	test_defaults();
+	test_ipv6_values();
 	test_gateway_alias();
 	test_identity_defaults();
 	test_replica_defaults();

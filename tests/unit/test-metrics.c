@@ -55,7 +55,8 @@ static void check_exposition(const struct pg_buf *b)
 		CHECK(strncmp(l, family, strlen(family)) == 0);
 		CHECK(l[strlen(family)] == '{' || l[strlen(family)] == ' ');
 		for (const char *c = l; *c && *c != '{' && *c != ' '; c++)
-			CHECK((*c >= 'a' && *c <= 'z') || *c == '_');
+			CHECK((*c >= 'a' && *c <= 'z') || *c == '_' ||
+			      (c > l && *c >= '0' && *c <= '9'));
 		const char *space = strrchr(l, ' ');
 		char *end;
 
@@ -141,6 +142,7 @@ static void test_render(void)
 	CHECK(!b.failed);
 	CHECK(has_line(&b, "gateway foo: 2 leases, 251 of 253 addresses free"));
 	CHECK(has_line(&b, "replica: foo-7d9f.b"));
+	CHECK(has_line(&b, "ipv6: off"));
 	CHECK(strstr(b.data, "\nweb-2      crawlers   172.16.0.20      10.244.0.12      "
 			     "02:00:00:00:00:02    90s    90s ago          1000          5000\n"));
 	CHECK(strstr(b.data, "\ncrawler-1  default    172.16.0.21      10.244.0.11      "
@@ -152,7 +154,8 @@ static void test_render(void)
 	CHECK(strstr(b.data,
 		     "{\"gateway\":\"foo\",\"replica\":\"foo-7d9f.b\",\"version\":\"9.9.9\","
 		     "\"time\":1700000090,"
-		     "\"pool\":{\"size\":253,\"free\":251},\"leases\":[\n") == b.data);
+		     "\"pool\":{\"size\":253,\"free\":251},\"ipv6\":null,\"leases\":[\n") ==
+	      b.data);
 	CHECK(strstr(b.data,
 		     "{\"pod\":\"crawler-1\",\"namespace\":\"default\",\"address\":"
 		     "\"172.16.0.21\",\"pod_ip\":\"10.244.0.11\",\"mac\":\"02:00:00:00:00:01\","
@@ -160,6 +163,29 @@ static void test_render(void)
 		     "\"expires\":1700000100,\"tx_bytes\":0"));
 	CHECK(strcmp(b.data + b.len - 4, "}\n]}") == 0 || strcmp(b.data + b.len - 3, "]}\n") == 0);
 	pg_buf_free(&b);
+
+	/* an IPv6 overlay: its prefix, and whether grants carry it */
+	v.ipv6 = (struct pg_prefix){AF_INET6, 64, {0xfd, 0x12, 0x34, 0x56, 0x78, 0x9a, 0, 42}};
+	pg_status_render_table(&b, &v);
+	CHECK(has_line(&b, "ipv6: fd12:3456:789a:2a::/64 (egress: no)"));
+	pg_buf_free(&b);
+	pg_metrics_render(&b, &v);
+	CHECK(has_line(&b, "podgw_ipv6_egress 0"));
+	pg_buf_free(&b);
+	v.ipv6_egress = true;
+	pg_status_render_table(&b, &v);
+	CHECK(has_line(&b, "ipv6: fd12:3456:789a:2a::/64 (egress: yes)"));
+	pg_buf_free(&b);
+	pg_metrics_render(&b, &v);
+	check_exposition(&b);
+	CHECK(has_line(&b, "podgw_ipv6_egress 1"));
+	pg_buf_free(&b);
+	pg_status_render_json(&b, &v);
+	CHECK(strstr(b.data, ",\"ipv6\":{\"network\":\"fd12:3456:789a:2a::/64\",\"egress\":true},"
+			     "\"leases\":[") != NULL);
+	pg_buf_free(&b);
+	v.ipv6 = (struct pg_prefix){0};
+	v.ipv6_egress = false;
 
 	/* leases run on the boot clock, readers read the wall clock: the same
 	 * lease with the boot clock 1699990000 s behind is shown alike */

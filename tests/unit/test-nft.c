@@ -829,8 +829,67 @@ static void test_typeof(void)
 	pg_nft_table_free(t);
 }
 
+/* ip6 saddr . ether saddr: the IPv6 overlay's anti-spoofing pairs, as nft
+ * writes `iifname vxlan0 ip6 saddr . ether saddr != @clients6 drop`. */
+static void test_ip6_ether_pairs(void)
+{
+	struct pg_nft_table *t = pg_nft_table_new(NFPROTO_INET, "podgw");
+	struct nft_batch b;
+	const struct nlmsghdr *rules[4];
+	struct pg_nft_rule *r;
+	char *text;
+	uint8_t key[32];
+
+	CHECK(pg_nft_table_add_chain(t, "forward", PG_CHAIN_FILTER, PG_HOOK_FORWARD, 0, false) ==
+	      0);
+	CHECK(pg_nft_table_add_chain(t, "out", PG_CHAIN_FILTER, PG_HOOK_OUTPUT, 0, false) == 0);
+	CHECK(pg_nft_table_add_set(t, "clients6", PG_KEY_IPV6, PG_KEY_ETHER, false) == 0);
+	CHECK(pg_nft_key_len(PG_KEY_IPV6, PG_KEY_ETHER) == 24);
+	CHECK(pg_nft_key_pack(key, sizeof(key), PG_KEY_IPV6,
+			      "\xfd\x12\0\0\0\0\0\0\0\0\0\0\0\0\0\x17", PG_KEY_ETHER,
+			      "\x02\x42\xac\x10\x00\x17") == 24);
+	CHECK(pg_nft_table_add_elem(t, "clients6", key, 24) == 0);
+	r = pg_nft_rule_new(t, "forward");
+	CHECK(pg_nft_match_iifname(r, "vxlan0", false) == 0);
+	CHECK(pg_nft_match_saddr_ether_in_set(r, "clients6", true) == 0);
+	CHECK(pg_nft_drop(r) == 0);
+	/* an IPv4 match after it: the rule is IPv6's */
+	r = pg_nft_rule_new(t, "forward");
+	CHECK(pg_nft_match_saddr_ether_in_set(r, "clients6", true) == 0);
+	CHECK(pg_nft_match_saddr(r, &(struct pg_prefix){AF_INET, 8, {10}}) == -EINVAL);
+	r = pg_nft_rule_new(t, "out");
+	CHECK(pg_nft_match_saddr_ether_in_set(r, "clients6", true) == -EINVAL); /* no L2 */
+	pg_nft_table_free(t);
+
+	t = pg_nft_table_new(NFPROTO_INET, "podgw");
+	CHECK(pg_nft_table_add_chain(t, "forward", PG_CHAIN_FILTER, PG_HOOK_FORWARD, 0, false) ==
+	      0);
+	CHECK(pg_nft_table_add_set(t, "clients6", PG_KEY_IPV6, PG_KEY_ETHER, false) == 0);
+	r = pg_nft_rule_new(t, "forward");
+	CHECK(pg_nft_match_iifname(r, "vxlan0", false) == 0);
+	CHECK(pg_nft_match_saddr_ether_in_set(r, "clients6", true) == 0);
+	CHECK(pg_nft_drop(r) == 0);
+	CHECK(nft_batch_serialize(t, &b) == 0);
+	CHECK(nft_batch_pick(&b, NFT_MSG_NEWRULE, rules, 4) == 1);
+	text = nft_rule_text(rules[0], NULL, NULL);
+	CHECK_STR(text, "  [ meta load iifname => reg 1 ]\n"
+			"  [ cmp eq reg 1 0x616c7876 0x0000306e 0x00000000 0x00000000 ]\n"
+			"  [ meta load nfproto => reg 1 ]\n"
+			"  [ cmp eq reg 1 0x0000000a ]\n"
+			"  [ meta load iiftype => reg 1 ]\n"
+			"  [ cmp eq reg 1 0x00000001 ]\n"
+			"  [ payload load 16b @ network header + 8 => reg 1 ]\n"
+			"  [ payload load 6b @ link header + 6 => reg 12 ]\n"
+			"  [ lookup reg 1 set clients6 0x1 ]\n"
+			"  [ immediate reg 0 drop ]\n");
+	free(text);
+	nft_batch_free(&b);
+	pg_nft_table_free(t);
+}
+
 int main(void)
 {
+	test_ip6_ether_pairs();
 	test_raw_fields();
 	test_typeof();
 	test_gateway_table();

@@ -14,6 +14,7 @@
 #include <libnftnl/set.h>
 
 #include "check.h"
+#include "gatewayd/overlay6.h"
 #include "gatewayd/reach.h"
 #include "nftbatch.h"
 
@@ -24,7 +25,7 @@ struct parsed {
 	char *chain[MAX_RULES]; /* of each rule */
 	char *text[MAX_RULES];	/* each rule's expressions as libnftnl prints them */
 	char *chains[16];	/* "name type hook prio" */
-	char *sets[8];
+	char *sets[16];
 };
 
 /* Serializes t (freeing it) and parses every message back. */
@@ -46,7 +47,7 @@ static void parse(struct pg_nft_table *t, struct parsed *p)
 			p->nrules++;
 		} else if (nlh->nlmsg_type == nft_msg_type(NFT_MSG_NEWCHAIN) && p->nchains < 16) {
 			p->chains[p->nchains++] = nft_chain_text(nlh);
-		} else if (nlh->nlmsg_type == nft_msg_type(NFT_MSG_NEWSET) && p->nsets < 8) {
+		} else if (nlh->nlmsg_type == nft_msg_type(NFT_MSG_NEWSET) && p->nsets < 16) {
 			p->sets[p->nsets++] = nft_set_name(nlh);
 		}
 	}
@@ -540,8 +541,182 @@ static void test_reach_settings(void)
 	}
 }
 
+/* ---- the IPv6 overlay (ruleset6.c) ---- */
+
+#define V6_SETTINGS "VXLAN_IPV6_NETWORK=fd12:3456:789a:2a::/64\n"
+#define NFPROTO6    "cmp eq reg 1 0x0000000a"
+/* fd12:3456:789a:2a::/64 as a masked source (network header + 8) */
+#define NET6 "network header + 8|0x563412fd 0x2a009a78|"
+
+/* The first rule of chain from index from on whose text has pieces; -1. */
+static int find_rule(const struct parsed *p, const char *chain, const char *pieces, int from)
+{
+	for (size_t i = (size_t)from; i < p->nrules; i++)
+		if (strcmp(p->chain[i], chain) == 0 && has_pieces(p->text[i], pieces))
+			return (int)i;
+	return -1;
+}
+
+static int count_rules(const struct parsed *p, const char *chain, const char *pieces)
+{
+	int n = 0;
+
+	for (int i = find_rule(p, chain, pieces, 0); i >= 0; i = find_rule(p, chain, pieces, i + 1))
+		n++;
+	return n;
+}
+
+/* Without a VPN: IPv6 inside VXLAN admitted, the (address . MAC) pairs
+ * checked in input and forward, pings to PREFIX::1 answered, the denied
+ * destinations dropped, out through eth0 only, masqueraded, guarded. */
+static void test_ipv6_no_vpn(void)
+{
+	struct pg_config cfg, plain;
+	struct parsed p;
+	int spoof, deny, out, drop;
+
+	load(V6_SETTINGS "NOT_ROUTED_TO_GATEWAY_CIDRS=\"10.96.0.0/12 fd00:10:96::/108\"\n", &cfg);
+	parse(pg_gateway_ruleset(&cfg, NULL), &p);
+	CHECK(has_set(&p, PG_SET_CLIENTS6) && has_set(&p, PG_SET_OVERLAY_DENY6));
+	CHECK(find_rule(&p, "input",
+			"transport header + 28|cmp neq reg 1 0x00000008|cmp neq reg 1 0x00000608|"
+			"cmp neq reg 1 0x0000dd86|counter|drop",
+			0) >= 0);
+	spoof = find_rule(&p, "input",
+			  VXLAN0 "|" NFPROTO6 "|iiftype|network header + 8 => reg 1|"
+				 "link header + 6 => reg 12|set clients6 0x1|counter|drop",
+			  0);
+	CHECK(spoof >= 0);
+	CHECK(find_rule(&p, "input",
+			VXLAN0 "|" NFPROTO6 "|network header + 24|0x563412fd 0x2a009a78 0x00000000 "
+			       "0x01000000|0x0000003a|transport header + 0|0x00000080|accept",
+			spoof) > spoof);
+	CHECK(find_rule(&p, "input", "iifname|" VXLAN0 "|counter|drop", spoof + 1) > spoof);
+
+	spoof = find_rule(&p, "forward", VXLAN0 "|" NFPROTO6 "|set clients6 0x1|counter|drop", 0);
+	deny = find_rule(&p, "forward",
+			 "iifname|" VXLAN0 "|" NFPROTO6 "|network header + 24 => reg 1|"
+			 "set overlay_deny6 ]|counter|drop",
+			 0);
+	out =
+	    find_rule(&p, "forward",
+		      "iifname|" VXLAN0 "|oifname|" ETH0 "|" NFPROTO6 "|" NET6 "counter|accept", 0);
+	drop = find_rule(&p, "forward", "iifname|" VXLAN0 "|counter|drop", out + 1);
+	CHECK(spoof >= 0 && deny > spoof && out > deny && drop > out);
+	CHECK(count_rules(&p, "forward", NFPROTO6 "|" NET6 "counter|accept") == 1);
+	CHECK(count_rules(&p, "postrouting", NFPROTO6 "|" NET6 "oifname|" ETH0 "|counter|masq") ==
+	      1);
+	/* the MSS clamp has no family: both are clamped */
+	CHECK(count_rules(&p, "forward", "rt load tcpmss") == 2);
+	CHECK(count_rules(&p, "forward", "meta load nfproto|rt load tcpmss") == 0);
+	parsed_free(&p);
+	parse(pg_gateway_guard(&cfg), &p);
+	CHECK(count_rules(&p, "postrouting",
+			  "oifname|" ETH0 "|" NFPROTO6 "|" NET6 "counter|drop") == 1);
+	parsed_free(&p);
+
+	/* off: nothing IPv6, and IPv6 inside VXLAN dropped as before */
+	load("VXLAN_IPV6_NETWORK=off\n", &plain);
+	parse(pg_gateway_ruleset(&plain, NULL), &p);
+	CHECK(!has_set(&p, PG_SET_CLIENTS6) && !has_set(&p, PG_SET_OVERLAY_DENY6));
+	CHECK(count_rules(&p, "input", "0x0000dd86") == 0);
+	CHECK(count_rules(&p, "forward", NFPROTO6) == 0);
+	CHECK(count_rules(&p, "postrouting", NFPROTO6) == 0);
+	parsed_free(&p);
+}
+
+/* With a VPN: out through it only (the kill switch), VPN_LOCAL_CIDRS'
+ * IPv6 entries through the underlay; without the kill switch, both. */
+static void test_ipv6_vpn(void)
+{
+	struct pg_config cfg;
+	struct parsed p;
+
+	load(V6_SETTINGS "VPN_INTERFACE=tun0\n", &cfg);
+	parse(pg_gateway_ruleset(&cfg, NULL), &p);
+	CHECK(count_rules(&p, "forward",
+			  "iifname|" VXLAN0 "|oifname|" TUN0 "|" NFPROTO6 "|" NET6
+			  "counter|accept") == 1);
+	CHECK(count_rules(&p, "forward", NFPROTO6 "|" NET6 "counter|accept") == 1);
+	CHECK(count_rules(&p, "postrouting", NFPROTO6 "|" NET6 "oifname|" TUN0 "|counter|masq") ==
+	      1);
+	CHECK(count_rules(&p, "postrouting", NFPROTO6 "|" NET6 "oifname|" ETH0 "|counter|masq") ==
+	      1);
+	parsed_free(&p);
+	parse(pg_gateway_guard(&cfg), &p);
+	CHECK(count_rules(&p, "postrouting", NFPROTO6 "|" NET6 "counter|drop") == 2);
+	parsed_free(&p);
+
+	load(V6_SETTINGS "VPN_INTERFACE=tun0\nVPN_LOCAL_CIDRS=\"10.0.0.0/8 fd00:10::/32\"\n", &cfg);
+	parse(pg_gateway_ruleset(&cfg, NULL), &p);
+	CHECK(count_rules(&p, "forward",
+			  "iifname|" VXLAN0 "|oifname|" ETH0 "|" NFPROTO6 "|" NET6
+			  "network header + 24|set vpn_local6 |counter|accept") == 1);
+	CHECK(count_rules(&p, "forward", NFPROTO6 "|" NET6 "counter|accept") == 2);
+	parsed_free(&p);
+
+	load(V6_SETTINGS "VPN_INTERFACE=tun0\nVPN_BLOCK_OTHER_TRAFFIC=false\n", &cfg);
+	parse(pg_gateway_ruleset(&cfg, NULL), &p);
+	CHECK(count_rules(&p, "forward", NFPROTO6 "|" NET6 "counter|accept") == 2);
+	CHECK(count_rules(&p, "forward", "oifname|" ETH0 "|" NFPROTO6 "|" NET6 "counter|accept") ==
+	      1);
+	parsed_free(&p);
+}
+
+/* A lease's pair: its derived address (172.16.0.30 -> ::1e) and MAC. */
+static void test_ipv6_elements(void)
+{
+	static const uint8_t mac[6] = {0x02, 0x42, 0xac, 0x10, 0x00, 0x1e};
+	static const uint8_t key[24] = {0xfd, 0x12, 0x34, 0x56, 0x78, 0x9a, 0, 0x2a,
+					0,    0,    0,	  0,	0,    0,    0, 0x1e,
+					0x02, 0x42, 0xac, 0x10, 0,    0x1e, 0, 0};
+	struct pg_config cfg;
+	struct pg_pool *pool;
+	struct pg_nft_table *t;
+	struct nft_batch b;
+
+	load(V6_SETTINGS, &cfg);
+	pool = pool_with(&cfg, "");
+	CHECK(pg_pool_acquire(pool, "crawlers/web-0", "web-0", (struct in_addr){htonl(0xac10001e)},
+			      mac, (struct in_addr){htonl(0x0af4000b)}, 30, NULL, NULL, NULL) == 0);
+	t = pg_gateway_ruleset(&cfg, pool);
+	CHECK(nft_batch_serialize(t, &b) == 0);
+	CHECK(memmem(b.buf, (size_t)b.len, key, sizeof(key)) != NULL);
+	nft_batch_free(&b);
+	pg_nft_table_free(t);
+	pg_pool_free(pool);
+}
+
+/* The IPv6 destinations refused: loopback, link-local, IPv4-mapped, EC2's
+ * metadata, and the settings' and the pod's IPv6 entries, each once. */
+static void test_reach6(void)
+{
+	static const char *const want[] = {
+	    "::1/128",		"fe80::/10",	    "::ffff:0.0.0.0/96", "fd00:ec2::254/128",
+	    "fd00:10:244::/64", "fd00:10:96::/108", "fd00:10:97::a/128"};
+	struct pg_prefix_list underlay = {0};
+	struct pg_reach_list out;
+	struct pg_config cfg;
+	char a[PG_PREFIX_STRLEN];
+
+	load("NOT_ROUTED_TO_GATEWAY_CIDRS=\"10.96.0.0/12 fd00:10:96::/108\"\n"
+	     "K8S_DNS_IPS=\"10.96.0.10 fd00:10:96::a fd00:10:97::a\"\n",
+	     &cfg);
+	underlay.items[underlay.n++] = nft_test_prefix("10.244.0.0/24");
+	underlay.items[underlay.n++] = nft_test_prefix("fd00:10:244::/64");
+	underlay.items[underlay.n++] = nft_test_prefix("fd00:10:244::1/128");
+	pg_reach_denied6(&cfg, &underlay, &out);
+	CHECK(out.n == sizeof(want) / sizeof(want[0]));
+	for (unsigned i = 0; i < out.n && i < sizeof(want) / sizeof(want[0]); i++)
+		CHECK_STR(pg_prefix_fmt(&out.items[i], a, true), want[i]);
+}
+
 int main(void)
 {
+	test_ipv6_no_vpn();
+	test_ipv6_vpn();
+	test_ipv6_elements();
+	test_reach6();
 	test_reach();
 	test_reach_full();
 	test_reach_settings();

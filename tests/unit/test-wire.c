@@ -102,6 +102,10 @@ static const struct {
     [PG_TLV_POD_IP] = {BYTES("\x0a\xf4\x00\x0b")},
     [PG_TLV_REPLICA] = {BYTES("foo-0")},
     [PG_TLV_LEASES] = {BYTES("\x00\x00\x00\x2a")},
+    /* fd12:3456:789a:2a::15/64, fd12:3456:789a:2a::1, fd00:10:244::b */
+    [PG_TLV_ADDR6] = {BYTES("\xfd\x12\x34\x56\x78\x9a\x00\x2a\0\0\0\0\0\0\0\x15\x40")},
+    [PG_TLV_GATEWAY6] = {BYTES("\xfd\x12\x34\x56\x78\x9a\x00\x2a\0\0\0\0\0\0\0\x01")},
+    [PG_TLV_POD_IP6] = {BYTES("\xfd\x00\x00\x10\x02\x44\0\0\0\0\0\0\0\0\0\x0b")},
 };
 
 static void raw_good(struct raw *r, uint16_t tlv)
@@ -241,7 +245,11 @@ static bool same(const struct pg_msg *a, const struct pg_msg *b)
 	       a->error == b->error && !strcmp(a->error_text, b->error_text) &&
 	       a->has_pod_ip == b->has_pod_ip && a->pod_ip.s_addr == b->pod_ip.s_addr &&
 	       !strcmp(a->replica, b->replica) && a->has_leases == b->has_leases &&
-	       a->leases == b->leases;
+	       a->leases == b->leases && a->has_pod_ip6 == b->has_pod_ip6 &&
+	       !memcmp(&a->pod_ip6, &b->pod_ip6, sizeof(a->pod_ip6)) &&
+	       a->has_addr6 == b->has_addr6 && !memcmp(&a->addr6, &b->addr6, sizeof(a->addr6)) &&
+	       a->prefix_len6 == b->prefix_len6 &&
+	       !memcmp(&a->gateway_addr6, &b->gateway_addr6, sizeof(a->gateway_addr6));
 }
 
 static void test_round_trips(void)
@@ -1000,6 +1008,200 @@ static void test_key_files(void)
 	CHECK(rmdir(dir) == 0);
 }
 
+/* ---- IPv6: ADDR6 and GATEWAY6 in GRANT, POD_IP6 in requests ---- */
+
+static void test_ipv6_round_trips(void)
+{
+	static const uint8_t types[] = {PG_MSG_JOIN, PG_MSG_RENEW, PG_MSG_RELEASE, PG_MSG_INFO};
+	uint8_t buf[PG_WIRE_MAX];
+	struct pg_msg m, d;
+	int n;
+
+	fill(&m, PG_MSG_GRANT, true);
+	inet_pton(AF_INET6, "fd12:3456:789a:2a::15", &m.addr6);
+	m.prefix_len6 = 64;
+	inet_pton(AF_INET6, "fd12:3456:789a:2a::1", &m.gateway_addr6);
+	m.has_addr6 = true;
+	n = pg_msg_encode(&m, &key, buf, sizeof(buf));
+	CHECK(n > 0 && pg_msg_decode(buf, (size_t)n, &key, &d) == 0);
+	CHECK(same(&m, &d) && d.has_addr6 && d.prefix_len6 == 64);
+	/* an IPv6 GRANT is an IPv4 GRANT with two more fields */
+	fill(&m, PG_MSG_GRANT, true);
+	CHECK(pg_msg_encode(&m, NULL, buf, sizeof(buf)) + 4 + 17 + 4 + 16 == n - PG_WIRE_TAG_LEN);
+
+	for (size_t i = 0; i < ARRAY_SIZE(types); i++) {
+		fill(&m, types[i], true);
+		m.has_pod_ip = false;
+		m.pod_ip.s_addr = 0;
+		inet_pton(AF_INET6, "fd00:10:244::b", &m.pod_ip6);
+		m.has_pod_ip6 = true;
+		n = pg_msg_encode(&m, &key, buf, sizeof(buf));
+		CHECK(n > 0 && pg_msg_decode(buf, (size_t)n, &key, &d) == 0);
+		CHECK(same(&m, &d) && d.has_pod_ip6 && !d.has_pod_ip);
+		/* both pod IPs, or neither: refused */
+		m.has_pod_ip = true;
+		CHECK(pg_msg_encode(&m, &key, buf, sizeof(buf)) == -EINVAL);
+		m.has_pod_ip = m.has_pod_ip6 = false;
+		CHECK(pg_msg_encode(&m, &key, buf, sizeof(buf)) == -EINVAL);
+	}
+
+	/* Invalid values are not sent either. */
+	fill(&m, PG_MSG_GRANT, false);
+	m.has_addr6 = true;
+	m.prefix_len6 = 64;
+	CHECK(pg_msg_encode(&m, NULL, buf, sizeof(buf)) == -EINVAL); /* :: */
+	inet_pton(AF_INET6, "fd12::15", &m.addr6);
+	CHECK(pg_msg_encode(&m, NULL, buf, sizeof(buf)) == -EINVAL); /* gateway6 :: */
+	inet_pton(AF_INET6, "fd12::1", &m.gateway_addr6);
+	CHECK(pg_msg_encode(&m, NULL, buf, sizeof(buf)) > 0);
+	m.prefix_len6 = 129;
+	CHECK(pg_msg_encode(&m, NULL, buf, sizeof(buf)) == -EINVAL);
+	/* not in the other messages */
+	fill(&m, PG_MSG_JOIN, false);
+	m.has_addr6 = true;
+	m.prefix_len6 = 64;
+	inet_pton(AF_INET6, "fd12::15", &m.addr6);
+	inet_pton(AF_INET6, "fd12::1", &m.gateway_addr6);
+	CHECK(pg_msg_encode(&m, NULL, buf, sizeof(buf)) == -EINVAL);
+	fill(&m, PG_MSG_GRANT, false);
+	m.has_pod_ip6 = true;
+	inet_pton(AF_INET6, "fd00:10:244::b", &m.pod_ip6);
+	CHECK(pg_msg_encode(&m, NULL, buf, sizeof(buf)) == -EINVAL);
+}
+
+static const struct {
+	size_t shape;
+	uint16_t tlv;
+	const uint8_t *v;
+	size_t len;
+	int result;
+} values6[] = {
+    {S_JOIN, PG_TLV_POD_IP6, BYTES("\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01"), 0},
+    {S_JOIN, PG_TLV_POD_IP6, BYTES("\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"), -EBADMSG},
+    {S_JOIN, PG_TLV_POD_IP6, BYTES("\xff\x02\0\0\0\0\0\0\0\0\0\0\0\0\0\x01"), -EBADMSG},
+    {S_RENEW, PG_TLV_POD_IP6, BYTES("\xfe\x80\0\0\0\0\0\0\0\0\0\0\0\0\0\x01"), -EBADMSG},
+    {S_RENEW, PG_TLV_POD_IP6, BYTES("\xfe\xbf\0\0\0\0\0\0\0\0\0\0\0\0\0\x01"), -EBADMSG},
+    {S_RENEW, PG_TLV_POD_IP6, BYTES("\xfe\xc0\0\0\0\0\0\0\0\0\0\0\0\0\0\x01"), 0},
+    {S_INFO, PG_TLV_POD_IP6, BYTES("\0\0\0\0\0\0\0\0\0\0\xff\xff\x0a\xf4\0\x0b"), -EBADMSG},
+    {S_GRANT, PG_TLV_ADDR6, BYTES("\xfd\x12\0\0\0\0\0\0\0\0\0\0\0\0\0\x15\x00"), -EBADMSG},
+    {S_GRANT, PG_TLV_ADDR6, BYTES("\xfd\x12\0\0\0\0\0\0\0\0\0\0\0\0\0\x15\x01"), 0},
+    {S_GRANT, PG_TLV_ADDR6, BYTES("\xfd\x12\0\0\0\0\0\0\0\0\0\0\0\0\0\x15\x80"), 0},
+    {S_GRANT, PG_TLV_ADDR6, BYTES("\xfd\x12\0\0\0\0\0\0\0\0\0\0\0\0\0\x15\x81"), -EBADMSG},
+    {S_GRANT, PG_TLV_ADDR6, BYTES("\xff\x12\0\0\0\0\0\0\0\0\0\0\0\0\0\x15\x40"), -EBADMSG},
+    {S_GRANT, PG_TLV_GATEWAY6, BYTES("\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"), -EBADMSG},
+    {S_GRANT, PG_TLV_GATEWAY6, BYTES("\xfe\x80\0\0\0\0\0\0\0\0\0\0\0\0\0\x01"), -EBADMSG},
+};
+
+/* Decodes shape s with the fields of the shape but those in skip, then
+ * extra (type, value) pairs; 0 ends each list. */
+static int decode_with(size_t s, const uint16_t *skip, const uint16_t *extra)
+{
+	struct raw r;
+	struct pg_msg m;
+
+	raw_header(&r, PG_WIRE_VERSION, shapes[s].type, 0);
+	for (size_t i = 0; i < MAX_FIELDS && shapes[s].required[i]; i++) {
+		bool skipped = false;
+
+		for (size_t j = 0; skip[j]; j++)
+			skipped |= skip[j] == shapes[s].required[i];
+		if (!skipped)
+			raw_good(&r, shapes[s].required[i]);
+	}
+	for (size_t j = 0; extra[j]; j++)
+		raw_good(&r, extra[j]);
+	raw_finish(&r, NULL);
+	return pg_msg_decode(r.buf, r.len, NULL, &m);
+}
+
+static void test_ipv6_fields(void)
+{
+	static const uint16_t none[] = {0};
+	static const uint16_t pod_ip[] = {PG_TLV_POD_IP, 0};
+	static const uint16_t pod_ip6[] = {PG_TLV_POD_IP6, 0};
+	static const uint16_t v6[] = {PG_TLV_ADDR6, PG_TLV_GATEWAY6, 0};
+	static const uint16_t v6_reversed[] = {PG_TLV_GATEWAY6, PG_TLV_ADDR6, 0};
+	static const uint16_t addr6[] = {PG_TLV_ADDR6, 0};
+	static const uint16_t gateway6[] = {PG_TLV_GATEWAY6, 0};
+	static const uint16_t twice[] = {PG_TLV_POD_IP6, PG_TLV_POD_IP6, 0};
+	static const size_t requests[] = {S_JOIN, S_RENEW, S_RELEASE, S_INFO};
+	static const size_t replies[] = {S_RELEASED, S_ERROR, S_INFO_REPLY};
+	struct raw r;
+	struct pg_msg m;
+
+	for (size_t i = 0; i < ARRAY_SIZE(requests); i++) {
+		size_t s = requests[i];
+
+		CHECK(decode_with(s, pod_ip, pod_ip6) == 0);
+		CHECK(decode_with(s, none, pod_ip6) == -EBADMSG); /* both */
+		CHECK(decode_with(s, pod_ip, none) == -EBADMSG);  /* neither */
+		CHECK(decode_with(s, pod_ip, twice) == -EBADMSG);
+		CHECK(decode_with(s, pod_ip, v6) == -EBADMSG);
+		CHECK(decode_with(s, none, gateway6) == -EBADMSG);
+	}
+	CHECK(decode_with(S_GRANT, none, v6) == 0);
+	CHECK(decode_with(S_GRANT, none, v6_reversed) == 0);
+	CHECK(decode_with(S_GRANT, none, addr6) == -EBADMSG); /* together or not at all */
+	CHECK(decode_with(S_GRANT, none, gateway6) == -EBADMSG);
+	CHECK(decode_with(S_GRANT, none, pod_ip6) == -EBADMSG);
+	for (size_t i = 0; i < ARRAY_SIZE(replies); i++) {
+		CHECK(decode_with(replies[i], none, v6) == -EBADMSG);
+		CHECK(decode_with(replies[i], none, pod_ip6) == -EBADMSG);
+	}
+
+	/* Lengths: fixed. */
+	for (uint16_t t = PG_TLV_ADDR6; t <= PG_TLV_POD_IP6; t++) {
+		size_t s = t == PG_TLV_POD_IP6 ? S_JOIN : S_GRANT;
+		uint16_t partner = t == PG_TLV_ADDR6 ? PG_TLV_GATEWAY6 : PG_TLV_ADDR6;
+
+		for (size_t len = good[t].len - 1; len <= good[t].len + 1; len++) {
+			raw_begin(&r, s, s == S_JOIN ? PG_TLV_POD_IP : 0, false);
+			if (s == S_GRANT)
+				raw_good(&r, partner);
+			raw_sized(&r, t, len);
+			raw_finish(&r, NULL);
+			CHECK(pg_msg_decode(r.buf, r.len, NULL, &m) ==
+			      (len == good[t].len ? 0 : -EBADMSG));
+		}
+	}
+
+	for (size_t i = 0; i < ARRAY_SIZE(values6); i++) {
+		int got;
+
+		raw_begin(&r, values6[i].shape, values6[i].shape == S_GRANT ? 0 : PG_TLV_POD_IP,
+			  false);
+		if (values6[i].shape == S_GRANT)
+			raw_good(&r,
+				 values6[i].tlv == PG_TLV_ADDR6 ? PG_TLV_GATEWAY6 : PG_TLV_ADDR6);
+		raw_field(&r, values6[i].tlv, values6[i].v, values6[i].len);
+		raw_finish(&r, NULL);
+		got = pg_msg_decode(r.buf, r.len, NULL, &m);
+		if (got != values6[i].result)
+			fprintf(stderr, "values6[%zu]: %d\n", i, got);
+		CHECK(got == values6[i].result);
+	}
+
+	/* Decoded values land in the right members. */
+	raw_begin(&r, S_GRANT, 0, false);
+	raw_good(&r, PG_TLV_GATEWAY6);
+	raw_good(&r, PG_TLV_ADDR6);
+	raw_finish(&r, NULL);
+	CHECK(pg_msg_decode(r.buf, r.len, NULL, &m) == 0);
+	CHECK(m.has_addr6 && m.prefix_len6 == 64 &&
+	      !memcmp(m.addr6.s6_addr, good[PG_TLV_ADDR6].v, 16));
+	CHECK(!memcmp(m.gateway_addr6.s6_addr, good[PG_TLV_GATEWAY6].v, 16));
+	raw_begin(&r, S_RENEW, PG_TLV_POD_IP, false);
+	raw_good(&r, PG_TLV_POD_IP6);
+	raw_finish(&r, NULL);
+	CHECK(pg_msg_decode(r.buf, r.len, NULL, &m) == 0);
+	CHECK(m.has_pod_ip6 && !m.has_pod_ip &&
+	      !memcmp(m.pod_ip6.s6_addr, good[PG_TLV_POD_IP6].v, 16));
+	/* A GRANT without them reads as before: no IPv6. */
+	raw_begin(&r, S_GRANT, 0, false);
+	raw_finish(&r, NULL);
+	CHECK(pg_msg_decode(r.buf, r.len, NULL, &m) == 0 && !m.has_addr6);
+}
+
 static void test_names(void)
 {
 	CHECK_STR(pg_wire_error_str(PG_ERR_NO_LEASE), "no lease");
@@ -1032,6 +1234,8 @@ int main(void)
 	test_replay();
 	test_replay_churn();
 	test_key_files();
+	test_ipv6_round_trips();
+	test_ipv6_fields();
 	test_names();
 	return check_result();
 }

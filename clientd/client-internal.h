@@ -18,8 +18,10 @@
 
 #define MAX_DEFAULT_ROUTES 16
 #define JOIN_RESEND_MS	   250
-/* Only looked up, never sent to: TEST-NET-1 stands for "the internet". */
-#define OUTSIDE_ADDRESS "192.0.2.1"
+/* Only looked up, never sent to: TEST-NET-1 and the IPv6 documentation
+ * prefix stand for "the internet". */
+#define OUTSIDE_ADDRESS	 "192.0.2.1"
+#define OUTSIDE_ADDRESS6 "2001:db8::1"
 
 struct pg_nft;
 struct pg_monitor;
@@ -56,11 +58,18 @@ struct pg_client {
 	struct pg_nft *nft;	      /* the guard table */
 	struct pg_monitor *monitor;   /* sidecar: foreign changes to repair */
 	struct pg_client_state state; /* sidecar: published in STATE_FILE */
+	/* The overlay's IPv6 (overlay6.c): v6 is the grant whose ADDR6 and
+	 * GATEWAY6 are in the kernel while v6_on, or were refused by it
+	 * (v6_failed); v6_none_said: the absence of IPv6 was logged. */
+	bool v6_on, v6_failed, v6_none_said;
+	struct pg_grant v6;
 };
 
-/* One resolution of GATEWAY_NAME into all its IPv4 addresses (a pod IP:
- * itself), unordered: 0, or getaddrinfo's error code. */
-int client_resolve_once(const struct pg_config *cfg, struct pg_replicas *out);
+/* One resolution of GATEWAY_NAME into all its addresses of family (a pod
+ * IP: itself), unordered: 0, or getaddrinfo's error code. AF_UNSPEC (the
+ * first resolution with UNDERLAY_FAMILY auto): IPv4 when the name has
+ * any, else IPv6. */
+int client_resolve_once(const struct pg_config *cfg, int family, struct pg_replicas *out);
 /* Routes every replica's pod IP the way the pod reached the gateway. */
 int client_keep_replicas_local(struct pg_client *c);
 int client_fail_netlink(const struct pg_client *c, const char *what, int r);
@@ -75,5 +84,19 @@ int client_install_guard(struct pg_client *c);
  * address first so the link never has none. */
 int client_follow_address(struct pg_client *c, const struct pg_grant *g);
 void client_release(struct pg_client *c);
+
+/* The overlay's IPv6 made to match grant g (added, moved, withdrawn or
+ * left), before g becomes c->grant; on a new vxlan link v6_on and
+ * v6_failed are cleared first. Without IPv6 in g, says once that IPv6
+ * stays blocked. A kernel that refuses it (IPv6 disabled in the pod)
+ * leaves IPv6 blocked, with one warning: 0 or a negative errno. */
+int client_follow_v6(struct pg_client *c, const struct pg_grant *g);
+/* The sidecar's repairs: the address and the gateway's neighbour put back
+ * (true when something was); the IPv6 default route put back (while
+ * v6_on); whether route r is that route. */
+bool client_v6_repair(struct pg_client *c);
+int client_v6_route_add(struct pg_client *c);
+bool client_v6_neigh_ok(struct pg_client *c);
+bool client_v6_route_is_ours(const struct pg_client *c, const struct pg_route *r);
 
 #endif

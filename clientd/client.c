@@ -25,7 +25,8 @@
 #include "netlink/nft.h"
 #include "netlink/rtnl.h"
 
-#define VXLAN_OVERHEAD	   50
+#define VXLAN_OVERHEAD	   50 /* outer IPv4 (20), UDP, VXLAN, inner Ethernet */
+#define VXLAN_OVERHEAD6	   70 /* the same over IPv6 (40) */
 #define RESOLVE_RETRY_MS   500
 #define PROBE_INTERVAL_MS  200
 #define RELEASE_TIMEOUT_MS 1000
@@ -91,60 +92,75 @@ int client_fail_netlink(const struct pg_client *c, const char *what, int r)
 	return PG_EXIT_RUNTIME;
 }
 
-static void add_replica(struct pg_replicas *out, struct in_addr a)
+static void add_replica(struct pg_replicas *out, const struct pg_prefix *p)
 {
-	struct pg_prefix p;
-
-	pg_prefix_from_v4(&p, a, 32);
-	if (out->n < PG_REPLICAS_MAX && pg_replicas_find(out, &p) < 0)
-		out->r[out->n++] = (struct pg_replica){.ip = p};
+	if (out->n < PG_REPLICAS_MAX && pg_replicas_find(out, p) < 0)
+		out->r[out->n++] = (struct pg_replica){.ip = *p};
 }
 
 /* With DNS through the tunnel the C library's lookups would go to the
  * gateway as well, and would fail exactly when it must be found again. */
-static int lookup_bypassing_tunnel(const struct pg_config *cfg, struct pg_replicas *out)
+static int lookup_bypassing_tunnel(const struct pg_config *cfg, int family, struct pg_replicas *out)
 {
-	struct in_addr a[PG_REPLICAS_MAX];
-	int r = pg_lookup_ipv4(cfg->gateway, HOSTS_FILE, cfg->resolv_conf, PG_GUARD_DNS_MARK, a,
-			       PG_REPLICAS_MAX);
+	struct pg_prefix a[PG_REPLICAS_MAX];
+	int r = pg_lookup_gateway(cfg->gateway, family, HOSTS_FILE, cfg->resolv_conf,
+				  PG_GUARD_DNS_MARK, a, PG_REPLICAS_MAX);
 
 	for (int i = 0; i < r; i++)
-		add_replica(out, a[i]);
+		add_replica(out, &a[i]);
 	if (r > 0)
 		return 0;
 	return r == -ENOENT ? EAI_NONAME : r == -ETIMEDOUT ? EAI_AGAIN : EAI_FAIL;
 }
 
-int client_resolve_once(const struct pg_config *cfg, struct pg_replicas *out)
+/* The name's addresses of one family; AF_UNSPEC: IPv4 when it has any,
+ * else IPv6. */
+static int lookup_libc(const struct pg_config *cfg, int family, struct pg_replicas *out)
 {
-	struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_DGRAM};
+	struct addrinfo hints = {.ai_family = family, .ai_socktype = SOCK_DGRAM};
 	struct addrinfo *res = NULL;
-	struct pg_prefix ip;
-	int r;
+	struct pg_replicas v6 = {0};
+	int r = getaddrinfo(cfg->gateway, NULL, &hints, &res);
 
-	out->n = 0;
-	if (pg_addr_parse(cfg->gateway, &ip) == 0) {
-		if (ip.family != AF_INET)
-			return EAI_FAMILY;
-		add_replica(out, pg_prefix_v4(&ip));
-		return 0;
-	}
-	if (cfg->dns_through_tunnel)
-		return lookup_bypassing_tunnel(cfg, out);
-	r = getaddrinfo(cfg->gateway, NULL, &hints, &res);
 	if (r != 0)
 		return r;
 	/* Every address: a headless Service answers with each ready pod. */
 	for (const struct addrinfo *ai = res; ai; ai = ai->ai_next) {
 		struct sockaddr_in sin;
+		struct sockaddr_in6 sin6;
+		struct pg_prefix p = {.family = ai->ai_family};
 
-		if (ai->ai_family != AF_INET || ai->ai_addrlen < sizeof(sin))
-			continue;
-		memcpy(&sin, ai->ai_addr, sizeof(sin));
-		add_replica(out, sin.sin_addr);
+		if (ai->ai_family == AF_INET && ai->ai_addrlen >= sizeof(sin)) {
+			memcpy(&sin, ai->ai_addr, sizeof(sin));
+			pg_prefix_from_v4(&p, sin.sin_addr, 32);
+			add_replica(out, &p);
+		} else if (ai->ai_family == AF_INET6 && ai->ai_addrlen >= sizeof(sin6)) {
+			memcpy(&sin6, ai->ai_addr, sizeof(sin6));
+			p.len = 128;
+			memcpy(p.bytes, &sin6.sin6_addr, 16);
+			add_replica(&v6, &p);
+		}
 	}
 	freeaddrinfo(res);
+	if (out->n == 0)
+		*out = v6;
 	return out->n ? 0 : EAI_NONAME;
+}
+
+int client_resolve_once(const struct pg_config *cfg, int family, struct pg_replicas *out)
+{
+	struct pg_prefix ip;
+
+	out->n = 0;
+	if (pg_addr_parse(cfg->gateway, &ip) == 0) {
+		if (family != AF_UNSPEC && ip.family != family)
+			return EAI_FAMILY;
+		add_replica(out, &ip);
+		return 0;
+	}
+	if (cfg->dns_through_tunnel)
+		return lookup_bypassing_tunnel(cfg, family, out);
+	return lookup_libc(cfg, family, out);
 }
 
 /* The gateway is a pod IP or a name that may not resolve yet while the
@@ -158,13 +174,16 @@ static int resolve_gateway(struct pg_client *c, bool wait)
 	uint64_t deadline = pg_monotonic_ms() + (uint64_t)cfg->resolve_timeout * 1000;
 	int r;
 
-	if (pg_addr_parse(cfg->gateway, &c->gw_pod_ip) == 0 && c->gw_pod_ip.family != AF_INET) {
-		pg_err("GATEWAY_NAME: '%s': an IPv6 underlay is not supported", cfg->gateway);
+	if (pg_addr_parse(cfg->gateway, &c->gw_pod_ip) == 0 && cfg->underlay_family &&
+	    c->gw_pod_ip.family != cfg->underlay_family) {
+		pg_err("GATEWAY_NAME: '%s': not an %s address, as UNDERLAY_FAMILY says",
+		       cfg->gateway, cfg->underlay_family == AF_INET ? "IPv4" : "IPv6");
 		return PG_EXIT_CONFIG;
 	}
 	for (;;) {
-		r = client_resolve_once(cfg, &c->replicas);
+		r = client_resolve_once(cfg, cfg->underlay_family, &c->replicas);
 		if (r == 0) {
+			/* The family stays what this first answer says. */
 			c->gw_pod_ip = c->replicas.r[0].ip;
 			return PG_EXIT_OK;
 		}
@@ -175,7 +194,10 @@ static int resolve_gateway(struct pg_client *c, bool wait)
 			break;
 		usleep(RESOLVE_RETRY_MS * 1000);
 	}
-	pg_err("GATEWAY_NAME: '%s': cannot resolve within %u s: %s", cfg->gateway,
+	pg_err("GATEWAY_NAME: '%s': cannot resolve%s within %u s: %s", cfg->gateway,
+	       cfg->underlay_family == AF_INET	  ? " to IPv4 (UNDERLAY_FAMILY)"
+	       : cfg->underlay_family == AF_INET6 ? " to IPv6 (UNDERLAY_FAMILY)"
+						  : "",
 	       cfg->resolve_timeout, gai_strerror(r));
 	return PG_EXIT_RUNTIME;
 }
@@ -238,16 +260,19 @@ int client_keep_replicas_local(struct pg_client *c)
 	return r;
 }
 
+/* Cluster CIDRs and DNS of the underlay's family go the way the gateway
+ * is reached; those of the other family the way its default route went. */
 static int keep_cluster_local(struct pg_client *c)
 {
 	const struct pg_config *cfg = c->cfg;
-	struct pg_route v6[MAX_DEFAULT_ROUTES];
-	size_t n6 = 0;
+	int other = c->gw_pod_ip.family == AF_INET6 ? AF_INET : AF_INET6;
+	struct pg_route defs[MAX_DEFAULT_ROUTES];
+	size_t n_other = 0;
 	int r;
 
-	r = pg_route_defaults(c->rt, AF_INET6, v6, MAX_DEFAULT_ROUTES, &n6);
+	r = pg_route_defaults(c->rt, other, defs, MAX_DEFAULT_ROUTES, &n_other);
 	if (r < 0 && r != -EAFNOSUPPORT)
-		return client_fail_netlink(c, "listing IPv6 default routes", r);
+		return client_fail_netlink(c, "listing default routes", r);
 
 	if ((r = client_keep_replicas_local(c)) != PG_EXIT_OK)
 		return r;
@@ -258,13 +283,14 @@ static int keep_cluster_local(struct pg_client *c)
 			const struct pg_prefix *p = &list->items[i];
 			char text[PG_PREFIX_STRLEN];
 
-			if (p->family == AF_INET)
+			if (p->family == c->gw_pod_ip.family)
 				r = client_keep_local(c, p, &c->path);
-			else if (n6 > 0)
-				r = client_keep_local(c, p, &v6[0]);
+			else if (n_other > 0)
+				r = client_keep_local(c, p, &defs[0]);
 			else {
-				pg_warn("%s: no IPv6 route on the pod network, not routed",
-					pg_prefix_fmt(p, text, true));
+				pg_warn("%s: no %s route on the pod network, not routed",
+					pg_prefix_fmt(p, text, true),
+					other == AF_INET ? "IPv4" : "IPv6");
 				r = PG_EXIT_OK;
 			}
 			if (r != PG_EXIT_OK)
@@ -369,20 +395,20 @@ int client_create_tunnel(struct pg_client *c)
 	const struct pg_config *cfg = c->cfg;
 	struct pg_link_info underlay;
 	struct pg_route def = {0};
-	unsigned mtu;
+	unsigned mtu, overhead = c->gw_pod_ip.family == AF_INET6 ? VXLAN_OVERHEAD6 : VXLAN_OVERHEAD;
 	int r;
 
 	r = pg_link_get_index(c->rt, c->path.oif, &underlay);
 	if (r < 0)
 		return client_fail_netlink(c, "looking up the pod network interface", r);
-	if (underlay.mtu <= VXLAN_OVERHEAD + 576) {
+	if (underlay.mtu <= overhead + 576) {
 		pg_err("pod network interface %s: MTU %u is too small for VXLAN", underlay.name,
 		       underlay.mtu);
 		return PG_EXIT_RUNTIME;
 	}
 	/* The smallest of what our underlay carries, what the gateway's link
 	 * carries and what the VPN behind it carries. */
-	mtu = underlay.mtu - VXLAN_OVERHEAD;
+	mtu = underlay.mtu - overhead;
 	if (c->grant.mtu && c->grant.mtu < mtu)
 		mtu = c->grant.mtu;
 	if (cfg->vpn_mtu && cfg->vpn_mtu < mtu)
@@ -395,9 +421,15 @@ int client_create_tunnel(struct pg_client *c)
 	    .underlay_ifindex = underlay.ifindex,
 	    .learning = false, /* everything goes to the gateway */
 	    .mtu = mtu,
-	    .no_ipv6 = true, /* nothing IPv6 may use the tunnel either */
+	    /* No link-local address: no ND, MLD or DAD chatter; a granted
+	     * IPv6 address comes without DAD (client_follow_v6). */
+	    .no_ipv6 = true,
 	};
 	pg_member_mac(c->member, vx.mac);
+	/* An IPv6 underlay needs the local address: the vxlan driver opens
+	 * an IPv6 socket only then. */
+	if (c->gw_pod_ip.family == AF_INET6)
+		pg_member_pod_ip(c->member, &vx.local);
 	r = pg_link_vxlan_create(c->rt, &vx, &c->vxlan_ifindex);
 	if (r < 0)
 		return client_fail_netlink(c, "creating the vxlan link", r);
@@ -419,6 +451,11 @@ int client_create_tunnel(struct pg_client *c)
 	def.oif = c->vxlan_ifindex;
 	if ((r = pg_route_add(c->rt, &def, true)) < 0)
 		return client_fail_netlink(c, "adding the default route through the gateway", r);
+	/* A new link carries none of an old one's IPv6; IPv6 that the kernel
+	 * refuses stays blocked and fails nothing. */
+	c->v6_on = false;
+	c->v6_failed = false;
+	client_follow_v6(c, &c->grant);
 	return PG_EXIT_OK;
 }
 
@@ -436,6 +473,14 @@ static int verify(struct pg_client *c)
 	if (path.oif != c->vxlan_ifindex) {
 		pg_err("an outside address does not route through %s (interface %d instead)",
 		       c->cfg->vxlan_if, path.oif);
+		return PG_EXIT_RUNTIME;
+	}
+	/* IPv6 goes through the tunnel when granted, and nowhere else. */
+	pg_addr_parse(OUTSIDE_ADDRESS6, &outside);
+	r = pg_route_lookup(c->rt, &outside, &path);
+	if ((r == 0 && path.oif != c->vxlan_ifindex) || (r < 0 && c->v6_on)) {
+		pg_err("an outside IPv6 address does not route through %s (%s)", c->cfg->vxlan_if,
+		       r < 0 ? strerror(-r) : "another interface");
 		return PG_EXIT_RUNTIME;
 	}
 	r = pg_probe_echo(c->probe, pg_prefix_v4(&c->grant.gateway), c->cfg->check_timeout * 1000,
@@ -493,8 +538,10 @@ int client_install_guard(struct pg_client *c)
 		struct pg_route defaults[1];
 		size_t n = 0;
 
-		/* Not resolved yet: the pod network is where the default route goes. */
-		if (pg_route_defaults(c->rt, AF_INET, defaults, 1, &n) < 0 || n == 0)
+		/* Not resolved yet: the pod network is where the default route
+		 * goes (the IPv6 one on an IPv6-only pod network). */
+		if ((pg_route_defaults(c->rt, AF_INET, defaults, 1, &n) < 0 || n == 0) &&
+		    (pg_route_defaults(c->rt, AF_INET6, defaults, 1, &n) < 0 || n == 0))
 			return PG_EXIT_OK;
 		oif = defaults[0].oif;
 	}
@@ -642,6 +689,24 @@ int pg_client_setup(const struct pg_config *cfg, bool keep_fail_closed, struct p
 	return PG_EXIT_OK;
 }
 
+/* Where the pod's IPv6 goes, as the kernel would route it. */
+static void print_ipv6(struct pg_rtnl *rt, const struct pg_config *cfg)
+{
+	char a[PG_PREFIX_STRLEN], g[PG_PREFIX_STRLEN];
+	struct pg_link_info link;
+	struct pg_prefix outside;
+	struct pg_route path;
+
+	pg_addr_parse(OUTSIDE_ADDRESS6, &outside);
+	if (pg_route_lookup(rt, &outside, &path) < 0)
+		printf("ipv6: blocked (not granted)\n");
+	else if (pg_link_get(rt, cfg->vxlan_if, &link) == 0 && path.oif == link.ifindex)
+		printf("ipv6: %s via %s\n", pg_prefix_fmt(&path.prefsrc, a, false),
+		       pg_prefix_fmt(&path.gw, g, false));
+	else
+		printf("ipv6: routed around %s\n", cfg->vxlan_if);
+}
+
 /* Renews the lease at a third of its time; a gateway that forgot it
  * (NO_LEASE, after its leases were lost) is joined again asking for the
  * same address. */
@@ -665,14 +730,17 @@ int pg_client_check(const struct pg_config *cfg, bool verbose)
 		pg_err("not routed: %s is down", cfg->vxlan_if);
 	else if ((r = pg_route_lookup(rt, &outside, &path)) < 0 || path.oif != link.ifindex)
 		pg_err("not routed: outside addresses do not go through %s", cfg->vxlan_if);
+	else if (pg_addr_parse(OUTSIDE_ADDRESS6, &outside) == 0 &&
+		 pg_route_lookup(rt, &outside, &path) == 0 && path.oif != link.ifindex)
+		pg_err("not routed: outside IPv6 addresses go around %s", cfg->vxlan_if);
 	else if (cfg->ready_file[0] && access(cfg->ready_file, F_OK) < 0)
 		pg_err("not healthy: %s is absent (the sidecar lost the gateway or is not running)",
 		       cfg->ready_file);
 	else
 		status = PG_EXIT_OK;
-	pg_rtnl_close(rt);
 	if (verbose) {
 		printf("routed: %s\n", status == PG_EXIT_OK ? "yes" : "no");
+		print_ipv6(rt, cfg);
 		if (!cfg->state_file[0])
 			printf("no STATE_FILE: the sidecar publishes nothing more\n");
 		else if ((r = pg_client_state_print(stdout, cfg->state_file, cfg->gateway,
@@ -681,6 +749,7 @@ int pg_client_check(const struct pg_config *cfg, bool verbose)
 			       strerror(-r));
 		fflush(stdout);
 	}
+	pg_rtnl_close(rt);
 	return status;
 }
 

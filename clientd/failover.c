@@ -118,7 +118,8 @@ enum pg_failover_result pg_failover(struct pg_client *c, bool lost, uint64_t sin
 	uint8_t mac[6];
 	bool gone;
 
-	if (client_resolve_once(cfg, &set) != 0 || set.n == 0)
+	/* The underlay's family, chosen at setup, stays. */
+	if (client_resolve_once(cfg, from.family, &set) != 0 || set.n == 0)
 		return PG_FAILOVER_STAYED;
 	gone = pg_replicas_find(&set, &from) < 0;
 	if (lost)
@@ -140,7 +141,8 @@ enum pg_failover_result pg_failover(struct pg_client *c, bool lost, uint64_t sin
 		struct pg_grant g;
 		int r;
 
-		if (memcmp(to->bytes, from.bytes, 4) == 0)
+		if (to->family == from.family &&
+		    memcmp(to->bytes, from.bytes, pg_prefix_bytes(to)) == 0)
 			continue;
 		c->gw_pod_ip = *to;
 		forget_neighbour(c, to);
@@ -149,6 +151,7 @@ enum pg_failover_result pg_failover(struct pg_client *c, bool lost, uint64_t sin
 		point_tunnel(c, &from, to, &g);
 		if ((r = client_follow_address(c, &g)) < 0)
 			client_fail_netlink(c, "moving to the sibling's address", r);
+		client_follow_v6(c, &g); /* its MAC, and whether it grants IPv6 */
 		c->grant = g;
 		forget_route(c, &from);
 		pg_info("moved from replica %s (%s) to %s (%s) after %llu ms", old_name,

@@ -11,11 +11,12 @@
 #include "clientd/replicas.h"
 
 /* The sets of allowed destinations, one per kind and family. */
-#define SET_CLUSTER4 "cluster4"
-#define SET_CLUSTER6 "cluster6"
-#define SET_DNS4     "dns4"
-#define SET_DNS6     "dns6"
-#define SET_REPLICAS "replicas4"
+#define SET_CLUSTER4  "cluster4"
+#define SET_CLUSTER6  "cluster6"
+#define SET_DNS4      "dns4"
+#define SET_DNS6      "dns6"
+#define SET_REPLICAS4 "replicas4"
+#define SET_REPLICAS6 "replicas6"
 
 #define CHAIN_INPUT   "input"
 #define CHAIN_DNS     "dns"
@@ -174,6 +175,12 @@ static int add_dns_redirect(struct pg_nft_table *t, const struct pg_prefix *to)
 	return err;
 }
 
+/* The replicas' set, of the family of the gateway's pod IPs (the underlay's). */
+static const char *replicas_set(const struct pg_guard_params *p)
+{
+	return p->gateway_pod_ip.family == AF_INET6 ? SET_REPLICAS6 : SET_REPLICAS4;
+}
+
 static int add_rules(struct pg_nft_table *t, const char *chain, const struct pg_guard_params *p)
 {
 	static const struct {
@@ -200,10 +207,23 @@ static int add_rules(struct pg_nft_table *t, const char *chain, const struct pg_
 			break;
 		r = pg_nft_rule_new(t, chain);
 		if (p->replicas)
-			step(&err, pg_nft_match_daddr_in_set(r, AF_INET, SET_REPLICAS, false));
+			step(&err, pg_nft_match_daddr_in_set(r, p->gateway_pod_ip.family,
+							     replicas_set(p), false));
 		else
 			step(&err, pg_nft_match_daddr(r, &p->gateway_pod_ip));
 		step(&err, pg_nft_match_dport(r, IPPROTO_UDP, ports[i]));
+		step(&err, pg_nft_accept(r));
+	}
+	/* Over an IPv6 underlay, neighbour discovery with the gateway's pod
+	 * IP goes to that unicast address too (reachability probes, answers
+	 * to its solicitations), as ARP does unfiltered for IPv4. */
+	if (p->gateway_pod_ip.family == AF_INET6) {
+		r = pg_nft_rule_new(t, chain);
+		if (p->replicas)
+			step(&err, pg_nft_match_daddr_in_set(r, AF_INET6, replicas_set(p), false));
+		else
+			step(&err, pg_nft_match_daddr(r, &p->gateway_pod_ip));
+		step(&err, pg_nft_match_l4proto(r, IPPROTO_ICMPV6));
 		step(&err, pg_nft_accept(r));
 	}
 	if (p->dns_to.family)
@@ -242,7 +262,8 @@ static int add_input(struct pg_nft_table *t, const struct pg_guard_params *p)
 		r = pg_nft_rule_new(t, CHAIN_INPUT);
 		step(&err, pg_nft_match_iifname(r, p->underlay_if, false));
 		if (p->replicas)
-			step(&err, pg_nft_match_saddr_in_set(r, AF_INET, SET_REPLICAS, false));
+			step(&err, pg_nft_match_saddr_in_set(r, p->gateway_pod_ip.family,
+							     replicas_set(p), false));
 		else
 			step(&err, pg_nft_match_saddr(r, &p->gateway_pod_ip));
 		step(&err, pg_nft_match_dport(r, IPPROTO_UDP, p->vxlan_port));
@@ -271,12 +292,13 @@ static bool params_ok(const struct pg_guard_params *p)
 		return false;
 	gw = &p->gateway_pod_ip;
 	if (p->replicas) {
-		if (gw->family != AF_INET || p->replicas->n == 0 ||
+		if ((gw->family != AF_INET && gw->family != AF_INET6) || p->replicas->n == 0 ||
 		    p->replicas->n > PG_REPLICAS_MAX)
 			return false;
+		/* One underlay family: the gateway's. */
 		for (unsigned i = 0; i < p->replicas->n; i++)
-			if (p->replicas->r[i].ip.family != AF_INET ||
-			    p->replicas->r[i].ip.len != 32)
+			if (p->replicas->r[i].ip.family != gw->family ||
+			    p->replicas->r[i].ip.len != pg_prefix_bytes(gw) * 8)
 				return false;
 	}
 	if (gw->family == 0)
@@ -306,10 +328,14 @@ struct pg_nft_table *pg_guard_table(const struct pg_guard_params *p)
 	step(&err, pg_nft_table_add_set(t, SET_DNS4, PG_KEY_IPV4, -1, true));
 	step(&err, pg_nft_table_add_set(t, SET_DNS6, PG_KEY_IPV6, -1, true));
 	if (p->replicas) {
-		step(&err, pg_nft_table_add_set(t, SET_REPLICAS, PG_KEY_IPV4, -1, false));
+		bool v6 = p->gateway_pod_ip.family == AF_INET6;
+
+		step(&err, pg_nft_table_add_set(t, replicas_set(p), v6 ? PG_KEY_IPV6 : PG_KEY_IPV4,
+						-1, false));
 		for (unsigned i = 0; err == 0 && i < p->replicas->n; i++)
 			step(&err,
-			     pg_nft_table_add_elem(t, SET_REPLICAS, p->replicas->r[i].ip.bytes, 4));
+			     pg_nft_table_add_elem(t, replicas_set(p), p->replicas->r[i].ip.bytes,
+						   pg_prefix_bytes(&p->gateway_pod_ip)));
 	}
 	if (err == 0)
 		step(&err, add_list(t, p->cluster_cidrs, SET_CLUSTER4, SET_CLUSTER6));

@@ -17,24 +17,37 @@
 
 #define TRY_TIMEOUT_MS 700 /* per server and name: the sidecar's loop waits */
 #define ANSWER_MAX     1232
-#define HOSTS_LINE_MAX 1024
+#define LINE_MAX_BYTES 1024
 #define CANDIDATES_MAX (PG_RESOLV_SEARCH_MAX + 1)
+#define ADDRS_MAX      64 /* records read from one answer */
 
-/* Appends a to out[*n] unless it is there already or out is full. */
-static void add_unique(struct in_addr *out, unsigned max, unsigned *n, struct in_addr a)
+static size_t addr_len(int family)
 {
+	return family == AF_INET ? 4 : 16;
+}
+
+/* Appends the address in bytes to out[*n] unless it is there already or
+ * out is full. */
+static void add_unique(struct pg_prefix *out, unsigned max, unsigned *n, int family,
+		       const void *bytes)
+{
+	struct pg_prefix p = {.family = family, .len = (uint8_t)(addr_len(family) * 8)};
+
+	memcpy(p.bytes, bytes, addr_len(family));
 	for (unsigned i = 0; i < *n; i++)
-		if (out[i].s_addr == a.s_addr)
+		if (out[i].family == family && memcmp(out[i].bytes, bytes, addr_len(family)) == 0)
 			return;
 	if (*n < max)
-		out[(*n)++] = a;
+		out[(*n)++] = p;
 }
 
 /* The hosts file, as the C library reads it first: "IP name alias...";
- * every line that names it (a gateway's replicas), in the file's order. */
-static int hosts_lookup(const char *path, const char *name, struct in_addr *out, unsigned max)
+ * every line of the family that names it (a gateway's replicas), in the
+ * file's order. */
+static int hosts_lookup(const char *path, const char *name, int family, struct pg_prefix *out,
+			unsigned max)
 {
-	char line[HOSTS_LINE_MAX];
+	char line[LINE_MAX_BYTES];
 	FILE *f = fopen(path, "re");
 	unsigned n = 0;
 
@@ -42,20 +55,48 @@ static int hosts_lookup(const char *path, const char *name, struct in_addr *out,
 		return -ENOENT;
 	while (fgets(line, sizeof(line), f)) {
 		char *save = NULL, *ip, *word;
-		struct in_addr a;
+		uint8_t a[16];
 
 		line[strcspn(line, "#\n")] = '\0';
 		ip = strtok_r(line, " \t", &save);
-		if (!ip || inet_pton(AF_INET, ip, &a) != 1)
+		if (!ip || inet_pton(family, ip, a) != 1)
 			continue;
 		while ((word = strtok_r(NULL, " \t", &save)))
 			if (strcasecmp(word, name) == 0) {
-				add_unique(out, max, &n, a);
+				add_unique(out, max, &n, family, a);
 				break;
 			}
 	}
 	fclose(f);
 	return n ? (int)n : -ENOENT;
+}
+
+/* resolv.conf's nameservers of both families, in its order (the C
+ * library's limit aside). */
+static unsigned read_servers(const char *path, struct pg_prefix *out, unsigned max)
+{
+	char line[LINE_MAX_BYTES];
+	FILE *f = fopen(path, "re");
+	unsigned n = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		char *save = NULL, *key, *ip;
+		uint8_t a[16];
+
+		line[strcspn(line, "#;\r\n")] = '\0';
+		key = strtok_r(line, " \t", &save);
+		ip = key && strcmp(key, "nameserver") == 0 ? strtok_r(NULL, " \t", &save) : NULL;
+		if (!ip)
+			continue;
+		if (inet_pton(AF_INET, ip, a) == 1)
+			add_unique(out, max, &n, AF_INET, a);
+		else if (inet_pton(AF_INET6, ip, a) == 1)
+			add_unique(out, max, &n, AF_INET6, a);
+	}
+	fclose(f);
+	return n;
 }
 
 /* The names to ask for, in the C library's order: as given first when it
@@ -79,17 +120,21 @@ static unsigned candidates(const char *name, const struct pg_resolv_conf *rc,
 	return n;
 }
 
-static int open_socket(struct in_addr server, uint32_t mark)
+static int open_socket(const struct pg_prefix *server, uint32_t mark)
 {
-	struct sockaddr_in sa = {
-	    .sin_family = AF_INET, .sin_port = htons(PG_DNS_PORT), .sin_addr = server};
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(PG_DNS_PORT)};
+	struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6, .sin6_port = htons(PG_DNS_PORT)};
+	bool v4 = server->family == AF_INET;
+	int fd = socket(server->family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 
 	if (fd < 0)
 		return -errno;
+	memcpy(v4 ? (void *)&sin.sin_addr : (void *)&sin6.sin6_addr, server->bytes,
+	       addr_len(server->family));
 	/* connect: only that server's datagrams are received. */
-	if (setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0 ||
-	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	if ((mark && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0) ||
+	    connect(fd, v4 ? (struct sockaddr *)&sin : (struct sockaddr *)&sin6,
+		    v4 ? sizeof(sin) : sizeof(sin6)) < 0) {
 		int r = -errno;
 
 		close(fd);
@@ -98,8 +143,26 @@ static int open_socket(struct in_addr server, uint32_t mark)
 	return fd;
 }
 
+/* The addresses of family in a response to q, as prefixes. */
+static int read_answer(const uint8_t *buf, size_t len, const struct pg_dns_question *q, int family,
+		       struct pg_prefix *out, unsigned max)
+{
+	struct in6_addr a6[ADDRS_MAX];
+	struct in_addr a4[ADDRS_MAX];
+	unsigned k = 0;
+	int n = family == AF_INET ? pg_dns_answers_a(buf, len, q, a4, ADDRS_MAX)
+				  : pg_dns_answers_aaaa(buf, len, q, a6, ADDRS_MAX);
+
+	/* A server's answer may repeat an address: kept once, in its order. */
+	for (int i = 0; i < n; i++)
+		add_unique(out, max, &k, family,
+			   family == AF_INET ? (void *)&a4[i] : (void *)&a6[i]);
+	return n < 0 ? n : (int)k;
+}
+
 /* Waits for the answer to q until the deadline; others are ignored. */
-static int await_answer(int fd, const struct pg_dns_question *q, struct in_addr *out, unsigned max)
+static int await_answer(int fd, const struct pg_dns_question *q, int family, struct pg_prefix *out,
+			unsigned max)
 {
 	uint64_t deadline = pg_monotonic_ms() + TRY_TIMEOUT_MS;
 	uint8_t buf[ANSWER_MAX];
@@ -114,14 +177,14 @@ static int await_answer(int fd, const struct pg_dns_question *q, struct in_addr 
 		n = recv(fd, buf, sizeof(buf), 0);
 		if (n < 0 && errno != EAGAIN && errno != EINTR)
 			return -errno; /* e.g. ECONNREFUSED: nothing listens there */
-		if (n > 0 && (r = pg_dns_answers_a(buf, (size_t)n, q, out, max)) != -EBADMSG)
+		if (n > 0 && (r = read_answer(buf, (size_t)n, q, family, out, max)) != -EBADMSG)
 			return r;
 	}
 	return -ETIMEDOUT;
 }
 
-static int ask(struct in_addr server, uint32_t mark, const char *name, struct in_addr *out,
-	       unsigned max)
+static int ask(const struct pg_prefix *server, uint32_t mark, const char *name, int family,
+	       struct pg_prefix *out, unsigned max)
 {
 	uint8_t query[PG_DNS_HEADER_LEN + PG_DNS_NAME_MAX + 2 + 4];
 	struct pg_dns_question q;
@@ -131,7 +194,8 @@ static int ask(struct in_addr server, uint32_t mark, const char *name, struct in
 
 	if (getrandom(&id, sizeof(id), 0) != sizeof(id))
 		return -EIO;
-	len = pg_dns_build_query(query, sizeof(query), id, name, PG_DNS_TYPE_A);
+	len = pg_dns_build_query(query, sizeof(query), id, name,
+				 family == AF_INET ? PG_DNS_TYPE_A : PG_DNS_TYPE_AAAA);
 	if (len < 0)
 		return (int)len;
 	pg_dns_parse(query, (size_t)len, &q);
@@ -139,51 +203,63 @@ static int ask(struct in_addr server, uint32_t mark, const char *name, struct in
 	fd = open_socket(server, mark);
 	if (fd < 0)
 		return fd;
-	r = send(fd, query, (size_t)len, 0) == len ? await_answer(fd, &q, out, max) : -errno;
+	r = send(fd, query, (size_t)len, 0) == len ? await_answer(fd, &q, family, out, max)
+						   : -errno;
 	close(fd);
 	return r;
 }
 
-/* A server's answer may repeat an address: kept once, in its order. */
-static int unique(struct in_addr *out, int n)
-{
-	unsigned k = 0;
-
-	for (int i = 0; i < n; i++)
-		add_unique(out, (unsigned)n, &k, out[i]);
-	return (int)k;
-}
-
-int pg_lookup_ipv4(const char *name, const char *hosts, const char *resolv_conf, uint32_t mark,
-		   struct in_addr *out, unsigned max)
+static int dns_lookup(const char *name, int family, const struct pg_resolv_conf *rc,
+		      const struct pg_prefix *servers, unsigned n_servers, uint32_t mark,
+		      struct pg_prefix *out, unsigned max)
 {
 	char names[CANDIDATES_MAX][PG_DNS_NAME_MAX + 2];
-	struct pg_resolv_conf rc;
-	unsigned n;
-	int r;
+	unsigned n = candidates(name, rc, names);
+	int r = -ENOENT;
 
-	if (max == 0)
-		return -EINVAL;
-	if ((r = hosts_lookup(hosts, name, out, max)) > 0)
-		return r;
-	if ((r = pg_resolv_conf_read(resolv_conf, &rc)) < 0)
-		return r;
-	if (rc.n_servers == 0)
-		return -ESRCH;
-	n = candidates(name, &rc, names);
 	for (unsigned i = 0; i < n; i++) {
 		bool answered = false;
 
 		/* A server that says no (NXDOMAIN, no address) speaks for all;
 		 * one that is silent or unreachable hands on to the next. */
-		for (unsigned s = 0; s < rc.n_servers && !answered; s++) {
-			r = ask(rc.servers[s], mark, names[i], out, max);
+		for (unsigned s = 0; s < n_servers && !answered; s++) {
+			r = ask(&servers[s], mark, names[i], family, out, max);
 			if (r > 0)
-				return unique(out, r);
+				return r;
 			answered = r == -ENOENT;
 		}
 		if (!answered)
 			return r == -ECONNREFUSED ? -ETIMEDOUT : r;
+	}
+	return -ENOENT;
+}
+
+int pg_lookup_gateway(const char *name, int family, const char *hosts, const char *resolv_conf,
+		      uint32_t mark, struct pg_prefix *out, unsigned max)
+{
+	const int both[] = {AF_INET, AF_INET6};
+	const int *fams = family == AF_UNSPEC ? both : &family;
+	unsigned n_fams = family == AF_UNSPEC ? 2 : 1, n_servers;
+	struct pg_prefix servers[PG_RESOLV_SERVERS_MAX];
+	struct pg_resolv_conf rc;
+	int r;
+
+	if (max == 0 || (family != AF_UNSPEC && family != AF_INET && family != AF_INET6))
+		return -EINVAL;
+	for (unsigned f = 0; f < n_fams; f++)
+		if ((r = hosts_lookup(hosts, name, fams[f], out, max)) > 0)
+			return r;
+	/* Its search list and ndots; the nameservers of both families are
+	 * read here. */
+	if ((r = pg_resolv_conf_read(resolv_conf, &rc)) < 0)
+		return r;
+	n_servers = read_servers(resolv_conf, servers, PG_RESOLV_SERVERS_MAX);
+	if (n_servers == 0)
+		return -ESRCH;
+	for (unsigned f = 0; f < n_fams; f++) {
+		r = dns_lookup(name, fams[f], &rc, servers, n_servers, mark, out, max);
+		if (r != -ENOENT)
+			return r;
 	}
 	return -ENOENT;
 }

@@ -6,18 +6,24 @@
  * through the tunnel (CLIENT_DNS_THROUGH_TUNNEL). The C library's
  * resolver would be sent to the gateway too, and the gateway must be
  * found again exactly when the tunnel is down: so this looks in the hosts
- * file, then asks resolv.conf's nameservers (the cluster DNS) directly,
- * with the search list and ndots as the C library applies them, in UDP
- * datagrams carrying a mark that the guard lets out of the pod network. */
+ * file, then asks resolv.conf's nameservers (the cluster DNS, IPv4 or
+ * IPv6) directly, with the search list and ndots as the C library applies
+ * them, in UDP datagrams carrying a mark that the guard lets out of the
+ * pod network. */
 
-#include <netinet/in.h>
 #include <stdint.h>
 
-/* Every address of the name (a gateway's replicas), at most max, each
- * once: their number; -ENOENT when no server knows the name, -ETIMEDOUT
- * when none answered, -ESRCH when resolv.conf names no IPv4 nameserver,
- * or another negative errno. Bounded: at most a few seconds. */
-int pg_lookup_ipv4(const char *name, const char *hosts, const char *resolv_conf, uint32_t mark,
-		   struct in_addr *out, unsigned max);
+#include "common/addr.h"
+
+/* Every address of the name (a gateway's replicas) of one family, at most
+ * max, each once, as full-length prefixes: their number. family AF_INET
+ * asks for A records and IPv4 hosts lines, AF_INET6 for AAAA and IPv6
+ * lines, AF_UNSPEC for IPv4 when the name has any, else IPv6 (the hosts
+ * file first, then DNS). -ENOENT when no server knows the name (or has
+ * no address of the family), -ETIMEDOUT when none answered, -ESRCH when
+ * resolv.conf names no nameserver, or another negative errno. Bounded: at
+ * most a few seconds per family. mark 0: no mark (tests). */
+int pg_lookup_gateway(const char *name, int family, const char *hosts, const char *resolv_conf,
+		      uint32_t mark, struct pg_prefix *out, unsigned max);
 
 #endif

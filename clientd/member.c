@@ -25,7 +25,7 @@ struct pg_member {
 	const struct pg_config *cfg;
 	const struct pg_key *key;
 	int fd;
-	struct in_addr pod_ip; /* the socket's source address: our pod IP */
+	struct pg_prefix pod_ip; /* the socket's source address: our pod IP */
 	uint8_t mac[6];
 	struct sent sent[MAX_OUTSTANDING];
 	size_t next_slot;
@@ -50,26 +50,56 @@ static void random_mac(uint8_t mac[6])
  * as our source, and what POD_IP must say. */
 static int learn_pod_ip(struct pg_member *m)
 {
-	struct sockaddr_in me;
+	struct sockaddr_storage me;
 	socklen_t len = sizeof(me);
 
 	if (getsockname(m->fd, (struct sockaddr *)&me, &len) < 0)
 		return -errno;
-	m->pod_ip = me.sin_addr;
+	memset(&m->pod_ip, 0, sizeof(m->pod_ip));
+	m->pod_ip.family = me.ss_family;
+	if (me.ss_family == AF_INET) {
+		m->pod_ip.len = 32;
+		memcpy(m->pod_ip.bytes, &((struct sockaddr_in *)&me)->sin_addr, 4);
+	} else if (me.ss_family == AF_INET6) {
+		m->pod_ip.len = 128;
+		memcpy(m->pod_ip.bytes, &((struct sockaddr_in6 *)&me)->sin6_addr, 16);
+	} else {
+		return -EAFNOSUPPORT;
+	}
 	return 0;
+}
+
+/* The gateway's control port over the underlay's family. */
+static socklen_t control_addr(const struct pg_config *cfg, const struct pg_prefix *gateway,
+			      struct sockaddr_storage *to)
+{
+	memset(to, 0, sizeof(*to));
+	if (gateway->family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)to;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(cfg->control_port);
+		memcpy(&s6->sin6_addr, gateway->bytes, 16);
+		return sizeof(*s6);
+	}
+	struct sockaddr_in *s4 = (struct sockaddr_in *)to;
+
+	s4->sin_family = AF_INET;
+	s4->sin_port = htons(cfg->control_port);
+	s4->sin_addr = pg_prefix_v4(gateway);
+	return sizeof(*s4);
 }
 
 int pg_member_open(const struct pg_config *cfg, const struct pg_prefix *gateway,
 		   const struct pg_key *key, const uint8_t *mac, struct pg_member **out)
 {
 	struct pg_member *m;
-	struct sockaddr_in to = {
-	    .sin_family = AF_INET,
-	    .sin_port = htons(cfg->control_port),
-	    .sin_addr = pg_prefix_v4(gateway),
-	};
+	struct sockaddr_storage to;
+	socklen_t to_len = control_addr(cfg, gateway, &to);
 	int r;
 
+	if (gateway->family != AF_INET && gateway->family != AF_INET6)
+		return -EAFNOSUPPORT;
 	if (sodium_init() < 0)
 		return -EIO;
 	m = calloc(1, sizeof(*m));
@@ -82,8 +112,8 @@ int pg_member_open(const struct pg_config *cfg, const struct pg_prefix *gateway,
 	else
 		random_mac(m->mac);
 	/* Connected, so only the gateway's pod IP can answer. */
-	m->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (m->fd < 0 || connect(m->fd, (struct sockaddr *)&to, sizeof(to)) < 0 ||
+	m->fd = socket(gateway->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (m->fd < 0 || connect(m->fd, (struct sockaddr *)&to, to_len) < 0 ||
 	    learn_pod_ip(m) < 0) {
 		r = -errno;
 		if (m->fd >= 0)
@@ -97,15 +127,20 @@ int pg_member_open(const struct pg_config *cfg, const struct pg_prefix *gateway,
 
 int pg_member_retarget(struct pg_member *m, const struct pg_prefix *gateway)
 {
-	struct sockaddr_in to = {
-	    .sin_family = AF_INET,
-	    .sin_port = htons(m->cfg->control_port),
-	    .sin_addr = pg_prefix_v4(gateway),
-	};
+	struct sockaddr_storage to;
+	socklen_t to_len = control_addr(m->cfg, gateway, &to);
 
-	if (connect(m->fd, (struct sockaddr *)&to, sizeof(to)) < 0)
+	/* The socket's family is the underlay's, chosen once. */
+	if (gateway->family != m->pod_ip.family)
+		return -EAFNOSUPPORT;
+	if (connect(m->fd, (struct sockaddr *)&to, to_len) < 0)
 		return -errno;
 	return learn_pod_ip(m);
+}
+
+void pg_member_pod_ip(const struct pg_member *m, struct pg_prefix *out)
+{
+	*out = m->pod_ip;
 }
 
 void pg_member_close(struct pg_member *m)
@@ -139,8 +174,14 @@ int pg_member_send(struct pg_member *m, enum pg_msg_type type, struct in_addr wi
 		return -EIO;
 	snprintf(req.pod_name, sizeof(req.pod_name), "%s", m->cfg->pod_name);
 	snprintf(req.pod_namespace, sizeof(req.pod_namespace), "%s", m->cfg->pod_namespace);
-	req.has_pod_ip = true;
-	req.pod_ip = m->pod_ip;
+	/* Exactly one of them, of the underlay's family. */
+	if (m->pod_ip.family == AF_INET6) {
+		req.has_pod_ip6 = true;
+		memcpy(&req.pod_ip6, m->pod_ip.bytes, 16);
+	} else {
+		req.has_pod_ip = true;
+		req.pod_ip = pg_prefix_v4(&m->pod_ip);
+	}
 	if (type == PG_MSG_JOIN || type == PG_MSG_RENEW) {
 		req.has_mac = true;
 		memcpy(req.mac, m->mac, sizeof(req.mac));
@@ -187,6 +228,18 @@ static void fill_grant(const struct pg_msg *ans, struct pg_grant *g)
 	memcpy(g->gateway_mac, ans->gateway_mac, sizeof(g->gateway_mac));
 	g->mtu = ans->mtu;
 	g->lease_time = ans->lease_time;
+	/* ADDR6 and GATEWAY6 come together; a prefix no IPv6 network has is
+	 * taken for none. */
+	g->has_v6 = ans->has_addr6 && ans->prefix_len6 > 0 && ans->prefix_len6 <= 128;
+	memset(&g->addr6, 0, sizeof(g->addr6));
+	memset(&g->gateway6, 0, sizeof(g->gateway6));
+	if (g->has_v6) {
+		g->addr6.family = g->gateway6.family = AF_INET6;
+		g->addr6.len = ans->prefix_len6;
+		g->gateway6.len = 128;
+		memcpy(g->addr6.bytes, &ans->addr6, 16);
+		memcpy(g->gateway6.bytes, &ans->gateway_addr6, 16);
+	}
 }
 
 static void fill_replica(const struct pg_msg *ans, struct pg_grant *g)

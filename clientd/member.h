@@ -32,7 +32,8 @@ struct pg_grant {
 	bool has_leases;
 };
 
-/* A UDP socket toward gateway:GATEWAY_CONTROL_PORT; key may be NULL. The
+/* A UDP socket toward gateway:GATEWAY_CONTROL_PORT, of gateway's family
+ * (the underlay's: IPv4 or IPv6); key may be NULL. The
  * client's vxlan MAC is mac when that is a unicast MAC (the one a previous
  * run of this pod left on its link), else a random one: it never follows
  * from the pod's public name, and it stays the same for every JOIN of this
@@ -41,9 +42,13 @@ int pg_member_open(const struct pg_config *cfg, const struct pg_prefix *gateway,
 		   const struct pg_key *key, const uint8_t *mac, struct pg_member **out);
 void pg_member_close(struct pg_member *m);
 void pg_member_mac(const struct pg_member *m, uint8_t mac[6]);
+/* The socket's source address toward the gateway: this pod's IP on the
+ * underlay (POD_IP or POD_IP6 in requests, the vxlan link's local IPv6). */
+void pg_member_pod_ip(const struct pg_member *m, struct pg_prefix *out);
 int pg_member_fd(const struct pg_member *m);
 
-/* Points the socket at another gateway pod IP (the gateway moved). */
+/* Points the socket at another gateway pod IP (the gateway moved), of the
+ * same family (-EAFNOSUPPORT otherwise). */
 int pg_member_retarget(struct pg_member *m, const struct pg_prefix *gateway);
 
 struct pg_answer {

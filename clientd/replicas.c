@@ -19,7 +19,7 @@ static const uint8_t weight_key[crypto_shorthash_KEYBYTES] = "podgw-replicas!";
 
 uint64_t pg_replica_weight(const char *ns, const char *name, const struct pg_prefix *ip)
 {
-	uint8_t in[PG_NAMESPACE_MAX + 1 + PG_POD_NAME_MAX + 1 + 4], out[crypto_shorthash_BYTES];
+	uint8_t in[PG_NAMESPACE_MAX + 1 + PG_POD_NAME_MAX + 1 + 16], out[crypto_shorthash_BYTES];
 	size_t lns = strnlen(ns, PG_NAMESPACE_MAX), lname = strnlen(name, PG_POD_NAME_MAX), n = 0;
 	uint64_t w = 0;
 
@@ -30,8 +30,9 @@ uint64_t pg_replica_weight(const char *ns, const char *name, const struct pg_pre
 	memcpy(in + n, name, lname);
 	n += lname;
 	in[n++] = 0;
-	memcpy(in + n, ip->bytes, 4);
-	n += 4;
+	/* An IPv4 pod IP weighs as it always did (4 bytes). */
+	memcpy(in + n, ip->bytes, pg_prefix_bytes(ip));
+	n += pg_prefix_bytes(ip);
 	crypto_shorthash(out, in, n, weight_key);
 	for (size_t i = 0; i < sizeof(out); i++)
 		w = w << 8 | out[i];
@@ -40,7 +41,9 @@ uint64_t pg_replica_weight(const char *ns, const char *name, const struct pg_pre
 
 static int ip_cmp(const struct pg_prefix *a, const struct pg_prefix *b)
 {
-	return memcmp(a->bytes, b->bytes, 4);
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	return memcmp(a->bytes, b->bytes, pg_prefix_bytes(a));
 }
 
 void pg_replicas_rendezvous(struct pg_replicas *s, const char *ns, const char *name)

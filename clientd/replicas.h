@@ -21,7 +21,7 @@
 struct pg_key;
 
 struct pg_replica {
-	struct pg_prefix ip;	       /* pod IP, /32 */
+	struct pg_prefix ip;	       /* pod IP, /32 or /128 */
 	char name[PG_REPLICA_MAX + 1]; /* from its INFO answer or GRANT; "" unknown */
 	bool answered;		       /* to the last INFO */
 	bool has_leases;

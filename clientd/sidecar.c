@@ -66,6 +66,12 @@ static void note_state(struct loop *l, uint64_t now, bool force)
 	st->gateway_pod_ip = c->gw_pod_ip;
 	st->gateway_addr = c->grant.gateway;
 	st->addr = c->grant.addr;
+	memset(&st->addr6, 0, sizeof(st->addr6));
+	memset(&st->gateway_addr6, 0, sizeof(st->gateway_addr6));
+	if (c->v6_on) {
+		st->addr6 = c->v6.addr6;
+		st->gateway_addr6 = c->v6.gateway6;
+	}
 	snprintf(st->replica, sizeof(st->replica), "%s", c->grant.replica);
 	st->dirty = true;
 	pg_client_state_flush(c->cfg->state_file, st, now, force);
@@ -164,6 +170,8 @@ static void on_answer(struct loop *l, const struct pg_answer *a, uint64_t now)
 	    memcmp(a->grant.gateway_mac, c->grant.gateway_mac, 6) != 0)
 		l->pending |= PG_CHANGED_NEIGH | PG_CHANGED_ROUTE |
 			      (c->cfg->dns_through_tunnel ? PG_CHANGED_NFT : 0); /* DNS target */
+	/* Every GRANT may add, move or withdraw IPv6. */
+	client_follow_v6(c, &a->grant);
 	c->grant = a->grant;
 }
 
@@ -279,7 +287,7 @@ static int repair_routes(struct pg_client *c, bool *did)
 {
 	static const int families[] = {AF_INET, AF_INET6};
 	struct pg_route def = {.oif = c->vxlan_ifindex, .gw = c->grant.gateway};
-	bool ours = false;
+	bool ours = false, ours6 = false;
 
 	for (size_t f = 0; f < 2; f++) {
 		struct pg_route routes[MAX_DEFAULT_ROUTES];
@@ -293,9 +301,17 @@ static int repair_routes(struct pg_client *c, bool *did)
 				ours = true;
 				continue;
 			}
+			if (client_v6_route_is_ours(c, &routes[i])) {
+				ours6 = true;
+				continue;
+			}
 			pg_route_del(c->rt, &routes[i]);
 			*did = true;
 		}
+	}
+	if (c->v6_on && !ours6) {
+		*did = true;
+		client_v6_route_add(c);
 	}
 	if (!ours) {
 		def.dst.family = AF_INET;
@@ -370,6 +386,11 @@ static bool fix_neighbour(struct pg_client *c, struct pass *p)
 	return fixed;
 }
 
+static bool fix_v6(struct pg_client *c, struct pass *p)
+{
+	return p->link_kept && client_v6_repair(c);
+}
+
 static bool fix_default_route(struct pg_client *c, struct pass *p)
 {
 	bool did = false;
@@ -396,6 +417,7 @@ static const struct check checks[] = {
     {"link up", 0, fix_link_up},
     {"address", 0, fix_address},
     {"gateway neighbour", 0, fix_neighbour},
+    {"IPv6 address or neighbour", 0, fix_v6},
     {"default route", 0, fix_default_route},
     {"route to the gateway", 0, fix_gateway_route},
     {"guard table", PG_CHANGED_NFT, fix_guard},

@@ -14,17 +14,25 @@
 int pg_client_state_flush(const char *path, struct pg_client_state *s, uint64_t now_ms, bool force)
 {
 	char text[STATE_MAX], gw[PG_PREFIX_STRLEN], gwa[PG_PREFIX_STRLEN], addr[PG_PREFIX_STRLEN];
+	char a6[PG_PREFIX_STRLEN], g6[PG_PREFIX_STRLEN];
+	size_t n;
 	int r;
 
 	if (!path[0] || !s->dirty || (!force && now_ms < s->written_ms + STATE_WRITE_MS))
 		return 0;
-	snprintf(text, sizeof(text),
-		 "state=%s\ngateway_pod_ip=%s\ngateway_address=%s\naddress=%s\n"
-		 "last_keepalive=%" PRIu64 "\nkeepalive_rtt_us=%" PRIu64 "\nrepairs=%" PRIu64
-		 "\nlosses=%" PRIu64 "\nsince=%" PRIu64 "\nreplica=%s\nreplica_pod_ip=%s\n",
-		 s->healthy ? "routed" : "lost", pg_prefix_fmt(&s->gateway_pod_ip, gw, false),
-		 pg_prefix_fmt(&s->gateway_addr, gwa, false), pg_prefix_fmt(&s->addr, addr, true),
-		 s->last_keepalive, s->rtt_us, s->repairs, s->losses, s->since, s->replica, gw);
+	n = (size_t)snprintf(
+	    text, sizeof(text),
+	    "state=%s\ngateway_pod_ip=%s\ngateway_address=%s\naddress=%s\n"
+	    "last_keepalive=%" PRIu64 "\nkeepalive_rtt_us=%" PRIu64 "\nrepairs=%" PRIu64
+	    "\nlosses=%" PRIu64 "\nsince=%" PRIu64 "\nreplica=%s\nreplica_pod_ip=%s\n",
+	    s->healthy ? "routed" : "lost", pg_prefix_fmt(&s->gateway_pod_ip, gw, false),
+	    pg_prefix_fmt(&s->gateway_addr, gwa, false), pg_prefix_fmt(&s->addr, addr, true),
+	    s->last_keepalive, s->rtt_us, s->repairs, s->losses, s->since, s->replica, gw);
+	/* Absent while IPv6 is not routed through the tunnel. */
+	if (s->addr6.family && n < sizeof(text))
+		snprintf(text + n, sizeof(text) - n, "address6=%s\ngateway_address6=%s\n",
+			 pg_prefix_fmt(&s->addr6, a6, true),
+			 pg_prefix_fmt(&s->gateway_addr6, g6, false));
 	r = pg_ready_file_write(path, text);
 	s->written_ms = now_ms;
 	if (r == 0)

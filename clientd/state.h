@@ -15,12 +15,13 @@
 struct pg_client_state {
 	bool healthy; /* the gateway answers keepalives */
 	struct pg_prefix gateway_pod_ip, gateway_addr, addr;
-	char replica[64];	 /* the replica's name from its grant; "" unknown */
-	uint64_t last_keepalive; /* seconds since the epoch: last answered one */
-	uint64_t rtt_us;	 /* its round trip */
-	uint64_t repairs;	 /* repair passes that put something back */
-	uint64_t losses;	 /* times the gateway was lost */
-	uint64_t since;		 /* when the sidecar started */
+	struct pg_prefix addr6, gateway_addr6; /* family 0: IPv6 not routed */
+	char replica[64];		       /* the replica's name from its grant; "" unknown */
+	uint64_t last_keepalive;	       /* seconds since the epoch: last answered one */
+	uint64_t rtt_us;		       /* its round trip */
+	uint64_t repairs;		       /* repair passes that put something back */
+	uint64_t losses;		       /* times the gateway was lost */
+	uint64_t since;			       /* when the sidecar started */
 	bool dirty;
 	uint64_t written_ms; /* monotonic */
 };

@@ -195,8 +195,10 @@ static bool answers(const struct pg_dns_question *r, const struct pg_dns_questio
 	       r->qclass == q->qclass && strcmp(r->name, q->name) == 0;
 }
 
-int pg_dns_answers_a(const uint8_t *msg, size_t len, const struct pg_dns_question *q,
-		     struct in_addr *out, unsigned max)
+/* Up to max IN records of type want whose data is size bytes (an address)
+ * from the answer section of the response to q, stored back to back. */
+static int answers_of(const uint8_t *msg, size_t len, const struct pg_dns_question *q,
+		      uint16_t want, uint16_t size, uint8_t *out, unsigned max)
 {
 	struct pg_dns_question r;
 	struct cursor c = {.msg = msg, .len = len};
@@ -216,11 +218,24 @@ int pg_dns_answers_a(const uint8_t *msg, size_t len, const struct pg_dns_questio
 		if (skip_name(&c) < 0 || get_u16(&c, &type) < 0 || get_u16(&c, &class) < 0 ||
 		    skip_bytes(&c, TTL_LEN) < 0 || get_u16(&c, &rdlen) < 0 || c.len - c.pos < rdlen)
 			return n ? (int)n : -EBADMSG;
-		if (type == PG_DNS_TYPE_A && class == PG_DNS_CLASS_IN && rdlen == 4)
-			memcpy(&out[n++].s_addr, msg + c.pos, 4);
+		if (type == want && class == PG_DNS_CLASS_IN && rdlen == size)
+			memcpy(out + (size_t)size * n++, msg + c.pos, size);
 		skip_bytes(&c, rdlen);
 	}
 	return n ? (int)n : -ENOENT;
+}
+
+int pg_dns_answers_a(const uint8_t *msg, size_t len, const struct pg_dns_question *q,
+		     struct in_addr *out, unsigned max)
+{
+	/* An array of in_addr is 4 bytes an entry, as the wire has them. */
+	return answers_of(msg, len, q, PG_DNS_TYPE_A, sizeof(*out), (uint8_t *)out, max);
+}
+
+int pg_dns_answers_aaaa(const uint8_t *msg, size_t len, const struct pg_dns_question *q,
+			struct in6_addr *out, unsigned max)
+{
+	return answers_of(msg, len, q, PG_DNS_TYPE_AAAA, sizeof(*out), (uint8_t *)out, max);
 }
 
 int pg_dns_answer_a(const uint8_t *msg, size_t len, const struct pg_dns_question *q,

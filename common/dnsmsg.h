@@ -26,8 +26,9 @@
 #define PG_DNS_RCODE(f)	      ((f)&0xf)
 #define PG_DNS_RCODE_NXDOMAIN 3
 
-#define PG_DNS_TYPE_A	1
-#define PG_DNS_CLASS_IN 1
+#define PG_DNS_TYPE_A	 1
+#define PG_DNS_TYPE_AAAA 28
+#define PG_DNS_CLASS_IN	 1
 
 struct pg_dns_question {
 	uint16_t id;
@@ -61,5 +62,8 @@ int pg_dns_answer_a(const uint8_t *msg, size_t len, const struct pg_dns_question
  * number, or -ENOENT, -EBADMSG. */
 int pg_dns_answers_a(const uint8_t *msg, size_t len, const struct pg_dns_question *q,
 		     struct in_addr *out, unsigned max);
+/* The same with IN AAAA records. */
+int pg_dns_answers_aaaa(const uint8_t *msg, size_t len, const struct pg_dns_question *q,
+			struct in6_addr *out, unsigned max);
 
 #endif

@@ -654,7 +654,8 @@ int pg_link_set_up(struct pg_rtnl *rt, int ifindex, bool up)
 
 /* Addresses */
 
-static int addr_change(struct pg_rtnl *rt, bool add, int ifindex, const struct pg_prefix *p)
+static int addr_change(struct pg_rtnl *rt, bool add, int ifindex, const struct pg_prefix *p,
+		       unsigned flags)
 {
 	struct rtnl_addr *addr = NULL;
 	struct nl_addr *local = NULL;
@@ -680,6 +681,8 @@ static int addr_change(struct pg_rtnl *rt, bool add, int ifindex, const struct p
 	r = rtnl_addr_set_local(addr, local);
 	if (r >= 0) {
 		rtnl_addr_set_prefixlen(addr, p->len);
+		if (flags)
+			rtnl_addr_set_flags(addr, flags);
 		r = add ? rtnl_addr_build_add_request(addr, NLM_F_CREATE | NLM_F_EXCL, &msg)
 			: rtnl_addr_build_delete_request(addr, 0, &msg);
 	}
@@ -697,12 +700,17 @@ out:
 
 int pg_addr_add(struct pg_rtnl *rt, int ifindex, const struct pg_prefix *addr)
 {
-	return addr_change(rt, true, ifindex, addr);
+	return addr_change(rt, true, ifindex, addr, 0);
+}
+
+int pg_addr_add_flags(struct pg_rtnl *rt, int ifindex, const struct pg_prefix *addr, unsigned flags)
+{
+	return addr_change(rt, true, ifindex, addr, flags);
 }
 
 int pg_addr_del(struct pg_rtnl *rt, int ifindex, const struct pg_prefix *addr)
 {
-	return addr_change(rt, false, ifindex, addr);
+	return addr_change(rt, false, ifindex, addr, 0);
 }
 
 /* Routes */
@@ -816,6 +824,9 @@ static void fill_route(struct rtnl_route *route, int n, struct pg_route *out)
 	out->table = rtnl_route_get_table(route);
 	out->priority = rtnl_route_get_priority(route);
 	out->protocol = rtnl_route_get_protocol(route);
+	from_nl_addr(rtnl_route_get_pref_src(route), &out->prefsrc);
+	if (out->prefsrc.family)
+		out->prefsrc.len = family_bytes(out->prefsrc.family) * 8;
 	if (nh) {
 		from_nl_addr(rtnl_route_nh_get_gateway(nh), &out->gw);
 		if (out->gw.family)

@@ -70,6 +70,10 @@ int pg_link_set_up(struct pg_rtnl *rt, int ifindex, bool up);
  * duplicate address detection (IFA_F_NODAD). */
 int pg_addr_add(struct pg_rtnl *rt, int ifindex, const struct pg_prefix *addr);
 int pg_addr_del(struct pg_rtnl *rt, int ifindex, const struct pg_prefix *addr);
+/* The same with IFA_F_* flags, e.g. IFA_F_NODAD: an IPv6 address usable at
+ * once, without duplicate address detection on the link. */
+int pg_addr_add_flags(struct pg_rtnl *rt, int ifindex, const struct pg_prefix *addr,
+		      unsigned flags);
 
 struct pg_route {
 	struct pg_prefix dst; /* len 0: default route */
@@ -78,6 +82,9 @@ struct pg_route {
 	uint32_t table;	      /* 0: main */
 	uint32_t priority;    /* metric */
 	uint8_t protocol;     /* 0: RTPROT_STATIC */
+	/* Read only: the source address a lookup's answer names
+	 * (RTA_PREFSRC); family 0 when it names none. */
+	struct pg_prefix prefsrc;
 };
 
 /* Needs a gateway (of dst's family) or an oif; scope is link without a

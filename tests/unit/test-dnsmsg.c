@@ -152,6 +152,46 @@ static void test_answers_several(void)
 	CHECK(pg_dns_answers_a(buf, n - 1, &q, a, 4) == 2);
 }
 
+/* An IPv6 pod network: AAAA records; A and other records are passed over. */
+static void test_answers_aaaa(void)
+{
+	static const uint8_t rr6[] = {0xc0, 0x0c, 0x00, 0x1c, 0x00, 0x01, 0, 0, 0, 60, 0, 16};
+	uint8_t buf[sizeof(answer) + 2 * (sizeof(rr6) + 16)], q6[sizeof(query)];
+	struct pg_dns_question q;
+	struct in6_addr a[4], want;
+	size_t n = sizeof(answer);
+
+	memcpy(q6, query, sizeof(q6));
+	q6[sizeof(q6) - 3] = PG_DNS_TYPE_AAAA;
+	pg_dns_parse(q6, sizeof(q6), &q);
+	memcpy(buf, answer, sizeof(answer));
+	buf[sizeof(query) - 3] = PG_DNS_TYPE_AAAA; /* the answer's question */
+	for (uint8_t i = 2; i <= 3; i++) {
+		memcpy(buf + n, rr6, sizeof(rr6));
+		n += sizeof(rr6);
+		inet_pton(AF_INET6, "fd00:10:244::2", buf + n);
+		buf[n + 15] = i;
+		n += 16;
+	}
+	buf[7] = 4; /* CNAME, A and two AAAA */
+	CHECK(pg_dns_answers_aaaa(buf, n, &q, a, 4) == 2);
+	inet_pton(AF_INET6, "fd00:10:244::2", &want);
+	CHECK(memcmp(&a[0], &want, 16) == 0);
+	want.s6_addr[15] = 3;
+	CHECK(memcmp(&a[1], &want, 16) == 0);
+	CHECK(pg_dns_answers_aaaa(buf, n, &q, a, 1) == 1);
+	/* The same answer read for A: its question does not match. */
+	pg_dns_parse(query, sizeof(query), &q);
+	CHECK(pg_dns_answers_a(buf, n, &q, (struct in_addr *)a, 4) == -EBADMSG);
+	/* Only the CNAME and the A: no AAAA. */
+	pg_dns_parse(q6, sizeof(q6), &q);
+	buf[7] = 2;
+	CHECK(pg_dns_answers_aaaa(buf, n, &q, a, 4) == -ENOENT);
+	/* Cut inside the last record: the complete one counts. */
+	buf[7] = 4;
+	CHECK(pg_dns_answers_aaaa(buf, n - 1, &q, a, 4) == 1);
+}
+
 static void test_resolv_conf(void)
 {
 	static const char text[] = "# generated\n"
@@ -190,6 +230,7 @@ int main(void)
 	test_domains();
 	test_answer();
 	test_answers_several();
+	test_answers_aaaa();
 	test_resolv_conf();
 	return check_result();
 }

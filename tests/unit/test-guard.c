@@ -545,10 +545,56 @@ static void test_replicas(void)
 	CHECK(pg_guard_table(&p) == NULL);
 }
 
+/* An IPv6 underlay: the replicas' pod IPs in an ipv6_addr set, looked up
+ * by the same rules; a replica of the other family is refused. */
+static void test_replicas_v6(void)
+{
+	const struct nft_elem want[] = {
+	    {{0xfd, 0, 0, 0x10, 0x02, 0x44, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2}, 16, 0},
+	    {{0xfd, 0, 0, 0x10, 0x02, 0x44, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4}, 16, 0},
+	};
+	struct pg_guard_params p = base_params();
+	static struct pg_replicas set = {.n = 2};
+	const struct nlmsghdr *rules[64];
+	struct pg_nft_table *t;
+	struct nft_batch b;
+	size_t n, lookups = 0;
+
+	p.gateway_pod_ip = nft_test_prefix("fd00:10:244::2/128");
+	set.r[0].ip = nft_test_prefix("fd00:10:244::2/128");
+	set.r[1].ip = nft_test_prefix("fd00:10:244::4/128");
+	p.replicas = &set;
+	t = pg_guard_table(&p);
+	CHECK(t != NULL);
+	if (!t)
+		return;
+	CHECK(nft_batch_serialize(t, &b) == 0);
+	check_set_flags(&b, "replicas6", 16, 0, want, 2);
+	n = nft_batch_pick(&b, NFT_MSG_NEWRULE, rules, 64);
+	for (size_t i = 0; i < n; i++) {
+		char *chain = NULL, *text = rule_text(rules[i], &chain);
+
+		if (text && strstr(text, "lookup reg 1 set replicas6"))
+			lookups++;
+		CHECK(!text || !strstr(text, "replicas4"));
+		free(chain);
+		free(text);
+	}
+	/* both ports and ICMPv6 (neighbour discovery) in output and
+	 * forward, input */
+	CHECK(lookups == 2 * 3 + 1);
+	nft_batch_free(&b);
+	pg_nft_table_free(t);
+
+	set.r[1].ip = nft_test_prefix("10.244.0.4/32");
+	CHECK(pg_guard_table(&p) == NULL);
+}
+
 int main(void)
 {
 	test_full();
 	test_replicas();
+	test_replicas_v6();
 	test_empty();
 	test_gateway_moved();
 	test_dns_through_tunnel();

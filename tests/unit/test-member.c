@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* clientd's side of the membership protocol against a fake gateway on
- * loopback (no root, nothing leaves the machine): requests carry POD_IP and
- * the client's MAC; a reply counts once; the MAC is random unless given. */
+ * loopback (no root, nothing leaves the machine): requests carry POD_IP (or
+ * POD_IP6 over IPv6) and the client's MAC; a reply counts once; the MAC is
+ * random unless given; a GRANT's IPv6 fills the grant. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
@@ -126,6 +127,7 @@ static void test_reply_counts_once(void)
 	CHECK(receive_within(m, &a) == 1);
 	CHECK(a.type == PG_MSG_GRANT && a.answers == PG_MSG_JOIN);
 	CHECK(a.grant.replica[0] == '\0' && !a.grant.has_leases);
+	CHECK(!a.grant.has_v6 && a.grant.addr6.family == 0);
 	CHECK(receive_within(m, &a) == 0);
 
 	/* a gateway that names its replica and load */
@@ -197,9 +199,93 @@ static void test_info(void)
 	close(g.fd);
 }
 
+/* An IPv6 underlay: the socket is IPv6, requests carry POD_IP6 and not
+ * POD_IP; a GRANT's ADDR6 and GATEWAY6 fill the grant's IPv6, and a GRANT
+ * without them leaves it empty. */
+static void test_v6(void)
+{
+	static struct pg_config cfg;
+	struct sockaddr_in6 ga = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT},
+			    from;
+	socklen_t len = sizeof(ga);
+	uint8_t buf[PG_WIRE_MAX];
+	struct pg_prefix gw, me, v4;
+	struct pg_member *m = NULL;
+	struct pollfd p;
+	struct pg_answer a;
+	struct pg_msg req, ans;
+	char text[PG_PREFIX_STRLEN];
+	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ssize_t n;
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&ga, sizeof(ga)) < 0) {
+		fprintf(stderr, "no IPv6 on loopback: IPv6 membership not tested\n");
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	CHECK(getsockname(fd, (struct sockaddr *)&ga, &len) == 0);
+	cfg.control_port = ntohs(ga.sin6_port);
+	snprintf(cfg.pod_name, sizeof(cfg.pod_name), "crawler-6");
+	snprintf(cfg.pod_namespace, sizeof(cfg.pod_namespace), "default");
+	CHECK(pg_addr_parse("::1", &gw) == 0);
+	CHECK(pg_member_open(&cfg, &gw, NULL, NULL, &m) == 0);
+	if (!m) {
+		close(fd);
+		return;
+	}
+	pg_member_pod_ip(m, &me);
+	CHECK_STR(pg_prefix_fmt(&me, text, true), "::1/128");
+	for (int round = 0; round < 2; round++) {
+		CHECK(pg_member_send(m, PG_MSG_JOIN, (struct in_addr){0}) == 0);
+		p = (struct pollfd){.fd = fd, .events = POLLIN};
+		CHECK(poll(&p, 1, 2000) == 1);
+		len = sizeof(from);
+		n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &len);
+		CHECK(n > 0 && pg_msg_decode(buf, (size_t)n, NULL, &req) == 0);
+		CHECK(req.has_pod_ip6 && !req.has_pod_ip);
+		CHECK(memcmp(&req.pod_ip6, &in6addr_loopback, 16) == 0);
+		pg_msg_init_reply(&ans, PG_MSG_GRANT, &req);
+		inet_pton(AF_INET, "172.16.0.23", &ans.addr);
+		ans.prefix_len = 24;
+		ans.has_addr = true;
+		inet_pton(AF_INET, "172.16.0.1", &ans.gateway_addr);
+		memcpy(ans.gateway_mac, "\x02\x00\x00\x00\x00\x01", 6);
+		ans.has_gateway = true;
+		ans.mtu = 1430;
+		ans.lease_time = 30;
+		if (round == 0) {
+			ans.has_addr6 = true;
+			inet_pton(AF_INET6, "fd12:3456:789a:2a::17", &ans.addr6);
+			ans.prefix_len6 = 64;
+			inet_pton(AF_INET6, "fd12:3456:789a:2a::1", &ans.gateway_addr6);
+		}
+		n = pg_msg_encode(&ans, NULL, buf, sizeof(buf));
+		CHECK(n > 0 && sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&from, len) == n);
+		CHECK(receive_within(m, &a) == 1);
+		CHECK(a.type == PG_MSG_GRANT);
+		CHECK(a.grant.has_v6 == (round == 0));
+		if (round == 0) {
+			CHECK_STR(pg_prefix_fmt(&a.grant.addr6, text, true),
+				  "fd12:3456:789a:2a::17/64");
+			CHECK_STR(pg_prefix_fmt(&a.grant.gateway6, text, true),
+				  "fd12:3456:789a:2a::1/128");
+		} else {
+			CHECK(a.grant.addr6.family == 0 && a.grant.gateway6.family == 0);
+		}
+		CHECK_STR(pg_prefix_fmt(&a.grant.addr, text, true), "172.16.0.23/24");
+	}
+	/* The underlay's family stays the socket's. */
+	CHECK(pg_addr_parse("127.0.0.1", &v4) == 0);
+	CHECK(pg_member_retarget(m, &v4) == -EAFNOSUPPORT);
+	pg_member_close(m);
+	close(fd);
+}
+
 int main(void)
 {
 	test_reply_counts_once();
 	test_info();
+	test_v6();
 	return check_result();
 }

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Replica order: rendezvous hashing spreads identities evenly, and a
- * change in the set moves only the identities it must. Lookup of every
- * address of a name in a hosts file. */
+ * change in the set moves only the identities it must, for IPv4 and IPv6
+ * pod IPs. Lookup of every address of a name of a family in a hosts file. */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -128,29 +130,107 @@ static void test_by_load(void)
 	CHECK(s.r[3].ip.bytes[3] == 3); /* unknown last */
 }
 
-static void test_lookup_hosts(void)
+static char *write_temp(char *path, const char *text)
 {
-	char path[] = "/tmp/podgw-test-hosts-XXXXXX";
-	struct in_addr a[4];
 	int fd = mkstemp(path);
 	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 
 	CHECK(f != NULL);
 	if (!f)
-		return;
-	fputs("127.0.0.1\tlocalhost\n10.244.0.2\tfoo pod-gateway-foo\n10.244.0.3\tbar\n"
-	      "10.244.0.4\tFOO # a comment\n10.244.0.2 foo\n10.244.0.5\tpod-gateway-foo foo\n",
-	      f);
+		return NULL;
+	fputs(text, f);
 	fclose(f);
-	CHECK(pg_lookup_ipv4("foo", path, "/nonexistent", 0, a, 4) == 3);
-	CHECK(a[0].s_addr == inet_addr("10.244.0.2"));
-	CHECK(a[1].s_addr == inet_addr("10.244.0.4"));
-	CHECK(a[2].s_addr == inet_addr("10.244.0.5"));
-	CHECK(pg_lookup_ipv4("foo", path, "/nonexistent", 0, a, 2) == 2);
-	CHECK(pg_lookup_ipv4("bar", path, "/nonexistent", 0, a, 4) == 1);
-	CHECK(a[0].s_addr == inet_addr("10.244.0.3"));
-	CHECK(pg_lookup_ipv4("foo", path, "/nonexistent", 0, a, 0) < 0);
+	return path;
+}
+
+static bool is(const struct pg_prefix *p, const char *text)
+{
+	struct pg_prefix want;
+
+	return pg_addr_parse(text, &want) == 0 && p->family == want.family && p->len == want.len &&
+	       memcmp(p->bytes, want.bytes, pg_prefix_bytes(p)) == 0;
+}
+
+static void test_lookup_hosts(void)
+{
+	char path[] = "/tmp/podgw-test-hosts-XXXXXX";
+	struct pg_prefix a[4];
+
+	if (!write_temp(
+		path,
+		"127.0.0.1\tlocalhost\n10.244.0.2\tfoo pod-gateway-foo\n10.244.0.3\tbar\n"
+		"10.244.0.4\tFOO # a comment\n10.244.0.2 foo\n10.244.0.5\tpod-gateway-foo foo\n"
+		"fd00:10:244::2\tfoo\nfd00:10:244::6 six\nfd00:10:244::7\tsix\n"))
+		return;
+	CHECK(pg_lookup_gateway("foo", AF_INET, path, "/nonexistent", 0, a, 4) == 3);
+	CHECK(is(&a[0], "10.244.0.2") && is(&a[1], "10.244.0.4") && is(&a[2], "10.244.0.5"));
+	CHECK(pg_lookup_gateway("foo", AF_INET, path, "/nonexistent", 0, a, 2) == 2);
+	CHECK(pg_lookup_gateway("bar", AF_INET, path, "/nonexistent", 0, a, 4) == 1);
+	CHECK(is(&a[0], "10.244.0.3"));
+	CHECK(pg_lookup_gateway("foo", AF_INET, path, "/nonexistent", 0, a, 0) < 0);
+	/* IPv6 lines for an IPv6 underlay; auto prefers IPv4 when there is
+	 * any, and takes IPv6 when there is only that. */
+	CHECK(pg_lookup_gateway("foo", AF_INET6, path, "/nonexistent", 0, a, 4) == 1);
+	CHECK(is(&a[0], "fd00:10:244::2"));
+	CHECK(pg_lookup_gateway("foo", AF_UNSPEC, path, "/nonexistent", 0, a, 4) == 3);
+	CHECK(is(&a[0], "10.244.0.2"));
+	CHECK(pg_lookup_gateway("six", AF_UNSPEC, path, "/nonexistent", 0, a, 4) == 2);
+	CHECK(is(&a[0], "fd00:10:244::6") && is(&a[1], "fd00:10:244::7"));
+	CHECK(pg_lookup_gateway("six", AF_INET, path, "/nonexistent", 0, a, 4) < 0);
+	CHECK(pg_lookup_gateway("bar", AF_INET6, path, "/nonexistent", 0, a, 4) < 0);
+	CHECK(pg_lookup_gateway("foo", AF_UNIX, path, "/nonexistent", 0, a, 4) == -EINVAL);
 	unlink(path);
+}
+
+/* Not in the hosts file: resolv.conf's nameservers, IPv6 ones included
+ * (an IPv6-only cluster's DNS). Nothing listens on loopback's port 53
+ * here, so the lookup ends unanswered; without nameservers, at once. */
+static void test_lookup_servers(void)
+{
+	char hosts[] = "/tmp/podgw-test-hosts-XXXXXX", rc6[] = "/tmp/podgw-test-rc-XXXXXX",
+	     rc0[] = "/tmp/podgw-test-rc-XXXXXX";
+	struct pg_prefix a[4];
+
+	if (!write_temp(hosts, "127.0.0.1 localhost\n") ||
+	    !write_temp(rc6, "search svc.cluster.local\nnameserver ::1\noptions ndots:1\n") ||
+	    !write_temp(rc0, "search svc.cluster.local\nnameserver not-an-address\n"))
+		return;
+	CHECK(pg_lookup_gateway("gw.example", AF_INET6, hosts, rc0, 0, a, 4) == -ESRCH);
+	CHECK(pg_lookup_gateway("gw.example", AF_INET6, hosts, rc6, 0, a, 4) != -ESRCH);
+	unlink(hosts);
+	unlink(rc6);
+	unlink(rc0);
+}
+
+/* IPv6 pod IPs spread as IPv4 ones do, and an address of one family is
+ * never found as one of the other. */
+static void test_v6(void)
+{
+	struct pg_replicas s = {.n = 3}, t;
+	unsigned first[3] = {0};
+
+	for (unsigned i = 0; i < s.n; i++) {
+		char ip[64];
+
+		snprintf(ip, sizeof(ip), "fd00:10:244::%u", i + 2);
+		CHECK(pg_addr_parse(ip, &s.r[i].ip) == 0);
+	}
+	for (unsigned i = 0; i < 300; i++) {
+		char name[32];
+
+		t = s;
+		name_of(i, name, sizeof(name));
+		pg_replicas_rendezvous(&t, "crawlers", name);
+		first[t.r[0].ip.bytes[15] - 2]++;
+	}
+	for (unsigned i = 0; i < 3; i++)
+		CHECK(first[i] > 50);
+	t = set_of(1, 2);
+	CHECK(pg_replicas_find(&s, &t.r[0].ip) == -1);
+	t.r[0].ip = s.r[1].ip;
+	t.r[0].ip.family = AF_INET; /* the same first bytes, another family */
+	CHECK(pg_replicas_find(&s, &t.r[0].ip) == -1);
+	CHECK(pg_replicas_find(&s, &s.r[2].ip) == 2);
 }
 
 int main(void)
@@ -161,5 +241,7 @@ int main(void)
 	test_add_moves_a_share();
 	test_by_load();
 	test_lookup_hosts();
+	test_lookup_servers();
+	test_v6();
 	return check_result();
 }

@@ -255,14 +255,16 @@ static const struct pg_setting settings[] = {
      "answer DNS on the overlay address (UDP; TCP goes to the first upstream)", GW, false,
      &pg_t_bool, FIELD(dns_forwarder), 0, 0, NULL},
     {"DNS_UPSTREAM_SERVERS", NULL, "dns-upstream-servers", "",
-     "IPv4 DNS servers reached through the egress; empty: DNS_RESOLV_CONF's nameservers", GW, false,
-     &pg_t_ip_list, FIELD(dns_upstream), 0, 0, NULL},
+     "DNS servers (IPv4 or IPv6) reached through the egress; empty: DNS_RESOLV_CONF's "
+     "nameservers",
+     GW, false, &pg_t_ip_list, FIELD(dns_upstream), 0, 0, NULL},
     {"DNS_LOCAL_CIDRS", NULL, "dns-local-cidrs", "local",
      "domains whose names DNS_LOCAL_SERVER answers (blank or comma separated)", GW, false,
      &pg_t_domain_list, FIELD(dns_local), 0, 0, NULL},
     {"DNS_LOCAL_SERVER", NULL, "dns-local-server", "",
-     "the cluster DNS, reached through the underlay; empty: DNS_RESOLV_CONF's first nameserver", GW,
-     false, &pg_t_opt_ipv4, FIELD(dns_local_server), 0, 0, NULL},
+     "the cluster DNS (IPv4 or IPv6), reached through the underlay; empty: DNS_RESOLV_CONF's "
+     "first nameserver",
+     GW, false, &pg_t_opt_ip, FIELD(dns_local_server), 0, 0, NULL},
     {"DNS_CLIENT_MAX_PENDING", NULL, "dns-client-max-pending", "64",
      "DNS queries one client may have outstanding at the forwarder; more are dropped", GW, false,
      &pg_t_number, FIELD(dns_client_pending), 1, 1024, NULL},
@@ -382,13 +384,6 @@ static void check(struct pg_settings_loader *ld, unsigned role, void *config)
 			    "VXLAN_IP_NETWORK's /%u",
 			    cfg->first_dynamic, last_host, cfg->overlay.len);
 	}
-	if (role == PG_ROLE_GATEWAY)
-		for (unsigned i = 0; i < cfg->dns_upstream.n; i++)
-			if (cfg->dns_upstream.items[i].family != AF_INET)
-				pg_settings_report(
-				    ld, "DNS_UPSTREAM_SERVERS: '%s': IPv4 addresses only",
-				    pg_prefix_fmt(&cfg->dns_upstream.items[i],
-						  (char[PG_PREFIX_STRLEN]){0}, false));
 	if (role == PG_ROLE_GATEWAY)
 		for (unsigned i = 0; i < cfg->overlay_allow.n; i++)
 			if (cfg->overlay_allow.items[i].family != AF_INET)

@@ -74,7 +74,7 @@ struct pg_config {
 	char pod_namespace[PG_NAMESPACE_MAX + 1];
 	bool dns_through_tunnel;	    /* clientd: the pod's DNS goes to the gateway */
 	bool dns_forwarder;		    /* gatewayd: DNS served on the overlay address */
-	struct pg_prefix_list dns_upstream; /* IPv4 */
+	struct pg_prefix_list dns_upstream; /* IPv4 or IPv6 */
 	struct pg_prefix dns_local_server;  /* family 0: not set */
 	struct pg_domain_list dns_local;    /* answered by dns_local_server */
 	uint32_t dns_client_pending;	    /* gatewayd: outstanding queries per client */

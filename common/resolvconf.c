@@ -33,10 +33,14 @@ static bool next_word(const char **p, const char *end, char *word, size_t size)
 
 static void add_server(struct pg_resolv_conf *out, const char *word)
 {
-	struct in_addr a;
+	struct pg_prefix p;
 
-	if (out->n_servers < PG_RESOLV_SERVERS_MAX && inet_pton(AF_INET, word, &a) == 1)
-		out->servers[out->n_servers++] = a;
+	if (pg_addr_parse(word, &p) < 0)
+		return;
+	if (out->n_nameservers < PG_RESOLV_SERVERS_MAX)
+		out->nameservers[out->n_nameservers++] = p;
+	if (p.family == AF_INET && out->n_servers < PG_RESOLV_SERVERS_MAX)
+		out->servers[out->n_servers++] = pg_prefix_v4(&p);
 }
 
 /* "search" and "domain" replace the list; the last such line wins. */

@@ -251,6 +251,23 @@ static int parse_opt_ipv4(const struct pg_setting *s, const char *text, void *fi
 	return 0;
 }
 
+/* An IPv4 or IPv6 address, or empty for none. */
+static int parse_opt_ip(const struct pg_setting *s, const char *text, void *field, const char **why)
+{
+	struct pg_prefix *p = field;
+
+	(void)s;
+	if (!*text) {
+		memset(p, 0, sizeof(*p));
+		return 0;
+	}
+	if (pg_addr_parse(text, p) < 0) {
+		*why = "not an IP address";
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* pod-gateway's scripts test for "true"; anything else there means false,
  * which here is an error rather than a silent off. */
 static int parse_bool(const struct pg_setting *s, const char *text, void *field, const char **why)
@@ -559,6 +576,7 @@ const struct pg_value_type pg_t_overlay_addr = {"IP", parse_overlay_addr, print_
 const struct pg_value_type pg_t_cidr_list = {"CIDRS", parse_cidr_list, print_cidr_list};
 const struct pg_value_type pg_t_ip_list = {"IPS", parse_ip_list, print_ip_list};
 const struct pg_value_type pg_t_opt_ipv4 = {"IP", parse_opt_ipv4, print_address};
+const struct pg_value_type pg_t_opt_ip = {"IP", parse_opt_ip, print_address};
 const struct pg_value_type pg_t_bool = {"BOOL", parse_bool, print_bool};
 const struct pg_value_type pg_t_path = {"PATH", parse_path, NULL};
 const struct pg_value_type pg_t_level = {"LEVEL", parse_level, print_level};

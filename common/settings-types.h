@@ -35,6 +35,7 @@ extern const struct pg_value_type pg_t_overlay_addr; /* IPv4, optional /len; "" 
 extern const struct pg_value_type pg_t_cidr_list;    /* struct pg_prefix_list */
 extern const struct pg_value_type pg_t_ip_list;	     /* struct pg_prefix_list */
 extern const struct pg_value_type pg_t_opt_ipv4;     /* struct pg_prefix; "" unset */
+extern const struct pg_value_type pg_t_opt_ip;	     /* IPv4 or IPv6; "" unset */
 extern const struct pg_value_type pg_t_bool;	     /* true or false */
 extern const struct pg_value_type pg_t_path;	     /* absolute path or "" */
 extern const struct pg_value_type pg_t_level;	     /* enum pg_log_level */

@@ -9,6 +9,7 @@
 #include "gatewayd/traffic.h"
 
 #define CLIENT_KEY_LEN 12 /* ipv4_addr . ether_addr, each padded to 4 bytes */
+#define PEER_KEY_MAX   24 /* ipv6_addr . a raw MAC: a pod IP of either family */
 
 static int client_key(const struct pg_lease *l, uint8_t key[CLIENT_KEY_LEN])
 {
@@ -18,37 +19,60 @@ static int client_key(const struct pg_lease *l, uint8_t key[CLIENT_KEY_LEN])
 	return n == CLIENT_KEY_LEN ? 0 : -EINVAL;
 }
 
-static int peer_key(const struct pg_lease *l, uint8_t key[CLIENT_KEY_LEN])
+/* The sets of the underlay's family: a pod IP is IPv4 or IPv6. */
+static bool v6(const struct pg_lease *l)
 {
-	long n = pg_nft_key_pack(key, CLIENT_KEY_LEN, PG_KEY_IPV4, &l->pod_ip.s_addr, PG_KEY_ETHER,
-				 l->mac);
+	return l->pod_ip.family == AF_INET6;
+}
 
-	return n == CLIENT_KEY_LEN ? 0 : -EINVAL;
+static const char *peers_set(const struct pg_lease *l)
+{
+	return v6(l) ? PG_SET_PEERS6 : PG_SET_PEERS;
+}
+
+static const char *peer_macs_set(const struct pg_lease *l)
+{
+	return v6(l) ? PG_SET_PEER_MACS6 : PG_SET_PEER_MACS;
+}
+
+static size_t pod_ip_len(const struct pg_lease *l)
+{
+	return pg_prefix_bytes(&l->pod_ip);
+}
+
+/* (pod IP . MAC) as the peer_macs sets hold it: its length, or -EINVAL. */
+static long peer_key(const struct pg_lease *l, uint8_t key[PEER_KEY_MAX])
+{
+	return pg_nft_key_pack(key, PEER_KEY_MAX, v6(l) ? PG_KEY_IPV6 : PG_KEY_IPV4,
+			       l->pod_ip.bytes, PG_KEY_ETHER, l->mac);
 }
 
 static void lease_prefixes(const struct pg_lease *l, struct pg_prefix *overlay,
 			   struct pg_prefix *pod)
 {
 	pg_prefix_from_v4(overlay, l->addr, 32);
-	pg_prefix_from_v4(pod, l->pod_ip, 32);
+	*pod = l->pod_ip;
 }
 
 int pg_admission_grant(const struct pg_admission *a, const struct pg_lease *l)
 {
 	struct pg_prefix overlay, pod;
-	uint8_t key[CLIENT_KEY_LEN], pkey[CLIENT_KEY_LEN];
+	uint8_t key[CLIENT_KEY_LEN], pkey[PEER_KEY_MAX];
+	long plen = peer_key(l, pkey);
 	int r;
 
 	lease_prefixes(l, &overlay, &pod);
-	if ((r = client_key(l, key)) < 0 || (r = peer_key(l, pkey)) < 0)
+	if ((r = client_key(l, key)) < 0)
 		return r;
+	if (plen < 0)
+		return (int)plen;
 	/* Sets first: traffic can only flow once the FDB points at the pod,
 	 * and by then the filters already let it through. */
-	r = pg_nft_set_update(a->nft, NFPROTO_INET, a->table, PG_SET_PEERS, true, &l->pod_ip.s_addr,
-			      4, 1);
+	r = pg_nft_set_update(a->nft, NFPROTO_INET, a->table, peers_set(l), true, l->pod_ip.bytes,
+			      pod_ip_len(l), 1);
 	if (r == 0)
-		r = pg_nft_set_update(a->nft, NFPROTO_INET, a->table, PG_SET_PEER_MACS, true, pkey,
-				      sizeof(pkey), 1);
+		r = pg_nft_set_update(a->nft, NFPROTO_INET, a->table, peer_macs_set(l), true, pkey,
+				      (size_t)plen, 1);
 	if (r == 0)
 		r = pg_nft_set_update(a->nft, NFPROTO_INET, a->table, PG_SET_CLIENTS, true, key,
 				      sizeof(key), 1);
@@ -77,7 +101,8 @@ int pg_admission_grant(const struct pg_admission *a, const struct pg_lease *l)
 int pg_admission_revoke(const struct pg_admission *a, const struct pg_lease *l, bool keep_peer)
 {
 	struct pg_prefix overlay, pod;
-	uint8_t key[CLIENT_KEY_LEN];
+	uint8_t key[CLIENT_KEY_LEN], pkey[PEER_KEY_MAX];
+	long plen = peer_key(l, pkey);
 	int r, first = 0;
 
 	lease_prefixes(l, &overlay, &pod);
@@ -99,10 +124,9 @@ int pg_admission_revoke(const struct pg_admission *a, const struct pg_lease *l, 
 	}
 	if (r < 0 && !first)
 		first = r;
-	r = peer_key(l, key);
-	if (r == 0)
-		r = pg_nft_set_update(a->nft, NFPROTO_INET, a->table, PG_SET_PEER_MACS, false, key,
-				      sizeof(key), 1);
+	r = plen < 0 ? (int)plen
+		     : pg_nft_set_update(a->nft, NFPROTO_INET, a->table, peer_macs_set(l), false,
+					 pkey, (size_t)plen, 1);
 	if (r < 0 && r != -ENOENT && !first)
 		first = r;
 	for (int i = 0; i < 2; i++) {
@@ -113,8 +137,8 @@ int pg_admission_revoke(const struct pg_admission *a, const struct pg_lease *l, 
 			first = r;
 	}
 	if (!keep_peer) {
-		r = pg_nft_set_update(a->nft, NFPROTO_INET, a->table, PG_SET_PEERS, false,
-				      &l->pod_ip.s_addr, 4, 1);
+		r = pg_nft_set_update(a->nft, NFPROTO_INET, a->table, peers_set(l), false,
+				      l->pod_ip.bytes, pod_ip_len(l), 1);
 		if (r < 0 && r != -ENOENT && !first)
 			first = r;
 	}
@@ -122,7 +146,8 @@ int pg_admission_revoke(const struct pg_admission *a, const struct pg_lease *l, 
 }
 
 struct peer_count {
-	uint8_t key[CLIENT_KEY_LEN];
+	uint8_t key[PEER_KEY_MAX];
+	size_t len;
 	uint64_t packets;
 	bool found;
 };
@@ -132,7 +157,7 @@ static int take_peer(const void *key, size_t key_len, uint64_t packets, uint64_t
 	struct peer_count *pc = arg;
 
 	(void)bytes;
-	if (key_len == CLIENT_KEY_LEN && memcmp(key, pc->key, CLIENT_KEY_LEN) == 0) {
+	if (key_len == pc->len && memcmp(key, pc->key, pc->len) == 0) {
 		pc->packets = packets;
 		pc->found = true;
 	}
@@ -143,12 +168,14 @@ int pg_admission_peer_packets(const struct pg_admission *a, const struct pg_leas
 			      uint64_t *packets)
 {
 	struct peer_count pc = {0};
-	int r = peer_key(l, pc.key);
+	long len = peer_key(l, pc.key);
+	int r = len < 0 ? (int)len : 0;
 
+	pc.len = len < 0 ? 0 : (size_t)len;
 	/* A dump interrupted by a change is redone, a few times at most. */
 	for (int i = 0; r == 0 && i < 3; i++) {
 		pc.found = false;
-		r = pg_nft_set_counters(a->nft, NFPROTO_INET, a->table, PG_SET_PEER_MACS, take_peer,
+		r = pg_nft_set_counters(a->nft, NFPROTO_INET, a->table, peer_macs_set(l), take_peer,
 					&pc);
 		if (r != -EAGAIN)
 			break;
@@ -169,16 +196,17 @@ static int add_lease_elems(const struct pg_lease *l, void *arg)
 {
 	const struct elems_arg *a = arg;
 	const struct pg_traffic_count *c = pg_traffic_find(a->carry, l->addr);
-	uint8_t key[CLIENT_KEY_LEN], pkey[CLIENT_KEY_LEN];
+	uint8_t key[CLIENT_KEY_LEN], pkey[PEER_KEY_MAX];
+	long plen = peer_key(l, pkey);
 	int r = client_key(l, key);
 
+	if (r == 0 && plen < 0)
+		r = (int)plen;
 	if (r == 0)
-		r = peer_key(l, pkey);
-	if (r == 0)
-		r = pg_nft_table_add_elem(a->t, PG_SET_PEERS, &l->pod_ip.s_addr, 4);
+		r = pg_nft_table_add_elem(a->t, peers_set(l), l->pod_ip.bytes, pod_ip_len(l));
 	/* Two leases of one pod IP: each its own (pod IP . MAC). */
 	if (r == 0)
-		r = pg_nft_table_add_elem(a->t, PG_SET_PEER_MACS, pkey, sizeof(pkey));
+		r = pg_nft_table_add_elem(a->t, peer_macs_set(l), pkey, (size_t)plen);
 	if (r == 0)
 		r = pg_nft_table_add_elem(a->t, PG_SET_CLIENTS, key, sizeof(key));
 	if (r == 0)
@@ -196,19 +224,28 @@ int pg_admission_add_sets(struct pg_nft_table *t, const struct pg_pool *pool,
 			  const struct pg_traffic *carry)
 {
 	struct elems_arg a = {t, carry};
-	int r = pg_nft_table_add_set(t, PG_SET_PEERS, PG_KEY_IPV4, -1, false);
+	int r = 0;
 
-	/* Keys the rules read from inside the datagram (ruleset.c), for nft
-	 * to list them as it loads them. */
-	if (r == 0)
-		r = pg_nft_table_add_set(t, PG_SET_PEER_MACS, PG_KEY_IPV4, PG_KEY_RAW6, false);
-	if (r == 0)
-		r = pg_nft_table_set_typeof(
-		    t, PG_SET_PEER_MACS,
-		    (const struct pg_nft_field[]){{PG_BASE_NETWORK, 12},
-						  {PG_BASE_TRANSPORT, PG_VXLAN_INNER_ETH_SRC}});
-	if (r == 0)
-		r = pg_nft_table_set_counter(t, PG_SET_PEER_MACS);
+	/* The peers of either underlay family. Keys the rules read from
+	 * inside the datagram (ruleset.c), for nft to list them as it loads
+	 * them. */
+	for (int i = 0; r == 0 && i < 2; i++) {
+		const char *peers = i ? PG_SET_PEERS6 : PG_SET_PEERS;
+		const char *macs = i ? PG_SET_PEER_MACS6 : PG_SET_PEER_MACS;
+		enum pg_nft_key key = i ? PG_KEY_IPV6 : PG_KEY_IPV4;
+
+		r = pg_nft_table_add_set(t, peers, key, -1, false);
+		if (r == 0)
+			r = pg_nft_table_add_set(t, macs, key, PG_KEY_RAW6, false);
+		if (r == 0)
+			r = pg_nft_table_set_typeof(
+			    t, macs,
+			    (const struct pg_nft_field[]){
+				{PG_BASE_NETWORK, i ? PG_IP6_SADDR_OFFSET : PG_IP_SADDR_OFFSET},
+				{PG_BASE_TRANSPORT, PG_VXLAN_INNER_ETH_SRC}});
+		if (r == 0)
+			r = pg_nft_table_set_counter(t, macs);
+	}
 	if (r == 0)
 		r = pg_nft_table_add_set(t, PG_SET_ARP_SENDERS, PG_KEY_RAW4, PG_KEY_RAW6, false);
 	if (r == 0)

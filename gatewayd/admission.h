@@ -3,7 +3,8 @@
 #define PODGW_ADMISSION_H
 
 /* Kernel-enforced admission: what a lease makes the kernel accept. A lease
- * puts the client's pod IP into the set of peers whose VXLAN datagrams are
+ * puts the client's pod IP (IPv4 or IPv6: the sets come in both families)
+ * into the set of peers whose VXLAN datagrams are
  * accepted, its (pod IP . MAC) pair into the set binding the inner frames'
  * source to the datagram's, its (overlay IP . MAC) pair into the set whose traffic may be
  * forwarded, a static FDB entry (MAC -> pod IP) and a permanent neighbour
@@ -16,8 +17,11 @@
 #include "netlink/nft.h"
 #include "netlink/rtnl.h"
 
-#define PG_SET_PEERS	   "peers"
-#define PG_SET_PEER_MACS   "peer_macs" /* pod IP . MAC: what each peer may send as */
+#define PG_SET_PEERS	 "peers"
+#define PG_SET_PEER_MACS "peer_macs" /* pod IP . MAC: what each peer may send as */
+/* The same for pod IPs of an IPv6 underlay. */
+#define PG_SET_PEERS6	   "peers6"
+#define PG_SET_PEER_MACS6  "peer_macs6"
 #define PG_SET_CLIENTS	   "clients"
 #define PG_SET_ARP_SENDERS "arp_senders" /* overlay IP . MAC, as read from ARP inside VXLAN */
 
@@ -30,6 +34,9 @@
 #define PG_VXLAN_INNER_ETHERTYPE (PG_VXLAN_INNER + 12)
 #define PG_VXLAN_INNER_ARP_SHA	 (PG_VXLAN_INNER + 14 + 8)
 #define PG_VXLAN_INNER_ARP_SPA	 (PG_VXLAN_INNER_ARP_SHA + 6)
+/* Where the outer header has the datagram's source: network offsets. */
+#define PG_IP_SADDR_OFFSET  12
+#define PG_IP6_SADDR_OFFSET 8
 
 struct pg_overlay6;
 

@@ -166,7 +166,7 @@ int pg_ce_format(const struct pg_ce_origin *o, const struct pg_ce_record *r,
 {
 	const struct pg_lease *l = &r->lease;
 	const char *slash = strchr(l->id, '/');
-	char ns[PG_NAMESPACE_MAX + 1] = "", addr[INET_ADDRSTRLEN], pod[INET_ADDRSTRLEN], mac[18];
+	char ns[PG_NAMESPACE_MAX + 1] = "", addr[INET_ADDRSTRLEN], pod[PG_PREFIX_STRLEN], mac[18];
 	char when[48];
 	json_object *d = json_object_new_object();
 	const char *text;
@@ -177,7 +177,7 @@ int pg_ce_format(const struct pg_ce_origin *o, const struct pg_ce_record *r,
 	if (slash && (size_t)(slash - l->id) < sizeof(ns))
 		snprintf(ns, sizeof(ns), "%.*s", (int)(slash - l->id), l->id);
 	inet_ntop(AF_INET, &l->addr, addr, sizeof(addr));
-	inet_ntop(AF_INET, &l->pod_ip, pod, sizeof(pod));
+	pg_prefix_fmt(&l->pod_ip, pod, false);
 	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", l->mac[0], l->mac[1], l->mac[2],
 		 l->mac[3], l->mac[4], l->mac[5]);
 	add_string(d, "pod_name", slash ? slash + 1 : l->id);

@@ -15,6 +15,7 @@
 #include "common/dnsmsg.h"
 #include "common/log.h"
 #include "common/resolvconf.h"
+#include "common/sockaddr.h"
 #include "gatewayd/loop.h"
 #include "gatewayd/stats.h"
 #include "gatewayd/tally.h"
@@ -32,6 +33,7 @@ enum route { LOCAL, UPSTREAM };
 struct upsock {
 	int fd; /* -1: free */
 	enum route route;
+	int family;	/* its servers' */
 	unsigned users; /* outstanding queries sent from it */
 	bool keep;	/* opened at start, shared when no fresh one can be had */
 };
@@ -50,8 +52,8 @@ struct pending {
 };
 
 struct server {
-	struct in_addr addr;
-	unsigned timeouts; /* in a row: the next query prefers the server with fewest */
+	struct pg_prefix addr; /* IPv4 or IPv6 */
+	unsigned timeouts;     /* in a row: the next query prefers the server with fewest */
 };
 
 struct pg_dns {
@@ -104,29 +106,29 @@ void pg_dns_complete_config(struct pg_config *cfg)
 		return;
 	/* Unreadable is as good as empty here: pg_dns_describe says so. */
 	pg_resolv_conf_read(cfg->resolv_conf, &rc);
-	for (unsigned i = 0; cfg->dns_upstream.n == 0 && i < rc.n_servers; i++)
-		pg_prefix_from_v4(&cfg->dns_upstream.items[i], rc.servers[i], 32);
+	for (unsigned i = 0; cfg->dns_upstream.n == 0 && i < rc.n_nameservers; i++)
+		cfg->dns_upstream.items[i] = rc.nameservers[i];
 	if (cfg->dns_upstream.n == 0)
-		cfg->dns_upstream.n = rc.n_servers;
-	if (!cfg->dns_local_server.family && rc.n_servers)
-		pg_prefix_from_v4(&cfg->dns_local_server, rc.servers[0], 32);
+		cfg->dns_upstream.n = rc.n_nameservers;
+	if (!cfg->dns_local_server.family && rc.n_nameservers)
+		cfg->dns_local_server = rc.nameservers[0];
 }
 
 void pg_dns_describe(const struct pg_config *cfg)
 {
-	char up[256], local[INET_ADDRSTRLEN] = "the upstreams";
+	char up[256], local[PG_PREFIX_STRLEN] = "the upstreams";
 
 	if (!cfg->dns_forwarder)
 		return;
 	if (!cfg->dns_upstream.n && !cfg->dns_local_server.family) {
-		pg_warn("DNS_UPSTREAM_SERVERS and DNS_LOCAL_SERVER are empty and %s names no IPv4 "
+		pg_warn("DNS_UPSTREAM_SERVERS and DNS_LOCAL_SERVER are empty and %s names no "
 			"nameserver: DNS queries are dropped",
 			cfg->resolv_conf);
 		return;
 	}
 	list_servers(&cfg->dns_upstream, up, sizeof(up));
 	if (cfg->dns_local_server.family)
-		ip_str(pg_prefix_v4(&cfg->dns_local_server), local);
+		pg_prefix_fmt(&cfg->dns_local_server, local, false);
 	pg_info("DNS: upstream %s; local domains to %s", *up ? up : "none", local);
 }
 
@@ -152,11 +154,11 @@ static int open_clients(struct in_addr self)
 	return fd;
 }
 
-/* A socket towards the servers of route. Unbound: the kernel gives it a
- * random ephemeral port at the first send. */
-static int open_upstream(const struct pg_config *cfg, enum route route)
+/* A socket towards the servers of route of one family. Unbound: the kernel
+ * gives it a random ephemeral port at the first send. */
+static int open_upstream(const struct pg_config *cfg, enum route route, int family)
 {
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
 		return -errno;
@@ -181,7 +183,7 @@ static void close_socket(struct pg_dns *d, unsigned i)
 
 /* Puts fd in a free slot and the epoll set: its index, or a negative errno
  * (fd is then closed). */
-static int add_socket(struct pg_dns *d, int fd, enum route route)
+static int add_socket(struct pg_dns *d, int fd, enum route route, int family)
 {
 	for (unsigned i = 0; i < PG_DNS_SOCKETS_MAX; i++) {
 		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = i};
@@ -195,7 +197,7 @@ static int add_socket(struct pg_dns *d, int fd, enum route route)
 			close(fd);
 			return r;
 		}
-		d->socks[i] = (struct upsock){.fd = fd, .route = route};
+		d->socks[i] = (struct upsock){.fd = fd, .route = route, .family = family};
 		d->n_socks++;
 		return (int)i;
 	}
@@ -203,17 +205,17 @@ static int add_socket(struct pg_dns *d, int fd, enum route route)
 	return -ENOSPC;
 }
 
-/* A socket for one more query on route: a fresh one while the budget
- * allows, else the open one of the route with the fewest queries; -1 when
- * there is none. */
-static int take_socket(struct pg_dns *d, enum route route)
+/* A socket for one more query on route to a server of family: a fresh
+ * one while the budget allows, else the open one of the route and family
+ * with the fewest queries; -1 when there is none. */
+static int take_socket(struct pg_dns *d, enum route route, int family)
 {
 	int best = -1;
 
 	if (d->n_socks < PG_DNS_SOCKETS_MAX) {
-		int fd = open_upstream(d->cfg, route);
+		int fd = open_upstream(d->cfg, route, family);
 
-		if (fd >= 0 && (best = add_socket(d, fd, route)) >= 0)
+		if (fd >= 0 && (best = add_socket(d, fd, route, family)) >= 0)
 			return best;
 		pg_log_limited(&d->rl_send, PG_LOG_WARN, "DNS: a new socket: %s",
 			       strerror(fd < 0 ? -fd : -best));
@@ -221,6 +223,7 @@ static int take_socket(struct pg_dns *d, enum route route)
 	}
 	for (unsigned i = 0; i < PG_DNS_SOCKETS_MAX; i++)
 		if (d->socks[i].fd >= 0 && d->socks[i].route == route &&
+		    d->socks[i].family == family &&
 		    (best < 0 || d->socks[i].users < d->socks[best].users))
 			best = (int)i;
 	return best;
@@ -273,9 +276,9 @@ int pg_dns_open(const struct pg_config *cfg, struct in_addr addr, const int *vxl
 	d->vxlan_ifindex = vxlan_ifindex;
 	d->rl_drop = (struct pg_ratelimit)PG_RATELIMIT_INIT(10, 5);
 	d->rl_send = (struct pg_ratelimit)PG_RATELIMIT_INIT(10, 5);
-	d->local.addr = pg_prefix_v4(&cfg->dns_local_server);
+	d->local.addr = cfg->dns_local_server;
 	for (unsigned i = 0; i < cfg->dns_upstream.n; i++)
-		d->upstream[d->n_upstream++].addr = pg_prefix_v4(&cfg->dns_upstream.items[i]);
+		d->upstream[d->n_upstream++].addr = cfg->dns_upstream.items[i];
 	for (unsigned i = 0; i < PG_DNS_SOCKETS_MAX; i++)
 		d->socks[i].fd = -1;
 	/* Popped from the end: slot 0 first. */
@@ -286,8 +289,10 @@ int pg_dns_open(const struct pg_config *cfg, struct in_addr addr, const int *vxl
 	/* Binding a socket to a device takes CAP_NET_RAW before Linux 5.7:
 	 * one for the cluster DNS now, while gatewayd still has it. */
 	if (r >= 0 && cfg->dns_local_server.family) {
-		r = open_upstream(cfg, LOCAL);
-		if (r >= 0 && (r = add_socket(d, r, LOCAL)) >= 0)
+		int family = cfg->dns_local_server.family;
+
+		r = open_upstream(cfg, LOCAL, family);
+		if (r >= 0 && (r = add_socket(d, r, LOCAL, family)) >= 0)
 			d->socks[r].keep = true;
 	}
 	if (r < 0) {
@@ -433,11 +438,13 @@ static void forward_query(struct pg_dns *d, size_t len, const struct sockaddr_in
 {
 	struct pg_dns_question q;
 	struct pending *p;
-	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(PG_DNS_PORT)};
+	const struct server *server;
+	union pg_sockaddr to;
+	socklen_t to_len;
 	enum route route;
-	unsigned n;
+	unsigned n, pick;
 	int sock;
-	char ip[INET_ADDRSTRLEN];
+	char ip[INET_ADDRSTRLEN], srv[PG_PREFIX_STRLEN];
 
 	if (pg_dns_parse(d->buf, len, &q) < 0 || (q.flags & PG_DNS_FLAG_QR) ||
 	    PG_DNS_OPCODE(q.flags) != 0) {
@@ -452,7 +459,9 @@ static void forward_query(struct pg_dns *d, size_t len, const struct sockaddr_in
 	}
 	if (!(p = admit(d, src)))
 		return;
-	if ((sock = take_socket(d, route)) < 0) {
+	pick = pick_server(d, route);
+	server = &servers(d, route, &n)[pick];
+	if ((sock = take_socket(d, route, server->addr.family)) < 0) {
 		free_pending(d, p);
 		drop_query(d, src, PG_DNS_DROP_SEND, "no socket");
 		return;
@@ -463,21 +472,22 @@ static void forward_query(struct pg_dns *d, size_t len, const struct sockaddr_in
 			      .id = p->id,
 			      .client_id = q.id,
 			      .client = *src,
-			      .server = pick_server(d, route),
+			      .server = pick,
 			      .expires = pg_monotonic_ms() + PG_DNS_TIMEOUT_MS,
 			      .qtype = q.qtype,
 			      .qclass = q.qclass};
 	memcpy(p->name, q.name, sizeof(p->name));
 	d->socks[sock].users++;
-	to.sin_addr = servers(d, route, &n)[p->server].addr;
+	to_len = pg_sockaddr_from(&to, &server->addr, PG_DNS_PORT);
+	pg_prefix_fmt(&server->addr, srv, false);
 	pg_dns_set_id(d->buf, p->id);
 	pg_debug("DNS: %s asks %s type %u: %s %s", ip_str(src->sin_addr, ip), q.name, q.qtype,
-		 route == LOCAL ? "local" : "upstream",
-		 ip_str(to.sin_addr, (char[INET_ADDRSTRLEN]){0}));
-	if (sendto(d->socks[sock].fd, d->buf, len, 0, (struct sockaddr *)&to, sizeof(to)) < 0) {
-		/* EPERM: the kill switch, with the VPN down. */
-		pg_log_limited(&d->rl_send, PG_LOG_WARN, "DNS: sending to %s: %s",
-			       ip_str(to.sin_addr, ip), strerror(errno));
+		 route == LOCAL ? "local" : "upstream", srv);
+	if (sendto(d->socks[sock].fd, d->buf, len, 0, &to.sa, to_len) < 0) {
+		/* EPERM: the kill switch, with the VPN down; ENETUNREACH: an
+		 * IPv6 server without an IPv6 route. */
+		pg_log_limited(&d->rl_send, PG_LOG_WARN, "DNS: sending to %s: %s", srv,
+			       strerror(errno));
 		count_drop(d, PG_DNS_DROP_SEND);
 		end_pending(d, p);
 		return;
@@ -527,15 +537,15 @@ static void receive_queries(struct pg_dns *d)
  * the same socket (so the same random port), server address and port, ID
  * and question; NULL if none. A forged answer must guess all of them. */
 static struct pending *find_pending(struct pg_dns *d, unsigned sock,
-				    const struct pg_dns_question *q, const struct sockaddr_in *from)
+				    const struct pg_dns_question *q, const struct pg_prefix *from,
+				    uint16_t port)
 {
 	for (size_t i = 0; i < PG_DNS_PENDING_MAX; i++) {
 		struct pending *p = &d->pending[i];
 		unsigned n;
 
-		if (p->used && p->sock == sock && p->id == q->id &&
-		    from->sin_port == htons(PG_DNS_PORT) &&
-		    from->sin_addr.s_addr == servers(d, p->route, &n)[p->server].addr.s_addr &&
+		if (p->used && p->sock == sock && p->id == q->id && port == PG_DNS_PORT &&
+		    pg_addr_equal(from, &servers(d, p->route, &n)[p->server].addr) &&
 		    p->qtype == q->qtype && p->qclass == q->qclass && strcmp(p->name, q->name) == 0)
 			return p;
 	}
@@ -546,23 +556,27 @@ static void receive_answers(struct pg_dns *d, unsigned sock)
 {
 	/* The socket closes with its last query: read no further then. */
 	for (int i = 0; i < MAX_PER_RECEIVE && d->socks[sock].fd >= 0; i++) {
-		struct sockaddr_in from;
-		socklen_t fl = sizeof(from);
+		union pg_sockaddr sa;
+		socklen_t fl = sizeof(sa);
+		struct pg_prefix from;
+		uint16_t port = 0;
 		struct pg_dns_question q;
 		struct pending *p;
 		unsigned n;
-		ssize_t len = recvfrom(d->socks[sock].fd, d->buf, sizeof(d->buf), MSG_TRUNC,
-				       (struct sockaddr *)&from, &fl);
+		ssize_t len =
+		    recvfrom(d->socks[sock].fd, d->buf, sizeof(d->buf), MSG_TRUNC, &sa.sa, &fl);
 
 		if (len < 0)
 			return;
-		if (fl != sizeof(from) || (size_t)len > sizeof(d->buf) ||
+		/* An answer's family is its socket's: the server is compared
+		 * in that family alone. */
+		if (pg_sockaddr_to(&sa, fl, &from, &port) < 0 || (size_t)len > sizeof(d->buf) ||
 		    pg_dns_parse(d->buf, (size_t)len, &q) < 0 || !(q.flags & PG_DNS_FLAG_QR) ||
-		    !(p = find_pending(d, sock, &q, &from))) {
+		    !(p = find_pending(d, sock, &q, &from, port))) {
 			count_drop(d, PG_DNS_DROP_UNEXPECTED);
 			pg_log_limited(&d->rl_drop, PG_LOG_WARN,
 				       "DNS: dropped an unexpected answer from %s",
-				       ip_str(from.sin_addr, (char[INET_ADDRSTRLEN]){0}));
+				       pg_prefix_fmt(&from, (char[PG_PREFIX_STRLEN]){0}, false));
 			continue;
 		}
 		servers(d, p->route, &n)[p->server].timeouts = 0;

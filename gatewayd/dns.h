@@ -8,7 +8,9 @@
  * limits to leased clients). A query for a name under DNS_LOCAL_CIDRS goes
  * to DNS_LOCAL_SERVER (the cluster DNS) out of the underlay, any other to
  * DNS_UPSTREAM_SERVERS by the routes, that is through the egress and its
- * kill switch. Only the header and the question are read; the query gets a
+ * kill switch; servers are IPv4 or IPv6, each asked over its own family.
+ * Only the header and the question are read (AAAA is no different from A
+ * here: both are relayed as they come); the query gets a
  * fresh random ID and leaves from a socket of its own on a random port (up
  * to PG_DNS_SOCKETS_MAX sockets; beyond, queries share the least used), and
  * the answer, matched on socket, server address and port, ID and question,

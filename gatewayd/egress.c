@@ -192,12 +192,22 @@ static void dnat_dns(struct pg_nft_table *t, const struct pg_config *cfg,
 }
 
 /* DNS over TCP (a truncated answer's retry) is not served by the
- * forwarder: it goes to the first upstream server, forwarded and NATed
+ * forwarder: it goes to the first IPv4 upstream server (a query to the
+ * IPv4 overlay address cannot be translated to IPv6), forwarded and NATed
  * like any overlay traffic, so through the egress and its kill switch. */
+static const struct pg_prefix *tcp_upstream(const struct pg_config *cfg)
+{
+	for (unsigned i = 0; i < cfg->dns_upstream.n; i++)
+		if (cfg->dns_upstream.items[i].family == AF_INET)
+			return &cfg->dns_upstream.items[i];
+	return NULL;
+}
+
 /* Queries to the overlay address: UDP to the forwarder's unprivileged
- * port, TCP (not proxied) to the first upstream. */
+ * port, TCP (not proxied) to the first IPv4 upstream. */
 static void add_dns(struct pg_nft_table *t, const struct pg_config *cfg)
 {
+	const struct pg_prefix *tcp = tcp_upstream(cfg);
 	struct pg_prefix self;
 
 	if (!cfg->dns_forwarder)
@@ -206,8 +216,8 @@ static void add_dns(struct pg_nft_table *t, const struct pg_config *cfg)
 	self.len = 32;
 	pg_nft_table_add_chain(t, CHAIN_DNS, PG_CHAIN_NAT, PG_HOOK_PREROUTING, PRIO_DNAT, false);
 	dnat_dns(t, cfg, &self, IPPROTO_UDP, &self, PG_DNS_FORWARDER_PORT);
-	if (cfg->dns_upstream.n)
-		dnat_dns(t, cfg, &self, IPPROTO_TCP, &cfg->dns_upstream.items[0], 0);
+	if (tcp)
+		dnat_dns(t, cfg, &self, IPPROTO_TCP, tcp, 0);
 }
 
 /* The gateway's own output through the underlay. Clients live on the pod

@@ -16,6 +16,7 @@
 
 #include "common/daemon.h"
 #include "common/log.h"
+#include "common/sockaddr.h"
 #include "gatewayd/cloudevent.h"
 #include "gatewayd/loop.h"
 
@@ -270,7 +271,7 @@ static void enqueue(struct pg_events *ev, enum pg_ce_kind kind, const struct pg_
 
 static bool same_client(const struct pg_lease *a, const struct pg_lease *b)
 {
-	return a->addr.s_addr == b->addr.s_addr && a->pod_ip.s_addr == b->pod_ip.s_addr &&
+	return a->addr.s_addr == b->addr.s_addr && pg_addr_equal(&a->pod_ip, &b->pod_ip) &&
 	       memcmp(a->mac, b->mac, sizeof(a->mac)) == 0;
 }
 

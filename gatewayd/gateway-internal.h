@@ -31,7 +31,8 @@ struct pg_traffic;
 struct pg_monitor;
 struct pg_source;
 
-#define GW_VXLAN_OVERHEAD 50 /* outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14 */
+#define GW_VXLAN_OVERHEAD  50 /* outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14 */
+#define GW_VXLAN_OVERHEAD6 70 /* the same with an outer IPv6 header (40) */
 
 /* The repair pass's debounce: changes seen, and when they are repaired. */
 struct gw_repair_state {
@@ -56,6 +57,8 @@ struct pg_gateway {
 	struct pg_dns *dns;
 	struct pg_events *events; /* NULL: no K_SINK */
 	struct pg_link_info underlay;
+	int underlay_family;		     /* the tunnel's: AF_INET or AF_INET6 (underlay.c) */
+	struct pg_prefix pod_ip;	     /* ours in that family (family 0: IPv4 without one) */
 	struct pg_prefix_list underlay_nets; /* its networks and router: no overlay traffic there */
 	struct pg_route local_routes[PG_MAX_PREFIXES]; /* ours: removed on exit */
 	size_t n_local_routes;
@@ -79,6 +82,13 @@ bool gw_link_matches(const struct pg_link_info *l, const struct pg_vxlan *vx);
 int gw_adopt_or_remove_leftover(struct pg_gateway *gw, const struct pg_vxlan *vx);
 int gw_create_link(struct pg_gateway *gw, const struct pg_vxlan *vx, const struct pg_prefix *addr);
 void gw_delete_link(struct pg_gateway *gw);
+
+/* underlay.c: the tunnel's family and our pod IP in it (an enum pg_exit),
+ * the bytes VXLAN adds in that family, the first usable address of a
+ * family on an interface (not link-local). */
+int gw_choose_underlay(struct pg_gateway *gw);
+unsigned gw_vxlan_overhead(const struct pg_gateway *gw);
+bool gw_pod_addr(const char *ifname, int family, struct pg_prefix *out);
 
 /* tables.c: the guard and our table, committed whole. */
 int gw_install_tables(struct pg_gateway *gw);

@@ -32,6 +32,7 @@ static int open_membership(struct pg_gateway *gw, const struct pg_vxlan *vx,
 	    .mtu = (uint16_t)vx->mtu,
 	    .events = gw->events,
 	    .stats = &gw->stats,
+	    .family = gw->underlay_family,
 	};
 	int r;
 
@@ -150,7 +151,8 @@ int pg_gateway_setup(const struct pg_config *cfg, struct pg_gateway **out)
 		pg_err("opening netlink sockets: %s", strerror(-r));
 		goto fail;
 	}
-	if ((status = read_underlay(gw)) != PG_EXIT_OK)
+	if ((status = read_underlay(gw)) != PG_EXIT_OK ||
+	    (status = gw_choose_underlay(gw)) != PG_EXIT_OK)
 		goto fail;
 	gw_overlay6_init(gw);
 	gw_wanted_link(gw, &vx, &addr);

@@ -11,9 +11,10 @@
 /* The overlay's packets leave through the egress after decapsulation: the
  * smaller of what the underlay carries inside VXLAN and VPN_INTERFACE_MTU.
  * Clients learn it from the grant. */
-static unsigned vxlan_mtu(const struct pg_config *cfg, const struct pg_link_info *underlay)
+static unsigned vxlan_mtu(const struct pg_gateway *gw)
 {
-	unsigned mtu = underlay->mtu - GW_VXLAN_OVERHEAD;
+	const struct pg_config *cfg = gw->cfg;
+	unsigned mtu = gw->underlay.mtu - gw_vxlan_overhead(gw);
 
 	return cfg->vpn_mtu && cfg->vpn_mtu < mtu ? cfg->vpn_mtu : mtu;
 }
@@ -29,9 +30,12 @@ void gw_wanted_link(const struct pg_gateway *gw, struct pg_vxlan *vx, struct pg_
 	    .underlay_ifindex = gw->underlay.ifindex,
 	    /* Membership programs the FDB: nothing is learned from packets. */
 	    .learning = false,
-	    .mtu = vxlan_mtu(cfg, &gw->underlay),
+	    .mtu = vxlan_mtu(gw),
 	    .no_ipv6 = true, /* the overlay is IPv4 only */
 	};
+	/* An IPv6 tunnel: the link's local address makes it one. */
+	if (gw->underlay_family == AF_INET6)
+		vx->local = gw->pod_ip;
 	pg_prefix_host(&cfg->overlay, 1, addr);
 	pg_overlay_mac(addr, vx->mac);
 }
@@ -41,6 +45,8 @@ bool gw_link_matches(const struct pg_link_info *l, const struct pg_vxlan *vx)
 	return l->vxlan.vni == vx->vni && l->vxlan.port == vx->port &&
 	       l->vxlan.underlay_ifindex == vx->underlay_ifindex &&
 	       l->vxlan.learning == vx->learning && l->mtu == vx->mtu &&
+	       l->vxlan.local.family == vx->local.family &&
+	       memcmp(l->vxlan.local.bytes, vx->local.bytes, sizeof(vx->local.bytes)) == 0 &&
 	       memcmp(l->mac, vx->mac, sizeof(l->mac)) == 0;
 }
 

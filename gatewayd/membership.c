@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/sockaddr.h"
 #include "common/wire.h"
 #include "gatewayd/leaseclock.h"
 #include "gatewayd/loop.h"
@@ -31,6 +32,15 @@
  * nothing worth having, and enough to tell a misconfigured client why. */
 #define UNAUTH_ANSWERS_PER_S 20
 #define UNAUTH_ANSWERS_BURST 20
+
+/* Where a datagram came from, of the underlay's family: the socket
+ * address to answer and, for comparisons with leases, its address. */
+struct peer {
+	union pg_sockaddr sa;
+	socklen_t len;
+	struct pg_prefix ip;
+	uint16_t port;
+};
 
 /* Counts one event into the stats, when there are any. */
 #define COUNT(m, field)                                                                            \
@@ -56,7 +66,7 @@ struct pg_membership {
 	 * a second one that finds the socket empty. */
 	struct mmsghdr rx[RX_BATCH];
 	struct iovec rx_iov[RX_BATCH];
-	struct sockaddr_in rx_from[RX_BATCH];
+	union pg_sockaddr rx_from[RX_BATCH];
 	/* One more byte each: longer datagrams are refused. Not zeroed: a
 	 * page is touched only once a burst reaches it. */
 	uint8_t (*buf)[PG_WIRE_MAX + 1];
@@ -67,23 +77,46 @@ static uint64_t now_ms(void)
 	return pg_lease_clock_ms();
 }
 
-static const char *peer_str(const struct sockaddr_in *sa, char buf[INET_ADDRSTRLEN + 8])
+static const char *peer_str(const struct peer *from, char buf[PG_SOCKADDR_STRLEN])
 {
-	char ip[INET_ADDRSTRLEN];
+	return pg_sockaddr_fmt(&from->ip, from->port, buf);
+}
 
-	inet_ntop(AF_INET, &sa->sin_addr, ip, sizeof(ip));
-	snprintf(buf, INET_ADDRSTRLEN + 8, "%s:%u", ip, ntohs(sa->sin_port));
-	return buf;
+/* Whether a request's POD_IP or POD_IP6 (it has exactly one) is the
+ * address it came from. */
+static bool pod_ip_is_source(const struct pg_msg *req, const struct peer *from)
+{
+	if (from->ip.family == AF_INET6)
+		return req->has_pod_ip6 && memcmp(req->pod_ip6.s6_addr, from->ip.bytes, 16) == 0;
+	return req->has_pod_ip && memcmp(&req->pod_ip.s_addr, from->ip.bytes, 4) == 0;
+}
+
+/* The control port on every address of the underlay's family (one
+ * family: a gateway serves one underlay). */
+static int open_socket(const struct pg_membership_params *params)
+{
+	int family = params->family == AF_INET6 ? AF_INET6 : AF_INET, one = 1;
+	struct pg_prefix any = {.family = family};
+	union pg_sockaddr sa;
+	socklen_t len = pg_sockaddr_from(&sa, &any, params->cfg->control_port);
+	int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	if ((family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
+	    bind(fd, &sa.sa, len) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	return fd;
 }
 
 int pg_membership_open(const struct pg_membership_params *params, struct pg_membership **out)
 {
 	struct pg_membership *m = calloc(1, sizeof(*m));
-	struct sockaddr_in sa = {
-	    .sin_family = AF_INET,
-	    .sin_port = htons(params->cfg->control_port),
-	    .sin_addr.s_addr = htonl(INADDR_ANY),
-	};
 	int rcvbuf = RCVBUF_BYTES, r;
 
 	if (!m)
@@ -103,9 +136,9 @@ int pg_membership_open(const struct pg_membership_params *params, struct pg_memb
 		m->rx[i].msg_hdr.msg_iovlen = 1;
 		m->rx[i].msg_hdr.msg_name = &m->rx_from[i];
 	}
-	m->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (m->fd < 0 || bind(m->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		r = -errno;
+	m->fd = open_socket(params);
+	if (m->fd < 0) {
+		r = m->fd;
 		goto fail;
 	}
 	/* Room for a burst: a thousand pods starting at once would overrun
@@ -153,8 +186,8 @@ int pg_membership_fd(const struct pg_membership *m)
 	return m->fd;
 }
 
-static void send_answer(struct pg_membership *m, const struct sockaddr_in *to,
-			const struct pg_msg *req, struct pg_msg *ans)
+static void send_answer(struct pg_membership *m, const struct peer *to, const struct pg_msg *req,
+			struct pg_msg *ans)
 {
 	uint8_t out[PG_WIRE_MAX];
 	int n;
@@ -167,11 +200,11 @@ static void send_answer(struct pg_membership *m, const struct sockaddr_in *to,
 		return;
 	}
 	/* A full socket buffer loses this answer; the client retries. */
-	sendto(m->fd, out, (size_t)n, 0, (const struct sockaddr *)to, sizeof(*to));
+	sendto(m->fd, out, (size_t)n, 0, &to->sa.sa, to->len);
 }
 
-static void answer_error(struct pg_membership *m, const struct sockaddr_in *to,
-			 const struct pg_msg *req, enum pg_wire_error code, const char *text)
+static void answer_error(struct pg_membership *m, const struct peer *to, const struct pg_msg *req,
+			 enum pg_wire_error code, const char *text)
 {
 	struct pg_msg ans;
 
@@ -186,7 +219,7 @@ static void answer_error(struct pg_membership *m, const struct sockaddr_in *to,
  * its text if need be, else not at all), so that a spoofed source gets
  * back no more than was sent in its name. Tagged only when the request
  * was: a sender without the key reads it all the same. */
-static void answer_unauthenticated(struct pg_membership *m, const struct sockaddr_in *to,
+static void answer_unauthenticated(struct pg_membership *m, const struct peer *to,
 				   const struct pg_msg *req, size_t req_len, bool tagged,
 				   enum pg_wire_error code, const char *text)
 {
@@ -222,7 +255,7 @@ static void answer_unauthenticated(struct pg_membership *m, const struct sockadd
 		COUNT(m, answers_suppressed);
 		return;
 	}
-	sendto(m->fd, out, (size_t)n, 0, (const struct sockaddr *)to, sizeof(*to));
+	sendto(m->fd, out, (size_t)n, 0, &to->sa.sa, to->len);
 }
 
 /* Which replica answers, and its load: clients pick and pin replicas by
@@ -234,8 +267,8 @@ static void name_replica(const struct pg_membership *m, struct pg_msg *ans)
 	ans->has_leases = true;
 }
 
-static void answer_grant(struct pg_membership *m, const struct sockaddr_in *to,
-			 const struct pg_msg *req, const struct pg_lease *l)
+static void answer_grant(struct pg_membership *m, const struct peer *to, const struct pg_msg *req,
+			 const struct pg_lease *l)
 {
 	struct pg_msg ans;
 
@@ -279,19 +312,19 @@ static void revoke_lease(struct pg_membership *m, const struct pg_lease *l)
 
 static bool lease_moved(const struct pg_lease *a, const struct pg_lease *b)
 {
-	return a->addr.s_addr != b->addr.s_addr || a->pod_ip.s_addr != b->pod_ip.s_addr ||
+	return a->addr.s_addr != b->addr.s_addr || !pg_addr_equal(&a->pod_ip, &b->pod_ip) ||
 	       memcmp(a->mac, b->mac, sizeof(a->mac)) != 0;
 }
 
 /* The same facts as fields too, for log queries: event, client, address. */
 static void log_lease(const char *what, const struct pg_lease *l, enum pg_log_level level)
 {
-	char addr[INET_ADDRSTRLEN], pod[INET_ADDRSTRLEN], mac[18];
+	char addr[INET_ADDRSTRLEN], pod[PG_PREFIX_STRLEN], mac[18];
 	const char *const fields[] = {"event",	what, "client", l->id, "address", addr,
 				      "pod_ip", pod,  "mac",	mac,   NULL};
 
 	inet_ntop(AF_INET, &l->addr, addr, sizeof(addr));
-	inet_ntop(AF_INET, &l->pod_ip, pod, sizeof(pod));
+	pg_prefix_fmt(&l->pod_ip, pod, false);
 	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", l->mac[0], l->mac[1], l->mac[2],
 		 l->mac[3], l->mac[4], l->mac[5]);
 	pg_log_fields(level, fields, "%s %s: %s (pod IP %s, MAC %s)", what, l->id, addr, pod, mac);
@@ -328,15 +361,15 @@ static enum pg_wire_error acquire_error(int r, const char **text, enum pg_reject
  * changed by a reload applies when the client joins again, never to a live
  * lease. The expiry is saved only now and then (SAVE_REFRESH), so
  * keepalives cost no disk write each. */
-static void handle_renew(struct pg_membership *m, const struct sockaddr_in *from,
-			 const struct pg_msg *req, const char *id)
+static void handle_renew(struct pg_membership *m, const struct peer *from, const struct pg_msg *req,
+			 const char *id)
 {
 	const struct pg_lease *held = pg_pool_find(m->p.pool, id);
 	struct pg_lease renewed;
 
 	uint64_t now = now_ms();
 
-	if (!held || held->pod_ip.s_addr != from->sin_addr.s_addr ||
+	if (!held || !pg_addr_equal(&held->pod_ip, &from->ip) ||
 	    memcmp(held->mac, req->mac, sizeof(held->mac)) != 0 ||
 	    pg_pool_renew(m->p.pool, id, now / 1000 + m->p.cfg->lease_time, &renewed) < 0) {
 		COUNT(m, rejections[PG_REJECT_NO_LEASE]);
@@ -349,11 +382,11 @@ static void handle_renew(struct pg_membership *m, const struct sockaddr_in *from
 	answer_grant(m, from, req, &renewed);
 }
 
-static void refuse_join(struct pg_membership *m, const struct sockaddr_in *from,
-			const struct pg_msg *req, const char *id, enum pg_reject why,
-			enum pg_wire_error code, const char *text)
+static void refuse_join(struct pg_membership *m, const struct peer *from, const struct pg_msg *req,
+			const char *id, enum pg_reject why, enum pg_wire_error code,
+			const char *text)
 {
-	char peer[INET_ADDRSTRLEN + 8];
+	char peer[PG_SOCKADDR_STRLEN];
 
 	COUNT(m, rejections[why]);
 	pg_log_limited(&m->rl_auth, PG_LOG_WARN, "refused the JOIN of %s from %s: %s", id,
@@ -387,24 +420,23 @@ static bool lease_in_use(struct pg_membership *m, const struct pg_lease *held, c
 	return pg_pool_saw_traffic(m->p.pool, id, packets, now);
 }
 
-static bool join_allowed(struct pg_membership *m, const struct sockaddr_in *from,
-			 const struct pg_msg *req, const char *id, uint64_t now)
+static bool join_allowed(struct pg_membership *m, const struct peer *from, const struct pg_msg *req,
+			 const char *id, uint64_t now)
 {
 	const struct pg_lease *held = pg_pool_find(m->p.pool, id);
 	uint32_t cap = m->p.cfg->leases_per_pod_ip;
 	char text[PG_ERROR_TEXT_MAX + 1];
 
-	if (held && held->pod_ip.s_addr != from->sin_addr.s_addr &&
-	    lease_in_use(m, held, id, now)) {
-		char ip[INET_ADDRSTRLEN];
+	if (held && !pg_addr_equal(&held->pod_ip, &from->ip) && lease_in_use(m, held, id, now)) {
+		char ip[PG_PREFIX_STRLEN];
 
-		inet_ntop(AF_INET, &held->pod_ip, ip, sizeof(ip));
+		pg_prefix_fmt(&held->pod_ip, ip, false);
 		snprintf(text, sizeof(text), "the lease is live at pod IP %s", ip);
 		refuse_join(m, from, req, id, PG_REJECT_LEASE_HELD, PG_ERR_LEASE_HELD, text);
 		return false;
 	}
-	if (cap && (!held || held->pod_ip.s_addr != from->sin_addr.s_addr) &&
-	    pg_pool_count_pod_ip(m->p.pool, from->sin_addr) >= cap) {
+	if (cap && (!held || !pg_addr_equal(&held->pod_ip, &from->ip)) &&
+	    pg_pool_count_pod_ip(m->p.pool, from->ip) >= cap) {
 		snprintf(text, sizeof(text), "this pod IP holds %u leases (LEASES_PER_POD_IP)",
 			 cap);
 		refuse_join(m, from, req, id, PG_REJECT_POD_IP_LEASES, PG_ERR_POOL_EXHAUSTED, text);
@@ -416,8 +448,8 @@ static bool join_allowed(struct pg_membership *m, const struct sockaddr_in *from
 /* JOIN: grants, moves or re-grants the lease. Even an unchanged lease is
  * granted to the kernel again: it repairs state a client may be missing
  * after it restarted. */
-static void handle_join(struct pg_membership *m, const struct sockaddr_in *from,
-			const struct pg_msg *req, const char *id)
+static void handle_join(struct pg_membership *m, const struct peer *from, const struct pg_msg *req,
+			const char *id)
 {
 	struct in_addr wish = {.s_addr = htonl(INADDR_ANY)};
 	struct pg_lease granted, previous;
@@ -430,7 +462,7 @@ static void handle_join(struct pg_membership *m, const struct sockaddr_in *from,
 		return;
 	if (req->has_wanted)
 		wish = req->wanted;
-	r = pg_pool_acquire(m->p.pool, id, id, wish, req->mac, from->sin_addr,
+	r = pg_pool_acquire(m->p.pool, id, id, wish, req->mac, from->ip,
 			    now / 1000 + m->p.cfg->lease_time, &granted, &previous, &had_previous);
 	if (r < 0) {
 		enum pg_reject why;
@@ -471,14 +503,14 @@ static void handle_join(struct pg_membership *m, const struct sockaddr_in *from,
 	answer_grant(m, from, req, &granted);
 }
 
-static void handle_release(struct pg_membership *m, const struct sockaddr_in *from,
+static void handle_release(struct pg_membership *m, const struct peer *from,
 			   const struct pg_msg *req, const char *id)
 {
 	const struct pg_lease *held = pg_pool_find(m->p.pool, id);
 	struct pg_lease ended;
 	struct pg_msg ans;
 
-	if (held && held->pod_ip.s_addr != from->sin_addr.s_addr) {
+	if (held && !pg_addr_equal(&held->pod_ip, &from->ip)) {
 		COUNT(m, rejections[PG_REJECT_NO_LEASE]);
 		answer_error(m, from, req, PG_ERR_NO_LEASE, "the lease belongs to another pod IP");
 		return;
@@ -498,8 +530,7 @@ static void handle_release(struct pg_membership *m, const struct sockaddr_in *fr
 /* INFO: which replica this is and how many leases it holds, for a client
  * choosing among replicas. It reads the pool and nothing else: no lease,
  * no kernel state, no write. */
-static void handle_info(struct pg_membership *m, const struct sockaddr_in *from,
-			const struct pg_msg *req)
+static void handle_info(struct pg_membership *m, const struct peer *from, const struct pg_msg *req)
 {
 	struct pg_msg ans;
 
@@ -515,10 +546,10 @@ static bool is_request(uint8_t type)
 	       type == PG_MSG_INFO;
 }
 
-static void handle_datagram(struct pg_membership *m, const struct sockaddr_in *from,
-			    const uint8_t *buf, size_t len)
+static void handle_datagram(struct pg_membership *m, const struct peer *from, const uint8_t *buf,
+			    size_t len)
 {
-	char peer[INET_ADDRSTRLEN + 8], id[ID_LEN];
+	char peer[PG_SOCKADDR_STRLEN], id[ID_LEN];
 	struct pg_msg req;
 	bool tagged;
 	int r;
@@ -563,11 +594,12 @@ static void handle_datagram(struct pg_membership *m, const struct sockaddr_in *f
 	}
 	/* Before the replay check: a copy raced in from elsewhere must not
 	 * use up the nonce of the real request. */
-	if (is_request(req.type) && req.pod_ip.s_addr != from->sin_addr.s_addr) {
+	if (is_request(req.type) && !pod_ip_is_source(&req, from)) {
 		COUNT(m, rejections[PG_REJECT_POD_IP]);
 		pg_log_limited(&m->rl_auth, PG_LOG_WARN,
-			       "refused a %s from %s: its POD_IP is another address",
-			       pg_msg_type_str(req.type), peer_str(from, peer));
+			       "refused a %s from %s: its %s is another address",
+			       pg_msg_type_str(req.type), peer_str(from, peer),
+			       from->ip.family == AF_INET6 ? "POD_IP6" : "POD_IP");
 		answer_unauthenticated(m, from, &req, len, tagged, PG_ERR_POD_IP,
 				       "POD_IP is not the address this came from");
 		return;
@@ -594,7 +626,7 @@ static void handle_datagram(struct pg_membership *m, const struct sockaddr_in *f
 	case PG_MSG_INFO:
 		/* Over the quota: dropped unanswered, the client resends. INFO
 		 * shares JOIN's: a pod asks each replica once per move. */
-		if (!pg_quota_take(m->joins, from->sin_addr, now_ms())) {
+		if (!pg_quota_take_addr(m->joins, &from->ip, now_ms())) {
 			COUNT(m, rejections[PG_REJECT_RATE]);
 			pg_log_limited(&m->rl_auth, PG_LOG_WARN,
 				       "dropped a %s from %s: over JOIN_RATE_PER_POD_IP",
@@ -638,12 +670,12 @@ static void receive(struct pg_membership *m)
 			break;
 		}
 		for (int i = 0; i < n; i++) {
-			const struct sockaddr_in *from = &m->rx_from[i];
+			struct peer from = {.sa = m->rx_from[i],
+					    .len = m->rx[i].msg_hdr.msg_namelen};
 
-			if (m->rx[i].msg_hdr.msg_namelen != sizeof(*from) ||
-			    from->sin_family != AF_INET)
+			if (pg_sockaddr_to(&from.sa, from.len, &from.ip, &from.port) < 0)
 				continue;
-			handle_datagram(m, from, m->buf[i], m->rx[i].msg_len);
+			handle_datagram(m, &from, m->buf[i], m->rx[i].msg_len);
 		}
 		total += n;
 		if (n < RX_BATCH)

@@ -30,9 +30,11 @@ struct pg_membership_params {
 	struct pg_events *events; /* NULL: no K_SINK */
 	struct pg_stats *stats;	  /* counted into; NULL: not counted */
 	struct pg_overlay6 *v6;	  /* NULL: grants carry no IPv6 */
+	int family;		  /* the underlay's: AF_INET (also 0) or AF_INET6 */
 };
 
-/* Binds the control port. Returns 0 or a negative errno. */
+/* Binds the control port in the underlay's family. Returns 0 or a negative
+ * errno. */
 int pg_membership_open(const struct pg_membership_params *params, struct pg_membership **out);
 void pg_membership_close(struct pg_membership *m);
 int pg_membership_fd(const struct pg_membership *m);

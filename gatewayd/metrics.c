@@ -309,13 +309,17 @@ void pg_status_render_table(struct pg_buf *b, const struct pg_view *v)
 {
 	size_t n, count = pg_pool_count(v->pool), capacity = pg_pool_capacity(v->pool);
 	struct row *rows = rows_of(v, &n, &b->failed);
-	int wpod = 3, wns = 9;
+	int wpod = 3, wns = 9, wip = 15;
 
 	for (size_t i = 0; i < n; i++) {
 		int lp = (int)strlen(rows[i].pod), ln = (int)strlen(rows[i].ns);
+		/* An IPv6 underlay's pod IPs are wider than an IPv4 one's. */
+		int li = (int)strlen(
+		    pg_prefix_fmt(&rows[i].lease.pod_ip, (char[PG_PREFIX_STRLEN]){0}, false));
 
 		wpod = lp > wpod ? lp : wpod;
 		wns = ln > wns ? ln : wns;
+		wip = li > wip ? li : wip;
 	}
 	pg_buf_printf(b, "gateway %s: %zu leases, %zu of %zu addresses free\n",
 		      v->gateway[0] ? v->gateway : "(unnamed)", count,
@@ -327,22 +331,22 @@ void pg_status_render_table(struct pg_buf *b, const struct pg_view *v)
 			      v->ipv6_egress ? "yes" : "no");
 	else
 		pg_buf_printf(b, "ipv6: off\n");
-	pg_buf_printf(b, "%-*s  %-*s  %-15s  %-15s  %-17s  %5s  %9s  %12s  %12s\n", wpod, "POD",
-		      wns, "NAMESPACE", "ADDRESS", "POD IP", "MAC", "AGE", "KEEPALIVE", "TX BYTES",
+	pg_buf_printf(b, "%-*s  %-*s  %-15s  %-*s  %-17s  %5s  %9s  %12s  %12s\n", wpod, "POD", wns,
+		      "NAMESPACE", "ADDRESS", wip, "POD IP", "MAC", "AGE", "KEEPALIVE", "TX BYTES",
 		      "RX BYTES");
 	for (size_t i = 0; i < n; i++) {
 		const struct pg_lease *l = &rows[i].lease;
-		char addr[INET_ADDRSTRLEN], pod_ip[INET_ADDRSTRLEN], mac[18], age[24], ka[24],
+		char addr[INET_ADDRSTRLEN], pod_ip[PG_PREFIX_STRLEN], mac[18], age[24], ka[24],
 		    ka_ago[32];
 
 		inet_ntop(AF_INET, &l->addr, addr, sizeof(addr));
-		inet_ntop(AF_INET, &l->pod_ip, pod_ip, sizeof(pod_ip));
+		pg_prefix_fmt(&l->pod_ip, pod_ip, false);
 		fmt_mac(l->mac, mac);
 		snprintf(ka_ago, sizeof(ka_ago), "%s ago",
 			 fmt_age(ago(v, last_keepalive(v, l)), ka));
 		pg_buf_printf(
-		    b, "%-*s  %-*s  %-15s  %-15s  %-17s  %5s  %9s  %12" PRIu64 "  %12" PRIu64 "\n",
-		    wpod, rows[i].pod, wns, rows[i].ns, addr, pod_ip, mac,
+		    b, "%-*s  %-*s  %-15s  %-*s  %-17s  %5s  %9s  %12" PRIu64 "  %12" PRIu64 "\n",
+		    wpod, rows[i].pod, wns, rows[i].ns, addr, wip, pod_ip, mac,
 		    fmt_age(ago(v, since(v, l)), age), ka_ago, rows[i].t.tx_bytes,
 		    rows[i].t.rx_bytes);
 	}
@@ -370,11 +374,11 @@ void pg_status_render_json(struct pg_buf *b, const struct pg_view *v)
 	for (size_t i = 0; i < n; i++) {
 		const struct pg_lease *l = &rows[i].lease;
 		const struct pg_traffic_count *t = &rows[i].t;
-		char ns[ESC_MAX], pod[ESC_MAX], addr[INET_ADDRSTRLEN], pod_ip[INET_ADDRSTRLEN],
+		char ns[ESC_MAX], pod[ESC_MAX], addr[INET_ADDRSTRLEN], pod_ip[PG_PREFIX_STRLEN],
 		    mac[18];
 
 		inet_ntop(AF_INET, &l->addr, addr, sizeof(addr));
-		inet_ntop(AF_INET, &l->pod_ip, pod_ip, sizeof(pod_ip));
+		pg_prefix_fmt(&l->pod_ip, pod_ip, false);
 		fmt_mac(l->mac, mac);
 		pg_buf_printf(b,
 			      "%s\n{\"pod\":\"%s\",\"namespace\":\"%s\",\"address\":\"%s\","

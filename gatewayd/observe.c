@@ -3,6 +3,7 @@
  * status socket, both answered from the event loop. */
 #include <arpa/inet.h>
 #include <ifaddrs.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -159,6 +160,18 @@ static unsigned status_handler(void *arg, const char *path, const char *format, 
 	return 200;
 }
 
+/* ":PORT"'s address: the pod IP of the underlay's family, "[x::y]" for
+ * IPv6 (an IPv6-only pod has no IPv4 one). */
+static bool default_listen(const struct pg_gateway *gw, char out[PG_PREFIX_STRLEN + 2])
+{
+	char a[PG_PREFIX_STRLEN];
+
+	if (gw->underlay_family != AF_INET6)
+		return ipv4_of(gw->cfg->underlay_if, NULL, out);
+	snprintf(out, PG_PREFIX_STRLEN + 2, "[%s]", pg_prefix_fmt(&gw->pod_ip, a, false));
+	return true;
+}
+
 /* Both sockets are made during setup, before capabilities go. A metrics
  * address that cannot be used stops the start (a probe would never pass),
  * a status socket only warns;
@@ -167,13 +180,13 @@ static unsigned status_handler(void *arg, const char *path, const char *format, 
 int gw_open_observability(struct pg_gateway *gw)
 {
 	const struct pg_config *cfg = gw->cfg;
-	char pod_ip[INET_ADDRSTRLEN];
+	char pod_ip[PG_PREFIX_STRLEN + 2];
 	const char *why = "";
 	int fd, r;
 
 	gw->stats.start_time = (uint64_t)time(NULL);
 	if (cfg->metrics_address[0]) {
-		bool have = ipv4_of(cfg->underlay_if, NULL, pod_ip);
+		bool have = default_listen(gw, pod_ip);
 
 		r = pg_http_listen_tcp(cfg->metrics_address, have ? pod_ip : NULL, &fd, &why);
 		if (r == 0)

@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/sockaddr.h"
+
 #define POOL_MIN_LEN   16
 #define POOL_MAX_LEN   29
 #define FIRST_LEASABLE 2 /* 0 is the network, 1 the gateway */
@@ -24,9 +26,10 @@
 #define LEASE_FIELDS   5
 #define MAC_STRLEN     sizeof("00:00:00:00:00:00")
 #define U64_STRLEN     sizeof("18446744073709551615")
-/* "id addr mac pod_ip expires\n": each field with its separator */
+/* "id addr mac pod_ip expires\n": each field with its separator; the pod
+ * IP is of either family */
 #define LEASE_LINE_MAX                                                                             \
-	(PG_CLIENT_ID_MAX + 1 + INET_ADDRSTRLEN + MAC_STRLEN + INET_ADDRSTRLEN + U64_STRLEN)
+	(PG_CLIENT_ID_MAX + 1 + INET_ADDRSTRLEN + MAC_STRLEN + INET6_ADDRSTRLEN + U64_STRLEN)
 
 /* Open addressing with linear probing and backward-shift deletion (no
  * tombstones). A bucket keeps the low bits of its key's hash: they give the
@@ -52,8 +55,8 @@ struct slot {
 
 /* Live leases per pod IP, for the per-pod-IP limit. */
 struct ipcount {
-	uint32_t ip; /* network order; a free entry: the next free one */
-	uint32_t n;
+	struct pg_prefix ip; /* IPv4 or IPv6 */
+	uint32_t n;	     /* a free entry: the next free one */
 	uint64_t hash;
 };
 
@@ -218,7 +221,8 @@ static bool match_ip(const struct pg_pool *p, uint32_t ref, uint64_t hash, const
 {
 	const struct ipcount *c = &p->ipc[ref - 1];
 
-	return c->hash == hash && memcmp(&c->ip, key, sizeof(c->ip)) == 0;
+	return c->hash == hash &&
+	       pg_addr_equal(&c->ip, (const struct pg_prefix *)(const void *)key);
 }
 
 static bool match_resv(const struct pg_pool *p, uint32_t ref, uint64_t hash, const char *key)
@@ -752,7 +756,7 @@ static int ip_room(struct pg_pool *p)
 		if (!p->nipc)
 			p->free_ipc = NONE;
 		for (uint32_t i = want; i-- > p->nipc;) {
-			p->ipc[i].ip = p->free_ipc;
+			p->ipc[i].n = p->free_ipc;
 			p->free_ipc = i;
 		}
 		p->nipc = want;
@@ -760,14 +764,16 @@ static int ip_room(struct pg_pool *p)
 	return htab_reserve(&p->by_ip, p->by_ip.count + 1);
 }
 
-static uint32_t ip_find(const struct pg_pool *p, struct in_addr ip, uint64_t *hash)
+/* An address of either family hashes its own bytes: a v4 and a v6 one
+ * never compare equal anyway (match_ip). */
+static uint32_t ip_find(const struct pg_pool *p, const struct pg_prefix *ip, uint64_t *hash)
 {
-	*hash = hash_bytes(p, &ip.s_addr, sizeof(ip.s_addr));
-	return htab_find(&p->by_ip, *hash, match_ip, p, (const char *)&ip.s_addr);
+	*hash = hash_bytes(p, ip->bytes, pg_prefix_bytes(ip));
+	return htab_find(&p->by_ip, *hash, match_ip, p, (const char *)(const void *)ip);
 }
 
 /* Needs ip_room() first. */
-static void ip_add(struct pg_pool *p, struct in_addr ip)
+static void ip_add(struct pg_pool *p, const struct pg_prefix *ip)
 {
 	uint64_t hash;
 	uint32_t ref = ip_find(p, ip, &hash), i;
@@ -777,12 +783,12 @@ static void ip_add(struct pg_pool *p, struct in_addr ip)
 		return;
 	}
 	i = p->free_ipc;
-	p->free_ipc = p->ipc[i].ip;
-	p->ipc[i] = (struct ipcount){.ip = ip.s_addr, .n = 1, .hash = hash};
+	p->free_ipc = p->ipc[i].n;
+	p->ipc[i] = (struct ipcount){.ip = *ip, .n = 1, .hash = hash};
 	htab_insert(&p->by_ip, hash, i + 1);
 }
 
-static void ip_del(struct pg_pool *p, struct in_addr ip)
+static void ip_del(struct pg_pool *p, const struct pg_prefix *ip)
 {
 	uint64_t hash;
 	uint32_t ref = ip_find(p, ip, &hash);
@@ -790,16 +796,28 @@ static void ip_del(struct pg_pool *p, struct in_addr ip)
 	if (!ref || --p->ipc[ref - 1].n)
 		return;
 	htab_remove(&p->by_ip, hash, ref);
-	p->ipc[ref - 1].ip = p->free_ipc;
+	p->ipc[ref - 1].n = p->free_ipc;
 	p->free_ipc = ref - 1;
 }
 
-size_t pg_pool_count_pod_ip(const struct pg_pool *p, struct in_addr pod_ip)
+size_t pg_pool_count_pod_ip(const struct pg_pool *p, struct pg_prefix pod_ip)
 {
 	uint64_t hash;
-	uint32_t ref = ip_find(p, pod_ip, &hash);
+	uint32_t ref = ip_find(p, &pod_ip, &hash);
 
 	return ref ? p->ipc[ref - 1].n : 0;
+}
+
+/* A pod IP as a lease keeps it: a host address, nothing but its bytes. */
+static int pod_ip_key(const struct pg_prefix *in, struct pg_prefix *out)
+{
+	if (in->family != AF_INET && in->family != AF_INET6)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	out->family = in->family;
+	out->len = (uint8_t)(pg_prefix_bytes(in) * 8);
+	memcpy(out->bytes, in->bytes, pg_prefix_bytes(in));
+	return 0;
 }
 
 static uint64_t mac_hash(const struct pg_pool *p, const uint8_t mac[6])
@@ -815,15 +833,16 @@ const struct pg_lease *pg_pool_find_mac(const struct pg_pool *p, const uint8_t m
 }
 
 int pg_pool_acquire(struct pg_pool *p, const char *id, const char *name, struct in_addr wish,
-		    const uint8_t mac[6], struct in_addr pod_ip, uint64_t expires,
+		    const uint8_t mac[6], struct pg_prefix pod, uint64_t expires,
 		    struct pg_lease *granted, struct pg_lease *previous, bool *had_previous)
 {
 	uint32_t ref, mref, cur = NONE, index, s;
+	struct pg_prefix pod_ip;
 	struct pg_lease *l;
 	uint64_t hash;
 	int r;
 
-	if (!valid_id(id) || !mac)
+	if (!valid_id(id) || !mac || pod_ip_key(&pod, &pod_ip) < 0)
 		return -EINVAL;
 	hash = hash_str(p, id);
 	ref = htab_find(&p->by_id, hash, match_lease, p, id);
@@ -861,12 +880,12 @@ int pg_pool_acquire(struct pg_pool *p, const char *id, const char *name, struct 
 			htab_remove(&p->by_mac, mac_hash(p, l->mac), s + 1);
 			htab_insert(&p->by_mac, mac_hash(p, mac), s + 1);
 		}
-		if (l->pod_ip.s_addr != pod_ip.s_addr) {
-			ip_add(p, pod_ip);
-			ip_del(p, l->pod_ip);
+		if (!pg_addr_equal(&l->pod_ip, &pod_ip)) {
+			ip_add(p, &pod_ip);
+			ip_del(p, &l->pod_ip);
 		}
 		/* Another (pod IP, MAC): another admission element, counted from 0. */
-		if (l->pod_ip.s_addr != pod_ip.s_addr || memcmp(l->mac, mac, sizeof(l->mac)) != 0)
+		if (!pg_addr_equal(&l->pod_ip, &pod_ip) || memcmp(l->mac, mac, sizeof(l->mac)) != 0)
 			l->tunnel_packets = 0;
 	} else {
 		s = p->free_slot;
@@ -878,7 +897,7 @@ int pg_pool_acquire(struct pg_pool *p, const char *id, const char *name, struct 
 		heap_place(p, p->nheap++, s);
 		bit_set(p->used, index);
 		htab_insert(&p->by_mac, mac_hash(p, mac), s + 1);
-		ip_add(p, pod_ip);
+		ip_add(p, &pod_ip);
 	}
 	l = &p->slots[s].lease;
 	l->addr = index_addr(p, index);
@@ -961,7 +980,7 @@ static void end_lease(struct pg_pool *p, uint32_t s, struct pg_lease *ended)
 	remember(p, sl->hash, index);
 	htab_remove(&p->by_id, sl->hash, s + 1);
 	htab_remove(&p->by_mac, mac_hash(p, sl->lease.mac), s + 1);
-	ip_del(p, sl->lease.pod_ip);
+	ip_del(p, &sl->lease.pod_ip);
 	heap_remove(p, sl->heap_pos);
 	sl->heap_pos = p->free_slot;
 	p->free_slot = s;
@@ -1014,7 +1033,7 @@ struct save_ctx {
 
 static int write_lease(const struct pg_lease *l, void *arg)
 {
-	char addr[INET_ADDRSTRLEN], pod_ip[INET_ADDRSTRLEN];
+	char addr[INET_ADDRSTRLEN], pod_ip[PG_PREFIX_STRLEN];
 	const struct save_ctx *c = arg;
 	FILE *f = c->f;
 	/* The file holds wall-clock times: the lease clock starts again with
@@ -1023,7 +1042,7 @@ static int write_lease(const struct pg_lease *l, void *arg)
 						   : c->wall_now - (c->lease_now - l->expires);
 
 	inet_ntop(AF_INET, &l->addr, addr, sizeof(addr));
-	inet_ntop(AF_INET, &l->pod_ip, pod_ip, sizeof(pod_ip));
+	pg_prefix_fmt(&l->pod_ip, pod_ip, false);
 	if (fprintf(f, "%s %s %02x:%02x:%02x:%02x:%02x:%02x %s %" PRIu64 "\n", l->id, addr,
 		    l->mac[0], l->mac[1], l->mac[2], l->mac[3], l->mac[4], l->mac[5], pod_ip,
 		    wall) < 0)
@@ -1154,7 +1173,8 @@ static uint64_t from_wall(const struct load_clock *c, uint64_t wall)
 }
 
 /* One "id addr mac pod_ip expires\n" line of n bytes into tmp, the pool
- * that checks the file for duplicates. -EBADMSG when malformed. */
+ * that checks the file for duplicates; the pod IP is IPv4 (every file
+ * before IPv6 underlays) or IPv6. -EBADMSG when malformed. */
 static int load_line(const struct pg_pool *p, struct pg_pool *tmp, const struct load_clock *clk,
 		     char *line, size_t n)
 {
@@ -1174,7 +1194,7 @@ static int load_line(const struct pg_pool *p, struct pg_pool *tmp, const struct 
 			return -EBADMSG;
 	}
 	if (rest || !valid_id(field[0]) || inet_pton(AF_INET, field[1], &l.addr) != 1 ||
-	    parse_mac(field[2], l.mac) < 0 || inet_pton(AF_INET, field[3], &l.pod_ip) != 1 ||
+	    parse_mac(field[2], l.mac) < 0 || pg_addr_parse(field[3], &l.pod_ip) < 0 ||
 	    parse_u64(field[4], &l.expires) < 0)
 		return -EBADMSG;
 	/* outside the pool: the overlay changed since; the client rejoins */

@@ -22,7 +22,7 @@ struct pg_lease {
 	char id[PG_CLIENT_ID_MAX + 1]; /* "namespace/name" */
 	struct in_addr addr;	       /* overlay address */
 	uint8_t mac[6];		       /* the client's vxlan MAC */
-	struct in_addr pod_ip;	       /* where its VXLAN comes from */
+	struct pg_prefix pod_ip;       /* where its VXLAN comes from: IPv4 or IPv6 */
 	uint64_t expires;
 	uint64_t first_expires;	 /* expires as the lease began: it began a lease time before */
 	uint64_t renewed_ms;	 /* last JOIN or RENEW (lease clock, ms): pg_pool_touch() */
@@ -62,9 +62,10 @@ int pg_pool_reserve(struct pg_pool *p, const char *name, uint32_t index);
  * of a gateway, restarts), or the first free one after it. A wish
  * (INADDR_ANY: none) is honoured when free, also below first_dynamic; a
  * differing wish from a live lease moves it, or fails with -EADDRINUSE and
- * leaves it where it was. A reservation for name beats a wish. A lease on an
+ * leaves it where it was. A reservation for name beats a wish. pod_ip is an
+ * address of either family (the underlay's; its length is ignored). A lease on an
  * address since reserved for another name moves when acquired again and another
- * address is free. Errors: -EINVAL bad id, -ENOSPC pool exhausted,
+ * address is free. Errors: -EINVAL bad id or pod IP, -ENOSPC pool exhausted,
  * -EADDRINUSE wish taken (or reserved for another name) or the reserved
  * address held by another id, -EADDRNOTAVAIL mac is another id's live
  * lease's, -ERANGE wish outside the pool or the
@@ -74,7 +75,7 @@ int pg_pool_reserve(struct pg_pool *p, const char *name, uint32_t index);
  * can move kernel state (MAC, pod IP). granted, previous and had_previous
  * may be NULL. */
 int pg_pool_acquire(struct pg_pool *p, const char *id, const char *name, struct in_addr wish,
-		    const uint8_t mac[6], struct in_addr pod_ip, uint64_t expires,
+		    const uint8_t mac[6], struct pg_prefix pod_ip, uint64_t expires,
 		    struct pg_lease *granted, struct pg_lease *previous, bool *had_previous);
 
 /* A renewal: the live lease of id now expires at expires; its address, MAC
@@ -88,7 +89,7 @@ void pg_pool_touch(struct pg_pool *p, const char *id, uint64_t renewed_ms);
  * differs from the last look, it counts as renewed at now_ms (true). */
 bool pg_pool_saw_traffic(struct pg_pool *p, const char *id, uint64_t packets, uint64_t now_ms);
 /* Live leases held from pod_ip. */
-size_t pg_pool_count_pod_ip(const struct pg_pool *p, struct in_addr pod_ip);
+size_t pg_pool_count_pod_ip(const struct pg_pool *p, struct pg_prefix pod_ip);
 /* The live lease with this MAC or NULL; valid until the pool next changes. */
 const struct pg_lease *pg_pool_find_mac(const struct pg_pool *p, const uint8_t mac[6]);
 /* The live lease of id or NULL; valid until the pool next changes. */
@@ -109,7 +110,8 @@ int pg_pool_foreach(const struct pg_pool *p, int (*fn)(const struct pg_lease *, 
 
 /* Persistence: a text file replaced atomically (PATH.tmp, fsync, rename,
  * fsync of the directory): a "podgw-leases 1" line, then one
- * "id addr mac pod_ip expires" line per lease, expires on the wall clock
+ * "id addr mac pod_ip expires" line per lease (pod_ip IPv4 or IPv6: files
+ * written before IPv6 underlays read the same), expires on the wall clock
  * (seconds since the epoch): save converts from the lease clock with the two
  * clocks' now, load converts back, keeping at most max_left seconds (a wall
  * clock set back cannot stretch a lease) and nothing of what passed. Loading reads the whole file

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/sockaddr.h"
+
 #define QUOTA_SLOTS 4096 /* sources tracked at once; a power of two */
 
 bool pg_bucket_take(struct pg_bucket *b, uint32_t rate, uint32_t burst, uint64_t now_ms)
@@ -30,7 +32,7 @@ bool pg_bucket_take(struct pg_bucket *b, uint32_t rate, uint32_t burst, uint64_t
 }
 
 struct quota_slot {
-	uint32_t addr; /* network order; 0 with at_ms 0: unused */
+	struct pg_prefix addr; /* family 0: unused */
 	struct pg_bucket b;
 };
 
@@ -62,7 +64,7 @@ void pg_quota_free(struct pg_quota *q)
 	free(q);
 }
 
-bool pg_quota_take(struct pg_quota *q, struct in_addr src, uint64_t now_ms)
+bool pg_quota_take_addr(struct pg_quota *q, const struct pg_prefix *src, uint64_t now_ms)
 {
 	uint8_t h[crypto_shorthash_BYTES];
 	struct quota_slot *s;
@@ -70,12 +72,20 @@ bool pg_quota_take(struct pg_quota *q, struct in_addr src, uint64_t now_ms)
 
 	if (!q->rate)
 		return true;
-	crypto_shorthash(h, (const uint8_t *)&src.s_addr, sizeof(src.s_addr), q->key);
+	crypto_shorthash(h, src->bytes, pg_prefix_bytes(src), q->key);
 	memcpy(&i, h, sizeof(i));
 	s = &q->slots[i & (QUOTA_SLOTS - 1)];
-	if (s->addr != src.s_addr) {
-		s->addr = src.s_addr;
+	if (!pg_addr_equal(&s->addr, src)) {
+		s->addr = *src;
 		s->b = (struct pg_bucket){0};
 	}
 	return pg_bucket_take(&s->b, q->rate, q->burst, now_ms);
+}
+
+bool pg_quota_take(struct pg_quota *q, struct in_addr src, uint64_t now_ms)
+{
+	struct pg_prefix p;
+
+	pg_prefix_from_v4(&p, src, 32);
+	return pg_quota_take_addr(q, &p, now_ms);
 }

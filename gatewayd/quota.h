@@ -3,12 +3,14 @@
 #define PODGW_QUOTA_H
 
 /* Token buckets: one for a whole kind of answer, and a bounded table of
- * them per source IPv4 address (for the membership port). Times are
+ * them per source address (for the membership port). Times are
  * milliseconds of any monotonic clock. */
 
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "common/addr.h"
 
 struct pg_bucket {
 	uint64_t milli; /* tokens x 1000 */
@@ -28,5 +30,7 @@ struct pg_quota;
 struct pg_quota *pg_quota_new(uint32_t rate, uint32_t burst);
 void pg_quota_free(struct pg_quota *q);
 bool pg_quota_take(struct pg_quota *q, struct in_addr src, uint64_t now_ms);
+/* The same for a source of either family. */
+bool pg_quota_take_addr(struct pg_quota *q, const struct pg_prefix *src, uint64_t now_ms);
 
 #endif

@@ -107,7 +107,7 @@ static int regrant_lease(const struct pg_lease *l, void *arg)
 
 		/* Appending an entry that exists changes nothing and is
 		 * silent, so this needs no check of its own. */
-		pg_prefix_from_v4(&pod, l->pod_ip, 32);
+		pod = l->pod_ip;
 		pg_fdb_add(gw->rt, gw->vxlan_ifindex, l->mac, &pod);
 		return 0;
 	}

@@ -38,12 +38,14 @@ static void add_antispoof(struct pg_nft_table *t, const char *chain, const struc
 static const uint8_t ethertype_ipv4[] = {0x08, 0x00}, ethertype_arp[] = {0x08, 0x06},
 		     ethertype_ipv6[] = {0x86, 0xdd};
 
-/* udp dport VXLAN_PORT: the start of every rule about encapsulated packets. */
-static struct pg_nft_rule *vxlan_rule(struct pg_nft_table *t, const struct pg_config *cfg)
+/* udp dport VXLAN_PORT: the start of every rule about encapsulated packets
+ * of one underlay family. */
+static struct pg_nft_rule *vxlan_rule(struct pg_nft_table *t, const struct pg_config *cfg,
+				      int family)
 {
 	struct pg_nft_rule *r = pg_nft_rule_new(t, "input");
 
-	pg_nft_match_nfproto(r, NFPROTO_IPV4);
+	pg_nft_match_nfproto(r, family == AF_INET6 ? NFPROTO_IPV6 : NFPROTO_IPV4);
 	pg_nft_match_dport(r, IPPROTO_UDP, cfg->vxlan_port);
 	return r;
 }
@@ -59,25 +61,30 @@ static void counted_drop(struct pg_nft_rule *r)
  * to that same pod IP (another lease's MAC would make the gateway answer
  * the other client); only IPv4 and ARP are carried, and an ARP packet's
  * sender must be the leased (address, MAC) pair of that pod too, or it
- * could teach the gateway's neighbour table anything. */
-static void add_vxlan_admission(struct pg_nft_table *t, const struct pg_config *cfg)
+ * could teach the gateway's neighbour table anything. The same for either
+ * underlay family (ip or ip6 saddr, peers or peers6): a gateway's tunnel
+ * runs over one, and the other's datagrams find no lease either. */
+static void add_vxlan_admission(struct pg_nft_table *t, const struct pg_config *cfg, int family)
 {
 	const struct pg_nft_field th_ethertype = {PG_BASE_TRANSPORT, INNER_ETHERTYPE};
+	const bool v6 = family == AF_INET6;
+	const char *peers = v6 ? PG_SET_PEERS6 : PG_SET_PEERS;
+	const char *peer_macs = v6 ? PG_SET_PEER_MACS6 : PG_SET_PEER_MACS;
+	const struct pg_nft_field saddr = {PG_BASE_NETWORK,
+					   v6 ? PG_IP6_SADDR_OFFSET : PG_IP_SADDR_OFFSET};
 	struct pg_nft_rule *r;
 
 	/* udp dport VXLAN_PORT ip saddr != @peers counter drop */
-	r = vxlan_rule(t, cfg);
-	pg_nft_match_saddr_in_set(r, AF_INET, PG_SET_PEERS, true);
+	r = vxlan_rule(t, cfg, family);
+	pg_nft_match_saddr_in_set(r, family, peers, true);
 	counted_drop(r);
 	/* udp dport VXLAN_PORT ip saddr . @th,176,48 != @peer_macs counter drop */
-	r = vxlan_rule(t, cfg);
+	r = vxlan_rule(t, cfg, family);
 	pg_nft_match_fields_in_set(
-	    r, PG_SET_PEER_MACS,
-	    (struct pg_nft_field[]){{PG_BASE_NETWORK, 12}, {PG_BASE_TRANSPORT, INNER_ETH_SRC}},
-	    true);
+	    r, peer_macs, (struct pg_nft_field[]){saddr, {PG_BASE_TRANSPORT, INNER_ETH_SRC}}, true);
 	counted_drop(r);
 	/* udp dport VXLAN_PORT @th,224,16 != 0x0800 @th,224,16 != 0x0806 counter drop */
-	r = vxlan_rule(t, cfg);
+	r = vxlan_rule(t, cfg, family);
 	pg_nft_match_raw(r, th_ethertype, ethertype_ipv4, 2, true);
 	pg_nft_match_raw(r, th_ethertype, ethertype_arp, 2, true);
 	/* ... @th,224,16 != 0x86dd: IPv6 too, when the overlay carries it */
@@ -85,15 +92,13 @@ static void add_vxlan_admission(struct pg_nft_table *t, const struct pg_config *
 		pg_nft_match_raw(r, th_ethertype, ethertype_ipv6, 2, true);
 	counted_drop(r);
 	/* udp dport VXLAN_PORT @th,224,16 0x0806 ip saddr . @th,304,48 != @peer_macs drop */
-	r = vxlan_rule(t, cfg);
+	r = vxlan_rule(t, cfg, family);
 	pg_nft_match_raw(r, th_ethertype, ethertype_arp, 2, false);
 	pg_nft_match_fields_in_set(
-	    r, PG_SET_PEER_MACS,
-	    (struct pg_nft_field[]){{PG_BASE_NETWORK, 12}, {PG_BASE_TRANSPORT, INNER_ARP_SHA}},
-	    true);
+	    r, peer_macs, (struct pg_nft_field[]){saddr, {PG_BASE_TRANSPORT, INNER_ARP_SHA}}, true);
 	counted_drop(r);
 	/* udp dport VXLAN_PORT @th,224,16 0x0806 @th,352,32 . @th,304,48 != @arp_senders drop */
-	r = vxlan_rule(t, cfg);
+	r = vxlan_rule(t, cfg, family);
 	pg_nft_match_raw(r, th_ethertype, ethertype_arp, 2, false);
 	pg_nft_match_fields_in_set(r, PG_SET_ARP_SENDERS,
 				   (struct pg_nft_field[]){{PG_BASE_TRANSPORT, INNER_ARP_SPA},
@@ -106,10 +111,9 @@ static void add_vxlan_admission(struct pg_nft_table *t, const struct pg_config *
 	 * membership server asks these counts whether a quiet lease is still
 	 * held before it lets another pod IP take it. (A negated lookup above
 	 * counts nothing: only a match updates an element.) */
-	r = vxlan_rule(t, cfg);
+	r = vxlan_rule(t, cfg, family);
 	pg_nft_match_fields_in_set(
-	    r, PG_SET_PEER_MACS,
-	    (struct pg_nft_field[]){{PG_BASE_NETWORK, 12}, {PG_BASE_TRANSPORT, INNER_ETH_SRC}},
+	    r, peer_macs, (struct pg_nft_field[]){saddr, {PG_BASE_TRANSPORT, INNER_ETH_SRC}},
 	    false);
 }
 
@@ -157,7 +161,8 @@ static void add_overlay_input(struct pg_nft_table *t, const struct pg_config *cf
 static void add_input(struct pg_nft_table *t, const struct pg_config *cfg)
 {
 	pg_nft_table_add_chain(t, "input", PG_CHAIN_FILTER, PG_HOOK_INPUT, 0, false);
-	add_vxlan_admission(t, cfg);
+	add_vxlan_admission(t, cfg, AF_INET);
+	add_vxlan_admission(t, cfg, AF_INET6);
 	add_antispoof(t, "input", cfg);
 	pg_ruleset6_input(t, "input", cfg);
 	add_overlay_input(t, cfg);

@@ -1357,12 +1357,15 @@ out:
 }
 
 /* nft's names in a set's userdata (its typeof): expression kinds, the
- * payload descriptions of `ip saddr`, and its protocol bases (one more
- * than the kernel's NFT_PAYLOAD_*_HEADER). As nft 1.0.6 writes them. */
+ * payload descriptions of `ip saddr` and `ip6 saddr`, and its protocol
+ * bases (one more than the kernel's NFT_PAYLOAD_*_HEADER). As nft 1.0.6
+ * writes them. */
 #define UD_EXPR_CONCAT	13
 #define UD_EXPR_PAYLOAD 7
 #define UD_DESC_IP	12
 #define UD_IP_SADDR	11
+#define UD_DESC_IP6	13
+#define UD_IP6_SADDR	8
 
 /* One key part's typeof: its expression kind and its description. */
 static void typeof_part(struct nftnl_udata_buf *u, int i, enum pg_nft_key key,
@@ -1375,6 +1378,9 @@ static void typeof_part(struct nftnl_udata_buf *u, int i, enum pg_nft_key key,
 	if (key == PG_KEY_IPV4 && f->base == PG_BASE_NETWORK && f->offset == 12) {
 		nftnl_udata_put_u32(u, 0, UD_DESC_IP);
 		nftnl_udata_put_u32(u, 1, UD_IP_SADDR);
+	} else if (key == PG_KEY_IPV6 && f->base == PG_BASE_NETWORK && f->offset == 8) {
+		nftnl_udata_put_u32(u, 0, UD_DESC_IP6);
+		nftnl_udata_put_u32(u, 1, UD_IP6_SADDR);
 	} else {
 		nftnl_udata_put_u32(u, 0, 0);
 		nftnl_udata_put_u32(u, 1, 0);

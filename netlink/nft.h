@@ -138,8 +138,9 @@ int pg_nft_match_raw(struct pg_nft_rule *r, struct pg_nft_field f, const void *d
 int pg_nft_match_fields_in_set(struct pg_nft_rule *r, const char *set, const struct pg_nft_field *f,
 			       bool negate);
 /* Tells nft where a concatenated set's key parts are read from (its
- * `typeof`: an IPv4 part at network offset 12 is `ip saddr`, anything else
- * a raw field), which nft needs to list raw keys in a form it loads back
+ * `typeof`: an IPv4 part at network offset 12 is `ip saddr`, an IPv6 one at
+ * offset 8 `ip6 saddr`, anything else a raw field), which nft needs to list raw keys in a form it
+ * loads back
  * (`nft list ruleset > f; nft -f f`). f has one field per key part. */
 int pg_nft_table_set_typeof(struct pg_nft_table *t, const char *set, const struct pg_nft_field *f);
 int pg_nft_counter(struct pg_nft_rule *r);

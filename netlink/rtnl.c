@@ -397,6 +397,7 @@ static void fill_link_info(struct rtnl_link *link, struct pg_link_info *out)
 		snprintf(out->kind, sizeof(out->kind), "%s", kind);
 	if (kind && strcmp(kind, "vxlan") == 0) {
 		uint32_t vni = 0, port = 0, underlay = 0;
+		struct nl_addr *local = NULL;
 
 		rtnl_link_vxlan_get_id(link, &vni);
 		rtnl_link_vxlan_get_port(link, &port); /* libnl returns host order */
@@ -405,6 +406,11 @@ static void fill_link_info(struct rtnl_link *link, struct pg_link_info *out)
 		out->vxlan.port = (uint16_t)port;
 		out->vxlan.underlay_ifindex = (int)underlay;
 		out->vxlan.learning = rtnl_link_vxlan_get_learning(link) == 1;
+		/* A new reference (IPv4 or IPv6), or none when unset. */
+		if (rtnl_link_vxlan_get_local(link, &local) == 0 && local) {
+			from_nl_addr(local, &out->vxlan.local);
+			nl_addr_put(local);
+		}
 	}
 }
 

@@ -42,6 +42,7 @@ struct pg_link_info {
 		uint16_t port;
 		int underlay_ifindex;
 		bool learning;
+		struct pg_prefix local; /* family 0: none; IPv6: the tunnel runs over IPv6 */
 	} vxlan;
 };
 

@@ -65,7 +65,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pg_dns_answer_a(data, size, &q, &a);
 	}
 	pg_resolv_conf_parse((const char *)data, size, &rc);
-	if (rc.n_servers > PG_RESOLV_SERVERS_MAX || rc.n_search > PG_RESOLV_SEARCH_MAX)
+	if (rc.n_servers > PG_RESOLV_SERVERS_MAX || rc.n_search > PG_RESOLV_SEARCH_MAX ||
+	    rc.n_nameservers > PG_RESOLV_SERVERS_MAX || rc.n_servers > rc.n_nameservers)
 		abort();
+	for (unsigned i = 0; i < rc.n_nameservers; i++)
+		if (rc.nameservers[i].family != AF_INET && rc.nameservers[i].family != AF_INET6)
+			abort();
 	return 0;
 }

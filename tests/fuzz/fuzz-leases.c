@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/addr.h"
+#include "common/sockaddr.h"
 #include "gatewayd/pool.h"
 #include "tests/fuzz/scratch.h"
 
@@ -19,7 +20,7 @@ static int found_in(const struct pg_lease *l, void *arg)
 	const struct pg_lease *m = pg_pool_find(arg, l->id);
 
 	if (!m || m->addr.s_addr != l->addr.s_addr || memcmp(m->mac, l->mac, 6) != 0 ||
-	    m->pod_ip.s_addr != l->pod_ip.s_addr || m->expires != l->expires)
+	    !pg_addr_equal(&m->pod_ip, &l->pod_ip) || m->expires != l->expires)
 		abort();
 	return 0;
 }

@@ -41,6 +41,7 @@ static void check_accepted(const struct pg_natconf *c)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const struct in_addr none = {0};
+	const struct pg_prefix pod = {.family = AF_INET, .len = 32};
 	struct pg_natconf_error err;
 	struct pg_natconf *c = NULL;
 	struct pg_prefix net;
@@ -69,7 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* a MAC is one client's */
 		const uint8_t mac[6] = {0x02, 0x70, 0x67, 0, (uint8_t)(i >> 8), (uint8_t)i};
 
-		r = pg_pool_acquire(p, id, id + 3, none, mac, none, (uint64_t)i, &l, NULL, NULL);
+		r = pg_pool_acquire(p, id, id + 3, none, mac, pod, (uint64_t)i, &l, NULL, NULL);
 		if (r < 0 && r != -ENOSPC && r != -EADDRINUSE)
 			abort();
 	}

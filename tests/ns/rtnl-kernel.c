@@ -142,6 +142,7 @@ static void test_vxlan(struct pg_rtnl *rt, int underlay, int *vx_index)
 	CHECK(info.vxlan.port == 8472);
 	CHECK(info.vxlan.underlay_ifindex == underlay);
 	CHECK(!info.vxlan.learning);
+	CHECK(same_addr(&info.vxlan.local, &vx.local));
 
 	CHECK_ERR(pg_link_vxlan_create(rt, &vx, &again), -EEXIST);
 	CHECK(again == -1);
@@ -237,6 +238,45 @@ static void test_routes(struct pg_rtnl *rt, int ul, int vx)
 	CHECK_OUT("198.51.100.0", 0, "ip route show");
 	CHECK_OUT("203.0.113.0", 0, "ip route show");
 	CHECK_ERR(pg_route_del(rt, &r), -ESRCH);
+}
+
+/* A tunnel over IPv6: the link's local address is IPv6, so are its FDB
+ * entries' remotes (the vxlan driver keeps one family per link). */
+static void test_vxlan6(struct pg_rtnl *rt, int underlay)
+{
+	static const uint8_t zero[6], mac[6] = {0x02, 0, 0, 0, 0, 0x0b};
+	struct pg_vxlan vx = {
+	    .name = "vxlan6",
+	    .vni = 43,
+	    .port = 4790,
+	    .underlay_ifindex = underlay,
+	    .local = pfx("fd00:10:244::5", 128),
+	    .mtu = 1430,
+	    .no_ipv6 = true,
+	};
+	struct pg_prefix d1 = pfx("fd00:10:244::7", 128), d4 = pfx("10.244.0.7", 32);
+	struct pg_link_info info;
+	int ifindex = 0, r;
+
+	CHECK_ERR(pg_link_vxlan_create(rt, &vx, &ifindex), 0);
+	if (ifindex <= 0)
+		return;
+	CHECK_OUT("local fd00:10:244::5 dev ul0 ", 1, "ip -d link show vxlan6");
+	CHECK_OUT("mtu 1430 ", 1, "ip -d link show vxlan6");
+	CHECK_ERR(pg_link_get(rt, "vxlan6", &info), 0);
+	CHECK(info.vxlan.local.family == AF_INET6 && same_addr(&info.vxlan.local, &vx.local));
+	CHECK_ERR(pg_fdb_add(rt, ifindex, mac, &d1), 0);
+	CHECK_ERR(pg_fdb_add(rt, ifindex, zero, &d1), 0);
+	CHECK_OUT("02:00:00:00:00:0b dst fd00:10:244::7 ", 1, "bridge fdb show dev vxlan6");
+	CHECK_OUT("00:00:00:00:00:00 dst fd00:10:244::7 ", 1, "bridge fdb show dev vxlan6");
+	r = pg_fdb_add(rt, ifindex, mac, &d4);
+	printf("IPv4 remote on an IPv6 vxlan link: %d (%s) '%s'\n", r, strerror(-r),
+	       pg_rtnl_errmsg(rt));
+	CHECK(r < 0);
+	CHECK_ERR(pg_fdb_del(rt, ifindex, mac, &d1), 0);
+	CHECK_ERR(pg_fdb_del(rt, ifindex, zero, &d1), 0);
+	CHECK_OUT("dst fd00:10:244::7", 0, "bridge fdb show dev vxlan6");
+	CHECK_ERR(pg_link_delete(rt, ifindex), 0);
 }
 
 static void test_fdb(struct pg_rtnl *rt, int vx)
@@ -362,6 +402,7 @@ int main(void)
 	sh("ip link set lo up");
 	sh("ip link add ul0 type veth peer name ul1");
 	sh("ip addr add 10.244.0.5/24 dev ul0");
+	sh("ip -6 addr add fd00:10:244::5/64 dev ul0 nodad");
 	sh("ip link set ul1 up");
 	sh("ip link set ul0 up");
 	if (check_failures)
@@ -389,6 +430,7 @@ int main(void)
 		CHECK_ERR(pg_link_get_index(rt, vx, &info), 0);
 		CHECK(!info.up);
 	}
+	test_vxlan6(rt, ul);
 	test_bad_requests(rt, ul);
 
 	if (vx > 0) {

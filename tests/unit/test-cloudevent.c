@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "check.h"
+#include "common/addr.h"
 #include "gatewayd/cloudevent.h"
 
 static struct pg_lease lease(const char *id, const char *addr, const char *pod)
@@ -15,7 +16,7 @@ static struct pg_lease lease(const char *id, const char *addr, const char *pod)
 
 	snprintf(l.id, sizeof(l.id), "%s", id);
 	inet_pton(AF_INET, addr, &l.addr);
-	inet_pton(AF_INET, pod, &l.pod_ip);
+	pg_addr_parse(pod, &l.pod_ip);
 	return l;
 }
 
@@ -72,7 +73,8 @@ static void test_disconnected(void)
 		struct pg_ce_record r = {.kind = PG_CE_DISCONNECTED,
 					 .seq = 1000 + i,
 					 .time = {.tv_sec = 0},
-					 .lease = lease("default/c", "172.16.0.254", "10.244.0.2")};
+					 .lease = lease("default/c", "172.16.0.254",
+							i % 2 ? "fd00:10:244::2" : "10.244.0.2")};
 		struct pg_ce_message m;
 		json_object *j, *v;
 
@@ -91,6 +93,10 @@ static void test_disconnected(void)
 		CHECK_STR(j ? json_object_get_string(v) : NULL, "c");
 		CHECK(j && json_object_object_get_ex(j, "overlay_address", &v));
 		CHECK_STR(j ? json_object_get_string(v) : NULL, "172.16.0.254");
+		/* a pod IP of either family, as it is written */
+		CHECK(j && json_object_object_get_ex(j, "pod_ip", &v));
+		CHECK_STR(j ? json_object_get_string(v) : NULL,
+			  i % 2 ? "fd00:10:244::2" : "10.244.0.2");
 		json_object_put(j);
 		pg_ce_message_clear(&m);
 	}

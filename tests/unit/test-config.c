@@ -220,8 +220,9 @@ static const struct env_case env_cases[] = {
     {"DNS_FORWARDER=false", false, true, NULL},
     {"DNS_FORWARDER=off", false, false, "DNS_FORWARDER: 'off'"},
     {"DNS_UPSTREAM_SERVERS=198.51.100.53,203.0.113.53", false, true, NULL},
-    {"DNS_UPSTREAM_SERVERS=2001:db8::53", false, false,
-     "DNS_UPSTREAM_SERVERS: '2001:db8::53': IPv4 addresses only"},
+    {"DNS_UPSTREAM_SERVERS=2001:db8::53", false, true, NULL},
+    {"DNS_UPSTREAM_SERVERS=203.0.113.53 2001:db8::53", false, true, NULL},
+    {"DNS_UPSTREAM_SERVERS=2001:db8::/32", false, false, "DNS_UPSTREAM_SERVERS: '2001:db8::/32'"},
     {"DNS_UPSTREAM_SERVERS=dns.google", false, false, "DNS_UPSTREAM_SERVERS: 'dns.google'"},
     {"DNS_LOCAL_CIDRS=local, Cluster.Local. corp_1.example", false, true, NULL},
     {"DNS_LOCAL_CIDRS=", false, true, NULL},
@@ -231,7 +232,8 @@ static const struct env_case env_cases[] = {
     {"DNS_LOCAL_CIDRS=.", false, false, "DNS_LOCAL_CIDRS: '.'"},
     {"DNS_LOCAL_CIDRS=a b c d e f g h i j k l m n o p q", false, false, "more than 16"},
     {"DNS_LOCAL_SERVER=10.96.0.10", false, true, NULL},
-    {"DNS_LOCAL_SERVER=fd00::a", false, false, "DNS_LOCAL_SERVER: 'fd00::a': not an IPv4"},
+    {"DNS_LOCAL_SERVER=fd00::a", false, true, NULL},
+    {"DNS_LOCAL_SERVER=fd00::a/64", false, false, "DNS_LOCAL_SERVER: 'fd00::a/64': not an IP"},
     {"DNS_RESOLV_CONF=resolv.conf", false, false, "DNS_RESOLV_CONF: 'resolv.conf': must be"},
 };
 

@@ -209,9 +209,20 @@ static void test_resolv_conf(void)
 	CHECK(rc.n_servers == 2);
 	CHECK(rc.servers[0].s_addr == inet_addr("10.96.0.10"));
 	CHECK(rc.servers[1].s_addr == inet_addr("10.96.0.11"));
+	/* Both families, in order; a scoped address is skipped. */
+	CHECK(rc.n_nameservers == 3);
+	CHECK(rc.nameservers[0].family == AF_INET && rc.nameservers[0].len == 32);
+	CHECK(rc.nameservers[1].family == AF_INET6 && rc.nameservers[1].len == 128);
+	CHECK_STR(pg_prefix_fmt(&rc.nameservers[1], (char[PG_PREFIX_STRLEN]){0}, false),
+		  "fd00::10");
+	CHECK(pg_prefix_v4(&rc.nameservers[2]).s_addr == inet_addr("10.96.0.11"));
 	CHECK(rc.n_search == 3);
 	CHECK_STR(rc.search[1], "svc.cluster.local");
 	CHECK(rc.ndots == PG_RESOLV_NDOTS_MAX);
+	pg_resolv_conf_parse("nameserver fe80::1%eth0\nnameserver 2001:db8::53\n", 48, &rc);
+	CHECK(rc.n_servers == 0 && rc.n_nameservers == 1);
+	CHECK_STR(pg_prefix_fmt(&rc.nameservers[0], (char[PG_PREFIX_STRLEN]){0}, false),
+		  "2001:db8::53");
 
 	pg_resolv_conf_parse("domain Example.org\n", 19, &rc);
 	CHECK(rc.n_search == 1 && rc.ndots == 1 && rc.n_servers == 0);
@@ -220,6 +231,7 @@ static void test_resolv_conf(void)
 		strcat(many, "nameserver 192.0.2.1\nsearch a b c d e f g h\n");
 	pg_resolv_conf_parse(many, strlen(many), &rc);
 	CHECK(rc.n_servers == PG_RESOLV_SERVERS_MAX && rc.n_search == PG_RESOLV_SEARCH_MAX);
+	CHECK(rc.n_nameservers == PG_RESOLV_SERVERS_MAX);
 	CHECK(pg_resolv_conf_read("/nonexistent/resolv.conf", &rc) == -ENOENT);
 }
 

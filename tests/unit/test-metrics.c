@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "common/addr.h"
 #include "common/log.h"
 #include "gatewayd/metrics.h"
 
@@ -15,6 +16,14 @@ static struct in_addr ip(const char *text)
 
 	CHECK(inet_pton(AF_INET, text, &a) == 1);
 	return a;
+}
+
+static struct pg_prefix pod(const char *text)
+{
+	struct pg_prefix p = {0};
+
+	CHECK(pg_addr_parse(text, &p) == 0);
+	return p;
 }
 
 static bool has_line(const struct pg_buf *b, const char *line)
@@ -88,9 +97,9 @@ static void test_render(void)
 	/* joined at 1700000000 (+30 lease time), the second renewed since;
 	 * each asked for its address, so that the rows below can name it */
 	CHECK(pg_pool_acquire(pool, "crawlers/web-2", "web-2", ip("172.16.0.20"), mac2,
-			      ip("10.244.0.12"), 1700000030, NULL, NULL, NULL) == 0);
+			      pod("10.244.0.12"), 1700000030, NULL, NULL, NULL) == 0);
 	CHECK(pg_pool_acquire(pool, "default/crawler-1", "crawler-1", ip("172.16.0.21"), mac1,
-			      ip("10.244.0.11"), 1700000030, NULL, NULL, NULL) == 0);
+			      pod("10.244.0.11"), 1700000030, NULL, NULL, NULL) == 0);
 	CHECK(pg_pool_renew(pool, "default/crawler-1", 1700000100, NULL) == 0);
 	CHECK(pg_traffic_put(tr, &(struct pg_traffic_count){.addr = ip("172.16.0.20"),
 							    .tx_bytes = 1000,
@@ -188,18 +197,25 @@ static void test_render(void)
 	v.ipv6_egress = false;
 
 	/* leases run on the boot clock, readers read the wall clock: the same
-	 * lease with the boot clock 1699990000 s behind is shown alike */
+	 * lease with the boot clock 1699990000 s behind is shown alike (here
+	 * from an IPv6 underlay's pod IP) */
 	v.lease_now = 90;
 	pg_pool_free(pool);
 	CHECK(pg_pool_new(&net, 20, &pool) == 0);
 	CHECK(pg_pool_acquire(pool, "default/crawler-1", "crawler-1", ip("0.0.0.0"), mac1,
-			      ip("10.244.0.11"), 30, NULL, NULL, NULL) == 0);
+			      pod("fd00:10:244:1:2:3:4:b"), 30, NULL, NULL, NULL) == 0);
 	CHECK(pg_pool_renew(pool, "default/crawler-1", 100, NULL) == 0);
 	v.pool = pool;
 	pg_status_render_json(&b, &v);
 	CHECK(strstr(b.data,
 		     "\"since\":1700000000,\"age_seconds\":90,\"last_keepalive\":1700000070,"
 		     "\"expires\":1700000100,"));
+	CHECK(strstr(b.data, "\"pod_ip\":\"fd00:10:244:1:2:3:4:b\""));
+	pg_buf_free(&b);
+	pg_status_render_table(&b, &v);
+	/* the column as wide as its widest pod IP */
+	CHECK(strstr(b.data, "ADDRESS          POD IP                 MAC "));
+	CHECK(strstr(b.data, "  fd00:10:244:1:2:3:4:b  02:00:00:00:00:01 "));
 	pg_buf_free(&b);
 	v.lease_now = v.now;
 

@@ -799,6 +799,8 @@ static void test_typeof(void)
 	    0x00, 0x03, 0x04, 0xb0, 0x00, 0x00, 0x00, 0x04, 0x04, 0x30, 0x00, 0x00, 0x00,
 	};
 	static const struct pg_nft_field parts[] = {{PG_BASE_NETWORK, 12}, {PG_BASE_TRANSPORT, 22}};
+	static const struct pg_nft_field parts6[] = {{PG_BASE_NETWORK, 8}, {PG_BASE_TRANSPORT, 22}};
+	uint8_t want6[sizeof(want)];
 	struct pg_nft_table *t = pg_nft_table_new(NFPROTO_INET, "raw");
 	const struct nlmsghdr *msg[2];
 	struct nft_batch b;
@@ -823,6 +825,32 @@ static void test_typeof(void)
 		CHECK(nftnl_set_get_u32(st, NFTNL_SET_KEY_LEN) == 12);
 		ud = nftnl_set_get_data(st, NFTNL_SET_USERDATA, &len);
 		CHECK(ud && len == sizeof(want) && memcmp(ud, want, sizeof(want)) == 0);
+		nftnl_set_free(st);
+	}
+	nft_batch_free(&b);
+	pg_nft_table_free(t);
+
+	/* `ip6 saddr . @th,176,48`, as nft writes it: the same but for the
+	 * description (ip6, 13) and the field (saddr, 8). */
+	memcpy(want6, want, sizeof(want));
+	want6[28] = 0x0d;
+	want6[34] = 0x08;
+	t = pg_nft_table_new(NFPROTO_INET, "raw");
+	CHECK(pg_nft_table_add_set(t, "pm6", PG_KEY_IPV6, PG_KEY_RAW6, false) == 0);
+	CHECK(pg_nft_table_set_typeof(t, "pm6", parts6) == 0);
+	CHECK(nft_batch_serialize(t, &b) == 0);
+	n = nft_batch_pick(&b, NFT_MSG_NEWSET, msg, 2);
+	CHECK(n == 1);
+	if (n == 1) {
+		struct nftnl_set *st = nftnl_set_alloc();
+		uint32_t len = 0;
+		const void *ud;
+
+		CHECK(nftnl_set_nlmsg_parse(msg[0], st) == 0);
+		CHECK(nftnl_set_get_u32(st, NFTNL_SET_KEY_TYPE) == (8u << 6 | 4));
+		CHECK(nftnl_set_get_u32(st, NFTNL_SET_KEY_LEN) == 24);
+		ud = nftnl_set_get_data(st, NFTNL_SET_USERDATA, &len);
+		CHECK(ud && len == sizeof(want6) && memcmp(ud, want6, sizeof(want6)) == 0);
 		nftnl_set_free(st);
 	}
 	nft_batch_free(&b);

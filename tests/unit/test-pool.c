@@ -11,6 +11,7 @@
 
 #include "check.h"
 #include "common/addr.h"
+#include "common/sockaddr.h"
 #include "gatewayd/natconf.h"
 #include "gatewayd/pool.h"
 
@@ -24,6 +25,37 @@ static struct in_addr ip(const char *text)
 
 	CHECK(inet_pton(AF_INET, text, &a) == 1);
 	return a;
+}
+
+/* A pod IP of either family. */
+static struct pg_prefix pod(const char *text)
+{
+	struct pg_prefix p = {0};
+
+	CHECK(pg_addr_parse(text, &p) == 0);
+	return p;
+}
+
+static bool same_ip(struct pg_prefix a, struct pg_prefix b)
+{
+	return pg_addr_equal(&a, &b);
+}
+
+/* Pod IP number j: even ones IPv4 10.244.0.0 + j/2, odd ones IPv6 whose
+ * first four bytes are that same IPv4 address's (0af4::), so that a pool
+ * mixing them up would show. */
+static struct pg_prefix pod_n(uint32_t j)
+{
+	struct in_addr a = {.s_addr = htonl(0x0af40000u + j / 2)};
+	struct pg_prefix p;
+
+	pg_prefix_from_v4(&p, a, 32);
+	if (j % 2) {
+		p.family = AF_INET6;
+		p.len = 128;
+		p.bytes[15] = 1;
+	}
+	return p;
 }
 
 static const char *fmt(struct in_addr a)
@@ -72,7 +104,7 @@ static int get(struct pg_pool *p, const char *id, const char *name, struct in_ad
 
 	mac_of(id, mac);
 	/* reservations are looked up by the whole identity */
-	return pg_pool_acquire(p, id, name ? id : NULL, wish, mac, ip("10.244.0.5"), expires, l,
+	return pg_pool_acquire(p, id, name ? id : NULL, wish, mac, pod("10.244.0.5"), expires, l,
 			       &prev, &had);
 }
 
@@ -232,7 +264,7 @@ static void test_reservations(void)
 	CHECK(get(p, "b/owner", "owner", no_wish, 100, &l) == -EADDRINUSE);
 	CHECK(pg_pool_find(p, "b/owner") == NULL);
 	/* the squatter moves on renewal */
-	CHECK(pg_pool_acquire(p, "a/squatter", "squatter", no_wish, mac_a, ip("10.244.0.5"), 200,
+	CHECK(pg_pool_acquire(p, "a/squatter", "squatter", no_wish, mac_a, pod("10.244.0.5"), 200,
 			      &l, &prev, &had) == 0);
 	CHECK(had);
 	CHECK_STR(fmt(prev.addr), "172.16.0.40");
@@ -270,7 +302,7 @@ static void test_wishes(void)
 	CHECK(pg_pool_find(p, "ns/c") == NULL);
 
 	/* a live lease: a free differing wish moves it, a taken one changes nothing */
-	CHECK(pg_pool_acquire(p, "ns/a", "a", ip("172.16.0.34"), mac_b, ip("10.244.0.9"), 300, &l,
+	CHECK(pg_pool_acquire(p, "ns/a", "a", ip("172.16.0.34"), mac_b, pod("10.244.0.9"), 300, &l,
 			      &prev, &had) == 0);
 	CHECK(had);
 	CHECK_STR(fmt(prev.addr), "172.16.0.33");
@@ -281,7 +313,7 @@ static void test_wishes(void)
 	found = pg_pool_find(p, "ns/a");
 	CHECK(found && found->expires == 300);
 	CHECK(found && found->addr.s_addr == ip("172.16.0.34").s_addr);
-	CHECK(found && found->pod_ip.s_addr == ip("10.244.0.9").s_addr);
+	CHECK(found && same_ip(found->pod_ip, pod("10.244.0.9")));
 
 	/* ids */
 	CHECK(get(p, "", NULL, no_wish, 1, &l) == -EINVAL);
@@ -308,12 +340,12 @@ static void test_same_address(void)
 	bool had = true;
 	char id[32];
 
-	CHECK(pg_pool_acquire(p, "ns/a", "a", no_wish, mac_a, ip("10.244.0.5"), 100, &l, &prev,
+	CHECK(pg_pool_acquire(p, "ns/a", "a", no_wish, mac_a, pod("10.244.0.5"), 100, &l, &prev,
 			      &had) == 0);
 	CHECK(!had);
 	first = l.addr;
 	/* a refresh keeps it and reports the old state */
-	CHECK(pg_pool_acquire(p, "ns/a", "a", no_wish, mac_b, ip("10.244.0.6"), 200, &l, &prev,
+	CHECK(pg_pool_acquire(p, "ns/a", "a", no_wish, mac_b, pod("10.244.0.6"), 200, &l, &prev,
 			      &had) == 0);
 	CHECK(had);
 	CHECK(l.addr.s_addr == first.s_addr);
@@ -477,7 +509,7 @@ static void test_persistence(void)
 
 	for (int i = 0; i < 50; i++) {
 		uint8_t mac[6] = {0x02, 0x70, 0x67, 0, 1, (uint8_t)i};
-		struct in_addr pod = {.s_addr = htonl(0x0af40000u + (uint32_t)i)};
+		struct pg_prefix pod = pod_n((uint32_t)i); /* both families */
 
 		snprintf(id, sizeof(id), "ns-%d/pod.%d_x", i % 3, i);
 		CHECK(pg_pool_acquire(p, id, id + 5, i == 7 ? ip("172.16.0.4") : no_wish, mac, pod,
@@ -499,7 +531,8 @@ static void test_persistence(void)
 		if (!a || !b)
 			continue;
 		CHECK(a->addr.s_addr == b->addr.s_addr);
-		CHECK(a->pod_ip.s_addr == b->pod_ip.s_addr);
+		CHECK(pg_addr_equal(&a->pod_ip, &b->pod_ip));
+		CHECK(a->pod_ip.family == (i % 2 ? AF_INET6 : AF_INET));
 		CHECK(memcmp(a->mac, b->mac, 6) == 0);
 		CHECK(a->expires == b->expires);
 	}
@@ -534,6 +567,9 @@ static void test_persistence(void)
 	    {"podgw-leases 1\nns/a 172.16.0.20 02-70-67-00-00-01 10.244.0.5 100\n", 2},
 	    {"podgw-leases 1\nns/a 172.16.0.300 02:70:67:00:00:01 10.244.0.5 100\n", 2},
 	    {"podgw-leases 1\nns/a 172.16.0.20 02:70:67:00:00:01 10.244.0 100\n", 2},
+	    {"podgw-leases 1\nns/a 172.16.0.20 02:70:67:00:00:01 fd00:10:244::5/128 100\n", 2},
+	    {"podgw-leases 1\nns/a 172.16.0.20 02:70:67:00:00:01 fd00:10:244:::5 100\n", 2},
+	    {"podgw-leases 1\nns/a fd00::20 02:70:67:00:00:01 fd00:10:244::5 100\n", 2},
 	    {"podgw-leases 1\nns/a 172.16.0.20 02:70:67:00:00:01 10.244.0.5 -1\n", 2},
 	    {"podgw-leases 1\nns/a 172.16.0.20 02:70:67:00:00:01 10.244.0.5 18446744073709551616\n",
 	     2},
@@ -566,17 +602,27 @@ static void test_persistence(void)
 	}
 	unlink(other);
 
-	/* valid by hand, including an expired lease and max expiry */
+	/* valid by hand, including an expired lease and max expiry, and pod
+	 * IPs of both families (files from before IPv6 underlays have IPv4) */
 	write_file(path, "podgw-leases 1\n"
 			 "ns/a 172.16.0.20 02:70:67:00:00:01 10.244.0.5 5\n"
-			 "ns/b 172.16.0.3 02:70:67:00:00:02 10.244.0.6 18446744073709551615\n");
+			 "ns/b 172.16.0.3 02:70:67:00:00:02 10.244.0.6 18446744073709551615\n"
+			 "ns/c 172.16.0.4 02:70:67:00:00:03 fd00:10:244::7 18446744073709551615\n");
 	p = pool("172.16.0.0/24", 20);
 	CHECK(load_same_clock(p, path, &line) == 0);
-	CHECK(pg_pool_count(p) == 2);
+	CHECK(pg_pool_count(p) == 3);
+	CHECK(pg_pool_count_pod_ip(p, pod("fd00:10:244::7")) == 1);
+	CHECK(pg_pool_find(p, "ns/c") && pg_pool_find(p, "ns/c")->pod_ip.len == 128);
 	CHECK(pg_pool_expire_one(p, 10, &l) == 0);
 	CHECK_STR(l.id, "ns/a");
 	CHECK(pg_pool_next_expiry(p) == UINT32_MAX); /* at most max_left from now */
 	CHECK(pg_pool_find(p, "ns/b") != NULL);
+	/* and written back as they were read */
+	CHECK(pg_pool_save(p, path, 0, 0) == 0);
+	pg_pool_free(p);
+	p = pool("172.16.0.0/24", 20);
+	CHECK(load_same_clock(p, path, &line) == 0);
+	CHECK(pg_pool_count(p) == 2 && pg_pool_count_pod_ip(p, pod("fd00:10:244::7")) == 1);
 	pg_pool_free(p);
 	unlink(path);
 	rmdir(dir);
@@ -680,7 +726,7 @@ static void test_whole_16(void)
 struct model {
 	bool live;
 	struct in_addr addr;
-	struct in_addr pod_ip;
+	struct pg_prefix pod_ip;
 	bool own_mac; /* not c0's */
 	uint64_t expires;
 };
@@ -703,7 +749,7 @@ static int check_distinct(const struct pg_lease *l, void *arg)
 static void test_mac_unique(void)
 {
 	struct pg_pool *p = pool("172.16.0.0/24", 20);
-	struct in_addr pod1 = ip("10.244.0.5"), pod2 = ip("10.244.0.6");
+	struct pg_prefix pod1 = pod("10.244.0.5"), pod2 = pod("fd00:10:244::6");
 	struct pg_lease l;
 
 	CHECK(pg_pool_acquire(p, "ns/victim", "victim", no_wish, mac_a, pod1, 100, &l, NULL,
@@ -748,8 +794,8 @@ static void test_clock_steps(void)
 	tmpdir(dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/leases", dir);
 	mac_of("ns/a", mac);
-	CHECK(pg_pool_acquire(p, "ns/a", "a", no_wish, mac, ip("10.244.0.5"), boot + 20, NULL, NULL,
-			      NULL) == 0);
+	CHECK(pg_pool_acquire(p, "ns/a", "a", no_wish, mac, pod("10.244.0.5"), boot + 20, NULL,
+			      NULL, NULL) == 0);
 	CHECK(pg_pool_save(p, path, boot, wall) == 0);
 
 	/* the next process: its lease clock reads anything (here 7), 5 s passed */
@@ -807,7 +853,7 @@ static void test_random_model(void)
 			if (op == 0)
 				wish.s_addr =
 				    htonl(ntohl(ip("172.16.0.0").s_addr) + (uint32_t)(rng() % 64));
-			struct in_addr pod = {.s_addr = htonl(0x0af40000u + (uint32_t)(rng() % 4))};
+			struct pg_prefix pod = pod_n((uint32_t)(rng() % 4));
 			bool own = rng() % 20 != 0;
 			uint8_t mac[6];
 
@@ -864,11 +910,11 @@ static void test_random_model(void)
 		CHECK(pg_pool_next_expiry(p) == min);
 		/* the per-pod-IP counts and the MAC index follow every change */
 		for (uint32_t j = 0; j < 4; j++) {
-			struct in_addr pod = {.s_addr = htonl(0x0af40000u + j)};
+			struct pg_prefix pod = pod_n(j);
 			size_t n = 0;
 
 			for (int i = 0; i < IDS; i++)
-				n += m[i].live && m[i].pod_ip.s_addr == pod.s_addr;
+				n += m[i].live && pg_addr_equal(&m[i].pod_ip, &pod);
 			CHECK(pg_pool_count_pod_ip(p, pod) == n);
 		}
 		for (int i = 7; i < IDS; i += 7) {
@@ -1118,7 +1164,7 @@ static void test_saw_traffic(void)
 	CHECK(pg_pool_find(p, "ns/busy")->renewed_ms == 60);
 	CHECK(!pg_pool_saw_traffic(p, "ns/none", 7, 70));
 	mac_of("ns/busy", mac);
-	CHECK(pg_pool_acquire(p, "ns/busy", NULL, ip("0.0.0.0"), mac, ip("10.244.0.99"), 100, &l,
+	CHECK(pg_pool_acquire(p, "ns/busy", NULL, ip("0.0.0.0"), mac, pod("10.244.0.99"), 100, &l,
 			      &prev, &had) == 0);
 	CHECK(pg_pool_find(p, "ns/busy")->tunnel_packets == 0);
 	pg_pool_free(p);

@@ -140,8 +140,8 @@ static void load(const char *text, struct pg_config *cfg)
 	free(errs);
 }
 
-/* Rules every mode has, before the egress ones: admission in input (the
- * datagram's pod IP leased, its inner source MAC leased to that pod IP,
+/* Rules every mode has, before the egress ones: admission in input for
+ * either underlay family (the datagram's pod IP leased, its inner source MAC leased to that pod IP,
  * only IPv4 and ARP inside, an ARP sender leased to it too), then what the
  * overlay may ask of the gateway itself (DNS to the forwarder, pings to the
  * overlay address, replies); the MSS clamp leading the forward chain (a
@@ -149,6 +149,8 @@ static void load(const char *text, struct pg_config *cfg)
  * admission, the destinations refused (reach.c) and the per-client traffic
  * counts in forward. */
 #define VXLAN_IN "0x00000002|0x00000011|transport header + 2|cmp eq reg 1 0x00001821|"
+/* The same over an IPv6 underlay (nfproto ipv6, ip6 saddr). */
+#define VXLAN6_IN "0x0000000a|0x00000011|transport header + 2|cmp eq reg 1 0x00001821|"
 #define INPUT_AND_ANTISPOOF                                                                        \
 	{"input", VXLAN_IN "set peers 0x1|drop"},                                                  \
 	    {"input", VXLAN_IN "network header + 12 => reg 1|transport header + 22 => reg 9|"      \
@@ -163,6 +165,19 @@ static void load(const char *text, struct pg_config *cfg)
 			       "set arp_senders 0x1|counter|drop"},                                \
 	    {"input", VXLAN_IN "network header + 12 => reg 1|transport header + 22 => reg 9|"      \
 			       "set peer_macs ]"},                                                 \
+	    {"input", VXLAN6_IN "network header + 8 => reg 1|set peers6 0x1|drop"},                \
+	    {"input", VXLAN6_IN "network header + 8 => reg 1|transport header + 22 => reg 12|"     \
+				"set peer_macs6 0x1|counter|drop"},                                \
+	    {"input", VXLAN6_IN "transport header + 28|cmp neq reg 1 0x00000008|"                  \
+				"transport header + 28|cmp neq reg 1 0x00000608|counter|drop"},    \
+	    {"input", VXLAN6_IN "transport header + 28|cmp eq reg 1 0x00000608|"                   \
+				"network header + 8 => reg 1|transport header + 38 => reg 12|"     \
+				"set peer_macs6 0x1|counter|drop"},                                \
+	    {"input", VXLAN6_IN "transport header + 28|cmp eq reg 1 0x00000608|"                   \
+				"transport header + 44 => reg 1|transport header + 38 => reg 9|"   \
+				"set arp_senders 0x1|counter|drop"},                               \
+	    {"input", VXLAN6_IN "network header + 8 => reg 1|transport header + 22 => reg 12|"     \
+				"set peer_macs6 ]"},                                               \
 	    {"input", VXLAN0 "|set clients 0x1|drop"},                                             \
 	    {"input", "iifname|" VXLAN0 "|ct load state|accept"},                                  \
 	    {"input", "iifname|" VXLAN0 "|network header + 16|0x010010ac|0x00000011|"              \

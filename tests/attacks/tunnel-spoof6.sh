@@ -65,7 +65,8 @@ attack() {
 	victim_pcap=$LAB_STATE/victim.pcap
 	t_capture_start internet eth0 "$inet_pcap" 'icmp6 and ip6[40] == 128'
 	pid_inet=$T_CAP_PID
-	t_capture_start victim eth0 "$victim_pcap" 'udp port 8472'
+	# Only what comes to the victim (its own clientd's chatter goes out).
+	t_capture_start victim eth0 "$victim_pcap" "udp port 8472 and dst host $(lab_pod_addr victim)"
 	pid_victim=$T_CAP_PID
 
 	# 0. control: the attacker's own pair, crafted the same way (sequence
@@ -104,7 +105,7 @@ attack() {
 	((control >= N / 2)) || errors+=("$1: the control (the attacker's own pair) reached the internet $control times of $N: the crafted packets or IPv6 forwarding are broken, the test proves nothing")
 	((spoofed == 0)) || errors+=("$1: $spoofed spoofed echo requests reached the internet (sequence numbers: $(awk '$1 >= 1000' <<<"$seqs" | sort -n | uniq | head -n 5 | tr '\n' ' '))")
 	((unmasq == 0)) || errors+=("$1: $unmasq echo requests reached the internet from a source other than foo's pod IPv6")
-	((victim_seen == 0)) || errors+=("$1: the victim's pod got $victim_seen VXLAN datagrams (replies to what it never sent)")
+	((victim_seen == 0)) || errors+=("$1: the victim's pod got $victim_seen VXLAN datagrams (replies to what it never sent): $(t_records "$victim_pcap" | head -n 4 | tr '\n' '|')")
 	((${dropped:-0} >= 2 * N)) || errors+=("$1: peer_macs dropped ${dropped:-0} datagrams, fewer than the $((2 * N)) sent with the victim's MAC")
 
 	neigh=$(ip -n "$(lab_ns foo)" -6 neigh show dev vxlan0)

@@ -55,7 +55,7 @@ records=$(t_records "$pcap")
 info "capture on foo's eth0:"
 printf '%s\n' "$records" | sed 's/^/    /'
 t_picture6 "$records" "$cl6" "$gw6" "$o6" "$gw6" "$target6"
-grep -Eq "^[0-9.]+ IP6 .* $cl6\.[0-9]+ > $gw6\.8472: .*VXLAN" <<<"$records" ||
+grep -Eq "^[0-9.]+ IP6 .* $cl6\.[0-9]+ > $gw6\.8472: .*(VXLAN|OTV)" <<<"$records" ||
 	errors+=("no VXLAN datagram over IPv6 ($cl6 > $gw6:8472)")
 if ((ping_rc != 0)) || ! grep -q ' 1 received' <<<"$ping_out"; then
 	errors+=("ping -6 from crawler-1 to $target6 got no reply (exit $ping_rc): $(tail -n 2 <<<"$ping_out" | tr '\n' ' ')")

@@ -771,6 +771,10 @@ run_resolve_late() {
 # ---- the lab ----
 
 lab_create_base
+# The internet's own frames (its neighbour discovery towards the node, from
+# a link-local source) are neither a crawler's nor a gateway's.
+printf '%s infra internet\n' "$(ip -n "$(lab_ns internet)" -o link show eth0 |
+	grep -Eo 'link/ether [0-9a-f:]+' | awk '{ print $2 }')" >>"$LAB_STATE/macs"
 lab_add_gateway "$gw_name" "$gw_ip"
 note_mac "$gw_pod" gateway
 start_gatewayd || fail "gatewayd in $gw_pod did not become ready"

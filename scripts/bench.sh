@@ -14,7 +14,8 @@
 #   4. join rate: simulated clients (join-flood) against one gatewayd
 #   5. data path: iperf3 TCP and ping from a crawler to the "internet", podgw
 #      vs. the same kernel path built by hand (vxlan + masquerade) vs. no
-#      tunnel; again with many admitted clients in the gateway's sets
+#      tunnel; again with many admitted clients in the gateway's sets; IPv6
+#      (to 2001:db8::10, through the same tunnel, and direct) beside IPv4
 #   6. CPU time of gatewayd per 1,000 keepalives (join-flood and real sidecars)
 #   7. explore: veth/vxlan settings (GRO, MTU, checksums) vs. throughput
 #
@@ -135,6 +136,7 @@ OVERLAY=172.16.0.0/16
 GW_ARGS=(--vxlan-ip-network "$OVERLAY" --leases-per-pod-ip 0 --join-rate-per-pod-ip 0)
 CL_ARGS=(--vxlan-ip-network "$OVERLAY")
 TARGET=203.0.113.10
+TARGET6=2001:db8::10
 IPERF_PORT=5201
 
 # ---- build ----
@@ -611,20 +613,24 @@ if (($(nproc) >= 2)); then
 	IPERF_AFFINITY=(-A "0,1")
 fi
 
-# iperf_run POD up|down FILE: prints "MBIT_S RETRANSMITS CPU_MS_PER_GB" (nulls on failure).
+# iperf_run POD up|down FILE [TARGET]: prints "MBIT_S RETRANSMITS CPU_MS_PER_GB" (nulls on failure).
 iperf_run() {
-	local pod=$1 dir=$2 file=$3
+	local pod=$1 dir=$2 file=$3 target=${4:-$TARGET}
 	local -a rev=()
 	[[ $dir == up ]] || rev=(-R)
-	timeout -k 5 $((IPERF_S + IPERF_OMIT + 30)) ip netns exec "$(lab_ns "$pod")" iperf3 -c "$TARGET" \
+	timeout -k 5 $((IPERF_S + IPERF_OMIT + 30)) ip netns exec "$(lab_ns "$pod")" iperf3 -c "$target" \
 		-p "$IPERF_PORT" -t "$IPERF_S" -O "$IPERF_OMIT" "${IPERF_AFFINITY[@]}" \
 		--connect-timeout 3000 "${rev[@]}" -J \
 		</dev/null >"$file" 2>&1 || true
 	bl iperf "$file"
 }
 
-declare -A PATH_POD=([podgw]=crawler [hand]=hcl [rules]=hclr [direct]=direct)
-DP_PATHS_0=(podgw hand rules direct)
+declare -A PATH_POD=([podgw]=crawler [hand]=hcl [rules]=hclr [direct]=direct
+	[podgw6]=crawler [direct6]=direct)
+# The IPv6 paths: the same pods to the internet's IPv6 address (the lab's
+# pod network is dual-stack; the gateway grants IPv6 beside IPv4).
+declare -A PATH_TARGET=([podgw6]=$TARGET6 [direct6]=$TARGET6)
+DP_PATHS_0=(podgw hand rules direct podgw6 direct6)
 # With many clients, what the flatness needs (smoke) or all of them.
 DP_PATHS_N=(podgw hand rules direct)
 if ((smoke)); then
@@ -642,7 +648,8 @@ dp_round() {
 		for ((i = 0; i < k; i++)); do
 			path=${paths[(i + rep - 1) % k]}
 			for d in up down; do
-				read -r mbps retr cpu < <(iperf_run "${PATH_POD[$path]}" "$d" "$W/iperf-$c-$path-$d-$rep.json")
+				read -r mbps retr cpu < <(iperf_run "${PATH_POD[$path]}" "$d" "$W/iperf-$c-$path-$d-$rep.json" \
+					"${PATH_TARGET[$path]:-$TARGET}")
 				if [[ $mbps == null ]]; then
 					note "iperf3 $d on $path ($c clients, run $rep) failed: $(head -c 300 "$W/iperf-$c-$path-$d-$rep.json" | tr '\n' ' ')"
 				fi
@@ -652,7 +659,7 @@ dp_round() {
 			done
 			n=$(((PING_COUNT + IPERF_REPS - 1) / IPERF_REPS))
 			timeout -k 2 $((n / 50 + 15)) ip netns exec "$(lab_ns "${PATH_POD[$path]}")" \
-				ping -n -c "$n" -i 0.02 -W 1 "$TARGET" >"$W/ping-$c-$path-$rep.txt" 2>&1 || true
+				ping -n -c "$n" -i 0.02 -W 1 "${PATH_TARGET[$path]:-$TARGET}" >"$W/ping-$c-$path-$rep.txt" 2>&1 || true
 			while read -r v; do
 				rec "dp.$c.$path.rtt_ms" "$v"
 			done < <(bl ping "$W/ping-$c-$path-$rep.txt")
@@ -688,6 +695,10 @@ sec_datapath() {
 	local pod
 	for pod in crawler hcl hclr direct; do
 		ping_eventually "$pod" 10 || note "$pod cannot reach $TARGET before the data path runs"
+	done
+	for pod in crawler direct; do
+		lab_exec "$pod" ping -n -q -c 3 -i 0.3 -W 1 "$TARGET6" >/dev/null 2>&1 ||
+			note "$pod cannot reach $TARGET6 before the data path runs (IPv6 not granted?)"
 	done
 	local a b
 	a=$(vxlan_attrs crawler)

@@ -31,8 +31,8 @@ for tool in docker kind kubectl; do
 done
 
 up() {
-	# The gateways need the namespaced sysctl net.ipv4.ip_forward, which
-	# the kubelet allows only when told to.
+	# The gateways need the namespaced sysctls net.ipv4.ip_forward and
+	# net.ipv6.conf.all.forwarding, which the kubelet allows only when told to.
 	if ! kind get clusters | grep -qx "$cluster"; then
 		kind create cluster --name "$cluster" --config - <<'YAML'
 kind: Cluster
@@ -42,7 +42,7 @@ nodes:
     kubeadmConfigPatches:
       - |
         kind: KubeletConfiguration
-        allowedUnsafeSysctls: ["net.ipv4.ip_forward"]
+        allowedUnsafeSysctls: ["net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"]
 YAML
 	fi
 	kubectl config use-context "kind-$cluster"

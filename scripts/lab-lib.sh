@@ -4,11 +4,24 @@
 # lab-lib.sh: the one-machine lab of podgw, out of network namespaces.
 # Source it from bash; it defines functions only (no side effects on source).
 #
-#   node      namespace  bridge br0 10.244.0.1/24 (the pod network), forwarding on,
-#                        inet0 203.0.113.1/24 towards the "internet"; no masquerade
-#   internet  namespace  eth0 203.0.113.10/24, default via 203.0.113.1
-#   pods      namespaces eth0 10.244.0.X/24 (veth, other end "vpX" on br0), lo up,
-#                        default via 10.244.0.1
+#   node      namespace  bridge br0 10.244.0.1/24 and fd00:10:244::1/64 (the pod
+#                        network), forwarding on for both families, inet0
+#                        203.0.113.1/24 and 2001:db8::1/64 towards the "internet";
+#                        no masquerade
+#   internet  namespace  eth0 203.0.113.10/24 and 2001:db8::10/64, default routes
+#                        via the node
+#   pods      namespaces eth0 10.244.0.X/24 and fd00:10:244::X/64 (the same digits;
+#                        veth, other end "vpX" on br0), lo up, default routes via
+#                        the node's br0 (both families)
+#
+# The pod network is dual-stack (PODGW_LAB_FAMILY=dual, the default), as in a
+# dual-stack cluster; gateway names resolve to IPv4 (such clusters use an IPv4
+# underlay). PODGW_LAB_FAMILY=ipv6: an IPv6-only pod network (pods and br0 get
+# only fd00:10:244::X, gateway names resolve to those); ipv4: no IPv6 on the pod
+# network. Pods are still named by their 10.244.0.X "index" in every call
+# (lab_add_pod NAME 10.244.0.X); lab_pod_addr NAME gives the address the pod
+# really has for its underlay. The internet is dual-stack in every mode. The
+# family is fixed by lab_create_base (kept in STATE/family).
 #
 # Every namespace is named PREFIX + role ("podgw-node", "pgt123-crawler-foo-1").
 # Nothing is linked to the root namespace or to a real interface, and no route is
@@ -19,10 +32,14 @@
 #   lab_init PREFIX                  # select the prefix (and the state dir)
 #   lab_create_base                  # node + internet
 #   lab_add_gateway NAME IP          # a pod, plus hosts entries NAME, pod-gateway-NAME
+#                                    # (its gatewayd gets EVENTS_GATEWAY_NAME=NAME)
 #   lab_add_replica GW POD IP REPLICA  # one replica of gateway GW: pod POD, and GW
 #                                    # resolves to every replica's IP; its gatewayd
-#                                    # gets REPLICA_NAME=REPLICA
+#                                    # gets REPLICA_NAME=REPLICA, EVENTS_GATEWAY_NAME=GW
+#                                    # (replicas derive the same IPv6 overlay prefix)
 #   lab_add_pod NAME IP              # a pod
+#   lab_pod_addr NAME                # its underlay address (IPv6 in ipv6 mode)
+#   lab_ip6 10.244.0.X               # fd00:10:244::X
 #   lab_start_gatewayd NAME [ARGS]   # background, waits for --ready-file; sets LAB_PID
 #                                    # (leases in STATE/NAME.leases unless ARGS say otherwise)
 #   lab_clientd_init POD GW ADDR [ARGS]        # ADDR "-": none, the gateway assigns one
@@ -37,13 +54,20 @@
 #   lab_start_provisiond GATEWAYS    # CloudEvents -> crawlers (see its section)
 #
 # Settings (environment): PODGW_BUILD (build dir, default SRC/build),
-# LAB_READY_TIMEOUT (seconds, 15), LAB_STATE_ROOT (/run/podgw-lab).
+# LAB_READY_TIMEOUT (seconds, 15), LAB_STATE_ROOT (/run/podgw-lab),
+# PODGW_LAB_FAMILY (dual, ipv6 or ipv4; read by lab_create_base).
 
 LAB_POD_NET_ROUTER=10.244.0.1
 LAB_POD_NET_PLEN=24
 LAB_INTERNET_IP=203.0.113.10
 LAB_INTERNET_ROUTER=203.0.113.1
 LAB_INTERNET_PLEN=24
+LAB_POD_NET6=fd00:10:244::
+LAB_POD_NET6_ROUTER=fd00:10:244::1
+LAB_POD_NET6_PLEN=64
+LAB_INTERNET_IP6=2001:db8::10
+LAB_INTERNET_ROUTER6=2001:db8::1
+LAB_INTERNET_PLEN6=64
 LAB_STATE_ROOT=${LAB_STATE_ROOT:-/run/podgw-lab}
 LAB_READY_TIMEOUT=${LAB_READY_TIMEOUT:-15}
 # Results for the caller: the last daemon started, the last exit code collected.
@@ -185,23 +209,78 @@ lab_create_base() {
 	local node inet
 	node=$(lab_ns node)
 	inet=$(lab_ns internet)
+	local family=${PODGW_LAB_FAMILY:-dual}
+	case $family in
+	dual | ipv4 | ipv6) ;;
+	*)
+		lab_err "PODGW_LAB_FAMILY: '$family': not dual, ipv4 or ipv6"
+		return 1
+		;;
+	esac
+	printf '%s\n' "$family" >"$LAB_STATE/family"
 	lab_new_ns "$node" || return 1
 	lab_new_ns "$inet" || return 1
 
 	# A bridge without an address of its own takes its ports' lowest MAC,
 	# which changes as pods come and go and leaves the pods' ARP entries
 	# for the router stale (CNI bridge plugins fix it the same way).
-	ip -n "$node" link add br0 address 02:6c:61:62:00:01 type bridge
-	ip -n "$node" addr add "$LAB_POD_NET_ROUTER/$LAB_POD_NET_PLEN" dev br0
+	# No multicast snooping: without an MLD querier it could starve the
+	# pods' neighbour discovery.
+	ip -n "$node" link add br0 address 02:6c:61:62:00:01 type bridge mcast_snooping 0
+	if lab_has_ipv4; then
+		ip -n "$node" addr add "$LAB_POD_NET_ROUTER/$LAB_POD_NET_PLEN" dev br0
+	fi
+	if lab_has_ipv6; then
+		ip -n "$node" addr add "$LAB_POD_NET6_ROUTER/$LAB_POD_NET6_PLEN" dev br0 nodad
+	fi
 	ip -n "$node" link set br0 up
 	lab_sysctl "$node" net.ipv4.ip_forward 1
+	lab_sysctl "$node" net.ipv6.conf.all.forwarding 1
 
 	ip -n "$node" link add inet0 type veth peer name eth0 netns "$inet"
 	ip -n "$node" addr add "$LAB_INTERNET_ROUTER/$LAB_INTERNET_PLEN" dev inet0
+	ip -n "$node" addr add "$LAB_INTERNET_ROUTER6/$LAB_INTERNET_PLEN6" dev inet0 nodad
 	ip -n "$node" link set inet0 up
 	ip -n "$inet" addr add "$LAB_INTERNET_IP/$LAB_INTERNET_PLEN" dev eth0
+	ip -n "$inet" addr add "$LAB_INTERNET_IP6/$LAB_INTERNET_PLEN6" dev eth0 nodad
 	ip -n "$inet" link set eth0 up
 	ip -n "$inet" route add default via "$LAB_INTERNET_ROUTER"
+	ip -n "$inet" -6 route add default via "$LAB_INTERNET_ROUTER6"
+}
+
+# lab_family: dual, ipv4 or ipv6, as lab_create_base fixed it.
+lab_family() {
+	local f
+	if [[ -n ${LAB_STATE-} && -s $LAB_STATE/family ]]; then
+		f=$(<"$LAB_STATE/family")
+	else
+		f=${PODGW_LAB_FAMILY:-dual}
+	fi
+	printf '%s\n' "$f"
+}
+
+lab_has_ipv4() {
+	[[ $(lab_family) != ipv6 ]]
+}
+
+lab_has_ipv6() {
+	[[ $(lab_family) != ipv4 ]]
+}
+
+# lab_ip6 10.244.0.X: the pod's IPv6 address, fd00:10:244::X (the same digits).
+lab_ip6() {
+	local ip=${1:?lab_ip6 IP}
+	printf '%s%s\n' "$LAB_POD_NET6" "${ip##*.}"
+}
+
+# lab_underlay_ip 10.244.0.X: the pod's address for the underlay (the
+# hosts files, VXLAN): IPv6 in ipv6 mode, else IPv4.
+lab_underlay_ip() {
+	if lab_has_ipv4; then
+		printf '%s\n' "$1"
+	else
+		lab_ip6 "$1"
+	fi
 }
 
 # lab_add_pod NAME IP: namespace PREFIX+NAME, eth0 IP/24 on the node's bridge.
@@ -223,9 +302,19 @@ lab_add_pod() {
 	lab_new_ns "$ns" || return 1
 	ip -n "$node" link add "$port" type veth peer name eth0 netns "$ns"
 	ip -n "$node" link set "$port" master br0 up
-	ip -n "$ns" addr add "$ip/$LAB_POD_NET_PLEN" dev eth0
+	if lab_has_ipv4; then
+		ip -n "$ns" addr add "$ip/$LAB_POD_NET_PLEN" dev eth0
+	fi
+	if lab_has_ipv6; then
+		ip -n "$ns" addr add "$(lab_ip6 "$ip")/$LAB_POD_NET6_PLEN" dev eth0 nodad
+	fi
 	ip -n "$ns" link set eth0 up
-	ip -n "$ns" route add default via "$LAB_POD_NET_ROUTER"
+	if lab_has_ipv4; then
+		ip -n "$ns" route add default via "$LAB_POD_NET_ROUTER"
+	fi
+	if lab_has_ipv6; then
+		ip -n "$ns" -6 route add default via "$LAB_POD_NET6_ROUTER" dev eth0
+	fi
 	printf '%s %s\n' "$name" "$ip" >>"$LAB_STATE/pods"
 }
 
@@ -234,7 +323,8 @@ lab_add_pod() {
 lab_add_gateway() {
 	local name=${1:?lab_add_gateway NAME IP} ip=${2:?lab_add_gateway NAME IP}
 	lab_add_pod "$name" "$ip" || return 1
-	printf '%s\t%s pod-gateway-%s\n' "$ip" "$name" "$name" >>"$LAB_STATE/hosts"
+	printf '%s\t%s pod-gateway-%s\n' "$(lab_underlay_ip "$ip")" "$name" "$name" >>"$LAB_STATE/hosts"
+	printf '%s %s\n' "$name" "$name" >>"$LAB_STATE/gateways"
 	lab_write_hosts
 }
 
@@ -245,8 +335,9 @@ lab_add_gateway() {
 lab_add_replica() {
 	local gw=${1:?lab_add_replica GATEWAY POD IP REPLICA} pod=${2:?pod} ip=${3:?ip} replica=${4:?replica}
 	lab_add_pod "$pod" "$ip" || return 1
-	printf '%s\t%s pod-gateway-%s\n' "$ip" "$gw" "$gw" >>"$LAB_STATE/hosts"
+	printf '%s\t%s pod-gateway-%s\n' "$(lab_underlay_ip "$ip")" "$gw" "$gw" >>"$LAB_STATE/hosts"
 	printf '%s %s\n' "$pod" "$replica" >>"$LAB_STATE/replicas"
+	printf '%s %s\n' "$pod" "$gw" >>"$LAB_STATE/gateways"
 	lab_write_hosts
 }
 
@@ -263,6 +354,27 @@ lab_replica_name() {
 	return 1
 }
 
+# lab_gateway_of POD: the gateway POD serves (lab_add_gateway, lab_add_replica,
+# lab_set_gateway_of).
+lab_gateway_of() {
+	local pod=$1 p g
+	[[ -f $LAB_STATE/gateways ]] || return 1
+	while read -r p g; do
+		if [[ $p == "$pod" ]]; then
+			printf '%s\n' "$g"
+			return 0
+		fi
+	done <"$LAB_STATE/gateways"
+	return 1
+}
+
+# lab_set_gateway_of POD GATEWAY: POD (made with lab_add_pod) is a pod of
+# GATEWAY: its gatewayd gets EVENTS_GATEWAY_NAME=GATEWAY.
+lab_set_gateway_of() {
+	printf '%s %s\n' "${1:?POD}" "${2:?GATEWAY}" >>"$LAB_STATE/gateways"
+}
+
+# lab_pod_ip NAME: the pod's 10.244.0.X index (its IPv4 address unless ipv6 mode).
 lab_pod_ip() {
 	local name=$1 n ip
 	while read -r n ip; do
@@ -274,9 +386,19 @@ lab_pod_ip() {
 	return 1
 }
 
-# lab_pod_name IP: the pod that has IP.
+# lab_pod_addr NAME: the pod's underlay address (IPv6 in ipv6 mode).
+lab_pod_addr() {
+	local ip
+	ip=$(lab_pod_ip "$1") || return 1
+	lab_underlay_ip "$ip"
+}
+
+# lab_pod_name IP: the pod that has IP (10.244.0.X or fd00:10:244::X).
 lab_pod_name() {
 	local want=$1 n ip
+	if [[ $want == "$LAB_POD_NET6"* ]]; then
+		want=10.244.0.${want#"$LAB_POD_NET6"}
+	fi
 	while read -r n ip; do
 		if [[ $ip == "$want" ]]; then
 			printf '%s\n' "$n"
@@ -336,11 +458,16 @@ lab_start_gatewayd() {
 	lab_require_init || return 1
 	local name=${1:?lab_start_gatewayd NAME [ARGS]}
 	shift
-	local ready=$LAB_STATE/$name.gatewayd.ready replica
-	local -a envs=()
+	local ready=$LAB_STATE/$name.gatewayd.ready replica gw
+	local -a envs=(env)
 	# In the environment, as a Deployment's pod would have it (POD_NAME).
 	if replica=$(lab_replica_name "$name"); then
-		envs=(env "REPLICA_NAME=$replica")
+		envs+=("REPLICA_NAME=$replica")
+	fi
+	# The Deployment names its gateway: replicas derive one IPv6 overlay
+	# prefix from it (namespaces share the machine's hostname).
+	if gw=$(lab_gateway_of "$name"); then
+		envs+=("EVENTS_GATEWAY_NAME=$gw")
 	fi
 	lab_start_daemon "$name" gatewayd "$ready" "${envs[@]}" \
 		"$LAB_GATEWAYD" --ready-file "$ready" --leases-file "$LAB_STATE/$name.leases" \

@@ -8,19 +8,23 @@
 #                   bar (10.244.0.3) running gatewayd; crawler-foo-1 (10.244.0.11,
 #                   overlay 172.16.0.11) and crawler-bar-1 (10.244.0.21, overlay
 #                   172.16.0.21) set up by `clientd init`; internet 203.0.113.10
-#                   behind the node; provisiond (CloudEvents -> crawlers) on 127.0.0.1:8089,
+#                   and 2001:db8::10 behind the node (the pod network is dual-stack:
+#                   pod 10.244.0.X is also fd00:10:244::X); provisiond
+#                   (CloudEvents -> crawlers) on 127.0.0.1:8089,
 #                   for senders presenting "Authorization: Bearer TOKEN", the token
 #                   in /run/podgw-lab/PREFIX/provisiond.token (made at the first up)
 #   lab.sh demo     (up if needed) the reference design's flow: a CloudEvent
 #                   io.podgateway.client.pending for foo and one for bar sent with
 #                   curl, provisiond's reply events, then a ping from each new
-#                   crawler with tcpdump on both gateways' eth0
+#                   crawler with tcpdump on both gateways' eth0, and a ping to
+#                   2001:db8::10 (IPv6 through the tunnel when the gateway grants it)
 #   lab.sh status   what exists
 #   lab.sh exec NAME CMD...   run CMD in namespace PREFIX+NAME (e.g. crawler-foo-1)
 #   lab.sh down     remove everything (safe after a crash, safe twice)
 #
 # Environment: PODGW_LAB_PREFIX (namespace prefix, "podgw-"), PODGW_BUILD (build
-# directory, SRC/build), LAB_PROVISIOND_LISTEN (127.0.0.1:8089). Needs root.
+# directory, SRC/build), LAB_PROVISIOND_LISTEN (127.0.0.1:8089), PODGW_LAB_FAMILY
+# (dual; ipv6: an IPv6-only pod network, the tunnel over IPv6). Needs root.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -36,7 +40,7 @@ GATEWAYS=("foo 10.244.0.2 foo foo-0" "foo-1 10.244.0.4 foo foo-1" "foo-2 10.244.
 CRAWLERS=("crawler-foo-1 10.244.0.11 foo 172.16.0.11" "crawler-bar-1 10.244.0.21 bar 172.16.0.21")
 
 usage() {
-	sed -n '4,19s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+	sed -n '4,23s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 need_root() {
@@ -143,7 +147,7 @@ cmd_status() {
 	for ns in "${namespaces[@]}"; do
 		name=${ns#"$PREFIX"}
 		printf '%-20s' "$ns"
-		ip -n "$ns" -4 -o addr show | awk '$2 != "lo" {printf " %s:%s", $2, $4}'
+		ip -n "$ns" -o addr show scope global | awk '$2 != "lo" {printf " %s:%s", $2, $4}'
 		echo
 		for pidf in "$LAB_STATE/$name".*.pid; do
 			[[ -f $pidf ]] || continue
@@ -264,7 +268,31 @@ cmd_demo() {
 		echo "# 3. tcpdump on gateway $gw's eth0 ($(lab_ns "${gwpod[$gw]}")): $(demo_field "$gw" pod_name)'s ping inside VXLAN, then leaving from $gw's own pod IP"
 		cat "$LAB_STATE/demo-$gw.tcpdump"
 	done
+	echo
+	echo "# 4. IPv6: a ping to 2001:db8::10 from each crawler (through the tunnel when the gateway grants IPv6)"
+	for gw in foo bar; do
+		demo_ping6 "$(demo_field "$gw" pod_name)" || rc=1
+	done
 	return "$rc"
+}
+
+# demo_ping6 POD: ping 2001:db8::10; with an IPv6 address on vxlan0 (granted)
+# it must answer, without one IPv6 is blocked and must not.
+demo_ping6() {
+	local pod=$1 addr6 out prc=0
+	addr6=$(lab_exec "$pod" ip -6 -o addr show dev vxlan0 scope global 2>/dev/null | awk '{ print $4; exit }')
+	echo "\$ ping -6 -c1 2001:db8::10   (in $pod: overlay ${addr6:-none: IPv6 not granted})"
+	out=$(lab_exec "$pod" ping -6 -n -c 1 -W 2 2001:db8::10 2>&1) || prc=$?
+	printf '%s\n' "$out" | sed 's/^/    /'
+	if [[ -n $addr6 ]] && ((prc != 0)); then
+		echo "lab.sh: $pod has $addr6 but no answer over IPv6" >&2
+		return 1
+	fi
+	if [[ -z $addr6 ]] && ((prc == 0)); then
+		echo "lab.sh: $pod reached 2001:db8::10 without an IPv6 grant: a leak" >&2
+		return 1
+	fi
+	[[ -n $addr6 ]] || echo "    (blocked, as it must be without an IPv6 grant)"
 }
 
 cmd_exec() {

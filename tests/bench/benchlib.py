@@ -3,7 +3,8 @@
 
 Subcommands (all output on stdout):
   probe DEST INTERVAL SECONDS STOPFILE
-      ICMP echo to DEST every INTERVAL s until SECONDS passed or STOPFILE
+      ICMP echo to DEST (IPv4, or ICMPv6 when DEST is an IPv6 address)
+      every INTERVAL s until SECONDS passed or STOPFILE
       exists, then at most 1 s for late replies. One line per event, flushed:
       "S SEQ TIME" sent, "E SEQ TIME ERRNO" not sent, "R SEQ TIME" answered
       (TIME: the wall clock, as bash's $EPOCHREALTIME).
@@ -53,7 +54,14 @@ def checksum(b):
 
 def cmd_probe(dest, interval, seconds, stopfile):
     interval, seconds = float(interval), float(seconds)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    v6 = ":" in dest
+    if v6:
+        # The kernel fills in ICMPv6 checksums and hands over no IP header.
+        sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+        req, rep = 128, 129
+    else:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+        req, rep = 8, 0
     ident = (os.getpid() * 7919) & 0xFFFF
     out = sys.stdout
     start = time.time()
@@ -71,8 +79,9 @@ def cmd_probe(dest, interval, seconds, stopfile):
         if stop_at is None and now >= next_send:
             seq += 1
             body = struct.pack("!d", now) + b"podgw-bench"
-            hdr = struct.pack("!BBHHH", 8, 0, 0, ident, seq & 0xFFFF)
-            pkt = struct.pack("!BBHHH", 8, 0, checksum(hdr + body), ident, seq & 0xFFFF) + body
+            hdr = struct.pack("!BBHHH", req, 0, 0, ident, seq & 0xFFFF)
+            pkt = struct.pack("!BBHHH", req, 0, 0 if v6 else checksum(hdr + body), ident,
+                              seq & 0xFFFF) + body
             try:
                 sock.sendto(pkt, (dest, 0))
                 outstanding[seq & 0xFFFF] = seq
@@ -90,10 +99,10 @@ def cmd_probe(dest, interval, seconds, stopfile):
                 data = sock.recv(4096, socket.MSG_DONTWAIT)
             except BlockingIOError:
                 break
-            ihl = (data[0] & 0x0F) * 4
+            ihl = 0 if v6 else (data[0] & 0x0F) * 4
             if len(data) >= ihl + 8:
                 typ, _, _, rid, rseq = struct.unpack("!BBHHH", data[ihl:ihl + 8])
-                if typ == 0 and rid == ident and rseq in outstanding:
+                if typ == rep and rid == ident and rseq in outstanding:
                     out.write("R %d %.6f\n" % (outstanding.pop(rseq), time.time()))
                     out.flush()
             ready, _, _ = select.select([sock], [], [], 0)
@@ -404,6 +413,27 @@ def ratio_text(rep, num, den, what):
     return "%.3f× %s" % (a / b, what)
 
 
+def ipv6_figures(rep, have):
+    """IPv6 beside IPv4, 0 clients: the same tunnel (and no tunnel) to
+    2001:db8::10, each with its v6/v4 ratio of medians."""
+    pairs = [("podgw6", "podgw", "podgw tunnel + NAT"), ("direct6", "direct", "direct, no tunnel")]
+    pairs = [x for x in pairs if x[0] in have]
+    for d, dname in (("up", "upload crawler → internet"), ("down", "download internet → crawler")):
+        for v6, v4, pname in pairs:
+            key = "dp.0.%s.%s_mbps" % (v6, d)
+            rep.fig(key, "0 clients, %s, %s, IPv6 (Mbit/s)" % (dname, pname), 0,
+                    ratio=ratio_text(rep, key, "dp.0.%s.%s_mbps" % (v4, d), "IPv4"),
+                    note=noise_text(rep, key))
+            rep.ratio_fig("dp.0.%s.%s_v6_v4" % (d, v4), "0 clients, %s, %s: IPv6 / IPv4" % (d, pname),
+                          key, "dp.0.%s.%s_mbps" % (v4, d))
+    for v6, v4, pname in pairs:
+        key = "dp.0.%s.rtt_ms" % v6
+        rep.fig(key, "0 clients, ping RTT, %s, IPv6 (ms)" % pname, 3,
+                ratio=ratio_text(rep, key, "dp.0.%s.rtt_ms" % v4, "IPv4 (medians)"))
+        rep.ratio_fig("dp.0.rtt.%s_v6_v4" % v4, "0 clients, RTT median, %s: IPv6 / IPv4" % pname,
+                      key, "dp.0.%s.rtt_ms" % v4)
+
+
 def build(rep, p):
     n_clients = p["clients"]
     ms_le = lambda bound, which="median": ("<=", bound, which, "%s ≤ %s ms" % (which, fmt(bound, 0)))  # noqa: E731
@@ -477,7 +507,7 @@ def build(rep, p):
                 note="resent after 250 ms: %s" % fmt(rep.med("join.burst_resent"), 0))
 
     if "datapath" in p["sections"]:
-        rep.section("5. Data path: crawler → 203.0.113.10 (iperf3 TCP %d s × %d, ping × %d)"
+        rep.section("5. Data path: crawler → 203.0.113.10 and 2001:db8::10 (iperf3 TCP %d s × %d, ping × %d)"
                     % (p["iperf_s"], p["iperf_reps"], p["ping_count"]))
         paths = [("podgw", "podgw tunnel + NAT"), ("hand", "hand-built vxlan + masquerade"),
                  ("rules", "hand-built + a copy of podgw's nft rules"),
@@ -537,6 +567,8 @@ def build(rep, p):
                               "%d clients, RTT median: podgw / hand-built with podgw's rules" % c,
                               "dp.%d.podgw.rtt_ms" % c, "dp.%d.rules.rtt_ms" % c,
                               note="≈ 1 means: the gap to hand-built is the rules")
+        if "podgw6" in have[0]:
+            ipv6_figures(rep, have[0])
         rep.fig("dp.set_clients", "elements in the gateway's clients set during the %d-client runs"
                 % n_clients, 0)
         for d in ("up", "down"):

@@ -92,7 +92,9 @@ for want in 'unknown field in V1SecurityContext' 'privileged must be false' \
 	"not the controller's /wh/mutating/setgateway" 'needs an objectSelector on the label setGateway' \
 	'/usr/bin/test is not in the image' "gatewayd's probes must be" \
 	'carries no access_token for provisiond' 'PROVISIOND_AUTH=none: anyone could create crawlers' \
-	'provisiond without PROVISIOND_TOKEN_FILE'; do
+	'provisiond without PROVISIOND_TOKEN_FILE' 'net.ipv6.conf.all.forwarding=1' \
+	'must be ipFamilyPolicy PreferDualStack' 'one family only; give the IPv6 range too' \
+	'EVENTS_GATEWAY_NAME must name the gateway'; do
 	grep -qF -- "$want" <<<"$bad_out" || failures+=("validate.mjs did not catch '$want' in bad.yaml")
 done
 

@@ -210,6 +210,8 @@ function checkContainer(where, obj, pod, c, kind) {
 		const sysctls = Object.fromEntries((pod.securityContext?.sysctls || []).map((s) => [s.name, s.value]));
 		if (bin === "gatewayd" && sysctls["net.ipv4.ip_forward"] !== "1")
 			err(where, "gatewayd's pod must set the sysctl net.ipv4.ip_forward=1");
+		if (bin === "gatewayd" && sysctls["net.ipv6.conf.all.forwarding"] !== "1")
+			err(where, "gatewayd's pod must set the sysctl net.ipv6.conf.all.forwarding=1 (IPv6 through the tunnel)");
 		if (bin === "clientd" && sysctls["net.ipv4.ping_group_range"] !== "0 2147483647")
 			err(where, "clientd's pod must open net.ipv4.ping_group_range (no NET_RAW)");
 		for (const p of [c.startupProbe, c.readinessProbe, c.livenessProbe].filter(Boolean))
@@ -264,6 +266,14 @@ function checkGatewayPool(where, obj, pod) {
 		const j = ref ? env.findIndex((e) => e.name === ref[1]) : -1;
 		if (!(i >= 0 && (podName(env[i]) || (j >= 0 && j < i && podName(env[j])))))
 			err(`${where}.containers.${c.name}`, "REPLICA_NAME must be the pod's name (fieldRef metadata.name, or $(POD_NAME) defined before it)");
+		// The replicas derive their IPv6 overlay prefix from the gateway's
+		// name: one name for all (a value or a label of the template), never
+		// the pod's own, unless VXLAN_IPV6_NETWORK is given.
+		const gwName = env.find((e) => e.name === "EVENTS_GATEWAY_NAME");
+		const shared = gwName && (gwName.value ||
+			/^metadata\.labels\['[^']+'\]$/.test(gwName.valueFrom?.fieldRef?.fieldPath || ""));
+		if (!shared && !env.some((e) => e.name === "VXLAN_IPV6_NETWORK" && e.value))
+			err(`${where}.containers.${c.name}`, "EVENTS_GATEWAY_NAME must name the gateway, the same for every replica (a value or a template label): the replicas derive their IPv6 prefix from it");
 	}
 	gatewayDeployments.push({ where, file: where.split(":")[0], obj, replicas });
 }
@@ -302,6 +312,20 @@ function checkObject(where, obj) {
 			err(where, "a gateway's Service must not publish not-ready replicas (publishNotReadyAddresses)");
 		const ports = (obj.spec.ports || []).map((p) => `${p.protocol}/${p.port}`).sort().join(" ");
 		if (ports !== "UDP/8472 UDP/8473") err(where, `a gateway's Service has ports ${ports}, not UDP/8472 UDP/8473`);
+		// Both families where the cluster has them, its only one otherwise.
+		if (!["PreferDualStack", "RequireDualStack"].includes(obj.spec.ipFamilyPolicy))
+			err(where, `a gateway's Service must be ipFamilyPolicy PreferDualStack, not ${obj.spec.ipFamilyPolicy ?? "unset (SingleStack)"}`);
+	}
+	if (obj.kind === "NetworkPolicy") {
+		// An address range of one family only would cut the other family's
+		// traffic off (or let it through unchecked where a CNI ignores it).
+		for (const [dir, key] of [["ingress", "from"], ["egress", "to"]])
+			for (const rule of obj.spec[dir] || []) {
+				const blocks = (rule[key] || []).filter((f) => f.ipBlock).map((f) => f.ipBlock.cidr || "");
+				const v6 = blocks.filter((c) => c.includes(":")).length;
+				if (blocks.length && (!v6 || v6 === blocks.length))
+					err(where, `${dir} ipBlock ${blocks.join(", ")}: one family only; give the ${v6 ? "IPv4" : "IPv6"} range too`);
+			}
 	}
 	if (obj.kind === "NetworkPolicy" && obj.spec.podSelector?.matchLabels?.["app.kubernetes.io/name"] === "provisiond") {
 		// The Knative broker's filter pods to provisiond's port, nothing else.
@@ -319,7 +343,7 @@ function checkObject(where, obj) {
 		for (const rule of obj.spec.ingress || []) {
 			const ports = (rule.ports || []).map((p) => `${p.protocol}/${p.port}`).sort().join(" ");
 			if (ports !== "TCP/8443") err(where, `admits ${ports || "every port"} to the webhook, not only TCP/8443`);
-			if (!rule.from?.length || rule.from.some((f) => !f.ipBlock || f.ipBlock.cidr === "0.0.0.0/0"))
+			if (!rule.from?.length || rule.from.some((f) => !f.ipBlock || ["0.0.0.0/0", "::/0"].includes(f.ipBlock.cidr)))
 				err(where, "admits more than the API server's addresses (ipBlock) to the webhook");
 		}
 		if (!obj.spec.policyTypes?.includes("Egress") || (obj.spec.egress || []).length)

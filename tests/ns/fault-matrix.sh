@@ -5,9 +5,15 @@
 # for every fault below, PODGW_TEST_FAULT_CYCLES times (3), a probe stream
 # (ICMP echo to 203.0.113.10 every 20 ms, bounded) runs from before the fault
 # until traffic is back, while two captures in the node namespace record every
-# IPv4 packet towards 203.0.113.0/24 that does not come from a gateway's pod
-# IP: one on the pod network's bridge br0, one on all of the node's interfaces
-# (bridge ports included, so also frames bridged from pod to pod). Tunnel
+# IPv4 packet towards 203.0.113.0/24 and every IPv6 packet towards
+# 2001:db8::/32 that does not come from a gateway's pod IP (the lab's pod
+# network is dual-stack): one on the pod network's bridge br0, one on all of
+# the node's interfaces (bridge ports included, the crawler's eth0 peer
+# among them, so also frames bridged from pod to pod). A second probe
+# stream, ICMPv6 to 2001:db8::10 every 0.1 s, runs beside the first: the
+# crawler's IPv6 goes through the tunnel when the gateway grants it and is
+# blocked otherwise, never out of eth0 (its recovery is printed, not
+# asserted). Tunnel
 # traffic is addressed to a gateway's pod IP and a gateway's own egress comes
 # from its pod IP, so a captured frame is traffic outside the tunnel; its
 # source MAC names the pod that sent it. Sent by a crawler, it is a leak.
@@ -15,7 +21,7 @@
 # masquerading it (seen while a gateway namespace is being deleted): printed
 # as a warning, not asserted.
 #
-# Asserted, per fault and cycle: no leak in either capture; answers again
+# Asserted, per fault and cycle: no leak (IPv4 or IPv6) in either capture; answers again
 # within PODGW_TEST_RECOVERY_BOUND seconds (20) of the end of the fault (for a
 # restart, of the restart); clientd and gatewayd still running unless killed
 # on purpose; the guard table podgw_guard in the crawler. Printed, never
@@ -29,8 +35,9 @@
 #   client-addr-flush  crawler: ip addr flush dev vxlan0
 #   client-route-del   crawler: ip route del default
 #   client-guard-del   crawler: nft delete table inet podgw_guard (it must come back)
-#   client-leak-route  crawler: ip route add 203.0.113.0/24 via the node on eth0 for 2 s
-#                      (a foreign route around the tunnel: only the guard stops it)
+#   client-leak-route  crawler: ip route add 203.0.113.0/24 via the node on eth0 for 2 s,
+#                      and 2001:db8::/32 likewise (foreign routes around the tunnel:
+#                      only the guard stops them)
 #   gw-nft-flush       gateway: nft flush table inet podgw
 #   gw-vxlan-del       gateway: ip link del vxlan0
 #   gw-replace         the gateway pod deleted, a new one with a new pod IP, the name
@@ -87,6 +94,7 @@ for ((i = 1; i <= cycles; i++)); do
 	gw_ips+=("10.244.0.$((2 + i))")
 done
 target=203.0.113.10
+target6=$LAB_INTERNET_IP6
 # The siblings that make foo a pool for the replica faults (and whose egress
 # is a gateway's, not a leak).
 sib_pods=(foo-s1 foo-s2)
@@ -203,6 +211,8 @@ probe_py=$LAB_SRC/tests/bench/benchlib.py
 PROBE_PID=
 PROBE_OUT=
 PROBE_STOP=
+PROBE6_PID=
+PROBE6_OUT=
 # probe_start POD TAG: the probe stream from POD, in the background.
 probe_start() {
 	local pod=$1 tag=$2 i
@@ -215,22 +225,35 @@ probe_start() {
 		python3 "$probe_py" probe "$target" "$probe_interval" $((bound + 60)) "$PROBE_STOP" \
 		</dev/null >"$PROBE_OUT" 2>"$PROBE_OUT.err" &
 	PROBE_PID=$!
+	# The IPv6 stream: traffic that would leak if the guard let it.
+	PROBE6_OUT=$LAB_STATE/probe6-$tag.txt
+	: >"$PROBE6_OUT"
+	timeout -s KILL $((bound + 90)) ip netns exec "$(lab_ns "$pod")" \
+		python3 "$probe_py" probe "$target6" 0.1 $((bound + 60)) "$PROBE_STOP" \
+		</dev/null >"$PROBE6_OUT" 2>"$PROBE6_OUT.err" &
+	PROBE6_PID=$!
 	for ((i = 0; i < 50; i++)); do
-		[[ -s $PROBE_OUT ]] && return 0
+		[[ -s $PROBE_OUT && -s $PROBE6_OUT ]] && return 0
 		sleep 0.1
 	done
-	cat "$PROBE_OUT.err" >&2
-	fail "the probe stream did not start in $pod"
+	cat "$PROBE_OUT.err" "$PROBE6_OUT.err" >&2
+	fail "the probe streams did not start in $pod"
 }
 
 probe_stop() {
 	local i
 	touch "$PROBE_STOP"
 	for ((i = 0; i < 30; i++)); do
-		lab_pid_alive "$PROBE_PID" || break
+		lab_pid_alive "$PROBE_PID" || lab_pid_alive "$PROBE6_PID" || break
 		sleep 0.1
 	done
 	lab_stop_pid "$PROBE_PID" TERM 5 2>/dev/null || true
+	lab_stop_pid "$PROBE6_PID" TERM 5 2>/dev/null || true
+}
+
+# probe6_counts: "SENT ANSWERED" of the IPv6 stream.
+probe6_counts() {
+	awk '$1 == "S" || $1 == "E" { n++ } $1 == "R" { r++ } END { printf "%d %d\n", n, r }' "$PROBE6_OUT"
 }
 
 # probe_stable SINCE: traffic flows since SINCE: SINCE is 1.5 s past, and of
@@ -403,9 +426,13 @@ fault_client_leak_route() {
 	before=$(guard_drops "$crawler")
 	lab_exec "$crawler" ip route add 203.0.113.0/24 via "$LAB_POD_NET_ROUTER" dev eth0 ||
 		FAULT_NOTE="could not add the route"
+	lab_exec "$crawler" ip -6 route add 2001:db8::/32 via "$LAB_POD_NET6_ROUTER" dev eth0 ||
+		FAULT_NOTE="${FAULT_NOTE:+$FAULT_NOTE; }could not add the IPv6 route"
 	sleep 2
 	lab_exec "$crawler" ip route del 203.0.113.0/24 via "$LAB_POD_NET_ROUTER" dev eth0 2>/dev/null ||
 		FAULT_NOTE="${FAULT_NOTE:+$FAULT_NOTE; }the route was gone after 2 s"
+	lab_exec "$crawler" ip -6 route del 2001:db8::/32 via "$LAB_POD_NET6_ROUTER" dev eth0 2>/dev/null ||
+		FAULT_NOTE="${FAULT_NOTE:+$FAULT_NOTE; }the IPv6 route was gone after 2 s"
 	after=$(guard_drops "$crawler")
 	if [[ -n $before && -n $after ]]; then
 		FAULT_NOTE="${FAULT_NOTE:+$FAULT_NOTE; }guard dropped $((after - before))"
@@ -431,6 +458,7 @@ fault_gw_replace() {
 	gw_pod=$gw_name-r$replaced
 	gw_ip=${gw_ips[$replaced]}
 	add_pod "$gw_pod" "$gw_ip" gateway || fail "gw-replace: cannot create the new gateway pod"
+	lab_set_gateway_of "$gw_pod" "$gw_name"
 	start_gatewayd || err "gw-replace: gatewayd in the new pod $gw_pod did not become ready"
 	point_name "$gw_ip"
 	FAULT_NOTE="$old -> $gw_pod ($gw_ip)"
@@ -447,6 +475,7 @@ replicas_up() {
 	for i in "${!sib_pods[@]}"; do
 		add_pod "${sib_pods[$i]}" "${sib_ips[$i]}" gateway || return 1
 		printf '%s %s\n' "${sib_pods[$i]}" "${sib_pods[$i]}" >>"$LAB_STATE/replicas"
+		lab_set_gateway_of "${sib_pods[$i]}" "$gw_name"
 		lab_start_gatewayd "${sib_pods[$i]}" || return 1
 	done
 	pool_up=1
@@ -560,8 +589,11 @@ record() {
 	local cb ca gb ga rc=0
 	sleep 0.3 # let the captures write the window's last packets
 	read -r cb ca gb ga < <(win_leaks "$start" "$end")
+	local s6 r6
+	read -r s6 r6 < <(probe6_counts)
 	info "$fault #$cycle: $sent probes, $lost lost (send errors $errs), recovery ${rec} s," \
-		"outage ${outage} s, ${after} s after the fault ended; leaks br0=$cb node=$ca${FAULT_NOTE:+ ($FAULT_NOTE)}"
+		"outage ${outage} s, ${after} s after the fault ended; IPv6 probes $r6 of $s6 answered;" \
+		"leaks br0=$cb node=$ca${FAULT_NOTE:+ ($FAULT_NOTE)}"
 	res_rec[$fault]+="$rec "
 	res_leak[$fault]=$((${res_leak[$fault]:-0} + cb + ca))
 	res_unnat[$fault]=$((${res_unnat[$fault]:-0} + gb + ga))
@@ -569,7 +601,7 @@ record() {
 		res_note[$fault]+="#$cycle: $FAULT_NOTE; "
 	fi
 	if ((cb + ca > 0)); then
-		err "$fault #$cycle: crawler frames to 203.0.113.0/24 outside the tunnel: $cb on br0, $ca on the node's interfaces: $(leak_sample crawler "$start" "$end")"
+		err "$fault #$cycle: crawler frames to 203.0.113.0/24 or 2001:db8::/32 outside the tunnel: $cb on br0, $ca on the node's interfaces: $(leak_sample crawler "$start" "$end")"
 		res_status[$fault]=FAIL
 	fi
 	if ((gb + ga > 0)); then
@@ -739,29 +771,40 @@ run_resolve_late() {
 # ---- the lab ----
 
 lab_create_base
+# The internet's own frames (its neighbour discovery towards the node, from
+# a link-local source) are neither a crawler's nor a gateway's.
+printf '%s infra internet\n' "$(ip -n "$(lab_ns internet)" -o link show eth0 |
+	grep -Eo 'link/ether [0-9a-f:]+' | awk '{ print $2 }')" >>"$LAB_STATE/macs"
 lab_add_gateway "$gw_name" "$gw_ip"
 note_mac "$gw_pod" gateway
 start_gatewayd || fail "gatewayd in $gw_pod did not become ready"
 add_pod "$crawler" "$crawler_ip" crawler
 
-# Un-encapsulated traffic towards the internet that no gateway sent.
-not_gw=
+# Un-encapsulated traffic towards the internet that no gateway sent, both
+# families.
+not_gw='' not_gw6=''
 for ip in "${gw_ips[@]}"; do
 	not_gw+=" and not src host $ip"
+	not_gw6+=" and not src host $(lab_ip6 "$ip")"
 done
-filter="ip and dst net 203.0.113.0/24 and not src net 203.0.113.0/24$not_gw"
+filter="(ip and dst net 203.0.113.0/24 and not src net 203.0.113.0/24$not_gw)"
+filter+=" or (ip6 and dst net 2001:db8::/32 and not src net 2001:db8::/32$not_gw6)"
 cap_br0=$LAB_STATE/leaks-br0.pcap
 cap_any=$LAB_STATE/leaks-node.pcap
 cap_br0_pid=$(cap_start node br0 "$cap_br0" "$filter") || fail "tcpdump did not start on br0"
 cap_any_pid=$(cap_start node any "$cap_any" "$filter") || fail "tcpdump did not start on the node's interfaces"
 
-# The captures see a leak: the crawler before clientd has the node's route.
+# The captures see a leak: the crawler before clientd has the node's routes.
 start=$(now)
 t_ping "$crawler" "$target" 1 || fail "the crawler cannot reach $target directly before clientd (lab broken?)"
+t_ping6 "$crawler" "$target6" 1 || fail "the crawler cannot reach $target6 directly before clientd (lab broken?)"
 sleep 0.5
 read -r cb ca _ _ < <(win_leaks "$start" "$(now)")
-((cb > 0 && ca > 0)) || fail "the captures missed the crawler's direct ping (br0 $cb, node $ca): they would miss leaks"
-info "control: the crawler's direct ping before clientd is seen (br0 $cb, node $ca frames)"
+c6b=$(frames "$cap_br0" "$start" "$(now)" | grep -c '^crawler .*ethertype IPv6' || true)
+c6a=$(frames "$cap_any" "$start" "$(now)" | grep -c '^crawler .*ethertype IPv6' || true)
+((cb > c6b && ca > c6a)) || fail "the captures missed the crawler's direct ping (br0 $cb, node $ca): they would miss leaks"
+((c6b > 0 && c6a > 0)) || fail "the captures missed the crawler's direct ping -6 (br0 $c6b, node $c6a): they would miss IPv6 leaks"
+info "control: the crawler's direct pings before clientd are seen (br0 $cb, node $ca frames; IPv6 among them: $c6b, $c6a)"
 
 t_begin=$(now)
 start_clientd || fail "clientd run in $crawler did not become ready"

@@ -343,3 +343,43 @@ t_udp_send() {
 	timeout --kill-after=2 "$((seconds + 5))" ip netns exec "$(lab_ns "$pod")" \
 		"$T_PYTHON" "$T_TCPTOOL" udp-send --to "$ip" --port "$port" --seconds "$seconds"
 }
+
+# ---- IPv6 helpers ----
+
+# t_ping6 POD DEST [COUNT]: t_ping over IPv6.
+t_ping6() {
+	local pod=$1 dest=$2 count=${3:-1}
+	lab_exec "$pod" ping -6 -n -q -c "$count" -W 1 "$dest" >/dev/null 2>&1
+}
+
+# t_ping6_eventually POD DEST SECONDS: one IPv6 ping a second until one answers.
+t_ping6_eventually() {
+	local pod=$1 dest=$2 seconds=$3 i
+	for ((i = 0; i < seconds; i++)); do
+		t_ping6 "$pod" "$dest" 1 && return 0
+	done
+	return 1
+}
+
+# t_overlay_addr6 POD [IFACE]: the pod's first global IPv6 address on IFACE
+# (vxlan0), without its length (none: empty).
+t_overlay_addr6() {
+	ip -n "$(lab_ns "$1")" -6 -o addr show dev "${2:-vxlan0}" scope global 2>/dev/null |
+		awk '{ sub(/\/.*/, "", $4); print $4; exit }' || true
+}
+
+# t_gw_status GW: `gatewayd status` of the lab's gatewayd in pod GW.
+t_gw_status() {
+	"$GATEWAYD" status --status-socket "$LAB_STATE/$1.status.sock" 2>&1
+}
+
+# t_metric GW NAME: the value of metric NAME (no labels) on GW's /metrics,
+# scraped from inside GW at ADDR (its pod address), port 9108.
+t_metric() {
+	local gw=$1 name=$2 addr host
+	addr=$(lab_pod_addr "$gw")
+	host=$addr
+	[[ $addr != *:* ]] || host="[$addr]"
+	ip netns exec "$(lab_ns "$gw")" curl -g -s -m 5 "http://$host:9108/metrics" 2>/dev/null |
+		awk -v n="$name" '$1 == n { print $2; exit }' || true
+}

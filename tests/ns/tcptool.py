@@ -17,6 +17,7 @@
   udp-send --to IP --port N [--seconds S]
       Sends one datagram a second until an answer comes (at most S seconds,
       5), prints it; exit 0 only when the answer echoes what was sent.
+IP may be IPv4 or IPv6 (literal addresses).
 """
 import argparse
 import hashlib
@@ -25,8 +26,13 @@ import sys
 import time
 
 
+def family(addr):
+    """IPv6 when the address is one (the tests pass literal addresses)."""
+    return socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+
 def serve(a):
-    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls = socket.socket(family(a.bind), socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind((a.bind, a.port))
     ls.listen(8)
@@ -102,7 +108,7 @@ def send(a):
 
 
 def udp_serve(a):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(family(a.bind), socket.SOCK_DGRAM)
     s.bind((a.bind, a.port))
     open(a.ready, "w").close()
     end = time.monotonic() + a.seconds
@@ -117,7 +123,7 @@ def udp_serve(a):
 
 
 def udp_send(a):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(family(a.to), socket.SOCK_DGRAM)
     s.connect((a.to, a.port))
     msg = ("probe-%d-%d" % (a.port, time.monotonic_ns())).encode()
     end = time.monotonic() + a.seconds

@@ -135,6 +135,17 @@ static int collect_lease(const struct pg_lease *l, void *arg)
 	return 0;
 }
 
+/* A restored lease that cannot be served again goes at once, with its
+ * kernel elements (a table that survived us may still hold them). */
+static void drop_restored(struct pg_gateway *gw, const struct pg_lease *l, const char *why)
+{
+	struct pg_lease ended;
+
+	pg_pool_release(gw->pool, l->id, &ended);
+	pg_admission_revoke(&gw->admission, l, pg_pool_count_pod_ip(gw->pool, l->pod_ip) > 0);
+	pg_warn("dropped the restored lease of %s: %s", l->id, why);
+}
+
 /* Restored leases keep the time they had left (saved with renewals now
  * and then, see membership.c): one whose time ran out while we were away
  * expires at the first tick. Each counts as renewed now, so that nobody
@@ -152,8 +163,18 @@ int gw_restore_leases(struct pg_gateway *gw)
 	for (size_t i = 0; i < n; i++) {
 		const struct pg_lease *l = &leases[i];
 		struct pg_lease granted;
-		int r = pg_pool_acquire(gw->pool, l->id, l->id, l->addr, l->mac, l->pod_ip,
-					l->expires, &granted, NULL, NULL);
+		int r;
+
+		/* Saved while the tunnel ran over the other family (UNDERLAY_FAMILY
+		 * changed, or auto chose otherwise): its client cannot reach us
+		 * from that pod IP, and held, it would refuse the client's JOIN
+		 * from its new one until it expired. */
+		if (l->pod_ip.family != gw->underlay_family) {
+			drop_restored(gw, l, "its pod IP is not of the tunnel's family");
+			continue;
+		}
+		r = pg_pool_acquire(gw->pool, l->id, l->id, l->addr, l->mac, l->pod_ip, l->expires,
+				    &granted, NULL, NULL);
 
 		/* A reservation loaded since may have moved it: the old address's
 		 * elements came with the table and must go. */
@@ -164,7 +185,7 @@ int gw_restore_leases(struct pg_gateway *gw)
 			r = pg_admission_grant(&gw->admission, &granted);
 		}
 		if (r < 0)
-			pg_warn("restoring the lease of %s: %s", l->id, strerror(-r));
+			drop_restored(gw, l, strerror(-r));
 	}
 	free(leases);
 	return 0;

@@ -120,11 +120,13 @@ void gw_close_observability(struct pg_gateway *gw);
 /* gateway6.c: the IPv6 overlay's kernel state. init before the link and
  * admission are made; link after each creation of the link (setup,
  * repair); fix_address returns 1 when it put PREFIX::1 back; the
- * underlay's IPv6 networks join gw->underlay_nets. */
+ * underlay's IPv6 networks join gw->underlay_nets; VPN_LOCAL_CIDRS' IPv6
+ * routes join gw->local_routes. */
 void gw_overlay6_init(struct pg_gateway *gw);
 void gw_overlay6_link(struct pg_gateway *gw);
 size_t gw_overlay6_fix_address(struct pg_gateway *gw);
 void gw_read_underlay_nets6(struct pg_gateway *gw);
+int gw_add_local_routes6(struct pg_gateway *gw);
 
 /* repair.c: puts back what others removed or changed, watched from the
  * start of the run (open) to its end (close). */

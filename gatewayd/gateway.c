@@ -115,7 +115,8 @@ static int build_kernel_state(struct pg_gateway *gw, const struct pg_vxlan *vx,
 	gw_read_underlay_nets(gw);
 	gw_read_underlay_nets6(gw);
 	if (enable_forwarding() < 0 || gw_create_link(gw, vx, addr) < 0 ||
-	    gw_install_tables(gw) < 0 || gw_add_local_routes(gw) < 0)
+	    gw_install_tables(gw) < 0 || gw_add_local_routes(gw) < 0 ||
+	    gw_add_local_routes6(gw) < 0)
 		return -1;
 	gw->admission = (struct pg_admission){
 	    .rt = gw->rt,

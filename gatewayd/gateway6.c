@@ -65,6 +65,8 @@ void gw_overlay6_link(struct pg_gateway *gw)
 		return;
 	}
 	gw->v6.on = true;
+	/* At start the log says at once whether grants carry IPv6. */
+	pg_overlay6_egress(&gw->v6);
 }
 
 size_t gw_overlay6_fix_address(struct pg_gateway *gw)
@@ -118,4 +120,52 @@ void gw_read_underlay_nets6(struct pg_gateway *gw)
 		p.len = 128;
 		l->items[l->n++] = p;
 	}
+}
+
+/* VPN_LOCAL_CIDRS' IPv6 entries through the underlay's IPv6 router, as
+ * routes.c does for IPv4 (ours join gw->local_routes: restored by repair,
+ * removed on exit). Without such a router the pod's routes must do it. */
+int gw_add_local_routes6(struct pg_gateway *gw)
+{
+	const struct pg_config *cfg = gw->cfg;
+	struct pg_route defaults[MAX_DEFAULTS];
+	const struct pg_route *via = NULL;
+	size_t n = 0;
+	bool any = false;
+	int r;
+
+	for (unsigned i = 0; cfg->vpn_if[0] && i < cfg->vpn_local.n; i++)
+		any |= cfg->vpn_local.items[i].family == AF_INET6;
+	if (!any)
+		return 0;
+	r = pg_route_defaults(gw->rt, AF_INET6, defaults, MAX_DEFAULTS, &n);
+	for (size_t d = 0; r == 0 && d < n && d < MAX_DEFAULTS && !via; d++)
+		if (defaults[d].oif == gw->underlay.ifindex && defaults[d].gw.family == AF_INET6)
+			via = &defaults[d];
+	if (!via) {
+		pg_warn("VPN_LOCAL_CIDRS: no IPv6 default route through %s (%s): no IPv6 routes "
+			"added; the pod's routes must send them there",
+			cfg->underlay_if, r < 0 ? strerror(-r) : "none found");
+		return 0;
+	}
+	for (unsigned i = 0; i < cfg->vpn_local.n; i++) {
+		struct pg_route rt = {
+		    .dst = cfg->vpn_local.items[i], .gw = via->gw, .oif = gw->underlay.ifindex};
+
+		if (rt.dst.family != AF_INET6)
+			continue;
+		r = pg_route_add(gw->rt, &rt, false);
+		if (r == -EEXIST)
+			continue;
+		if (r < 0) {
+			const char *ext = pg_rtnl_errmsg(gw->rt);
+
+			pg_err("VPN_LOCAL_CIDRS: adding the route to %s: %s%s%s",
+			       pg_prefix_fmt(&rt.dst, (char[PG_PREFIX_STRLEN]){0}, true),
+			       strerror(-r), *ext ? ": " : "", ext);
+			return r;
+		}
+		gw->local_routes[gw->n_local_routes++] = rt;
+	}
+	return 0;
 }

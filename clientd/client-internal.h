@@ -60,8 +60,10 @@ struct pg_client {
 	struct pg_client_state state; /* sidecar: published in STATE_FILE */
 	/* The overlay's IPv6 (overlay6.c): v6 is the grant whose ADDR6 and
 	 * GATEWAY6 are in the kernel while v6_on, or were refused by it
-	 * (v6_failed); v6_none_said: the absence of IPv6 was logged. */
-	bool v6_on, v6_failed, v6_none_said;
+	 * (v6_failed, with v6_err); v6_none_said: the absence of IPv6 was
+	 * logged; v6_loud: changes are logged (from a successful setup on). */
+	bool v6_on, v6_failed, v6_none_said, v6_loud;
+	int v6_err;
 	struct pg_grant v6;
 };
 
@@ -89,8 +91,12 @@ void client_release(struct pg_client *c);
  * left), before g becomes c->grant; on a new vxlan link v6_on and
  * v6_failed are cleared first. Without IPv6 in g, says once that IPv6
  * stays blocked. A kernel that refuses it (IPv6 disabled in the pod)
- * leaves IPv6 blocked, with one warning: 0 or a negative errno. */
+ * leaves IPv6 blocked, with one warning: 0 or a negative errno. Quiet
+ * until client_v6_say. */
 int client_follow_v6(struct pg_client *c, const struct pg_grant *g);
+/* Says where IPv6 goes once setup succeeded (a failed setup says one line,
+ * what failed), and from then on every change. */
+void client_v6_say(struct pg_client *c);
 /* The sidecar's repairs: the address and the gateway's neighbour put back
  * (true when something was); the IPv6 default route put back (while
  * v6_on); whether route r is that route. */

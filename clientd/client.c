@@ -113,13 +113,11 @@ static int lookup_bypassing_tunnel(const struct pg_config *cfg, int family, stru
 	return r == -ENOENT ? EAI_NONAME : r == -ETIMEDOUT ? EAI_AGAIN : EAI_FAIL;
 }
 
-/* The name's addresses of one family; AF_UNSPEC: IPv4 when it has any,
- * else IPv6. */
+/* The name's addresses of one family (AF_INET or AF_INET6). */
 static int lookup_libc(const struct pg_config *cfg, int family, struct pg_replicas *out)
 {
 	struct addrinfo hints = {.ai_family = family, .ai_socktype = SOCK_DGRAM};
 	struct addrinfo *res = NULL;
-	struct pg_replicas v6 = {0};
 	int r = getaddrinfo(cfg->gateway, NULL, &hints, &res);
 
 	if (r != 0)
@@ -138,13 +136,34 @@ static int lookup_libc(const struct pg_config *cfg, int family, struct pg_replic
 			memcpy(&sin6, ai->ai_addr, sizeof(sin6));
 			p.len = 128;
 			memcpy(p.bytes, &sin6.sin6_addr, 16);
-			add_replica(&v6, &p);
+			add_replica(out, &p);
 		}
 	}
 	freeaddrinfo(res);
-	if (out->n == 0)
-		*out = v6;
 	return out->n ? 0 : EAI_NONAME;
+}
+
+/* AF_UNSPEC: IPv4 when the name has any, else IPv6: the hosts file's
+ * lines first, then A and, only for a name without one, AAAA. One family
+ * at a time, not AF_UNSPEC: where the nameserver is unreachable the C
+ * library's A lookup fails at once, its AAAA and parallel lookups only
+ * after their timeout (and the guard waits for that failure). */
+static int lookup_either(const struct pg_config *cfg, int family, struct pg_replicas *out)
+{
+	struct pg_prefix a[PG_REPLICAS_MAX];
+	int r;
+
+	if (family != AF_UNSPEC)
+		return lookup_libc(cfg, family, out);
+	r = pg_lookup_hosts(cfg->gateway, AF_UNSPEC, HOSTS_FILE, a, PG_REPLICAS_MAX);
+	for (int i = 0; i < r; i++)
+		add_replica(out, &a[i]);
+	if (r > 0)
+		return 0;
+	r = lookup_libc(cfg, AF_INET, out);
+	if (r == EAI_NONAME || r == EAI_NODATA || r == EAI_ADDRFAMILY)
+		r = lookup_libc(cfg, AF_INET6, out);
+	return r;
 }
 
 int client_resolve_once(const struct pg_config *cfg, int family, struct pg_replicas *out)
@@ -160,7 +179,7 @@ int client_resolve_once(const struct pg_config *cfg, int family, struct pg_repli
 	}
 	if (cfg->dns_through_tunnel)
 		return lookup_bypassing_tunnel(cfg, family, out);
-	return lookup_libc(cfg, family, out);
+	return lookup_either(cfg, family, out);
 }
 
 /* The gateway is a pod IP or a name that may not resolve yet while the
@@ -685,6 +704,7 @@ int pg_client_setup(const struct pg_config *cfg, bool keep_fail_closed, struct p
 	pg_info("routed through %s (%s) over %s as %s", cfg->gateway,
 		pg_prefix_fmt(&c->gw_pod_ip, g, false), cfg->vxlan_if,
 		pg_prefix_fmt(&c->grant.addr, a, true));
+	client_v6_say(c);
 	*out = c;
 	return PG_EXIT_OK;
 }

@@ -234,6 +234,20 @@ static int dns_lookup(const char *name, int family, const struct pg_resolv_conf 
 	return -ENOENT;
 }
 
+int pg_lookup_hosts(const char *name, int family, const char *hosts, struct pg_prefix *out,
+		    unsigned max)
+{
+	int r = -ENOENT;
+
+	if (max == 0 || (family != AF_UNSPEC && family != AF_INET && family != AF_INET6))
+		return -EINVAL;
+	if (family != AF_INET6)
+		r = hosts_lookup(hosts, name, AF_INET, out, max);
+	if (r == -ENOENT && family != AF_INET)
+		r = hosts_lookup(hosts, name, AF_INET6, out, max);
+	return r;
+}
+
 int pg_lookup_gateway(const char *name, int family, const char *hosts, const char *resolv_conf,
 		      uint32_t mark, struct pg_prefix *out, unsigned max)
 {
@@ -244,11 +258,8 @@ int pg_lookup_gateway(const char *name, int family, const char *hosts, const cha
 	struct pg_resolv_conf rc;
 	int r;
 
-	if (max == 0 || (family != AF_UNSPEC && family != AF_INET && family != AF_INET6))
-		return -EINVAL;
-	for (unsigned f = 0; f < n_fams; f++)
-		if ((r = hosts_lookup(hosts, name, fams[f], out, max)) > 0)
-			return r;
+	if ((r = pg_lookup_hosts(name, family, hosts, out, max)) != -ENOENT)
+		return r;
 	/* Its search list and ndots; the nameservers of both families are
 	 * read here. */
 	if ((r = pg_resolv_conf_read(resolv_conf, &rc)) < 0)

@@ -23,6 +23,10 @@
  * no address of the family), -ETIMEDOUT when none answered, -ESRCH when
  * resolv.conf names no nameserver, or another negative errno. Bounded: at
  * most a few seconds per family. mark 0: no mark (tests). */
+/* The hosts file alone, as pg_lookup_gateway reads it first: -ENOENT when
+ * it has no line of the family for the name. */
+int pg_lookup_hosts(const char *name, int family, const char *hosts, struct pg_prefix *out,
+		    unsigned max);
 int pg_lookup_gateway(const char *name, int family, const char *hosts, const char *resolv_conf,
 		      uint32_t mark, struct pg_prefix *out, unsigned max);
 

@@ -60,13 +60,36 @@ static int install(struct pg_client *c, const struct pg_grant *g)
 	return pg_route_add(c->rt, &def, true);
 }
 
-int client_follow_v6(struct pg_client *c, const struct pg_grant *g)
+static void say_routed(const struct pg_client *c)
 {
 	char a[PG_PREFIX_STRLEN], b[PG_PREFIX_STRLEN];
-	int r;
 
+	pg_info("IPv6: routed through the gateway as %s via %s",
+		pg_prefix_fmt(&c->v6.addr6, a, true), pg_prefix_fmt(&c->v6.gateway6, b, false));
+}
+
+static void say_none(struct pg_client *c)
+{
+	if (!c->v6_none_said)
+		pg_info("IPv6: the gateway grants none (its egress has no IPv6): IPv6 stays "
+			"blocked");
+	c->v6_none_said = true;
+}
+
+static void say_refused(const struct pg_client *c, int r, const char *text)
+{
+	char a[PG_PREFIX_STRLEN];
+
+	pg_warn("IPv6: %s through the tunnel: %s%s%s: IPv6 stays blocked",
+		pg_prefix_fmt(&c->v6.addr6, a, true), strerror(-r), *text ? ": " : "", text);
+}
+
+int client_follow_v6(struct pg_client *c, const struct pg_grant *g)
+{
 	bool same =
 	    same_prefix(&c->v6.addr6, &g->addr6) && same_prefix(&c->v6.gateway6, &g->gateway6);
+	bool moved = !c->v6_on || !same_prefix(&c->v6.addr6, &g->addr6);
+	int r;
 
 	/* Unchanged, or refused before (said once: a pod whose IPv6 is
 	 * disabled stays so). */
@@ -74,40 +97,46 @@ int client_follow_v6(struct pg_client *c, const struct pg_grant *g)
 	    ((c->v6_on && memcmp(c->v6.gateway_mac, g->gateway_mac, 6) == 0) || c->v6_failed))
 		return 0;
 	if (!g->has_v6) {
-		if (c->v6_on)
+		if (c->v6_on && c->v6_loud)
 			pg_warn("IPv6: the gateway withdrew it: IPv6 blocked again");
 		withdraw(c);
-		if (!c->v6_none_said)
-			pg_info("IPv6: the gateway grants none (its egress has no IPv6): IPv6 "
-				"stays blocked");
-		c->v6_none_said = true;
 		c->v6_failed = false;
+		if (c->v6_loud)
+			say_none(c);
 		return 0;
 	}
 	/* Another address or gateway: the old ones go first, so the route
 	 * never points at a gateway the link has no neighbour for. */
 	if (c->v6_on && !same)
 		withdraw(c);
+	c->v6 = *g;
 	r = install(c, g);
 	if (r < 0) {
-		const char *text = pg_rtnl_errmsg(c->rt);
-
-		pg_warn("IPv6: %s through the tunnel: %s%s%s: IPv6 stays blocked",
-			pg_prefix_fmt(&g->addr6, a, true), strerror(-r), *text ? ": " : "", text);
-		c->v6 = *g;
+		if (c->v6_loud)
+			say_refused(c, r, pg_rtnl_errmsg(c->rt));
 		c->v6_on = true;
 		withdraw(c);
 		c->v6_failed = true;
+		c->v6_err = r;
 		return r;
 	}
-	if (!c->v6_on || !same_prefix(&c->v6.addr6, &g->addr6))
-		pg_info("IPv6: routed through the gateway as %s via %s",
-			pg_prefix_fmt(&g->addr6, a, true), pg_prefix_fmt(&g->gateway6, b, false));
-	c->v6 = *g;
 	c->v6_on = true;
 	c->v6_failed = false;
 	c->v6_none_said = false;
+	if (moved && c->v6_loud)
+		say_routed(c);
 	return 0;
+}
+
+void client_v6_say(struct pg_client *c)
+{
+	c->v6_loud = true;
+	if (c->v6_on)
+		say_routed(c);
+	else if (c->v6_failed)
+		say_refused(c, c->v6_err, "");
+	else
+		say_none(c);
 }
 
 bool client_v6_neigh_ok(struct pg_client *c)

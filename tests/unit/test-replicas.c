@@ -179,6 +179,11 @@ static void test_lookup_hosts(void)
 	CHECK(pg_lookup_gateway("six", AF_INET, path, "/nonexistent", 0, a, 4) < 0);
 	CHECK(pg_lookup_gateway("bar", AF_INET6, path, "/nonexistent", 0, a, 4) < 0);
 	CHECK(pg_lookup_gateway("foo", AF_UNIX, path, "/nonexistent", 0, a, 4) == -EINVAL);
+	/* The hosts file alone (clientd's first step with UNDERLAY_FAMILY auto). */
+	CHECK(pg_lookup_hosts("six", AF_UNSPEC, path, a, 4) == 2);
+	CHECK(pg_lookup_hosts("foo", AF_UNSPEC, path, a, 4) == 3 && is(&a[0], "10.244.0.2"));
+	CHECK(pg_lookup_hosts("foo", AF_INET6, path, a, 4) == 1);
+	CHECK(pg_lookup_hosts("nowhere", AF_UNSPEC, path, a, 4) == -ENOENT);
 	unlink(path);
 }
 

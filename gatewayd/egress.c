@@ -161,6 +161,26 @@ static void accept_link_local(struct pg_nft_table *t)
 	}
 }
 
+/* Neighbour solicitations and advertisements between pod IPs on an IPv6
+ * pod network (the tunnel's underlay): a client that asks for the
+ * gateway's MAC from its global address is answered at that address, which
+ * neither rule above lets out. */
+static void accept_neighbour_discovery(struct pg_nft_table *t, const struct pg_config *cfg)
+{
+	static const uint8_t types[] = {135, 136}; /* neighbour solicitation, advertisement */
+
+	for (size_t i = 0; i < sizeof(types); i++) {
+		/* oifname UNDERLAY meta l4proto ipv6-icmp @th,0,8 TYPE accept */
+		struct pg_nft_rule *r = pg_nft_rule_new(t, CHAIN_KILLSWITCH);
+
+		pg_nft_match_oifname(r, cfg->underlay_if, false);
+		pg_nft_match_l4proto(r, IPPROTO_ICMPV6);
+		pg_nft_match_raw(r, (struct pg_nft_field){PG_BASE_TRANSPORT, 0}, &types[i], 1,
+				 false);
+		pg_nft_accept(r);
+	}
+}
+
 /* The DNS forwarder's queries for DNS_LOCAL_CIDRS go to the cluster DNS
  * through the underlay, VPN or not. */
 static void accept_local_dns(struct pg_nft_table *t, const struct pg_config *cfg)
@@ -243,6 +263,7 @@ static void add_kill_switch(struct pg_nft_table *t, const struct pg_config *cfg)
 	accept_port(t, cfg, IPPROTO_UDP, cfg->vpn_port, false);
 	accept_port(t, cfg, IPPROTO_TCP, cfg->vpn_port, false);
 	accept_link_local(t);
+	accept_neighbour_discovery(t, cfg);
 	accept_local_dns(t, cfg);
 	for (int family = AF_INET; family; family = family == AF_INET ? AF_INET6 : 0) {
 		if (!have_local(cfg, family))

@@ -70,6 +70,10 @@ int gw_choose_underlay(struct pg_gateway *gw)
 					  ? AF_INET
 					  : AF_INET6;
 	if (gw->underlay_family == AF_INET) {
+		if (!have4 && cfg->underlay_family == AF_INET) {
+			pg_err("UNDERLAY_FAMILY: 'ipv4': %s has no IPv4 address", cfg->underlay_if);
+			return PG_EXIT_CONFIG;
+		}
 		/* The IPv4 link keeps no local address: the kernel picks the
 		 * source by the route, as it always did. */
 		gw->pod_ip.family = have4 ? AF_INET : 0;

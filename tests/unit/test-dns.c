@@ -2,8 +2,10 @@
 /* The DNS forwarder end to end on loopback, in a network namespace of its
  * own (unshare: nothing leaves it): an overlay client on 127.0.0.2 asks the
  * forwarder on 127.0.0.1, which asks an upstream on ::1 (IPv6) or on
- * 127.0.0.53 (IPv4); the AAAA answer must reach the client byte for byte
- * but for the ID. Exit 77 where no namespace can be made. */
+ * 127.0.0.53 (IPv4), or for a cluster name the cluster DNS (DNS_LOCAL_SERVER,
+ * bound to the underlay, here lo) of either family; the AAAA answer must
+ * reach the client byte for byte but for the ID. Exit 77 where no namespace
+ * can be made. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
@@ -103,7 +105,9 @@ static size_t make_answer(uint8_t *out, const uint8_t *query, size_t qlen)
 	return qlen + sizeof(rr) + sizeof(opt);
 }
 
-static void relay_through(const char *upstream)
+/* server answers: as the upstream, or (local) as the cluster DNS for
+ * cluster.local, the upstream then being another address nobody answers. */
+static void relay_through(const char *server, bool local)
 {
 	struct pg_config cfg = {0};
 	struct pg_dns *d = NULL;
@@ -113,35 +117,45 @@ static void relay_through(const char *upstream)
 	struct pg_prefix self;
 	uint8_t query[512], seen[512], answer[512], got[512];
 	int lo = (int)if_nametoindex("lo");
-	int server = udp_bound(upstream, PG_DNS_PORT), client = udp_bound("127.0.0.2", 0);
+	int fd = udp_bound(server, PG_DNS_PORT), client = udp_bound("127.0.0.2", 0);
 	socklen_t fl = sizeof(from);
-	long qlen = pg_dns_build_query(query, sizeof(query), 0x1234, "crawl.example", TYPE_AAAA);
+	long qlen = pg_dns_build_query(query, sizeof(query), 0x1234,
+				       local ? "web.crawlers.svc.cluster.local" : "crawl.example",
+				       TYPE_AAAA);
+	struct pg_prefix want;
 	ssize_t n = -1;
 	size_t alen;
 
-	CHECK(server >= 0 && client >= 0 && qlen > 0);
+	CHECK(fd >= 0 && client >= 0 && qlen > 0);
 	cfg.dns_forwarder = true;
 	cfg.dns_client_pending = 64;
 	pg_prefix_parse("127.0.0.0/8", &cfg.overlay, false);
-	pg_addr_parse(upstream, &cfg.dns_upstream.items[cfg.dns_upstream.n++]);
+	pg_addr_parse(server, &want);
+	pg_addr_parse(local ? "127.0.0.99" : server, &cfg.dns_upstream.items[cfg.dns_upstream.n++]);
+	if (local) {
+		cfg.dns_local_server = want;
+		snprintf(cfg.dns_local.items[cfg.dns_local.n++], sizeof(cfg.dns_local.items[0]),
+			 "cluster.local");
+		snprintf(cfg.underlay_if, sizeof(cfg.underlay_if), "lo");
+	}
 	pg_addr_parse("127.0.0.1", &self);
 	CHECK(pg_dns_open(&cfg, pg_prefix_v4(&self), &lo, NULL, &d) == 0);
-	if (!d || server < 0 || client < 0 || qlen <= 0)
+	if (!d || fd < 0 || client < 0 || qlen <= 0)
 		goto out;
 	pg_dns_source(d, &src);
 
 	CHECK(sendto(client, query, (size_t)qlen, 0, &to.sa,
 		     pg_sockaddr_from(&to, &self, PG_DNS_FORWARDER_PORT)) == qlen);
-	CHECK(turn_until_readable(&src, server));
-	n = recvfrom(server, seen, sizeof(seen), MSG_DONTWAIT, &from.sa, &fl);
+	CHECK(turn_until_readable(&src, fd));
+	n = recvfrom(fd, seen, sizeof(seen), MSG_DONTWAIT, &from.sa, &fl);
 	/* The same question under another ID, from a socket of the server's family. */
 	CHECK(n == qlen && memcmp(seen + 2, query + 2, (size_t)qlen - 2) == 0);
-	CHECK(from.sa.sa_family == cfg.dns_upstream.items[0].family);
+	CHECK(from.sa.sa_family == want.family);
 	CHECK(pg_dns_parse(seen, (size_t)(n > 0 ? n : 0), &q) == 0 && q.qtype == TYPE_AAAA);
 	if (n != qlen)
 		goto out;
 	alen = make_answer(answer, seen, (size_t)n);
-	CHECK(sendto(server, answer, alen, 0, &from.sa, fl) == (ssize_t)alen);
+	CHECK(sendto(fd, answer, alen, 0, &from.sa, fl) == (ssize_t)alen);
 	CHECK(turn_until_readable(&src, client));
 	n = recv(client, got, sizeof(got), MSG_DONTWAIT);
 	/* Byte for byte, but for the client's own ID. */
@@ -149,8 +163,8 @@ static void relay_through(const char *upstream)
 	CHECK(n == (ssize_t)alen && memcmp(got + 2, answer + 2, alen - 2) == 0);
 out:
 	pg_dns_close(d);
-	if (server >= 0)
-		close(server);
+	if (fd >= 0)
+		close(fd);
 	if (client >= 0)
 		close(client);
 }
@@ -161,7 +175,9 @@ int main(void)
 		fprintf(stderr, "SKIP: no network namespace of our own: %s\n", strerror(errno));
 		return 77;
 	}
-	relay_through("::1");
-	relay_through("127.0.0.53");
+	relay_through("::1", false);
+	relay_through("127.0.0.53", false);
+	relay_through("::1", true);
+	relay_through("127.0.0.53", true);
 	return check_result();
 }

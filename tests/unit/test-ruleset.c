@@ -245,7 +245,9 @@ static void test_no_vpn(void)
 
 /* The kill switch's output filter up to VPN_LOCAL_CIDRS: VXLAN to clients
  * and membership replies by port (clients may be on any node's subnet),
- * the VPN endpoint port, UDP and TCP, IPv6 neighbour discovery on the link. */
+ * the VPN endpoint port, UDP and TCP, IPv6 neighbour discovery on the link
+ * (link-scope, and solicitations and advertisements between pod IPs of an
+ * IPv6 pod network). */
 #define KILL_SWITCH_HEAD                                                                           \
 	{"killswitch", "oifname|cmp neq reg 1 " ETH0 "|accept"},                                   \
 	    {"killswitch", "ct load state|accept"},                                                \
@@ -254,8 +256,10 @@ static void test_no_vpn(void)
 	    {"killswitch", ETH0 "|0x00000011|transport header + 2|" P1194 "|accept"},              \
 	    {"killswitch", ETH0 "|0x00000006|transport header + 2|" P1194 "|accept"},              \
 	    {"killswitch", "0x0000003a|network header + 24|0x000002ff|accept"},                    \
+	    {"killswitch", "0x0000003a|network header + 8|0x000080fe|accept"},                     \
+	    {"killswitch", ETH0 "|0x0000003a|transport header + 0|0x00000087|accept"},             \
 	{                                                                                          \
-		"killswitch", "0x0000003a|network header + 8|0x000080fe|accept"                    \
+		"killswitch", ETH0 "|0x0000003a|transport header + 0|0x00000088|accept"            \
 	}
 
 static void test_vpn_kill_switch(void)
@@ -692,8 +696,10 @@ static void test_ipv6_elements(void)
 
 	load(V6_SETTINGS, &cfg);
 	pool = pool_with(&cfg, "");
-	CHECK(pg_pool_acquire(pool, "crawlers/web-0", "web-0", (struct in_addr){htonl(0xac10001e)},
-			      mac, (struct in_addr){htonl(0x0af4000b)}, 30, NULL, NULL, NULL) == 0);
+	CHECK(pg_pool_acquire(
+		  pool, "crawlers/web-0", "web-0", (struct in_addr){htonl(0xac10001e)}, mac,
+		  (struct pg_prefix){.family = AF_INET, .len = 32, .bytes = {10, 244, 0, 11}}, 30,
+		  NULL, NULL, NULL) == 0);
 	t = pg_gateway_ruleset(&cfg, pool);
 	CHECK(nft_batch_serialize(t, &b) == 0);
 	CHECK(memmem(b.buf, (size_t)b.len, key, sizeof(key)) != NULL);

@@ -706,6 +706,13 @@ LAB_VPN_PORT=${LAB_VPN_PORT:-1194}
 LAB_VPN_MTU=${LAB_VPN_MTU:-1420}
 LAB_VPN_SERVER_ADDR=10.8.0.1
 LAB_VPN_CLIENT_ADDR=10.8.0.2
+# IPv6 through the VPN (LAB_VPN_IPV6=1 for the server and the client): the
+# tunnel's own ULA pair, and the provider's public IPv6 on a link of its own
+# to the internet.
+LAB_VPN_SERVER_ADDR6=fd00:8::1
+LAB_VPN_CLIENT_ADDR6=fd00:8::2
+LAB_PROVIDER_PUBLIC_IP6=2001:db8:20::20
+LAB_PROVIDER_LINK6_PEER=2001:db8:20::1
 LAB_LAN_ROUTER=192.168.50.1
 LAB_LAN_IP=192.168.50.10
 LAB_LAN_ROUTER2=192.168.51.1
@@ -742,6 +749,25 @@ lab_add_provider() {
 			}
 		}
 	NFT
+	if lab_has_ipv6; then
+		ip -n "$inet" addr add "$LAB_PROVIDER_LINK6_PEER/64" dev prov0 nodad
+		ip -n "$ns" addr add "$LAB_PROVIDER_PUBLIC_IP6/64" dev pub0 nodad
+		ip -n "$ns" -6 route replace default via "$LAB_PROVIDER_LINK6_PEER" dev pub0
+		lab_sysctl "$ns" net.ipv6.conf.all.forwarding 1
+		ip netns exec "$ns" nft -f - <<-'NFT'
+			table ip6 labprovider6 {
+				chain forward {
+					type filter hook forward priority 0; policy drop;
+					iifname "tun0" oifname "pub0" accept
+					iifname "pub0" oifname "tun0" ct state established,related accept
+				}
+				chain postrouting {
+					type nat hook postrouting priority 100; policy accept;
+					iifname "tun0" oifname "pub0" masquerade
+				}
+			}
+		NFT
+	fi
 	printf '%s\tprovider vpn-provider\n' "$LAB_PROVIDER_IP" >>"$LAB_STATE/hosts"
 	lab_write_hosts
 }
@@ -809,9 +835,21 @@ lab_start_openvpn_server() {
 	# The server takes its peer from the first authenticated packet and
 	# follows it to a new port (--float): a restarted client is a new peer.
 	# No pings: it never tears its tun0 down while a client is away.
+	local -a v6
+	mapfile -t v6 < <(lab_openvpn_ipv6 "$LAB_VPN_SERVER_ADDR6" "$LAB_VPN_CLIENT_ADDR6")
 	lab_start_daemon provider openvpn "$ready" openvpn "${common[@]}" \
 		--local "$LAB_PROVIDER_IP" --lport "$LAB_VPN_PORT" --float \
-		--ifconfig "$LAB_VPN_SERVER_ADDR" "$LAB_VPN_CLIENT_ADDR"
+		--ifconfig "$LAB_VPN_SERVER_ADDR" "$LAB_VPN_CLIENT_ADDR" "${v6[@]}"
+}
+
+# lab_openvpn_ipv6 LOCAL REMOTE [ROUTE]: with LAB_VPN_IPV6=1, the tunnel's
+# IPv6 pair (and ROUTE through it, preferred to the pod network's default).
+lab_openvpn_ipv6() {
+	[[ ${LAB_VPN_IPV6:-0} == 1 ]] || return 0
+	printf '%s\n' --ifconfig-ipv6 "$1/64" "$2"
+	if [[ -n ${3-} ]]; then
+		printf '%s\n' --route-ipv6 "$3" "$2" 1
+	fi
 }
 
 # lab_start_openvpn_client GATEWAY [CIDR...]
@@ -838,10 +876,12 @@ lab_start_openvpn_client() {
 	key=$(lab_openvpn_key) || return 1
 	lab_openvpn_ready_script "$script" "$ready"
 	mapfile -t common < <(lab_openvpn_common "$key" "$script")
+	local -a v6
+	mapfile -t v6 < <(lab_openvpn_ipv6 "$LAB_VPN_CLIENT_ADDR6" "$LAB_VPN_SERVER_ADDR6" ::/0)
 	lab_start_daemon "$gw" openvpn "$ready" openvpn "${common[@]}" \
 		--remote "$LAB_PROVIDER_IP" "$LAB_VPN_PORT" --nobind \
 		--ifconfig "$LAB_VPN_CLIENT_ADDR" "$LAB_VPN_SERVER_ADDR" \
-		--ping 1 --ping-restart 10 "${routes[@]}" || return 1
+		--ping 1 --ping-restart 10 "${routes[@]}" "${v6[@]}" || return 1
 	local pid=$LAB_PID
 	# Up when the server answers through the tunnel (bounded).
 	if ! lab_wait_for "$LAB_READY_TIMEOUT" \

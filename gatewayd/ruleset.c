@@ -253,7 +253,10 @@ static void drop_overlay(struct pg_nft_table *t, const struct pg_config *cfg, bo
 /* forward: overlay sources may leave only where egress.c (and for IPv6
  * ruleset6.c) says, replies and port forwards come in, and everything else
  * entering or leaving the overlay is dropped (no client-to-client traffic;
- * no IPv6 without an IPv6 overlay). */
+ * no IPv6 without an IPv6 overlay). The gateway routes for its clients
+ * only: forwarding is on for both families, so a pod that took the
+ * gateway's pod IP as its next hop would otherwise be routed (eth0 to eth0
+ * or the VPN) un-NATed, past the kill switch. */
 static void add_forward(struct pg_nft_table *t, const struct pg_config *cfg,
 			const struct pg_pool *pool)
 {
@@ -276,6 +279,9 @@ static void add_forward(struct pg_nft_table *t, const struct pg_config *cfg,
 	accept_forwarded(t, cfg, pool);
 	drop_overlay(t, cfg, false);
 	drop_overlay(t, cfg, true);
+	/* counter drop: what neither comes from nor goes to the overlay */
+	r = pg_nft_rule_new(t, "forward");
+	counted_drop(r);
 }
 
 struct pg_nft_table *pg_gateway_ruleset(const struct pg_config *cfg, const struct pg_pool *pool)

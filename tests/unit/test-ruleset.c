@@ -204,13 +204,28 @@ static void load(const char *text, struct pg_config *cfg)
 		"dns", "iifname|" VXLAN0 "|network header + 16|0x010010ac|0x00000011|"             \
 		       "transport header + 2|0x00003500|counter|0x010010ac|0x00004527|nat dnat ip" \
 	}
-/* ...and after them: replies in, the rest dropped. */
+/* ...and after them: replies in, the rest dropped, and last what neither
+ * comes from nor goes to the overlay (a pod routing through the gateway's
+ * pod IP). */
 #define FORWARD_TAIL                                                                               \
 	{"forward", "oifname|" VXLAN0 "|ct load state|accept"},                                    \
-	    {"forward", "iifname|" VXLAN0 "|drop"},                                                \
+	    {"forward", "iifname|" VXLAN0 "|drop"}, {"forward", "oifname|" VXLAN0 "|drop"},        \
 	{                                                                                          \
-		"forward", "oifname|" VXLAN0 "|drop"                                               \
+		"forward", "counter|drop"                                                          \
 	}
+
+/* The forward chain's last rule drops whatever reached it, whatever its
+ * interfaces or family. */
+static bool forward_ends_in_drop(const struct parsed *p)
+{
+	int last = -1;
+
+	for (size_t i = 0; i < p->nrules; i++)
+		if (strcmp(p->chain[i], "forward") == 0)
+			last = (int)i;
+	return last >= 0 && has_pieces(p->text[last], "counter|drop") &&
+	       !strstr(p->text[last], "meta") && !strstr(p->text[last], "payload");
+}
 static void test_no_vpn(void)
 {
 	static const struct want want[] = {
@@ -229,6 +244,7 @@ static void test_no_vpn(void)
 	load("VPN_LOCAL_CIDRS=10.0.0.0/8\nSNAT_IP=\n", &cfg); /* local CIDRs: only with a VPN */
 	parse(pg_gateway_ruleset(&cfg, NULL), &p);
 	check_rules("no vpn", &p, want, sizeof(want) / sizeof(want[0]));
+	CHECK(forward_ends_in_drop(&p));
 	CHECK(!has_chain(&p, "mss filter 2 -150"));
 	CHECK(!has_chain(&p, "killswitch filter 3 0"));
 	CHECK(!has_set(&p, "vpn_local"));
@@ -286,6 +302,7 @@ static void test_vpn_kill_switch(void)
 	CHECK(cfg.vpn_block); /* the default */
 	parse(pg_gateway_ruleset(&cfg, NULL), &p);
 	check_rules("vpn kill switch", &p, want, sizeof(want) / sizeof(want[0]));
+	CHECK(forward_ends_in_drop(&p));
 	CHECK(has_chain(&p, "killswitch filter 3 0"));
 	CHECK(!has_set(&p, "vpn_local") && !has_set(&p, "vpn_local6"));
 	parsed_free(&p);
@@ -390,6 +407,7 @@ static void test_port_forwards(void)
 	    FORWARDED(ETH0),
 	    {"forward", "iifname|" VXLAN0 "|drop"},
 	    {"forward", "oifname|" VXLAN0 "|drop"},
+	    {"forward", "counter|drop"},
 	    DNAT(ETH0, TCP, P8080, P80),
 	    DNAT(ETH0, UDP, P5353, P5353),
 	    {"postrouting", "network header + 12|oifname|" ETH0 "|masq"},
@@ -402,6 +420,7 @@ static void test_port_forwards(void)
 	    FORWARDED(TUN0),
 	    {"forward", "iifname|" VXLAN0 "|drop"},
 	    {"forward", "oifname|" VXLAN0 "|drop"},
+	    {"forward", "counter|drop"},
 	    DNAT(TUN0, TCP, P8080, P80),
 	    DNAT(TUN0, UDP, P5353, P5353),
 	    {"postrouting", "network header + 12|oifname|" TUN0 "|masq"},
@@ -628,6 +647,7 @@ static void test_ipv6_no_vpn(void)
 	/* the MSS clamp has no family: both are clamped */
 	CHECK(count_rules(&p, "forward", "rt load tcpmss") == 2);
 	CHECK(count_rules(&p, "forward", "meta load nfproto|rt load tcpmss") == 0);
+	CHECK(forward_ends_in_drop(&p));
 	parsed_free(&p);
 	parse(pg_gateway_guard(&cfg), &p);
 	CHECK(count_rules(&p, "postrouting",

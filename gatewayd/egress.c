@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "gatewayd/egress.h"
 
+#include <linux/netfilter.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <sys/socket.h>
@@ -170,10 +171,13 @@ static void accept_neighbour_discovery(struct pg_nft_table *t, const struct pg_c
 	static const uint8_t types[] = {135, 136}; /* neighbour solicitation, advertisement */
 
 	for (size_t i = 0; i < sizeof(types); i++) {
-		/* oifname UNDERLAY meta l4proto ipv6-icmp @th,0,8 TYPE accept */
+		/* oifname UNDERLAY meta nfproto ipv6 meta l4proto ipv6-icmp
+		 * @th,0,8 TYPE accept: an IPv4 packet of protocol 58 is no
+		 * neighbour discovery. */
 		struct pg_nft_rule *r = pg_nft_rule_new(t, CHAIN_KILLSWITCH);
 
 		pg_nft_match_oifname(r, cfg->underlay_if, false);
+		pg_nft_match_nfproto(r, NFPROTO_IPV6);
 		pg_nft_match_l4proto(r, IPPROTO_ICMPV6);
 		pg_nft_match_raw(r, (struct pg_nft_field){PG_BASE_TRANSPORT, 0}, &types[i], 1,
 				 false);

@@ -254,6 +254,9 @@ static void test_no_vpn(void)
 	parsed_free(&p);
 }
 
+/* meta nfproto ipv6 as compared in a register */
+#define NFPROTO6 "cmp eq reg 1 0x0000000a"
+
 /* Ports as libnftnl prints a big-endian u16 compared in a register. */
 #define P8472 "0x00001821"
 #define P8473 "0x00001921"
@@ -263,7 +266,7 @@ static void test_no_vpn(void)
  * and membership replies by port (clients may be on any node's subnet),
  * the VPN endpoint port, UDP and TCP, IPv6 neighbour discovery on the link
  * (link-scope, and solicitations and advertisements between pod IPs of an
- * IPv6 pod network). */
+ * IPv6 pod network: IPv6 only, an IPv4 packet of protocol 58 is none). */
 #define KILL_SWITCH_HEAD                                                                           \
 	{"killswitch", "oifname|cmp neq reg 1 " ETH0 "|accept"},                                   \
 	    {"killswitch", "ct load state|accept"},                                                \
@@ -273,9 +276,11 @@ static void test_no_vpn(void)
 	    {"killswitch", ETH0 "|0x00000006|transport header + 2|" P1194 "|accept"},              \
 	    {"killswitch", "0x0000003a|network header + 24|0x000002ff|accept"},                    \
 	    {"killswitch", "0x0000003a|network header + 8|0x000080fe|accept"},                     \
-	    {"killswitch", ETH0 "|0x0000003a|transport header + 0|0x00000087|accept"},             \
+	    {"killswitch",                                                                         \
+	     ETH0 "|nfproto|" NFPROTO6 "|0x0000003a|transport header + 0|0x00000087|accept"},      \
 	{                                                                                          \
-		"killswitch", ETH0 "|0x0000003a|transport header + 0|0x00000088|accept"            \
+		"killswitch",                                                                      \
+		    ETH0 "|nfproto|" NFPROTO6 "|0x0000003a|transport header + 0|0x00000088|accept" \
 	}
 
 static void test_vpn_kill_switch(void)
@@ -582,7 +587,6 @@ static void test_reach_settings(void)
 /* ---- the IPv6 overlay (ruleset6.c) ---- */
 
 #define V6_SETTINGS "VXLAN_IPV6_NETWORK=fd12:3456:789a:2a::/64\n"
-#define NFPROTO6    "cmp eq reg 1 0x0000000a"
 /* fd12:3456:789a:2a::/64 as a masked source (network header + 8) */
 #define NET6 "network header + 8|0x563412fd 0x2a009a78|"
 

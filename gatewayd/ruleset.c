@@ -269,7 +269,7 @@ static void add_forward(struct pg_nft_table *t, const struct pg_config *cfg,
 	/* after their IPv4 twins: rules of one family never see the other's */
 	pg_ruleset6_forward(t, "forward", cfg);
 	add_traffic_counts(t, cfg);
-	pg_egress_forward(t, "forward", cfg);
+	pg_egress_forward(t, "forward", cfg, AF_INET);
 	/* oifname vxlan0 ct state established,related counter accept */
 	r = pg_nft_rule_new(t, "forward");
 	pg_nft_match_oifname(r, cfg->vxlan_if, false);
@@ -306,7 +306,7 @@ struct pg_nft_table *pg_gateway_ruleset_counted(const struct pg_config *cfg,
 	add_forward(t, cfg, pool);
 	add_port_forwards(t, cfg, pool);
 	pg_nft_table_add_chain(t, "postrouting", PG_CHAIN_NAT, PG_HOOK_POSTROUTING, 100, false);
-	pg_egress_nat(t, "postrouting", cfg);
+	pg_egress_nat(t, "postrouting", cfg, AF_INET);
 	pg_ruleset6_nat(t, "postrouting", cfg);
 	pg_egress_add_chains(t, cfg);
 	return t;
@@ -323,7 +323,7 @@ struct pg_nft_table *pg_gateway_guard(const struct pg_config *cfg)
 	if (!t)
 		return NULL;
 	pg_nft_table_add_chain(t, "postrouting", PG_CHAIN_FILTER, PG_HOOK_POSTROUTING, 300, false);
-	pg_egress_guard(t, "postrouting", cfg);
+	pg_egress_guard(t, "postrouting", cfg, AF_INET);
 	pg_ruleset6_guard(t, "postrouting", cfg);
 	return t;
 }

@@ -1,16 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 #include "gatewayd/ruleset6.h"
 
-#include <errno.h>
 #include <netinet/in.h>
-#include <string.h>
 #include <sys/socket.h>
 
 #include "gatewayd/egress.h"
 #include "gatewayd/overlay6.h"
 #include "gatewayd/reach.h"
-
-#define PAIR_KEY_LEN 24
 
 struct pairs {
 	struct pg_nft_table *t;
@@ -20,13 +16,11 @@ struct pairs {
 static int add_lease_pair(const struct pg_lease *l, void *arg)
 {
 	const struct pairs *p = arg;
-	struct pg_prefix a;
-	uint8_t key[PAIR_KEY_LEN];
+	uint8_t key[PG_OVERLAY6_PAIR_KEY_LEN];
+	int r = pg_overlay6_pair_key(&p->cfg->overlay6.prefix, &p->cfg->overlay, l, key);
 
-	pg_overlay6_host(&p->cfg->overlay6.prefix, &p->cfg->overlay, l->addr, &a);
-	if (pg_nft_key_pack(key, sizeof(key), PG_KEY_IPV6, a.bytes, PG_KEY_ETHER, l->mac) !=
-	    PAIR_KEY_LEN)
-		return -EINVAL;
+	if (r < 0)
+		return r;
 	return pg_nft_table_add_elem(p->t, PG_SET_CLIENTS6, key, sizeof(key));
 }
 

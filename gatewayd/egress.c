@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "gatewayd/egress.h"
 
+#include <linux/netfilter.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <sys/socket.h>
@@ -58,41 +59,48 @@ void pg_egress_add_sets(struct pg_nft_table *t, const struct pg_config *cfg)
 	}
 }
 
-/* iifname vxlan0 oifname IF ip saddr OVERLAY [ip daddr @vpn_local] counter accept */
+/* The overlay network of family: VXLAN_IP_NETWORK or the IPv6 overlay. */
+static const struct pg_prefix *overlay_of(const struct pg_config *cfg, int family)
+{
+	return family == AF_INET6 ? &cfg->overlay6.prefix : &cfg->overlay;
+}
+
+/* iifname vxlan0 oifname IF ip[6] saddr OVERLAY [ip[6] daddr @vpn_local[6]] counter accept */
 static void accept_out(struct pg_nft_table *t, const char *chain, const struct pg_config *cfg,
-		       const char *oif, bool local_only)
+		       int family, const char *oif, bool local_only)
 {
 	struct pg_nft_rule *r = pg_nft_rule_new(t, chain);
 
 	pg_nft_match_iifname(r, cfg->vxlan_if, false);
 	pg_nft_match_oifname(r, oif, false);
-	pg_nft_match_saddr(r, &cfg->overlay);
+	pg_nft_match_saddr(r, overlay_of(cfg, family));
 	if (local_only)
-		pg_nft_match_daddr_in_set(r, AF_INET, PG_SET_VPN_LOCAL, false);
+		pg_nft_match_daddr_in_set(r, family, local_set(family), false);
 	pg_nft_counter(r);
 	pg_nft_accept(r);
 }
 
-void pg_egress_forward(struct pg_nft_table *t, const char *chain, const struct pg_config *cfg)
+void pg_egress_forward(struct pg_nft_table *t, const char *chain, const struct pg_config *cfg,
+		       int family)
 {
-	accept_out(t, chain, cfg, pg_egress_if(cfg), false);
+	accept_out(t, chain, cfg, family, pg_egress_if(cfg), false);
 	if (!have_vpn(cfg))
 		return;
 	/* The kill switch: with the VPN down the routes send overlay traffic
 	 * to the underlay, and only VPN_LOCAL_CIDRS may go there. */
 	if (!kill_switch(cfg))
-		accept_out(t, chain, cfg, cfg->underlay_if, false);
-	else if (have_local(cfg, AF_INET))
-		accept_out(t, chain, cfg, cfg->underlay_if, true);
+		accept_out(t, chain, cfg, family, cfg->underlay_if, false);
+	else if (have_local(cfg, family))
+		accept_out(t, chain, cfg, family, cfg->underlay_if, true);
 }
 
-/* ip saddr OVERLAY oifname IF counter masquerade|snat to SNAT_IP */
+/* ip[6] saddr OVERLAY oifname IF counter masquerade|snat to SNAT_IP */
 static void nat_out(struct pg_nft_table *t, const char *chain, const struct pg_config *cfg,
-		    const char *oif, const struct pg_prefix *snat)
+		    int family, const char *oif, const struct pg_prefix *snat)
 {
 	struct pg_nft_rule *r = pg_nft_rule_new(t, chain);
 
-	pg_nft_match_saddr(r, &cfg->overlay);
+	pg_nft_match_saddr(r, overlay_of(cfg, family));
 	pg_nft_match_oifname(r, oif, false);
 	pg_nft_counter(r);
 	if (snat)
@@ -101,13 +109,18 @@ static void nat_out(struct pg_nft_table *t, const char *chain, const struct pg_c
 		pg_nft_masquerade(r);
 }
 
-void pg_egress_nat(struct pg_nft_table *t, const char *chain, const struct pg_config *cfg)
+void pg_egress_nat(struct pg_nft_table *t, const char *chain, const struct pg_config *cfg,
+		   int family)
 {
-	nat_out(t, chain, cfg, pg_egress_if(cfg), cfg->snat_ip.family ? &cfg->snat_ip : NULL);
+	/* SNAT_IP is an IPv4 address: IPv6 is always masqueraded. */
+	const struct pg_prefix *snat =
+	    family == AF_INET && cfg->snat_ip.family ? &cfg->snat_ip : NULL;
+
+	nat_out(t, chain, cfg, family, pg_egress_if(cfg), snat);
 	/* What the forward chain lets out of the underlay (VPN_LOCAL_CIDRS,
 	 * or everything without the kill switch) takes the pod's address. */
 	if (have_vpn(cfg))
-		nat_out(t, chain, cfg, cfg->underlay_if, NULL);
+		nat_out(t, chain, cfg, family, cfg->underlay_if, NULL);
 }
 
 /* SYNs both ways get an MSS that fits the route they take: the vxlan MTU
@@ -170,10 +183,13 @@ static void accept_neighbour_discovery(struct pg_nft_table *t, const struct pg_c
 	static const uint8_t types[] = {135, 136}; /* neighbour solicitation, advertisement */
 
 	for (size_t i = 0; i < sizeof(types); i++) {
-		/* oifname UNDERLAY meta l4proto ipv6-icmp @th,0,8 TYPE accept */
+		/* oifname UNDERLAY meta nfproto ipv6 meta l4proto ipv6-icmp
+		 * @th,0,8 TYPE accept: an IPv4 packet of protocol 58 is no
+		 * neighbour discovery. */
 		struct pg_nft_rule *r = pg_nft_rule_new(t, CHAIN_KILLSWITCH);
 
 		pg_nft_match_oifname(r, cfg->underlay_if, false);
+		pg_nft_match_nfproto(r, NFPROTO_IPV6);
 		pg_nft_match_l4proto(r, IPPROTO_ICMPV6);
 		pg_nft_match_raw(r, (struct pg_nft_field){PG_BASE_TRANSPORT, 0}, &types[i], 1,
 				 false);
@@ -286,16 +302,17 @@ void pg_egress_add_chains(struct pg_nft_table *t, const struct pg_config *cfg)
 		add_kill_switch(t, cfg);
 }
 
-void pg_egress_guard(struct pg_nft_table *t, const char *chain, const struct pg_config *cfg)
+void pg_egress_guard(struct pg_nft_table *t, const char *chain, const struct pg_config *cfg,
+		     int family)
 {
 	const char *oifs[] = {pg_egress_if(cfg), have_vpn(cfg) ? cfg->underlay_if : NULL};
 
 	for (size_t i = 0; i < sizeof(oifs) / sizeof(oifs[0]) && oifs[i]; i++) {
-		/* oifname IF ip saddr OVERLAY counter drop */
+		/* oifname IF ip[6] saddr OVERLAY counter drop */
 		struct pg_nft_rule *r = pg_nft_rule_new(t, chain);
 
 		pg_nft_match_oifname(r, oifs[i], false);
-		pg_nft_match_saddr(r, &cfg->overlay);
+		pg_nft_match_saddr(r, overlay_of(cfg, family));
 		pg_nft_counter(r);
 		pg_nft_drop(r);
 	}

@@ -26,10 +26,15 @@
 const char *pg_egress_if(const struct pg_config *cfg);
 /* The sets of VPN_LOCAL_CIDRS (one per family present; none without a VPN). */
 void pg_egress_add_sets(struct pg_nft_table *t, const struct pg_config *cfg);
-/* Accept rules for overlay traffic allowed out, for the forward chain. */
-void pg_egress_forward(struct pg_nft_table *t, const char *chain, const struct pg_config *cfg);
-/* Source NAT rules, for a nat postrouting chain. */
-void pg_egress_nat(struct pg_nft_table *t, const char *chain, const struct pg_config *cfg);
+/* Per family (AF_INET: VXLAN_IP_NETWORK; AF_INET6: the IPv6 overlay, the
+ * caller checks it is configured), accept rules for overlay traffic
+ * allowed out, for the forward chain... */
+void pg_egress_forward(struct pg_nft_table *t, const char *chain, const struct pg_config *cfg,
+		       int family);
+/* ...and source NAT rules, for a nat postrouting chain (SNAT_IP for IPv4,
+ * else masquerade). */
+void pg_egress_nat(struct pg_nft_table *t, const char *chain, const struct pg_config *cfg,
+		   int family);
 /* The MSS clamp's rules, first in the forward chain: in a chain of their
  * own they would cost every forwarded packet one more hook. */
 void pg_egress_mss_clamp(struct pg_nft_table *t, const char *chain, const struct pg_config *cfg);
@@ -38,7 +43,9 @@ void pg_egress_mss_clamp(struct pg_nft_table *t, const char *chain, const struct
  * VPN is set and VPN_BLOCK_OTHER_TRAFFIC is true. */
 void pg_egress_add_chains(struct pg_nft_table *t, const struct pg_config *cfg);
 /* Drop rules for the guard table's postrouting chain (after source NAT):
- * an overlay source on any interface overlay traffic may leave through. */
-void pg_egress_guard(struct pg_nft_table *t, const char *chain, const struct pg_config *cfg);
+ * an overlay source of family on any interface overlay traffic may leave
+ * through. */
+void pg_egress_guard(struct pg_nft_table *t, const char *chain, const struct pg_config *cfg,
+		     int family);
 
 #endif

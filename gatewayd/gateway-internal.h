@@ -95,10 +95,11 @@ int gw_install_tables(struct pg_gateway *gw);
 int gw_replace_table(struct pg_gateway *gw);
 void gw_delete_tables(struct pg_gateway *gw);
 
-/* routes.c: VPN_LOCAL_CIDRS through the underlay's router; the underlay's
- * IPv4 networks and router, read at start (gw->underlay_nets). */
-void gw_read_underlay_nets(struct pg_gateway *gw);
-int gw_add_local_routes(struct pg_gateway *gw);
+/* routes.c, per family (AF_INET, AF_INET6): VPN_LOCAL_CIDRS through the
+ * underlay's router (joining gw->local_routes); the underlay's networks and
+ * routers, read at start (appended to gw->underlay_nets). */
+void gw_read_underlay_nets(struct pg_gateway *gw, int family);
+int gw_add_local_routes(struct pg_gateway *gw, int family);
 int gw_restore_local_routes(struct pg_gateway *gw);
 void gw_delete_local_routes(struct pg_gateway *gw);
 
@@ -119,14 +120,10 @@ void gw_close_observability(struct pg_gateway *gw);
 
 /* gateway6.c: the IPv6 overlay's kernel state. init before the link and
  * admission are made; link after each creation of the link (setup,
- * repair); fix_address returns 1 when it put PREFIX::1 back; the
- * underlay's IPv6 networks join gw->underlay_nets; VPN_LOCAL_CIDRS' IPv6
- * routes join gw->local_routes. */
+ * repair); fix_address returns 1 when it put PREFIX::1 back. */
 void gw_overlay6_init(struct pg_gateway *gw);
 void gw_overlay6_link(struct pg_gateway *gw);
 size_t gw_overlay6_fix_address(struct pg_gateway *gw);
-void gw_read_underlay_nets6(struct pg_gateway *gw);
-int gw_add_local_routes6(struct pg_gateway *gw);
 
 /* repair.c: puts back what others removed or changed, watched from the
  * start of the run (open) to its end (close). */

@@ -7,6 +7,7 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "common/daemon.h"
 #include "common/log.h"
@@ -112,11 +113,12 @@ static int open_all(struct pg_gateway *gw, const struct pg_vxlan *vx, const stru
 static int build_kernel_state(struct pg_gateway *gw, const struct pg_vxlan *vx,
 			      const struct pg_prefix *addr)
 {
-	gw_read_underlay_nets(gw);
-	gw_read_underlay_nets6(gw);
+	gw->underlay_nets.n = 0;
+	gw_read_underlay_nets(gw, AF_INET);
+	gw_read_underlay_nets(gw, AF_INET6);
 	if (enable_forwarding() < 0 || gw_create_link(gw, vx, addr) < 0 ||
-	    gw_install_tables(gw) < 0 || gw_add_local_routes(gw) < 0 ||
-	    gw_add_local_routes6(gw) < 0)
+	    gw_install_tables(gw) < 0 || gw_add_local_routes(gw, AF_INET) < 0 ||
+	    gw_add_local_routes(gw, AF_INET6) < 0)
 		return -1;
 	gw->admission = (struct pg_admission){
 	    .rt = gw->rt,

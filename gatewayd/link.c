@@ -31,7 +31,7 @@ void gw_wanted_link(const struct pg_gateway *gw, struct pg_vxlan *vx, struct pg_
 	    /* Membership programs the FDB: nothing is learned from packets. */
 	    .learning = false,
 	    .mtu = vxlan_mtu(gw),
-	    .no_ipv6 = true, /* the overlay is IPv4 only */
+	    .no_ipv6 = true, /* no link-local address: the IPv6 overlay's PREFIX::1 needs none */
 	};
 	/* An IPv6 tunnel: the link's local address makes it one. */
 	if (gw->underlay_family == AF_INET6)

@@ -325,7 +325,10 @@ void pg_status_render_table(struct pg_buf *b, const struct pg_view *v)
 		      v->gateway[0] ? v->gateway : "(unnamed)", count,
 		      capacity > count ? capacity - count : 0, capacity);
 	pg_buf_printf(b, "replica: %s\n", v->replica);
-	if (v->ipv6.family)
+	if (v->ipv6.family && v->ipv6_failed)
+		pg_buf_printf(b, "ipv6: %s (setup failed: IPv4 only)\n",
+			      pg_prefix_fmt(&v->ipv6, (char[PG_PREFIX_STRLEN]){0}, true));
+	else if (v->ipv6.family)
 		pg_buf_printf(b, "ipv6: %s (egress: %s)\n",
 			      pg_prefix_fmt(&v->ipv6, (char[PG_PREFIX_STRLEN]){0}, true),
 			      v->ipv6_egress ? "yes" : "no");
@@ -365,9 +368,9 @@ void pg_status_render_json(struct pg_buf *b, const struct pg_view *v)
 		      esc(v->gateway, gw, sizeof(gw)), esc(v->replica, replica, sizeof(replica)),
 		      v->version, v->now, capacity, capacity > count ? capacity - count : 0);
 	if (v->ipv6.family)
-		pg_buf_printf(b, "\"ipv6\":{\"network\":\"%s\",\"egress\":%s},",
+		pg_buf_printf(b, "\"ipv6\":{\"network\":\"%s\",\"egress\":%s,\"setup_failed\":%s},",
 			      pg_prefix_fmt(&v->ipv6, (char[PG_PREFIX_STRLEN]){0}, true),
-			      v->ipv6_egress ? "true" : "false");
+			      v->ipv6_egress ? "true" : "false", v->ipv6_failed ? "true" : "false");
 	else
 		pg_buf_printf(b, "\"ipv6\":null,");
 	pg_buf_printf(b, "\"leases\":[");

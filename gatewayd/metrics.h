@@ -39,6 +39,7 @@ struct pg_view {
 				  on the wall clock */
 	struct pg_prefix ipv6; /* the IPv6 overlay; family 0: off */
 	bool ipv6_egress;      /* grants carry IPv6 now */
+	bool ipv6_failed;      /* configured, but its setup failed: IPv4 only */
 };
 
 void pg_metrics_render(struct pg_buf *b, const struct pg_view *v);

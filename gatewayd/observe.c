@@ -69,8 +69,11 @@ static void view_of(struct pg_gateway *gw, struct pg_view *v)
 	    .lease_now = pg_lease_clock_s(),
 	    .ipv6_egress = pg_overlay6_egress(&gw->v6),
 	};
-	if (pg_overlay6_configured(gw->cfg))
+	if (pg_overlay6_configured(gw->cfg)) {
 		v->ipv6 = gw->cfg->overlay6.prefix;
+		/* the setting alone would claim an overlay the kernel refused */
+		v->ipv6_failed = !gw->v6.on;
+	}
 }
 
 /* What /readyz checks, each read-only: the vxlan link up, the overlay

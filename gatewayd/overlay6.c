@@ -18,7 +18,6 @@
 
 #define EGRESS_RECHECK_MS 1000
 #define MAX_DEFAULTS	  8
-#define PAIR_KEY_LEN	  24 /* ipv6_addr . ether_addr, the MAC padded to 8 bytes */
 
 int pg_overlay6_derive(const char *name, uint32_t vni, struct pg_prefix *out)
 {
@@ -131,11 +130,16 @@ void pg_overlay6_grant(struct pg_overlay6 *o, const struct pg_lease *l, struct p
 	ans->has_addr6 = true;
 }
 
-static int pair_key(const struct pg_prefix *a, const struct pg_lease *l, uint8_t key[PAIR_KEY_LEN])
+int pg_overlay6_pair_key(const struct pg_prefix *net6, const struct pg_prefix *net4,
+			 const struct pg_lease *l, uint8_t key[PG_OVERLAY6_PAIR_KEY_LEN])
 {
-	long n = pg_nft_key_pack(key, PAIR_KEY_LEN, PG_KEY_IPV6, a->bytes, PG_KEY_ETHER, l->mac);
+	struct pg_prefix a;
+	long n;
 
-	return n == PAIR_KEY_LEN ? 0 : -EINVAL;
+	pg_overlay6_host(net6, net4, l->addr, &a);
+	n = pg_nft_key_pack(key, PG_OVERLAY6_PAIR_KEY_LEN, PG_KEY_IPV6, a.bytes, PG_KEY_ETHER,
+			    l->mac);
+	return n == PG_OVERLAY6_PAIR_KEY_LEN ? 0 : -EINVAL;
 }
 
 static bool absent(int r)
@@ -146,14 +150,14 @@ static bool absent(int r)
 int pg_overlay6_admit(const struct pg_overlay6 *o, const struct pg_admission *a,
 		      const struct pg_lease *l, bool add)
 {
-	uint8_t key[PAIR_KEY_LEN];
+	uint8_t key[PG_OVERLAY6_PAIR_KEY_LEN];
 	struct pg_prefix addr;
 	int r, first = 0;
 
 	if (!o || !o->on)
 		return 0;
 	pg_overlay6_host(&o->net, &o->net4, l->addr, &addr);
-	if ((r = pair_key(&addr, l, key)) < 0)
+	if ((r = pg_overlay6_pair_key(&o->net, &o->net4, l, key)) < 0)
 		return r;
 	/* As for IPv4: the filter first, then the way to the client. */
 	if (add) {

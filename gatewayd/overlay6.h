@@ -43,6 +43,12 @@ void pg_overlay6_host(const struct pg_prefix *net6, const struct pg_prefix *net4
 		      struct pg_prefix *out);
 void pg_overlay6_gateway(const struct pg_prefix *net6, struct pg_prefix *out);
 
+/* Lease l's element of PG_SET_CLIENTS6: its IPv6 overlay address (as
+ * pg_overlay6_host) . its MAC, padded to 8 bytes. 0, or -EINVAL. */
+#define PG_OVERLAY6_PAIR_KEY_LEN 24
+int pg_overlay6_pair_key(const struct pg_prefix *net6, const struct pg_prefix *net4,
+			 const struct pg_lease *l, uint8_t key[PG_OVERLAY6_PAIR_KEY_LEN]);
+
 /* The running gateway's IPv6 state. */
 struct pg_overlay6 {
 	bool on;	      /* the link carries PREFIX::1 and IPv6 forwarding is on */

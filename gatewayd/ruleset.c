@@ -253,7 +253,10 @@ static void drop_overlay(struct pg_nft_table *t, const struct pg_config *cfg, bo
 /* forward: overlay sources may leave only where egress.c (and for IPv6
  * ruleset6.c) says, replies and port forwards come in, and everything else
  * entering or leaving the overlay is dropped (no client-to-client traffic;
- * no IPv6 without an IPv6 overlay). */
+ * no IPv6 without an IPv6 overlay). The gateway routes for its clients
+ * only: forwarding is on for both families, so a pod that took the
+ * gateway's pod IP as its next hop would otherwise be routed (eth0 to eth0
+ * or the VPN) un-NATed, past the kill switch. */
 static void add_forward(struct pg_nft_table *t, const struct pg_config *cfg,
 			const struct pg_pool *pool)
 {
@@ -266,7 +269,7 @@ static void add_forward(struct pg_nft_table *t, const struct pg_config *cfg,
 	/* after their IPv4 twins: rules of one family never see the other's */
 	pg_ruleset6_forward(t, "forward", cfg);
 	add_traffic_counts(t, cfg);
-	pg_egress_forward(t, "forward", cfg);
+	pg_egress_forward(t, "forward", cfg, AF_INET);
 	/* oifname vxlan0 ct state established,related counter accept */
 	r = pg_nft_rule_new(t, "forward");
 	pg_nft_match_oifname(r, cfg->vxlan_if, false);
@@ -276,6 +279,9 @@ static void add_forward(struct pg_nft_table *t, const struct pg_config *cfg,
 	accept_forwarded(t, cfg, pool);
 	drop_overlay(t, cfg, false);
 	drop_overlay(t, cfg, true);
+	/* counter drop: what neither comes from nor goes to the overlay */
+	r = pg_nft_rule_new(t, "forward");
+	counted_drop(r);
 }
 
 struct pg_nft_table *pg_gateway_ruleset(const struct pg_config *cfg, const struct pg_pool *pool)
@@ -300,7 +306,7 @@ struct pg_nft_table *pg_gateway_ruleset_counted(const struct pg_config *cfg,
 	add_forward(t, cfg, pool);
 	add_port_forwards(t, cfg, pool);
 	pg_nft_table_add_chain(t, "postrouting", PG_CHAIN_NAT, PG_HOOK_POSTROUTING, 100, false);
-	pg_egress_nat(t, "postrouting", cfg);
+	pg_egress_nat(t, "postrouting", cfg, AF_INET);
 	pg_ruleset6_nat(t, "postrouting", cfg);
 	pg_egress_add_chains(t, cfg);
 	return t;
@@ -317,7 +323,7 @@ struct pg_nft_table *pg_gateway_guard(const struct pg_config *cfg)
 	if (!t)
 		return NULL;
 	pg_nft_table_add_chain(t, "postrouting", PG_CHAIN_FILTER, PG_HOOK_POSTROUTING, 300, false);
-	pg_egress_guard(t, "postrouting", cfg);
+	pg_egress_guard(t, "postrouting", cfg, AF_INET);
 	pg_ruleset6_guard(t, "postrouting", cfg);
 	return t;
 }

@@ -1,29 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 #include "gatewayd/ruleset6.h"
 
-#include <errno.h>
 #include <netinet/in.h>
-#include <string.h>
 #include <sys/socket.h>
 
 #include "gatewayd/egress.h"
 #include "gatewayd/overlay6.h"
 #include "gatewayd/reach.h"
-
-#define PAIR_KEY_LEN 24
-
-static bool have_vpn(const struct pg_config *cfg)
-{
-	return cfg->vpn_if[0] != '\0';
-}
-
-static bool have_local6(const struct pg_config *cfg)
-{
-	for (unsigned i = 0; have_vpn(cfg) && i < cfg->vpn_local.n; i++)
-		if (cfg->vpn_local.items[i].family == AF_INET6)
-			return true;
-	return false;
-}
 
 struct pairs {
 	struct pg_nft_table *t;
@@ -33,13 +16,11 @@ struct pairs {
 static int add_lease_pair(const struct pg_lease *l, void *arg)
 {
 	const struct pairs *p = arg;
-	struct pg_prefix a;
-	uint8_t key[PAIR_KEY_LEN];
+	uint8_t key[PG_OVERLAY6_PAIR_KEY_LEN];
+	int r = pg_overlay6_pair_key(&p->cfg->overlay6.prefix, &p->cfg->overlay, l, key);
 
-	pg_overlay6_host(&p->cfg->overlay6.prefix, &p->cfg->overlay, l->addr, &a);
-	if (pg_nft_key_pack(key, sizeof(key), PG_KEY_IPV6, a.bytes, PG_KEY_ETHER, l->mac) !=
-	    PAIR_KEY_LEN)
-		return -EINVAL;
+	if (r < 0)
+		return r;
 	return pg_nft_table_add_elem(p->t, PG_SET_CLIENTS6, key, sizeof(key));
 }
 
@@ -88,72 +69,26 @@ void pg_ruleset6_input(struct pg_nft_table *t, const char *chain, const struct p
 	pg_nft_accept(r);
 }
 
-/* iifname vxlan0 oifname IF ip6 saddr NET [ip6 daddr @vpn_local6] counter accept */
-static void accept_out(struct pg_nft_table *t, const char *chain, const struct pg_config *cfg,
-		       const char *oif, bool local_only)
-{
-	struct pg_nft_rule *r = pg_nft_rule_new(t, chain);
-
-	pg_nft_match_iifname(r, cfg->vxlan_if, false);
-	pg_nft_match_oifname(r, oif, false);
-	pg_nft_match_saddr(r, &cfg->overlay6.prefix);
-	if (local_only)
-		pg_nft_match_daddr_in_set(r, AF_INET6, PG_SET_VPN_LOCAL6, false);
-	pg_nft_counter(r);
-	pg_nft_accept(r);
-}
-
+/* After the anti-spoofing and refused destinations, out as IPv4 goes
+ * (egress.c): the egress, and with a VPN the underlay for VPN_LOCAL_CIDRS
+ * or, without the kill switch, everything. */
 void pg_ruleset6_forward(struct pg_nft_table *t, const char *chain, const struct pg_config *cfg)
 {
 	if (!pg_overlay6_configured(cfg))
 		return;
 	antispoof(t, chain, cfg);
 	pg_reach_forward6(t, chain, cfg);
-	accept_out(t, chain, cfg, pg_egress_if(cfg), false);
-	if (!have_vpn(cfg))
-		return;
-	/* The kill switch: with the VPN down the routes send overlay traffic
-	 * to the underlay, and only VPN_LOCAL_CIDRS may go there. */
-	if (!cfg->vpn_block)
-		accept_out(t, chain, cfg, cfg->underlay_if, false);
-	else if (have_local6(cfg))
-		accept_out(t, chain, cfg, cfg->underlay_if, true);
-}
-
-/* ip6 saddr NET oifname IF counter masquerade */
-static void nat_out(struct pg_nft_table *t, const char *chain, const struct pg_config *cfg,
-		    const char *oif)
-{
-	struct pg_nft_rule *r = pg_nft_rule_new(t, chain);
-
-	pg_nft_match_saddr(r, &cfg->overlay6.prefix);
-	pg_nft_match_oifname(r, oif, false);
-	pg_nft_counter(r);
-	pg_nft_masquerade(r);
+	pg_egress_forward(t, chain, cfg, AF_INET6);
 }
 
 void pg_ruleset6_nat(struct pg_nft_table *t, const char *chain, const struct pg_config *cfg)
 {
-	if (!pg_overlay6_configured(cfg))
-		return;
-	nat_out(t, chain, cfg, pg_egress_if(cfg));
-	if (have_vpn(cfg))
-		nat_out(t, chain, cfg, cfg->underlay_if);
+	if (pg_overlay6_configured(cfg))
+		pg_egress_nat(t, chain, cfg, AF_INET6);
 }
 
 void pg_ruleset6_guard(struct pg_nft_table *t, const char *chain, const struct pg_config *cfg)
 {
-	const char *oifs[] = {pg_egress_if(cfg), have_vpn(cfg) ? cfg->underlay_if : NULL};
-
-	if (!pg_overlay6_configured(cfg))
-		return;
-	for (size_t i = 0; i < sizeof(oifs) / sizeof(oifs[0]) && oifs[i]; i++) {
-		/* oifname IF ip6 saddr NET counter drop */
-		struct pg_nft_rule *r = pg_nft_rule_new(t, chain);
-
-		pg_nft_match_oifname(r, oifs[i], false);
-		pg_nft_match_saddr(r, &cfg->overlay6.prefix);
-		pg_nft_counter(r);
-		pg_nft_drop(r);
-	}
+	if (pg_overlay6_configured(cfg))
+		pg_egress_guard(t, chain, cfg, AF_INET6);
 }

@@ -190,11 +190,23 @@ static void test_render(void)
 	CHECK(has_line(&b, "podgw_ipv6_egress 1"));
 	pg_buf_free(&b);
 	pg_status_render_json(&b, &v);
-	CHECK(strstr(b.data, ",\"ipv6\":{\"network\":\"fd12:3456:789a:2a::/64\",\"egress\":true},"
-			     "\"leases\":[") != NULL);
+	CHECK(strstr(b.data, ",\"ipv6\":{\"network\":\"fd12:3456:789a:2a::/64\",\"egress\":true,"
+			     "\"setup_failed\":false},\"leases\":[") != NULL);
+	pg_buf_free(&b);
+	/* configured, but the kernel refused it (forwarding, the address):
+	 * the setting alone must not be shown as an overlay */
+	v.ipv6_egress = false;
+	v.ipv6_failed = true;
+	pg_status_render_table(&b, &v);
+	CHECK(has_line(&b, "ipv6: fd12:3456:789a:2a::/64 (setup failed: IPv4 only)"));
+	CHECK(!strstr(b.data, "(egress:"));
+	pg_buf_free(&b);
+	pg_status_render_json(&b, &v);
+	CHECK(strstr(b.data, ",\"ipv6\":{\"network\":\"fd12:3456:789a:2a::/64\",\"egress\":false,"
+			     "\"setup_failed\":true},") != NULL);
 	pg_buf_free(&b);
 	v.ipv6 = (struct pg_prefix){0};
-	v.ipv6_egress = false;
+	v.ipv6_failed = false;
 
 	/* leases run on the boot clock, readers read the wall clock: the same
 	 * lease with the boot clock 1699990000 s behind is shown alike (here

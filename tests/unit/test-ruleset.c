@@ -204,13 +204,28 @@ static void load(const char *text, struct pg_config *cfg)
 		"dns", "iifname|" VXLAN0 "|network header + 16|0x010010ac|0x00000011|"             \
 		       "transport header + 2|0x00003500|counter|0x010010ac|0x00004527|nat dnat ip" \
 	}
-/* ...and after them: replies in, the rest dropped. */
+/* ...and after them: replies in, the rest dropped, and last what neither
+ * comes from nor goes to the overlay (a pod routing through the gateway's
+ * pod IP). */
 #define FORWARD_TAIL                                                                               \
 	{"forward", "oifname|" VXLAN0 "|ct load state|accept"},                                    \
-	    {"forward", "iifname|" VXLAN0 "|drop"},                                                \
+	    {"forward", "iifname|" VXLAN0 "|drop"}, {"forward", "oifname|" VXLAN0 "|drop"},        \
 	{                                                                                          \
-		"forward", "oifname|" VXLAN0 "|drop"                                               \
+		"forward", "counter|drop"                                                          \
 	}
+
+/* The forward chain's last rule drops whatever reached it, whatever its
+ * interfaces or family. */
+static bool forward_ends_in_drop(const struct parsed *p)
+{
+	int last = -1;
+
+	for (size_t i = 0; i < p->nrules; i++)
+		if (strcmp(p->chain[i], "forward") == 0)
+			last = (int)i;
+	return last >= 0 && has_pieces(p->text[last], "counter|drop") &&
+	       !strstr(p->text[last], "meta") && !strstr(p->text[last], "payload");
+}
 static void test_no_vpn(void)
 {
 	static const struct want want[] = {
@@ -229,6 +244,7 @@ static void test_no_vpn(void)
 	load("VPN_LOCAL_CIDRS=10.0.0.0/8\nSNAT_IP=\n", &cfg); /* local CIDRs: only with a VPN */
 	parse(pg_gateway_ruleset(&cfg, NULL), &p);
 	check_rules("no vpn", &p, want, sizeof(want) / sizeof(want[0]));
+	CHECK(forward_ends_in_drop(&p));
 	CHECK(!has_chain(&p, "mss filter 2 -150"));
 	CHECK(!has_chain(&p, "killswitch filter 3 0"));
 	CHECK(!has_set(&p, "vpn_local"));
@@ -237,6 +253,9 @@ static void test_no_vpn(void)
 	check_rules("no vpn guard", &p, guard, 1);
 	parsed_free(&p);
 }
+
+/* meta nfproto ipv6 as compared in a register */
+#define NFPROTO6 "cmp eq reg 1 0x0000000a"
 
 /* Ports as libnftnl prints a big-endian u16 compared in a register. */
 #define P8472 "0x00001821"
@@ -247,7 +266,7 @@ static void test_no_vpn(void)
  * and membership replies by port (clients may be on any node's subnet),
  * the VPN endpoint port, UDP and TCP, IPv6 neighbour discovery on the link
  * (link-scope, and solicitations and advertisements between pod IPs of an
- * IPv6 pod network). */
+ * IPv6 pod network: IPv6 only, an IPv4 packet of protocol 58 is none). */
 #define KILL_SWITCH_HEAD                                                                           \
 	{"killswitch", "oifname|cmp neq reg 1 " ETH0 "|accept"},                                   \
 	    {"killswitch", "ct load state|accept"},                                                \
@@ -257,9 +276,11 @@ static void test_no_vpn(void)
 	    {"killswitch", ETH0 "|0x00000006|transport header + 2|" P1194 "|accept"},              \
 	    {"killswitch", "0x0000003a|network header + 24|0x000002ff|accept"},                    \
 	    {"killswitch", "0x0000003a|network header + 8|0x000080fe|accept"},                     \
-	    {"killswitch", ETH0 "|0x0000003a|transport header + 0|0x00000087|accept"},             \
+	    {"killswitch",                                                                         \
+	     ETH0 "|nfproto|" NFPROTO6 "|0x0000003a|transport header + 0|0x00000087|accept"},      \
 	{                                                                                          \
-		"killswitch", ETH0 "|0x0000003a|transport header + 0|0x00000088|accept"            \
+		"killswitch",                                                                      \
+		    ETH0 "|nfproto|" NFPROTO6 "|0x0000003a|transport header + 0|0x00000088|accept" \
 	}
 
 static void test_vpn_kill_switch(void)
@@ -286,6 +307,7 @@ static void test_vpn_kill_switch(void)
 	CHECK(cfg.vpn_block); /* the default */
 	parse(pg_gateway_ruleset(&cfg, NULL), &p);
 	check_rules("vpn kill switch", &p, want, sizeof(want) / sizeof(want[0]));
+	CHECK(forward_ends_in_drop(&p));
 	CHECK(has_chain(&p, "killswitch filter 3 0"));
 	CHECK(!has_set(&p, "vpn_local") && !has_set(&p, "vpn_local6"));
 	parsed_free(&p);
@@ -390,6 +412,7 @@ static void test_port_forwards(void)
 	    FORWARDED(ETH0),
 	    {"forward", "iifname|" VXLAN0 "|drop"},
 	    {"forward", "oifname|" VXLAN0 "|drop"},
+	    {"forward", "counter|drop"},
 	    DNAT(ETH0, TCP, P8080, P80),
 	    DNAT(ETH0, UDP, P5353, P5353),
 	    {"postrouting", "network header + 12|oifname|" ETH0 "|masq"},
@@ -402,6 +425,7 @@ static void test_port_forwards(void)
 	    FORWARDED(TUN0),
 	    {"forward", "iifname|" VXLAN0 "|drop"},
 	    {"forward", "oifname|" VXLAN0 "|drop"},
+	    {"forward", "counter|drop"},
 	    DNAT(TUN0, TCP, P8080, P80),
 	    DNAT(TUN0, UDP, P5353, P5353),
 	    {"postrouting", "network header + 12|oifname|" TUN0 "|masq"},
@@ -563,7 +587,6 @@ static void test_reach_settings(void)
 /* ---- the IPv6 overlay (ruleset6.c) ---- */
 
 #define V6_SETTINGS "VXLAN_IPV6_NETWORK=fd12:3456:789a:2a::/64\n"
-#define NFPROTO6    "cmp eq reg 1 0x0000000a"
 /* fd12:3456:789a:2a::/64 as a masked source (network header + 8) */
 #define NET6 "network header + 8|0x563412fd 0x2a009a78|"
 
@@ -628,6 +651,7 @@ static void test_ipv6_no_vpn(void)
 	/* the MSS clamp has no family: both are clamped */
 	CHECK(count_rules(&p, "forward", "rt load tcpmss") == 2);
 	CHECK(count_rules(&p, "forward", "meta load nfproto|rt load tcpmss") == 0);
+	CHECK(forward_ends_in_drop(&p));
 	parsed_free(&p);
 	parse(pg_gateway_guard(&cfg), &p);
 	CHECK(count_rules(&p, "postrouting",

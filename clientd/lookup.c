@@ -71,34 +71,6 @@ static int hosts_lookup(const char *path, const char *name, int family, struct p
 	return n ? (int)n : -ENOENT;
 }
 
-/* resolv.conf's nameservers of both families, in its order (the C
- * library's limit aside). */
-static unsigned read_servers(const char *path, struct pg_prefix *out, unsigned max)
-{
-	char line[LINE_MAX_BYTES];
-	FILE *f = fopen(path, "re");
-	unsigned n = 0;
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		char *save = NULL, *key, *ip;
-		uint8_t a[16];
-
-		line[strcspn(line, "#;\r\n")] = '\0';
-		key = strtok_r(line, " \t", &save);
-		ip = key && strcmp(key, "nameserver") == 0 ? strtok_r(NULL, " \t", &save) : NULL;
-		if (!ip)
-			continue;
-		if (inet_pton(AF_INET, ip, a) == 1)
-			add_unique(out, max, &n, AF_INET, a);
-		else if (inet_pton(AF_INET6, ip, a) == 1)
-			add_unique(out, max, &n, AF_INET6, a);
-	}
-	fclose(f);
-	return n;
-}
-
 /* The names to ask for, in the C library's order: as given first when it
  * has ndots dots or more, else the search list first. */
 static unsigned candidates(const char *name, const struct pg_resolv_conf *rc,
@@ -253,22 +225,20 @@ int pg_lookup_gateway(const char *name, int family, const char *hosts, const cha
 {
 	const int both[] = {AF_INET, AF_INET6};
 	const int *fams = family == AF_UNSPEC ? both : &family;
-	unsigned n_fams = family == AF_UNSPEC ? 2 : 1, n_servers;
-	struct pg_prefix servers[PG_RESOLV_SERVERS_MAX];
+	unsigned n_fams = family == AF_UNSPEC ? 2 : 1;
 	struct pg_resolv_conf rc;
 	int r;
 
 	if ((r = pg_lookup_hosts(name, family, hosts, out, max)) != -ENOENT)
 		return r;
-	/* Its search list and ndots; the nameservers of both families are
-	 * read here. */
+	/* Its nameservers of both families, search list and ndots. */
 	if ((r = pg_resolv_conf_read(resolv_conf, &rc)) < 0)
 		return r;
-	n_servers = read_servers(resolv_conf, servers, PG_RESOLV_SERVERS_MAX);
-	if (n_servers == 0)
+	if (rc.n_nameservers == 0)
 		return -ESRCH;
 	for (unsigned f = 0; f < n_fams; f++) {
-		r = dns_lookup(name, fams[f], &rc, servers, n_servers, mark, out, max);
+		r = dns_lookup(name, fams[f], &rc, rc.nameservers, rc.n_nameservers, mark, out,
+			       max);
 		if (r != -ENOENT)
 			return r;
 	}

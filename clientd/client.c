@@ -19,6 +19,7 @@
 #include "clientd/probe.h"
 #include "common/daemon.h"
 #include "common/log.h"
+#include "common/sockaddr.h"
 #include "clientd/guard.h"
 #include "clientd/lookup.h"
 #include "netlink/monitor.h"
@@ -124,20 +125,14 @@ static int lookup_libc(const struct pg_config *cfg, int family, struct pg_replic
 		return r;
 	/* Every address: a headless Service answers with each ready pod. */
 	for (const struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-		struct sockaddr_in sin;
-		struct sockaddr_in6 sin6;
-		struct pg_prefix p = {.family = ai->ai_family};
+		union pg_sockaddr sa;
+		struct pg_prefix p;
 
-		if (ai->ai_family == AF_INET && ai->ai_addrlen >= sizeof(sin)) {
-			memcpy(&sin, ai->ai_addr, sizeof(sin));
-			pg_prefix_from_v4(&p, sin.sin_addr, 32);
+		if (ai->ai_addrlen > sizeof(sa))
+			continue;
+		memcpy(&sa, ai->ai_addr, ai->ai_addrlen);
+		if (pg_sockaddr_to(&sa, ai->ai_addrlen, &p, NULL) == 0)
 			add_replica(out, &p);
-		} else if (ai->ai_family == AF_INET6 && ai->ai_addrlen >= sizeof(sin6)) {
-			memcpy(&sin6, ai->ai_addr, sizeof(sin6));
-			p.len = 128;
-			memcpy(p.bytes, &sin6.sin6_addr, 16);
-			add_replica(out, &p);
-		}
 	}
 	freeaddrinfo(res);
 	return out->n ? 0 : EAI_NONAME;

@@ -14,6 +14,7 @@
 #include "common/daemon.h"
 #include "common/dnsmsg.h"
 #include "common/resolvconf.h"
+#include "common/sockaddr.h"
 
 #define TRY_TIMEOUT_MS 700 /* per server and name: the sidecar's loop waits */
 #define ANSWER_MAX     1232
@@ -94,19 +95,15 @@ static unsigned candidates(const char *name, const struct pg_resolv_conf *rc,
 
 static int open_socket(const struct pg_prefix *server, uint32_t mark)
 {
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(PG_DNS_PORT)};
-	struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6, .sin6_port = htons(PG_DNS_PORT)};
-	bool v4 = server->family == AF_INET;
+	union pg_sockaddr to;
+	socklen_t to_len = pg_sockaddr_from(&to, server, PG_DNS_PORT);
 	int fd = socket(server->family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 
 	if (fd < 0)
 		return -errno;
-	memcpy(v4 ? (void *)&sin.sin_addr : (void *)&sin6.sin6_addr, server->bytes,
-	       addr_len(server->family));
 	/* connect: only that server's datagrams are received. */
 	if ((mark && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0) ||
-	    connect(fd, v4 ? (struct sockaddr *)&sin : (struct sockaddr *)&sin6,
-		    v4 ? sizeof(sin) : sizeof(sin6)) < 0) {
+	    connect(fd, &to.sa, to_len) < 0) {
 		int r = -errno;
 
 		close(fd);

@@ -583,10 +583,27 @@ int client_install_guard(struct pg_client *c)
 	return PG_EXIT_OK;
 }
 
+/* The gateway's DNS forwarder listens on its IPv4 overlay address only,
+ * so the guard redirects IPv4 queries alone, and drops IPv6 ones to the
+ * pod network with the rest of port 53: said once, as an IPv6-only
+ * cluster's resolv.conf names IPv6 servers. */
+static void note_ipv6_nameservers(const struct pg_config *cfg)
+{
+	struct pg_prefix ns;
+	char text[PG_PREFIX_STRLEN];
+
+	if (cfg->dns_through_tunnel && pg_lookup_ipv6_nameserver(cfg->resolv_conf, &ns) == 0)
+		pg_warn("CLIENT_DNS_THROUGH_TUNNEL: %s names the IPv6 nameserver %s: the "
+			"gateway's DNS answers on IPv4 only, so IPv6 queries are not redirected "
+			"to it, and those to the pod network are dropped",
+			cfg->resolv_conf, pg_prefix_fmt(&ns, text, false));
+}
+
 static int setup_steps(struct pg_client *c)
 {
 	int r;
 
+	note_ipv6_nameservers(c->cfg);
 	if ((r = pg_rtnl_open(&c->rt)) < 0) {
 		pg_err("opening rtnetlink: %s", strerror(-r));
 		return PG_EXIT_RUNTIME;

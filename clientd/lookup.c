@@ -217,6 +217,19 @@ int pg_lookup_hosts(const char *name, int family, const char *hosts, struct pg_p
 	return r;
 }
 
+int pg_lookup_ipv6_nameserver(const char *resolv_conf, struct pg_prefix *out)
+{
+	struct pg_resolv_conf rc;
+	int r = pg_resolv_conf_read(resolv_conf, &rc);
+
+	for (unsigned i = 0; r == 0 && i < rc.n_nameservers; i++)
+		if (rc.nameservers[i].family == AF_INET6) {
+			*out = rc.nameservers[i];
+			return 0;
+		}
+	return r < 0 ? r : -ENOENT;
+}
+
 int pg_lookup_gateway(const char *name, int family, const char *hosts, const char *resolv_conf,
 		      uint32_t mark, struct pg_prefix *out, unsigned max)
 {

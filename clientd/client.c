@@ -19,6 +19,7 @@
 #include "clientd/probe.h"
 #include "common/daemon.h"
 #include "common/log.h"
+#include "common/sockaddr.h"
 #include "clientd/guard.h"
 #include "clientd/lookup.h"
 #include "netlink/monitor.h"
@@ -124,20 +125,14 @@ static int lookup_libc(const struct pg_config *cfg, int family, struct pg_replic
 		return r;
 	/* Every address: a headless Service answers with each ready pod. */
 	for (const struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-		struct sockaddr_in sin;
-		struct sockaddr_in6 sin6;
-		struct pg_prefix p = {.family = ai->ai_family};
+		union pg_sockaddr sa;
+		struct pg_prefix p;
 
-		if (ai->ai_family == AF_INET && ai->ai_addrlen >= sizeof(sin)) {
-			memcpy(&sin, ai->ai_addr, sizeof(sin));
-			pg_prefix_from_v4(&p, sin.sin_addr, 32);
+		if (ai->ai_addrlen > sizeof(sa))
+			continue;
+		memcpy(&sa, ai->ai_addr, ai->ai_addrlen);
+		if (pg_sockaddr_to(&sa, ai->ai_addrlen, &p, NULL) == 0)
 			add_replica(out, &p);
-		} else if (ai->ai_family == AF_INET6 && ai->ai_addrlen >= sizeof(sin6)) {
-			memcpy(&sin6, ai->ai_addr, sizeof(sin6));
-			p.len = 128;
-			memcpy(p.bytes, &sin6.sin6_addr, 16);
-			add_replica(out, &p);
-		}
 	}
 	freeaddrinfo(res);
 	return out->n ? 0 : EAI_NONAME;
@@ -588,10 +583,27 @@ int client_install_guard(struct pg_client *c)
 	return PG_EXIT_OK;
 }
 
+/* The gateway's DNS forwarder listens on its IPv4 overlay address only,
+ * so the guard redirects IPv4 queries alone, and drops IPv6 ones to the
+ * pod network with the rest of port 53: said once, as an IPv6-only
+ * cluster's resolv.conf names IPv6 servers. */
+static void note_ipv6_nameservers(const struct pg_config *cfg)
+{
+	struct pg_prefix ns;
+	char text[PG_PREFIX_STRLEN];
+
+	if (cfg->dns_through_tunnel && pg_lookup_ipv6_nameserver(cfg->resolv_conf, &ns) == 0)
+		pg_warn("CLIENT_DNS_THROUGH_TUNNEL: %s names the IPv6 nameserver %s: the "
+			"gateway's DNS answers on IPv4 only, so IPv6 queries are not redirected "
+			"to it, and those to the pod network are dropped",
+			cfg->resolv_conf, pg_prefix_fmt(&ns, text, false));
+}
+
 static int setup_steps(struct pg_client *c)
 {
 	int r;
 
+	note_ipv6_nameservers(c->cfg);
 	if ((r = pg_rtnl_open(&c->rt)) < 0) {
 		pg_err("opening rtnetlink: %s", strerror(-r));
 		return PG_EXIT_RUNTIME;

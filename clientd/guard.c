@@ -193,6 +193,7 @@ static int add_rules(struct pg_nft_table *t, const char *chain, const struct pg_
 	    {AF_INET6, SET_DNS6},
 	};
 	const uint16_t ports[] = {p->vxlan_port, p->control_port};
+	static const uint8_t nd_types[] = {135, 136}; /* neighbour solicitation, advertisement */
 	struct pg_nft_rule *r;
 	int err = 0;
 
@@ -216,14 +217,18 @@ static int add_rules(struct pg_nft_table *t, const char *chain, const struct pg_
 	}
 	/* Over an IPv6 underlay, neighbour discovery with the gateway's pod
 	 * IP goes to that unicast address too (reachability probes, answers
-	 * to its solicitations), as ARP does unfiltered for IPv4. */
-	if (p->gateway_pod_ip.family == AF_INET6) {
+	 * to its solicitations), as ARP does unfiltered for IPv4. Only that:
+	 * an echo or any other ICMPv6 to the gateway is not the tunnel's. */
+	for (size_t i = 0; p->gateway_pod_ip.family == AF_INET6 && i < sizeof(nd_types); i++) {
+		/* ip6 daddr GATEWAY icmpv6 type TYPE accept */
 		r = pg_nft_rule_new(t, chain);
 		if (p->replicas)
 			step(&err, pg_nft_match_daddr_in_set(r, AF_INET6, replicas_set(p), false));
 		else
 			step(&err, pg_nft_match_daddr(r, &p->gateway_pod_ip));
 		step(&err, pg_nft_match_l4proto(r, IPPROTO_ICMPV6));
+		step(&err, pg_nft_match_raw(r, (struct pg_nft_field){PG_BASE_TRANSPORT, 0},
+					    &nd_types[i], 1, false));
 		step(&err, pg_nft_accept(r));
 	}
 	if (p->dns_to.family)

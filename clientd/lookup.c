@@ -14,6 +14,7 @@
 #include "common/daemon.h"
 #include "common/dnsmsg.h"
 #include "common/resolvconf.h"
+#include "common/sockaddr.h"
 
 #define TRY_TIMEOUT_MS 700 /* per server and name: the sidecar's loop waits */
 #define ANSWER_MAX     1232
@@ -71,34 +72,6 @@ static int hosts_lookup(const char *path, const char *name, int family, struct p
 	return n ? (int)n : -ENOENT;
 }
 
-/* resolv.conf's nameservers of both families, in its order (the C
- * library's limit aside). */
-static unsigned read_servers(const char *path, struct pg_prefix *out, unsigned max)
-{
-	char line[LINE_MAX_BYTES];
-	FILE *f = fopen(path, "re");
-	unsigned n = 0;
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		char *save = NULL, *key, *ip;
-		uint8_t a[16];
-
-		line[strcspn(line, "#;\r\n")] = '\0';
-		key = strtok_r(line, " \t", &save);
-		ip = key && strcmp(key, "nameserver") == 0 ? strtok_r(NULL, " \t", &save) : NULL;
-		if (!ip)
-			continue;
-		if (inet_pton(AF_INET, ip, a) == 1)
-			add_unique(out, max, &n, AF_INET, a);
-		else if (inet_pton(AF_INET6, ip, a) == 1)
-			add_unique(out, max, &n, AF_INET6, a);
-	}
-	fclose(f);
-	return n;
-}
-
 /* The names to ask for, in the C library's order: as given first when it
  * has ndots dots or more, else the search list first. */
 static unsigned candidates(const char *name, const struct pg_resolv_conf *rc,
@@ -122,19 +95,15 @@ static unsigned candidates(const char *name, const struct pg_resolv_conf *rc,
 
 static int open_socket(const struct pg_prefix *server, uint32_t mark)
 {
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(PG_DNS_PORT)};
-	struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6, .sin6_port = htons(PG_DNS_PORT)};
-	bool v4 = server->family == AF_INET;
+	union pg_sockaddr to;
+	socklen_t to_len = pg_sockaddr_from(&to, server, PG_DNS_PORT);
 	int fd = socket(server->family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 
 	if (fd < 0)
 		return -errno;
-	memcpy(v4 ? (void *)&sin.sin_addr : (void *)&sin6.sin6_addr, server->bytes,
-	       addr_len(server->family));
 	/* connect: only that server's datagrams are received. */
 	if ((mark && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0) ||
-	    connect(fd, v4 ? (struct sockaddr *)&sin : (struct sockaddr *)&sin6,
-		    v4 ? sizeof(sin) : sizeof(sin6)) < 0) {
+	    connect(fd, &to.sa, to_len) < 0) {
 		int r = -errno;
 
 		close(fd);
@@ -248,27 +217,38 @@ int pg_lookup_hosts(const char *name, int family, const char *hosts, struct pg_p
 	return r;
 }
 
+int pg_lookup_ipv6_nameserver(const char *resolv_conf, struct pg_prefix *out)
+{
+	struct pg_resolv_conf rc;
+	int r = pg_resolv_conf_read(resolv_conf, &rc);
+
+	for (unsigned i = 0; r == 0 && i < rc.n_nameservers; i++)
+		if (rc.nameservers[i].family == AF_INET6) {
+			*out = rc.nameservers[i];
+			return 0;
+		}
+	return r < 0 ? r : -ENOENT;
+}
+
 int pg_lookup_gateway(const char *name, int family, const char *hosts, const char *resolv_conf,
 		      uint32_t mark, struct pg_prefix *out, unsigned max)
 {
 	const int both[] = {AF_INET, AF_INET6};
 	const int *fams = family == AF_UNSPEC ? both : &family;
-	unsigned n_fams = family == AF_UNSPEC ? 2 : 1, n_servers;
-	struct pg_prefix servers[PG_RESOLV_SERVERS_MAX];
+	unsigned n_fams = family == AF_UNSPEC ? 2 : 1;
 	struct pg_resolv_conf rc;
 	int r;
 
 	if ((r = pg_lookup_hosts(name, family, hosts, out, max)) != -ENOENT)
 		return r;
-	/* Its search list and ndots; the nameservers of both families are
-	 * read here. */
+	/* Its nameservers of both families, search list and ndots. */
 	if ((r = pg_resolv_conf_read(resolv_conf, &rc)) < 0)
 		return r;
-	n_servers = read_servers(resolv_conf, servers, PG_RESOLV_SERVERS_MAX);
-	if (n_servers == 0)
+	if (rc.n_nameservers == 0)
 		return -ESRCH;
 	for (unsigned f = 0; f < n_fams; f++) {
-		r = dns_lookup(name, fams[f], &rc, servers, n_servers, mark, out, max);
+		r = dns_lookup(name, fams[f], &rc, rc.nameservers, rc.n_nameservers, mark, out,
+			       max);
 		if (r != -ENOENT)
 			return r;
 	}

@@ -27,6 +27,11 @@
  * it has no line of the family for the name. */
 int pg_lookup_hosts(const char *name, int family, const char *hosts, struct pg_prefix *out,
 		    unsigned max);
+/* resolv.conf's first IPv6 nameserver: 0 and *out, -ENOENT when it names
+ * none, or a negative errno reading it. With CLIENT_DNS_THROUGH_TUNNEL the
+ * pod's queries to such a server are not redirected (the gateway's DNS
+ * forwarder answers on its IPv4 overlay address only) and so are dropped. */
+int pg_lookup_ipv6_nameserver(const char *resolv_conf, struct pg_prefix *out);
 int pg_lookup_gateway(const char *name, int family, const char *hosts, const char *resolv_conf,
 		      uint32_t mark, struct pg_prefix *out, unsigned max);
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/daemon.h"
+#include "common/sockaddr.h"
 
 #define MAX_OUTSTANDING 64 /* recent requests whose answers still count */
 
@@ -50,52 +51,23 @@ static void random_mac(uint8_t mac[6])
  * as our source, and what POD_IP must say. */
 static int learn_pod_ip(struct pg_member *m)
 {
-	struct sockaddr_storage me;
+	union pg_sockaddr me;
 	socklen_t len = sizeof(me);
+	int r;
 
-	if (getsockname(m->fd, (struct sockaddr *)&me, &len) < 0)
+	if (getsockname(m->fd, &me.sa, &len) < 0)
 		return -errno;
-	memset(&m->pod_ip, 0, sizeof(m->pod_ip));
-	m->pod_ip.family = me.ss_family;
-	if (me.ss_family == AF_INET) {
-		m->pod_ip.len = 32;
-		memcpy(m->pod_ip.bytes, &((struct sockaddr_in *)&me)->sin_addr, 4);
-	} else if (me.ss_family == AF_INET6) {
-		m->pod_ip.len = 128;
-		memcpy(m->pod_ip.bytes, &((struct sockaddr_in6 *)&me)->sin6_addr, 16);
-	} else {
-		return -EAFNOSUPPORT;
-	}
-	return 0;
-}
-
-/* The gateway's control port over the underlay's family. */
-static socklen_t control_addr(const struct pg_config *cfg, const struct pg_prefix *gateway,
-			      struct sockaddr_storage *to)
-{
-	memset(to, 0, sizeof(*to));
-	if (gateway->family == AF_INET6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)to;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(cfg->control_port);
-		memcpy(&s6->sin6_addr, gateway->bytes, 16);
-		return sizeof(*s6);
-	}
-	struct sockaddr_in *s4 = (struct sockaddr_in *)to;
-
-	s4->sin_family = AF_INET;
-	s4->sin_port = htons(cfg->control_port);
-	s4->sin_addr = pg_prefix_v4(gateway);
-	return sizeof(*s4);
+	if ((r = pg_sockaddr_to(&me, len, &m->pod_ip, NULL)) < 0)
+		errno = -r; /* the caller reads errno */
+	return r;
 }
 
 int pg_member_open(const struct pg_config *cfg, const struct pg_prefix *gateway,
 		   const struct pg_key *key, const uint8_t *mac, struct pg_member **out)
 {
 	struct pg_member *m;
-	struct sockaddr_storage to;
-	socklen_t to_len = control_addr(cfg, gateway, &to);
+	union pg_sockaddr to;
+	socklen_t to_len = pg_sockaddr_from(&to, gateway, cfg->control_port);
 	int r;
 
 	if (gateway->family != AF_INET && gateway->family != AF_INET6)
@@ -113,8 +85,7 @@ int pg_member_open(const struct pg_config *cfg, const struct pg_prefix *gateway,
 		random_mac(m->mac);
 	/* Connected, so only the gateway's pod IP can answer. */
 	m->fd = socket(gateway->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (m->fd < 0 || connect(m->fd, (struct sockaddr *)&to, to_len) < 0 ||
-	    learn_pod_ip(m) < 0) {
+	if (m->fd < 0 || connect(m->fd, &to.sa, to_len) < 0 || learn_pod_ip(m) < 0) {
 		r = -errno;
 		if (m->fd >= 0)
 			close(m->fd);
@@ -127,13 +98,13 @@ int pg_member_open(const struct pg_config *cfg, const struct pg_prefix *gateway,
 
 int pg_member_retarget(struct pg_member *m, const struct pg_prefix *gateway)
 {
-	struct sockaddr_storage to;
-	socklen_t to_len = control_addr(m->cfg, gateway, &to);
+	union pg_sockaddr to;
+	socklen_t to_len = pg_sockaddr_from(&to, gateway, m->cfg->control_port);
 
 	/* The socket's family is the underlay's, chosen once. */
 	if (gateway->family != m->pod_ip.family)
 		return -EAFNOSUPPORT;
-	if (connect(m->fd, (struct sockaddr *)&to, to_len) < 0)
+	if (connect(m->fd, &to.sa, to_len) < 0)
 		return -errno;
 	return learn_pod_ip(m);
 }

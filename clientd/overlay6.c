@@ -14,11 +14,11 @@
 
 #include "clientd/client-internal.h"
 #include "common/log.h"
+#include "common/sockaddr.h"
 
 static bool same_prefix(const struct pg_prefix *a, const struct pg_prefix *b)
 {
-	return a->family == b->family && a->len == b->len &&
-	       memcmp(a->bytes, b->bytes, pg_prefix_bytes(a)) == 0;
+	return pg_addr_equal(a, b) && a->len == b->len;
 }
 
 static struct pg_route default6(const struct pg_client *c, const struct pg_prefix *gateway6)

@@ -90,13 +90,16 @@ t_ping() {
 	lab_exec "$pod" ping -n -q -c "$count" -W 1 "$dest" >/dev/null 2>&1
 }
 
-# t_ping_eventually POD DEST SECONDS: one ping a second until one answers.
+# t_ping_eventually POD DEST SECONDS [6]: pings (IPv6 with 6) until one
+# answers or at least SECONDS have passed; a pause after a failed one, as an
+# unreachable network fails at once.
 t_ping_eventually() {
-	local pod=$1 dest=$2 seconds=$3 i
-	for ((i = 0; i < seconds; i++)); do
-		t_ping "$pod" "$dest" 1 && return 0
+	local pod=$1 dest=$2 end=$((SECONDS + $3)) ping=t_ping
+	[[ ${4:-} == 6 ]] && ping=t_ping6
+	until "$ping" "$pod" "$dest" 1; do
+		((SECONDS <= end)) || return 1
+		sleep 0.5
 	done
-	return 1
 }
 
 # t_capture_start POD IFACE FILE FILTER...: tcpdump -w FILE in the background
@@ -352,14 +355,8 @@ t_ping6() {
 	lab_exec "$pod" ping -6 -n -q -c "$count" -W 1 "$dest" >/dev/null 2>&1
 }
 
-# t_ping6_eventually POD DEST SECONDS: one IPv6 ping a second until one answers.
-t_ping6_eventually() {
-	local pod=$1 dest=$2 seconds=$3 i
-	for ((i = 0; i < seconds; i++)); do
-		t_ping6 "$pod" "$dest" 1 && return 0
-	done
-	return 1
-}
+# t_ping6_eventually POD DEST SECONDS: t_ping_eventually over IPv6.
+t_ping6_eventually() { t_ping_eventually "$1" "$2" "$3" 6; }
 
 # t_overlay_addr6 POD [IFACE]: the pod's first global IPv6 address on IFACE
 # (vxlan0), without its length (none: empty).

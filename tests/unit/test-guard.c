@@ -558,7 +558,7 @@ static void test_replicas_v6(void)
 	const struct nlmsghdr *rules[64];
 	struct pg_nft_table *t;
 	struct nft_batch b;
-	size_t n, lookups = 0;
+	size_t n, lookups = 0, nd = 0;
 
 	p.gateway_pod_ip = nft_test_prefix("fd00:10:244::2/128");
 	set.r[0].ip = nft_test_prefix("fd00:10:244::2/128");
@@ -577,12 +577,22 @@ static void test_replicas_v6(void)
 		if (text && strstr(text, "lookup reg 1 set replicas6"))
 			lookups++;
 		CHECK(!text || !strstr(text, "replicas4"));
+		/* ICMPv6 to the replicas: neighbour discovery only */
+		if (text && strstr(text, "lookup reg 1 set replicas6") &&
+		    strstr(text, "cmp eq reg 1 0x0000003a ]")) {
+			nd++;
+			CHECK(strstr(text, "[ payload load 1b @ transport header + 0 => reg 1 ]\n"
+					   "  [ cmp eq reg 1 0x00000087 ]") ||
+			      strstr(text, "[ payload load 1b @ transport header + 0 => reg 1 ]\n"
+					   "  [ cmp eq reg 1 0x00000088 ]"));
+		}
 		free(chain);
 		free(text);
 	}
-	/* both ports and ICMPv6 (neighbour discovery) in output and
-	 * forward, input */
-	CHECK(lookups == 2 * 3 + 1);
+	/* both ports and ICMPv6 neighbour solicitations and advertisements
+	 * in output and forward, input */
+	CHECK(nd == 2 * 2);
+	CHECK(lookups == 2 * 4 + 1);
 	nft_batch_free(&b);
 	pg_nft_table_free(t);
 

@@ -202,6 +202,11 @@ static void test_lookup_servers(void)
 		return;
 	CHECK(pg_lookup_gateway("gw.example", AF_INET6, hosts, rc0, 0, a, 4) == -ESRCH);
 	CHECK(pg_lookup_gateway("gw.example", AF_INET6, hosts, rc6, 0, a, 4) != -ESRCH);
+	/* What clientd warns of with DNS through the tunnel. */
+	CHECK(pg_lookup_ipv6_nameserver(rc6, &a[0]) == 0 && is(&a[0], "::1"));
+	CHECK(pg_lookup_ipv6_nameserver(rc0, &a[0]) == -ENOENT);
+	CHECK(pg_lookup_ipv6_nameserver(hosts, &a[0]) == -ENOENT);
+	CHECK(pg_lookup_ipv6_nameserver("/nonexistent", &a[0]) == -ENOENT);
 	unlink(hosts);
 	unlink(rc6);
 	unlink(rc0);

@@ -235,8 +235,8 @@ void pg_metrics_render(struct pg_buf *b, const struct pg_view *v)
 	       "INFO requests answered (clients asking which replica this is, and its load).",
 	       s->info_requests);
 	scalar(b, "podgw_ipv6_egress", "gauge",
-	       "1 while grants carry IPv6 (an IPv6 overlay, and an IPv6 default route through the "
-	       "egress), else 0.",
+	       "1 while grants carry IPv6 (an IPv6 overlay, and the internet's IPv6 routed through "
+	       "the egress), else 0.",
 	       v->ipv6_egress);
 	scalar(b, "podgw_pool_size", "gauge", "Addresses of the overlay that can be leased.",
 	       capacity);

@@ -17,7 +17,6 @@
 #include "netlink/rtnl.h"
 
 #define EGRESS_RECHECK_MS 1000
-#define MAX_DEFAULTS	  8
 
 int pg_overlay6_derive(const char *name, uint32_t vni, struct pg_prefix *out)
 {
@@ -82,18 +81,17 @@ void pg_overlay6_gateway(const struct pg_prefix *net6, struct pg_prefix *out)
 	out->bytes[15] = 1;
 }
 
-static bool egress_has_default(struct pg_overlay6 *o)
+/* IPv6 egress: the route the kernel would take to the internet's IPv6
+ * (2000::/3, asked for its first address) leaves through the egress. A
+ * lookup, not a search for ::/0, so that a VPN routing 2000::/3 or
+ * OpenVPN's redirect-gateway ipv6 halves counts as much as a default. */
+static bool egress_routes_internet(struct pg_overlay6 *o)
 {
-	struct pg_route defaults[MAX_DEFAULTS];
+	struct pg_prefix internet = {.family = AF_INET6, .len = 128, .bytes = {0x20}};
+	struct pg_route via;
 	unsigned ifindex = if_nametoindex(o->egress_if);
-	size_t n = 0;
 
-	if (!ifindex || pg_route_defaults(o->rt, AF_INET6, defaults, MAX_DEFAULTS, &n) < 0)
-		return false;
-	for (size_t i = 0; i < n && i < MAX_DEFAULTS; i++)
-		if (defaults[i].oif == (int)ifindex)
-			return true;
-	return false;
+	return ifindex && pg_route_lookup(o->rt, &internet, &via) == 0 && via.oif == (int)ifindex;
 }
 
 bool pg_overlay6_egress(struct pg_overlay6 *o)
@@ -105,10 +103,10 @@ bool pg_overlay6_egress(struct pg_overlay6 *o)
 		return false;
 	if (o->decided && now - o->decided_ms < EGRESS_RECHECK_MS)
 		return o->egress;
-	egress = egress_has_default(o);
+	egress = egress_routes_internet(o);
 	if (!o->decided || egress != o->egress)
-		pg_info("IPv6: %s has %s IPv6 default route: grants carry %sIPv6 (%s)",
-			o->egress_if, egress ? "an" : "no", egress ? "" : "no ",
+		pg_info("IPv6: the internet's IPv6 %s through %s: grants carry %sIPv6 (%s)",
+			egress ? "routes" : "does not route", o->egress_if, egress ? "" : "no ",
 			pg_prefix_fmt(&o->net, (char[PG_PREFIX_STRLEN]){0}, true));
 	o->egress = egress;
 	o->decided = true;

@@ -6,7 +6,7 @@
  * (VXLAN_IPV6_NETWORK, or derived from the gateway's name and VXLAN_ID),
  * the gateway at PREFIX::1, each client at the prefix plus its IPv4
  * lease's host index, so that the lease decides both families. A GRANT
- * carries IPv6 only while the egress has an IPv6 default route. */
+ * carries IPv6 only while the internet's IPv6 routes through the egress. */
 
 #include <netinet/in.h>
 #include <stdbool.h>

@@ -843,7 +843,8 @@ lab_start_openvpn_server() {
 }
 
 # lab_openvpn_ipv6 LOCAL REMOTE [ROUTE]: with LAB_VPN_IPV6=1, the tunnel's
-# IPv6 pair (and ROUTE through it, preferred to the pod network's default).
+# IPv6 pair (and ROUTE through it, preferred to the pod network's default;
+# the client's is LAB_VPN_IPV6_ROUTE, ::/0 unless set).
 lab_openvpn_ipv6() {
 	[[ ${LAB_VPN_IPV6:-0} == 1 ]] || return 0
 	printf '%s\n' --ifconfig-ipv6 "$1/64" "$2"
@@ -877,7 +878,7 @@ lab_start_openvpn_client() {
 	lab_openvpn_ready_script "$script" "$ready"
 	mapfile -t common < <(lab_openvpn_common "$key" "$script")
 	local -a v6
-	mapfile -t v6 < <(lab_openvpn_ipv6 "$LAB_VPN_CLIENT_ADDR6" "$LAB_VPN_SERVER_ADDR6" ::/0)
+	mapfile -t v6 < <(lab_openvpn_ipv6 "$LAB_VPN_CLIENT_ADDR6" "$LAB_VPN_SERVER_ADDR6" "${LAB_VPN_IPV6_ROUTE:-::/0}")
 	lab_start_daemon "$gw" openvpn "$ready" openvpn "${common[@]}" \
 		--remote "$LAB_PROVIDER_IP" "$LAB_VPN_PORT" --nobind \
 		--ifconfig "$LAB_VPN_CLIENT_ADDR" "$LAB_VPN_SERVER_ADDR" \

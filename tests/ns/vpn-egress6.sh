@@ -3,8 +3,10 @@
 #
 # IPv6 out of a VPN egress, and the kill switch for IPv6, through a real
 # OpenVPN tunnel carrying both families (LAB_VPN_IPV6=1: the client's tun0
-# gets fd00:8::2 and ::/0 through the tunnel, preferred to the pod
-# network's IPv6 default; the provider masquerades to 2001:db8:20::20).
+# gets fd00:8::2 and 2000::/3 through the tunnel, as a VPN's routes that
+# leave the pod network's IPv6 default in place; the provider masquerades
+# to 2001:db8:20::20). gatewayd sees IPv6 egress from the route the
+# internet's IPv6 takes, not from a default route on tun0.
 #  1. VPN up: gatewayd grants IPv6 (its VPN interface has an IPv6 default
 #     route); a crawler's ping -6 and TCP reach 2001:db8::10 from the
 #     provider's 2001:db8:20::20 only, and foo's eth0 carries no IPv6 toward
@@ -22,15 +24,15 @@ t_need_packages openvpn=openvpn
 
 target6=$LAB_INTERNET_IP6
 pub6=$LAB_PROVIDER_PUBLIC_IP6
-export LAB_VPN_IPV6=1
+export LAB_VPN_IPV6=1 LAB_VPN_IPV6_ROUTE=2000::/3
 lab_create_base
 lab_add_provider
 lab_start_openvpn_server || fail "the OpenVPN server did not start"
 lab_add_gateway foo 10.244.0.2
 lab_start_openvpn_client foo def1 || fail "the OpenVPN client in foo did not come up"
-route6=$(ip -n "$(lab_ns foo)" -6 route show default)
-info "foo's IPv6 default routes with the VPN up: $(tr '\n' ';' <<<"$route6")"
-grep -q "dev tun0" <<<"$route6" || fail "foo has no IPv6 default route through tun0: $route6"
+route6=$(ip -n "$(lab_ns foo)" -6 route get "$target6" 2>&1)
+info "foo's IPv6 route to $target6 with the VPN up: $route6"
+grep -q "dev tun0" <<<"$route6" || fail "foo's IPv6 route to $target6 is not through tun0: $route6"
 
 lab_start_gatewayd foo --vpn-interface tun0 --vpn-traffic-port "$LAB_VPN_PORT" ||
 	fail "gatewayd did not become ready"

@@ -46,7 +46,9 @@ inet_pcap=$LAB_STATE/internet.pcap
 victim_pcap=$LAB_STATE/victim.pcap
 t_capture_start internet eth0 "$inet_pcap" 'icmp or udp port 53'
 pid_inet=$T_CAP_PID
-t_capture_start victim eth0 "$victim_pcap" 'udp port 8472'
+# What the gateway sends it: its own vxlan0 may send an MLD report (from ::)
+# when its IPv6 address comes, which is no reply.
+t_capture_start victim eth0 "$victim_pcap" 'udp port 8472 and src host 10.244.0.2'
 pid_victim=$T_CAP_PID
 
 # 1. the victim's identity: echo requests to the internet, DNS queries to

@@ -35,9 +35,9 @@ o6=$(t_overlay_addr6 crawler-1)
 route6=$(lab_exec crawler-1 ip -6 route show default)
 [[ -z $route6 ]] || errors+=("crawler-1 has an IPv6 default route: $route6")
 pcap=$LAB_STATE/internet.pcap
-# Everything IPv6 but link-local frames (the links' own neighbour and router
-# discovery): what leaks off the link has a routable source.
-t_capture_start internet eth0 "$pcap" 'ip6 and not src net fe80::/10'
+# Everything IPv6 but link-local and unspecified sources (the links' own
+# neighbour, router and listener discovery): a leak has a routable source.
+t_capture_start internet eth0 "$pcap" 'ip6 and not src net fe80::/10 and not src host ::'
 for src in "" eth0; do
 	if lab_exec crawler-1 ping -6 -n -q -c 1 -W 1 ${src:+-I "$src"} "$target6" >/dev/null 2>&1; then
 		errors+=("crawler-1 reached $target6 over IPv6${src:+ bound to $src}")

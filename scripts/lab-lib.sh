@@ -343,29 +343,13 @@ lab_add_replica() {
 
 # lab_replica_name POD: the replica name lab_add_replica gave POD.
 lab_replica_name() {
-	local pod=$1 p r
-	[[ -f $LAB_STATE/replicas ]] || return 1
-	while read -r p r; do
-		if [[ $p == "$pod" ]]; then
-			printf '%s\n' "$r"
-			return 0
-		fi
-	done <"$LAB_STATE/replicas"
-	return 1
+	lab_state_value replicas 1 "$1" 2
 }
 
 # lab_gateway_of POD: the gateway POD serves (lab_add_gateway, lab_add_replica,
 # lab_set_gateway_of).
 lab_gateway_of() {
-	local pod=$1 p g
-	[[ -f $LAB_STATE/gateways ]] || return 1
-	while read -r p g; do
-		if [[ $p == "$pod" ]]; then
-			printf '%s\n' "$g"
-			return 0
-		fi
-	done <"$LAB_STATE/gateways"
-	return 1
+	lab_state_value gateways 1 "$1" 2
 }
 
 # lab_set_gateway_of POD GATEWAY: POD (made with lab_add_pod) is a pod of
@@ -374,16 +358,25 @@ lab_set_gateway_of() {
 	printf '%s %s\n' "${1:?POD}" "${2:?GATEWAY}" >>"$LAB_STATE/gateways"
 }
 
-# lab_pod_ip NAME: the pod's 10.244.0.X index (its IPv4 address unless ipv6 mode).
-lab_pod_ip() {
-	local name=$1 n ip
-	while read -r n ip; do
-		if [[ $n == "$name" ]]; then
-			printf '%s\n' "$ip"
+# lab_state_value FILE KEYCOL KEY VALCOL: from the lab's state file FILE
+# (lines of "A B"), column VALCOL of the first line whose column KEYCOL is
+# KEY; 1 when there is none.
+lab_state_value() {
+	local file=$LAB_STATE/$1 kcol=$2 key=$3 vcol=$4
+	local -a f
+	[[ -f $file ]] || return 1
+	while read -r -a f; do
+		if [[ ${f[kcol - 1]-} == "$key" ]]; then
+			printf '%s\n' "${f[vcol - 1]-}"
 			return 0
 		fi
-	done <"$LAB_STATE/pods"
+	done <"$file"
 	return 1
+}
+
+# lab_pod_ip NAME: the pod's 10.244.0.X index (its IPv4 address unless ipv6 mode).
+lab_pod_ip() {
+	lab_state_value pods 1 "$1" 2
 }
 
 # lab_pod_addr NAME: the pod's underlay address (IPv6 in ipv6 mode).
@@ -395,17 +388,11 @@ lab_pod_addr() {
 
 # lab_pod_name IP: the pod that has IP (10.244.0.X or fd00:10:244::X).
 lab_pod_name() {
-	local want=$1 n ip
+	local want=$1
 	if [[ $want == "$LAB_POD_NET6"* ]]; then
 		want=10.244.0.${want#"$LAB_POD_NET6"}
 	fi
-	while read -r n ip; do
-		if [[ $ip == "$want" ]]; then
-			printf '%s\n' "$n"
-			return 0
-		fi
-	done <"$LAB_STATE/pods"
-	return 1
+	lab_state_value pods 2 "$want" 1
 }
 
 lab_pid_alive() {
